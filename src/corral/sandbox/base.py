@@ -1,0 +1,106 @@
+"""The command-runner interface every part uses to run untrusted commands."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+NetworkPolicy = Literal["none", "open"]
+LimitHit = Literal["timeout", "memory", "processes", "output"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one command. `None` means unbounded."""
+
+    timeout_s: float = 900.0
+    memory_mb: int | None = 8192
+    max_processes: int | None = 4096
+    max_output_bytes: int = 8_000_000
+    """Bytes kept per stream; the middle of a longer stream is dropped."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+    duration_s: float
+    limit_hit: LimitHit | None = None
+    """Set when the command was stopped or cut by a limit rather than failing on its own."""
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.limit_hit is None
+
+    @property
+    def output(self) -> str:
+        """stdout then stderr, for tools that mix them."""
+        if self.stdout and self.stderr:
+            return f"{self.stdout}\n{self.stderr}"
+        return self.stdout or self.stderr
+
+
+class ToolMissingError(RuntimeError):
+    """The program to run does not exist where the command runs."""
+
+
+class CommandRunner(Protocol):
+    """Runs one command to completion. Implementations: local (no isolation), bwrap."""
+
+    @property
+    def cache_dir(self) -> Path:
+        """Dependency caches (Maven, Go, cargo, npm, pip...) as the commands see them."""
+        ...
+
+    def for_workspace(self, workspace: Path) -> CommandRunner:
+        """The same runner (caches, limits) confined to another workspace."""
+        ...
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+        network: NetworkPolicy = "none",
+        limits: Limits | None = None,
+        stdin: str | None = None,
+    ) -> CommandResult:
+        """Run argv in cwd (inside the workspace); `env` is added to the base environment.
+
+        Raises ToolMissingError when argv[0] cannot be found.
+        """
+        ...
+
+
+@dataclass
+class OutputCap:
+    """Keeps the head and tail of a stream within `limit` bytes."""
+
+    limit: int
+    head: bytearray = field(default_factory=bytearray)
+    tail: bytearray = field(default_factory=bytearray)
+    dropped: int = 0
+
+    def feed(self, chunk: bytes) -> None:
+        half = self.limit // 2
+        room = half - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if not chunk:
+            return
+        self.tail += chunk
+        if len(self.tail) > self.limit - half:
+            excess = len(self.tail) - (self.limit - half)
+            self.dropped += excess
+            del self.tail[:excess]
+
+    def text(self) -> str:
+        middle = f"\n[... {self.dropped} bytes cut ...]\n".encode() if self.dropped else b""
+        return bytes(self.head + middle + self.tail).decode("utf-8", errors="replace")

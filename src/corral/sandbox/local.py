@@ -1,0 +1,125 @@
+"""The `local` backend: no isolation. For development only; it must be asked for by name."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from corral.sandbox.base import (
+    CommandResult,
+    LimitHit,
+    Limits,
+    NetworkPolicy,
+    OutputCap,
+    ToolMissingError,
+)
+
+
+class LocalRunner:
+    """Runs commands directly on the host, in their own process group."""
+
+    def __init__(self, cache_dir: Path, base_env: Mapping[str, str] | None = None) -> None:
+        self._cache_dir = cache_dir
+        self._base_env = dict(os.environ if base_env is None else base_env)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self._cache_dir
+
+    def for_workspace(self, workspace: Path) -> LocalRunner:
+        return self
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+        network: NetworkPolicy = "none",
+        limits: Limits | None = None,
+        stdin: str | None = None,
+    ) -> CommandResult:
+        full_env = {**self._base_env, **(env or {})}
+        if shutil.which(argv[0], path=full_env.get("PATH")) is None and not Path(argv[0]).is_file():
+            raise ToolMissingError(argv[0])
+        return run_process(
+            list(argv), cwd=cwd, env=full_env, limits=limits or Limits(), stdin=stdin
+        )
+
+
+def run_process(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    limits: Limits,
+    stdin: str | None = None,
+) -> CommandResult:
+    """Run argv with a wall-time limit that kills the whole process group, capping output."""
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    if stdin is not None and proc.stdin is not None:
+        try:
+            proc.stdin.write(stdin.encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+    out, err = OutputCap(limits.max_output_bytes), OutputCap(limits.max_output_bytes)
+    limit_hit = _pump(proc, out, err, deadline=started + limits.timeout_s)
+    exit_code = proc.wait()
+    if limit_hit is None and (out.dropped or err.dropped):
+        limit_hit = "output"
+    return CommandResult(
+        argv=tuple(argv),
+        exit_code=exit_code,
+        stdout=out.text(),
+        stderr=err.text(),
+        duration_s=time.monotonic() - started,
+        limit_hit=limit_hit,
+        truncated=bool(out.dropped or err.dropped),
+    )
+
+
+def _pump(
+    proc: subprocess.Popen[bytes], out: OutputCap, err: OutputCap, deadline: float
+) -> LimitHit | None:
+    assert proc.stdout is not None and proc.stderr is not None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ, out)
+    sel.register(proc.stderr, selectors.EVENT_READ, err)
+    while sel.get_map():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            kill_group(proc)
+            sel.close()
+            return "timeout"
+        for key, _ in sel.select(timeout=min(remaining, 1.0)):
+            chunk = os.read(key.fd, 65536)
+            if not chunk:
+                sel.unregister(key.fileobj)
+                continue
+            cap: OutputCap = key.data
+            cap.feed(chunk)
+    sel.close()
+    return None
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process group, so grandchildren die too."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)

@@ -1,0 +1,223 @@
+"""What every verifier is and produces: findings, results, and the Verifier base class.
+
+A verifier is one module in this folder (maven.py, go.py, ...) defining a subclass of
+`Verifier`; `registry.py` lists them. Verifiers never run a process themselves: they go
+through the `CommandRunner` they are given, so the sandbox decides how commands run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import ClassVar
+
+from corral.sandbox.base import (
+    CommandResult,
+    CommandRunner,
+    Limits,
+    NetworkPolicy,
+    ToolMissingError,
+)
+
+
+class FindingKind(StrEnum):
+    ERROR = "error"
+    """The verifier could not run: tool missing, dependencies unresolvable, timeout, crash."""
+    COMPILE = "compile"
+    TEST = "test"
+    LINT = "lint"
+    FORMAT = "format"
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: FindingKind
+    file: str | None
+    """Relative to the repository root, POSIX separators."""
+    line: int | None
+    message: str
+    test_id: str | None = None
+    context: str | None = None
+    """A few lines that help (a source excerpt, a diff hunk, a stack frame)."""
+    new: bool = True
+    """False when the same finding was already there at the baseline."""
+
+    def baseline_key(self, verifier: str) -> tuple[str, str, str, str, str]:
+        """Identity across commits: never the line number, which any edit above shifts."""
+        return (
+            verifier,
+            self.file or "",
+            self.kind.value,
+            self.test_id or "",
+            _normalise(self.message),
+        )
+
+
+def _normalise(message: str) -> str:
+    return " ".join(message.split()).lower()
+
+
+@dataclass
+class TestCounts:
+    __test__ = False  # not a pytest class
+
+    run: int = 0
+    """Tests executed (passed or failed), skipped ones excluded."""
+    failed: int = 0
+    skipped: int = 0
+
+    def add(self, other: TestCounts) -> TestCounts:
+        return TestCounts(
+            self.run + other.run, self.failed + other.failed, self.skipped + other.skipped
+        )
+
+
+@dataclass
+class CheckOutcome:
+    """What `Verifier.check` returns."""
+
+    findings: list[Finding] = field(default_factory=list)
+    tests: TestCounts | None = None
+
+
+@dataclass
+class VerifierResult:
+    name: str
+    project: str
+    """The sub-project's folder relative to the repository root ('.' for the root)."""
+    ok: bool
+    duration_s: float
+    findings: list[Finding] = field(default_factory=list)
+    tests: TestCounts | None = None
+
+    @property
+    def new_findings(self) -> list[Finding]:
+        return [f for f in self.findings if f.new]
+
+
+@dataclass(frozen=True)
+class ProjectContext:
+    """Everything a verifier needs to prepare or check one project."""
+
+    repo_root: Path
+    project_dir: Path
+    runner: CommandRunner
+    timeout_s: float = 900.0
+    extra_args: tuple[str, ...] = ()
+    network: NetworkPolicy = "none"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.runner.cache_dir
+
+    def rel(self, path: str | os.PathLike[str]) -> str:
+        """A path (absolute, or relative to the project) made relative to the repository root."""
+        p = Path(path)
+        if not p.is_absolute():
+            p = self.project_dir / p
+        try:
+            return p.resolve().relative_to(self.repo_root.resolve()).as_posix()
+        except ValueError:
+            return p.as_posix()
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout_s: float | None = None,
+    ) -> CommandResult:
+        """Run a command in the project with the shared cache environment."""
+        return self.runner.run(
+            argv,
+            cwd=cwd or self.project_dir,
+            env={**cache_env(self.cache_dir), **(env or {})},
+            network=self.network,
+            limits=Limits(timeout_s=timeout_s or self.timeout_s),
+        )
+
+
+class VerifierError(Exception):
+    """Raised inside a verifier when it cannot do its job; becomes an `error` finding."""
+
+    def __init__(self, message: str, file: str | None = None) -> None:
+        super().__init__(message)
+        self.file = file
+
+
+class Verifier(ABC):
+    """One kind of project: how to recognise it, prepare it and check it."""
+
+    name: ClassVar[str]
+    markers: ClassVar[tuple[str, ...]]
+    """File names (or fnmatch patterns) whose presence in a folder marks a project."""
+    nested: ClassVar[bool] = False
+    """Whether a project below another project of the same kind is checked on its own.
+
+    False for build tools whose root already builds its sub-projects (Maven modules, cargo
+    and npm workspaces); True where each project is separate (Go modules).
+    """
+
+    def detect(self, directory: Path) -> bool:
+        names = os.listdir(directory)
+        return any(fnmatch.filter(names, marker) for marker in self.markers)
+
+    def prepare(self, ctx: ProjectContext) -> None:
+        """Install what the project declares it needs. May use the network.
+
+        Raises VerifierError (or lets ToolMissingError out) when it cannot.
+        """
+        return None
+
+    @abstractmethod
+    def check(self, ctx: ProjectContext) -> CheckOutcome:
+        """Format-check, build, lint and test. Must work offline once prepared."""
+
+
+def cache_env(cache_dir: Path) -> dict[str, str]:
+    """Environment variables that point every toolchain's dependency cache below cache_dir."""
+    c = cache_dir
+    return {
+        "GOMODCACHE": str(c / "go" / "mod"),
+        "GOCACHE": str(c / "go" / "build"),
+        "GOPATH": str(c / "go" / "path"),
+        "GOFLAGS": "-mod=mod",
+        "GOTOOLCHAIN": "local",
+        "CARGO_HOME": str(c / "cargo"),
+        "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(Path.home() / ".rustup")),
+        "npm_config_cache": str(c / "npm"),
+        "npm_config_update_notifier": "false",
+        "npm_config_fund": "false",
+        "npm_config_audit": "false",
+        "YARN_CACHE_FOLDER": str(c / "yarn"),
+        "npm_config_store_dir": str(c / "pnpm"),
+        "PIP_CACHE_DIR": str(c / "pip"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "GRADLE_USER_HOME": str(c / "gradle"),
+        "MAVEN_REPO_LOCAL": str(c / "m2"),
+    }
+
+
+def run_tool(
+    ctx: ProjectContext, argv: Sequence[str], what: str, **kwargs: object
+) -> CommandResult:
+    """ctx.run, with a missing program or a limit hit turned into a VerifierError."""
+    try:
+        result = ctx.run(argv, **kwargs)  # type: ignore[arg-type]
+    except ToolMissingError as exc:
+        raise VerifierError(f"{what}: `{exc}` is not installed") from exc
+    if result.limit_hit == "timeout":
+        raise VerifierError(f"{what} timed out after {result.duration_s:.0f}s")
+    if result.limit_hit in ("memory", "processes"):
+        raise VerifierError(f"{what} was stopped by the sandbox's {result.limit_hit} limit")
+    return result
+
+
+def with_new(findings: Sequence[Finding], new: bool) -> list[Finding]:
+    return [replace(f, new=new) for f in findings]
