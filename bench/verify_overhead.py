@@ -1,0 +1,117 @@
+"""How much `corral verify` costs over running the same tools by hand, and how short its message is.
+
+For each ecosystem sample (corral.testing.samples): prepare once (warm caches), then time
+`corral verify --no-prepare` against the sample's RAW_COMMANDS run directly, the median of
+--runs runs each (goal: ratio <= 1.10). On the failing variants, compare the size of the
+message an agent sees with the raw output of those commands (goal: <= 5%).
+
+    .venv/bin/python bench/verify_overhead.py [--runs 3] [--only go,python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from corral.sandbox.local import LocalRunner
+from corral.testing.samples import ECOSYSTEMS, sample
+from corral.verifiers import verify
+from corral.verifiers.base import cache_env
+
+CORRAL = str(Path(sys.executable).with_name("corral"))
+VARIANTS = ("compile_error", "failing_test", "lint_violation")
+
+
+def write_repo(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True)
+    for rel, content in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(content)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def raw_env(cache_dir: Path) -> dict[str, str]:
+    return {**os.environ, **cache_env(cache_dir)}
+
+
+def run_raw(commands: list[list[str]], repo: Path, env: dict[str, str]) -> tuple[float, int]:
+    """Seconds and bytes of output for the raw commands, run one after another."""
+    started, size = time.monotonic(), 0
+    for argv in commands:
+        argv = [_expand(a, env) for a in argv]
+        proc = subprocess.run(argv, cwd=repo, env=env, capture_output=True, check=False)
+        size += len(proc.stdout) + len(proc.stderr)
+    return time.monotonic() - started, size
+
+
+def _expand(arg: str, env: dict[str, str]) -> str:
+    """$NAME or ${NAME} from env, so RAW_COMMANDS can name cache paths (e.g. $MAVEN_REPO_LOCAL)."""
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), m.group(0)), arg)
+
+
+def run_corral(repo: Path, cache_dir: Path) -> float:
+    started = time.monotonic()
+    subprocess.run(
+        [
+            CORRAL,
+            "verify",
+            str(repo),
+            "--no-prepare",
+            "--sandbox",
+            "local",
+            "--cache-dir",
+            str(cache_dir),
+        ],
+        capture_output=True,
+        check=False,
+    )
+    return time.monotonic() - started
+
+
+def measure(eco: str, workdir: Path, cache_dir: Path, runs: int) -> None:
+    module = sample(eco)
+    env = raw_env(cache_dir)
+    repo = write_repo(workdir / eco / "clean", module.clean())
+    verify(repo, LocalRunner(cache_dir))  # prepare: warm caches and installed dependencies
+    run_raw(module.RAW_COMMANDS, repo, env)  # warm the raw path's build outputs too
+    corral_times = [run_corral(repo, cache_dir) for _ in range(runs)]
+    raw_times = [run_raw(module.RAW_COMMANDS, repo, env)[0] for _ in range(runs)]
+    ratio = statistics.median(corral_times) / statistics.median(raw_times)
+    print(
+        f"{eco:8} time  corral {statistics.median(corral_times):6.2f}s  raw "
+        f"{statistics.median(raw_times):6.2f}s  ratio {ratio:.2f}"
+    )
+    for variant in VARIANTS:
+        bad = write_repo(workdir / eco / variant, getattr(module, variant)())
+        report = verify(bad, LocalRunner(cache_dir))
+        _, raw_size = run_raw(module.RAW_COMMANDS, bad, env)
+        share = len(report.message.encode()) / max(raw_size, 1)
+        print(
+            f"{eco:8} {variant:15} message {len(report.message.encode()):5} B  raw "
+            f"{raw_size:7} B  ratio {share:.1%}  ok={report.ok}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", default=",".join(ECOSYSTEMS))
+    parser.add_argument(
+        "--cache-dir", type=Path, default=Path.home() / ".cache" / "corral" / "bench-caches"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="corral-bench-") as tmp:
+        for eco in args.only.split(","):
+            measure(eco, Path(tmp), args.cache_dir, args.runs)
+
+
+if __name__ == "__main__":
+    main()
