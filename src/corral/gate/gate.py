@@ -1,0 +1,171 @@
+"""The gate: verifiers, then the guard, then the judge; the first failure stops the rest.
+
+A stage that could not run fails the gate: nothing passes because a check did not happen.
+Every run is recorded (kind "gate") with its stages, durations, findings and verdicts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from corral.agents.base import Recorder
+from corral.gate.base import Gate, GateResult, StageResult
+from corral.gate.diff import resolve_commit
+from corral.gate.settings import GateSettings
+from corral.sandbox.base import CommandRunner
+from corral.verifiers import VerifierResult, verify
+from corral.verifiers.base import FindingKind
+from corral.verifiers.baseline import BaselineCheckout
+
+Stage = Callable[[], StageResult]
+
+
+class StagedGate:
+    """The gate on one workspace against one base commit. Reusable: call `check()` often."""
+
+    def __init__(
+        self,
+        workspace: Path,
+        *,
+        base_ref: str,
+        runner: CommandRunner,
+        settings: GateSettings,
+        prompt: str | None = None,
+        baseline: list[VerifierResult] | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.workspace = workspace.resolve()
+        self.base = resolve_commit(self.workspace, base_ref)
+        self.runner = runner
+        self.settings = settings
+        self.prompt = prompt
+        self.recorder = recorder
+        self._baseline = baseline
+        self._results: list[VerifierResult] = []
+
+    def check(self) -> GateResult:
+        started = time.monotonic()
+        stages: list[StageResult] = []
+        for name, stage in self._stages():
+            stage_started = time.monotonic()
+            result = _fail_closed(name, stage)
+            result.duration_s = time.monotonic() - stage_started
+            stages.append(result)
+            if not result.ok:
+                break
+        gate_result = _gate_result(stages)
+        self._record(gate_result, time.monotonic() - started)
+        return gate_result
+
+    def baseline(self) -> list[VerifierResult]:
+        """The verifiers' results on the base commit, computed once per gate."""
+        if self._baseline is None:
+            with BaselineCheckout(self.workspace, self.base) as tree:
+                self._baseline = verify(
+                    tree, self.runner.for_workspace(tree), self.settings.verifiers
+                ).results
+        return self._baseline
+
+    def _stages(self) -> list[tuple[str, Stage]]:
+        return [("verifiers", self._verifiers)]
+
+    def _verifiers(self) -> StageResult:
+        report = verify(
+            self.workspace, self.runner, self.settings.verifiers, baseline=self.baseline()
+        )
+        self._results = report.results
+        could_not_run = not report.results or any(
+            f.kind == FindingKind.ERROR for r in report.results for f in r.new_findings
+        )
+        return StageResult(
+            "verifiers",
+            ok=report.ok,
+            message=report.message,
+            details={
+                "verifiers": report.to_json()["verifiers"],
+                "could_not_run": could_not_run,
+            },
+        )
+
+    def _record(self, result: GateResult, duration_s: float) -> None:
+        if self.recorder is None:
+            return
+        failed = next((s for s in result.stages if not s.ok), None)
+        vetoed_by = failed.name if failed is not None and failed.name != "verifiers" else None
+        self.recorder.record(
+            "gate",
+            {
+                "ok": result.ok,
+                "message": result.message,
+                "base": self.base,
+                "duration_s": round(duration_s, 3),
+                "failed_stage": None if failed is None else failed.name,
+                "could_not_run": bool(failed and failed.details.get("could_not_run")),
+                "vetoed": vetoed_by is not None,
+                "vetoed_by": vetoed_by,
+                "stages": [_stage_record(s) for s in result.stages],
+            },
+        )
+
+
+def build_gate(
+    workspace: Path,
+    *,
+    base_ref: str,
+    runner: CommandRunner,
+    settings: GateSettings,
+    prompt: str | None = None,
+    baseline: list[VerifierResult] | None = None,
+    recorder: Recorder | None = None,
+) -> Gate:
+    """The gate for `workspace`, judging the change from `base_ref` to its working tree.
+
+    Raises DiffError when `base_ref` names no commit in `workspace`.
+    """
+    return StagedGate(
+        workspace,
+        base_ref=base_ref,
+        runner=runner,
+        settings=settings,
+        prompt=prompt,
+        baseline=baseline,
+        recorder=recorder,
+    )
+
+
+def _fail_closed(name: str, stage: Stage) -> StageResult:
+    try:
+        return stage()
+    except Exception as exc:  # any stage that cannot run fails the gate
+        return StageResult(
+            name,
+            ok=False,
+            message=(
+                f"The gate's {name} check could not run ({type(exc).__name__}: {exc}). "
+                "Nothing can pass until it runs; this is not a problem in your change."
+            ),
+            details={"could_not_run": True, "error": f"{type(exc).__name__}: {exc}"},
+        )
+
+
+def _gate_result(stages: list[StageResult]) -> GateResult:
+    failed = next((s for s in stages if not s.ok), None)
+    if failed is not None:
+        return GateResult(ok=False, message=failed.message, stages=stages)
+    ran = [s for s in stages if not s.skipped]
+    summary = "; ".join(s.message for s in ran)
+    return GateResult(ok=True, message=f"Gate passed: {summary}", stages=stages)
+
+
+def _stage_record(stage: StageResult) -> dict[str, Any]:
+    return {
+        "name": stage.name,
+        "ok": stage.ok,
+        "skipped": stage.skipped,
+        "duration_s": round(stage.duration_s, 3),
+        "message": stage.message,
+        "details": stage.details,
+    }

@@ -1,0 +1,76 @@
+"""A campaign's gate settings: which verifiers, which guard rules, which judge.
+
+Embedded in the campaign spec as `gate:`; every field has a default, so `gate: {}` is the
+strict default (every guard rule on, scope = the whole repository, judge when configured).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from corral.config import VerifierSettings
+
+RuleId = Literal[
+    "tests-deleted",
+    "tests-disabled",
+    "build-test-exclusion",
+    "assertions-weakened",
+    "fewer-tests-run",
+    "out-of-scope",
+    "protected-file-changed",
+    "diff-too-large",
+]
+"""Every guard rule's id; see gate/README.md for what each one catches."""
+
+ProtectedKind = Literal["ci", "build", "lock"]
+JudgeMode = Literal["required", "when_configured", "off"]
+
+
+class GuardSettings(BaseModel):
+    """The deterministic guard: rules on the diff against the base commit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow: list[RuleId] = Field(default_factory=list)
+    """Rules whose hits this campaign accepts: they become notes for the judge, not vetoes."""
+    scope: list[str] = Field(default_factory=lambda: ["**"])
+    """Gitignore-style globs of the files the change may touch (default: everything)."""
+    allow_changes_to: list[ProtectedKind] = Field(default_factory=list)
+    """Kinds of protected files the change may edit: CI/check config, build files, lock files."""
+    max_diff_lines: int = Field(default=1000, gt=0)
+    """Most added plus removed lines in the whole diff, lock files not counted."""
+
+    @field_validator("scope")
+    @classmethod
+    def _scope_not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("scope needs at least one glob (use ['**'] for everything)")
+        return value
+
+
+class JudgeSettings(BaseModel):
+    """The LLM judge: does the diff do what the prompt asked, and nothing else?"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: JudgeMode = "when_configured"
+    """required: no pass without an approving verdict; when_configured: used if a model is set."""
+    max_diff_chars: int = Field(default=60_000, gt=0)
+    """The diff shown to the judge is cut beyond this many characters (the judge is told)."""
+    max_tokens: int = Field(default=2048, gt=0)
+    """Most tokens the judge may write in its verdict."""
+
+
+class GateSettings(BaseModel):
+    """The whole gate: verifiers, then the guard, then the judge."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verifiers: VerifierSettings = Field(default_factory=VerifierSettings)
+    """Verifier settings merged over each repository's own `.corral.yaml`."""
+    guard: GuardSettings = Field(default_factory=GuardSettings)
+    """Deterministic scope and test-tampering rules."""
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    """The LLM judge's mode and model, set apart from the agent's model."""

@@ -1,0 +1,122 @@
+"""The gate's order and fail-closed behaviour, with real git and real processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import MakeRepo, git
+from corral.config import CustomVerifierSpec, VerifierSettings
+from corral.gate.gate import build_gate
+from corral.gate.settings import GateSettings
+from corral.sandbox.base import CommandRunner
+from corral.verifiers.registry import BUILTIN
+
+# A verifier that needs no toolchain: every line containing BROKEN is a finding.
+CHECK_SCRIPT = "grep -Hn BROKEN *.txt | sed 's/:BROKEN.*/: broken line/'\n"
+
+
+def grep_verifier(command: list[str] | None = None) -> VerifierSettings:
+    return VerifierSettings(
+        disable=sorted(BUILTIN),
+        custom=[
+            CustomVerifierSpec(
+                name="grep",
+                activate="*.txt",
+                command=command or ["sh", "check.sh"],
+                pattern=r"^(?P<file>[^:]+):(?P<line>\d+): (?P<message>.*)$",
+                kind="test",
+            )
+        ],
+    )
+
+
+class ListRecorder:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, dict[str, Any]]] = []
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
+        self.records.append((kind, data))
+
+
+@pytest.fixture
+def repo(make_repo: MakeRepo) -> Path:
+    return make_repo({"check.sh": CHECK_SCRIPT, "a.txt": "fine\n"})
+
+
+def test_clean_change_passes_and_is_recorded(repo: Path, local_runner: CommandRunner) -> None:
+    (repo / "a.txt").write_text("fine\nstill fine\n")
+    recorder = ListRecorder()
+    gate = build_gate(
+        repo,
+        base_ref="HEAD",
+        runner=local_runner,
+        settings=GateSettings(verifiers=grep_verifier()),
+        recorder=recorder,
+    )
+    result = gate.check()
+    assert result.ok, result.message
+    assert result.stages[0].name == "verifiers"
+    [(kind, data)] = recorder.records
+    assert kind == "gate"
+    assert data["ok"] is True and data["vetoed"] is False and data["failed_stage"] is None
+
+
+def test_new_verifier_failure_fails_the_gate(repo: Path, local_runner: CommandRunner) -> None:
+    (repo / "a.txt").write_text("fine\nBROKEN\n")
+    recorder = ListRecorder()
+    gate = build_gate(
+        repo,
+        base_ref="HEAD",
+        runner=local_runner,
+        settings=GateSettings(verifiers=grep_verifier()),
+        recorder=recorder,
+    )
+    result = gate.check()
+    assert not result.ok
+    assert "a.txt:2" in result.message
+    assert [s.name for s in result.stages] == ["verifiers"]
+    data = recorder.records[0][1]
+    assert data["failed_stage"] == "verifiers" and data["vetoed"] is False
+
+
+def test_pre_existing_failure_is_excused_by_the_baseline(
+    make_repo: MakeRepo, local_runner: CommandRunner
+) -> None:
+    repo = make_repo({"check.sh": CHECK_SCRIPT, "a.txt": "BROKEN already\n"})
+    (repo / "b.txt").write_text("a new file\n")
+    gate = build_gate(
+        repo, base_ref="HEAD", runner=local_runner, settings=GateSettings(verifiers=grep_verifier())
+    )
+    result = gate.check()
+    assert result.ok, result.message
+    # and the same finding in a new place is the change's fault
+    (repo / "b.txt").write_text("BROKEN too\n")
+    result = gate.check()
+    assert not result.ok and "b.txt:1" in result.message
+
+
+def test_verifier_that_cannot_run_fails_closed(repo: Path, local_runner: CommandRunner) -> None:
+    (repo / "a.txt").write_text("fine\nstill fine\n")
+    recorder = ListRecorder()
+    gate = build_gate(
+        repo,
+        base_ref="HEAD",
+        runner=local_runner,
+        settings=GateSettings(verifiers=grep_verifier(["no-such-tool-corral"])),
+        recorder=recorder,
+    )
+    result = gate.check()
+    assert not result.ok
+    assert "no-such-tool-corral" in result.message
+    assert recorder.records[0][1]["could_not_run"] is True
+
+
+def test_unknown_base_ref_is_refused(repo: Path, local_runner: CommandRunner) -> None:
+    from corral.gate.diff import DiffError
+
+    with pytest.raises(DiffError, match="not a commit"):
+        build_gate(repo, base_ref="nope", runner=local_runner, settings=GateSettings())
+    assert git(repo, "status", "--porcelain") == ""
