@@ -1,0 +1,394 @@
+"""Go modules: gofmt, go build, go vet and go test, read from their structured output.
+
+Each `go.mod` is its own project (`nested`). `prepare` downloads the module graph into
+GOMODCACHE; `check` then runs with GOPROXY=off, so a module missing from the cache is an
+error rather than a silent download.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from corral.sandbox.base import CommandResult
+from corral.verifiers.base import (
+    CheckOutcome,
+    Finding,
+    FindingKind,
+    ProjectContext,
+    TestCounts,
+    Verifier,
+    VerifierError,
+    run_tool,
+)
+
+Rel = Callable[[str], str]
+
+# GOFLAGS=-mod=mod and GOTOOLCHAIN=local already come from cache_env.
+OFFLINE_ENV = {"GOPROXY": "off", "GOTOOLCHAIN": "local"}
+_FILE_FIELDS = ("GoFiles", "CgoFiles", "TestGoFiles", "XTestGoFiles", "IgnoredGoFiles")
+_CONTEXT_LINES = 4
+
+# `calc.go:6:9: message` (compiler, vet type errors) and `    calc_test.go:11: message` (t.Errorf).
+_POSITION = re.compile(r"^(?P<file>[^\s:][^:]*\.go):(?P<line>\d+)(?::\d+)?: (?P<message>.*)$")
+_TEST_LOG = re.compile(r"^\s+(?P<file>[^\s:]+\.go):(?P<line>\d+): (?P<message>.*)$")
+# A goroutine stack frame: `\t/abs/path/calc_test.go:12 +0x1d`.
+_FRAME = re.compile(r"^\t(?P<file>/\S+\.go):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$")
+_DIFF_FILE = re.compile(r"^\+\+\+ (?P<file>.+?)(?:\t.*)?$")
+_HUNK = re.compile(r"^@@ -(?P<line>\d+)")
+
+
+@dataclass(frozen=True)
+class GoPackage:
+    import_path: str
+    dir: Path
+    files: tuple[str, ...]
+    """Every .go file of the package (tests and build-tag-excluded ones too), absolute."""
+
+
+class GoVerifier(Verifier):
+    name = "go"
+    markers = ("go.mod",)
+    nested = True
+
+    def prepare(self, ctx: ProjectContext) -> None:
+        result = run_tool(ctx, ["go", "mod", "download"], "go mod download")
+        if not result.ok:
+            raise VerifierError(f"go mod download failed: {_tail(result)}", file=ctx.rel("go.mod"))
+
+    def check(self, ctx: ProjectContext) -> CheckOutcome:
+        packages = _list_packages(ctx)
+        findings = _gofmt(ctx, packages)
+        unexplained: list[str] = []
+        build = _go(ctx, ["build", "-json", "./..."], "go build")
+        compile_errors = parse_build_events(build.stdout, ctx.rel)
+        if compile_errors:
+            # vet and test would only repeat the same errors.
+            return CheckOutcome(_dedupe([*findings, *compile_errors]))
+        if not build.ok:
+            raise VerifierError(f"go build failed: {_tail(build)}")
+        vet = _go(ctx, ["vet", "-json", "./..."], "go vet")
+        lint = parse_vet_json(vet.stdout, ctx.rel)
+        if not vet.ok and not lint:
+            unexplained.append(f"go vet failed: {_tail(vet)}")
+        # vet already ran in full: -vet=off keeps its findings from coming back as build errors.
+        test = _go(ctx, ["test", "-json", "-vet=off", *ctx.extra_args, "./..."], "go test")
+        dirs = {p.import_path: p.dir for p in packages}
+        report = parse_test_events(test.stdout, dirs, ctx.rel)
+        test_compile = parse_build_events(test.stdout, ctx.rel)
+        if not test.ok and not report.findings and not test_compile:
+            unexplained.append(f"go test failed: {_tail(test)}")
+        if not test_compile:
+            findings += [_error(ctx, message) for message in unexplained]
+        findings += [*test_compile, *lint, *report.findings]
+        return CheckOutcome(_dedupe(findings), tests=report.counts)
+
+
+def _go(ctx: ProjectContext, args: list[str], what: str) -> CommandResult:
+    return run_tool(ctx, ["go", *args], what, env=OFFLINE_ENV)
+
+
+def _list_packages(ctx: ProjectContext) -> list[GoPackage]:
+    fields = ",".join(("ImportPath", "Dir", *_FILE_FIELDS))
+    result = _go(ctx, ["list", "-e", f"-json={fields}", "./..."], "go list")
+    if not result.ok:
+        raise VerifierError(f"go list failed: {_tail(result)}", file=ctx.rel("go.mod"))
+    return parse_packages(result.stdout)
+
+
+def _gofmt(ctx: ProjectContext, packages: list[GoPackage]) -> list[Finding]:
+    files = [os.path.relpath(f, ctx.project_dir) for p in packages for f in p.files]
+    if not files:
+        return []
+    # gofmt exits 1 when files differ and 2 on syntax errors, which `go build` reports.
+    result = run_tool(ctx, ["gofmt", "-d", *files], "gofmt")
+    return parse_gofmt_diff(result.stdout, ctx.rel)
+
+
+def parse_packages(text: str) -> list[GoPackage]:
+    """`go list -json=...` output: concatenated JSON objects, one per package."""
+    packages = []
+    for obj in json_objects(text):
+        directory = Path(obj["Dir"])
+        files = tuple(str(directory / name) for key in _FILE_FIELDS for name in obj.get(key, []))
+        packages.append(GoPackage(obj["ImportPath"], directory, files))
+    return packages
+
+
+def parse_gofmt_diff(text: str, rel: Rel) -> list[Finding]:
+    """One format finding per file in `gofmt -d` output, at its first changed line."""
+    findings = []
+    for file, hunk in _diff_hunks(text):
+        line, changes = _first_change(hunk)
+        findings.append(
+            Finding(
+                FindingKind.FORMAT,
+                rel(file),
+                line,
+                "not gofmt-formatted (run gofmt -w)",
+                context="\n".join(changes[:_CONTEXT_LINES]) or None,
+            )
+        )
+    return findings
+
+
+def _diff_hunks(text: str) -> Iterator[tuple[str, list[str]]]:
+    """(file, lines of its first hunk, header included) for each file of a unified diff."""
+    file: str | None = None
+    hunk: list[str] = []
+    for raw in text.splitlines():
+        match = _DIFF_FILE.match(raw)
+        if match:
+            if file is not None:
+                yield file, hunk
+            file, hunk = match["file"], []
+        elif file is not None and (hunk or raw.startswith("@@")):
+            hunk.append(raw)
+    if file is not None:
+        yield file, hunk
+
+
+def _first_change(hunk: list[str]) -> tuple[int | None, list[str]]:
+    if not hunk or not (header := _HUNK.match(hunk[0])):
+        return None, []
+    line = int(header["line"])
+    body = hunk[1:]
+    leading_context = next((i for i, raw in enumerate(body) if raw[:1] in "-+"), 0)
+    changes = [raw for raw in body[leading_context:] if raw[:1] in "-+"]
+    return line + leading_context, changes
+
+
+def parse_build_events(text: str, rel: Rel) -> list[Finding]:
+    """Compile errors from the `build-output` events of `go build -json` or `go test -json`."""
+    output: dict[str, list[str]] = {}
+    failed: list[str] = []
+    for event in json_objects(text):
+        action, path = event.get("Action"), event.get("ImportPath", "")
+        if action == "build-output":
+            output.setdefault(path, []).extend(event.get("Output", "").splitlines())
+        elif action == "build-fail":
+            failed.append(path)
+    findings = []
+    for path in failed:
+        package_findings = _compile_findings(output.get(path, []), rel)
+        if not package_findings:
+            lines = [ln for ln in output.get(path, []) if not ln.startswith("#")]
+            package_findings = [
+                Finding(
+                    FindingKind.COMPILE,
+                    None,
+                    None,
+                    f"package {path} failed to build",
+                    context="\n".join(lines[-_CONTEXT_LINES:]) or None,
+                )
+            ]
+        findings += package_findings
+    return findings
+
+
+def _compile_findings(lines: list[str], rel: Rel) -> list[Finding]:
+    findings: list[Finding] = []
+    context: list[str] = []
+    for raw in lines:
+        match = _POSITION.match(raw.removeprefix("vet: "))
+        if match:
+            _flush_context(findings, context)
+            findings.append(
+                Finding(
+                    FindingKind.COMPILE, rel(match["file"]), int(match["line"]), match["message"]
+                )
+            )
+        elif raw[:1].isspace() and findings:
+            context.append(raw.strip())
+    _flush_context(findings, context)
+    return findings
+
+
+def _flush_context(findings: list[Finding], context: list[str]) -> None:
+    """Attach indented continuation lines (`have (int)`, `want (string)`) to the last finding."""
+    if findings and context:
+        findings[-1] = replace(findings[-1], context="\n".join(context[:_CONTEXT_LINES]))
+    context.clear()
+
+
+def parse_vet_json(text: str, rel: Rel) -> list[Finding]:
+    """`go vet -json`: {package: {analyzer: [{posn, message}]}} objects, one per package."""
+    findings = []
+    for obj in json_objects(text):
+        for analyzers in obj.values():
+            for analyzer, diagnostics in analyzers.items():
+                if not isinstance(diagnostics, list):  # {"error": ...} when analysis failed
+                    continue
+                for diagnostic in diagnostics:
+                    file, line = _split_position(diagnostic["posn"])
+                    findings.append(
+                        Finding(
+                            FindingKind.LINT,
+                            rel(file),
+                            line,
+                            f"{diagnostic['message']} ({analyzer})",
+                        )
+                    )
+    return findings
+
+
+def _split_position(posn: str) -> tuple[str, int | None]:
+    """`/abs/file.go:10:14` -> (`/abs/file.go`, 10)."""
+    parts = posn.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit():
+        return parts[0], int(parts[1])
+    return posn, None
+
+
+@dataclass
+class _TestRun:
+    action: str = "run"
+    output: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TestReport:
+    __test__ = False  # not a pytest class
+
+    findings: list[Finding]
+    counts: TestCounts
+
+
+def parse_test_events(text: str, package_dirs: dict[str, Path], rel: Rel) -> TestReport:
+    """Failing tests and counts from `go test -json`; subtests count, their parents do not."""
+    tests: dict[tuple[str, str], _TestRun] = {}
+    package_failed: dict[str, list[str]] = {}
+    package_output: dict[str, list[str]] = {}
+    for event in json_objects(text):
+        package, test, action = event.get("Package"), event.get("Test"), event.get("Action")
+        if package is None:
+            continue
+        if test is None:
+            if action == "output":
+                package_output.setdefault(package, []).append(event["Output"].rstrip("\n"))
+            elif action == "fail" and "FailedBuild" not in event:
+                package_failed[package] = package_output.get(package, [])
+            continue
+        run = tests.setdefault((package, test), _TestRun())
+        if action == "output":
+            run.output.append(event["Output"].rstrip("\n"))
+        elif action in ("pass", "fail", "skip"):
+            run.action = action
+    leaves = {key: run for key, run in tests.items() if not _has_subtests(key, tests)}
+    counts = TestCounts(
+        run=sum(r.action in ("pass", "fail") for r in leaves.values()),
+        failed=sum(r.action == "fail" for r in leaves.values()),
+        skipped=sum(r.action == "skip" for r in leaves.values()),
+    )
+    findings = [
+        _test_finding(package, test, run.output, package_dirs.get(package), rel)
+        for (package, test), run in leaves.items()
+        if run.action == "fail"
+    ]
+    for package, output in package_failed.items():
+        if not any(f.test_id and f.test_id.startswith(f"{package}.") for f in findings):
+            findings.append(_package_failure(package, output))
+    return TestReport(findings, counts)
+
+
+def _has_subtests(key: tuple[str, str], tests: dict[tuple[str, str], _TestRun]) -> bool:
+    package, test = key
+    return any(p == package and t.startswith(f"{test}/") for p, t in tests)
+
+
+def _test_finding(
+    package: str, test: str, output: list[str], package_dir: Path | None, rel: Rel
+) -> Finding:
+    test_id = f"{package}.{test}"
+    lines = [ln for ln in output if not ln.startswith(("=== ", "--- ")) and ln.strip()]
+    for i, raw in enumerate(lines):
+        match = _TEST_LOG.match(raw)
+        if match:
+            file = str(package_dir / match["file"]) if package_dir else match["file"]
+            context = [ln.strip() for ln in lines[i + 1 : i + 1 + _CONTEXT_LINES]]
+            return Finding(
+                FindingKind.TEST,
+                rel(file),
+                int(match["line"]),
+                match["message"],
+                test_id=test_id,
+                context="\n".join(context) or None,
+            )
+    panic = next((ln for ln in lines if ln.startswith("panic: ")), None)
+    if panic is not None:
+        file, line = _test_frame(lines, package_dir)
+        return Finding(FindingKind.TEST, rel(file) if file else None, line, panic, test_id=test_id)
+    return Finding(
+        FindingKind.TEST,
+        None,
+        None,
+        "failed",
+        test_id=test_id,
+        context="\n".join(lines[-_CONTEXT_LINES:]) or None,
+    )
+
+
+def _test_frame(lines: list[str], package_dir: Path | None) -> tuple[str | None, int | None]:
+    """The deepest stack frame in the package's test files, else in the package at all."""
+    frames = [m for m in map(_FRAME.match, lines) if m]
+    if package_dir is not None:
+        inside = [m for m in frames if Path(m["file"]).parent == package_dir]
+        frames = [m for m in inside if m["file"].endswith("_test.go")] or inside
+    if not frames:
+        return None, None
+    return frames[0]["file"], int(frames[0]["line"])
+
+
+def _package_failure(package: str, output: list[str]) -> Finding:
+    lines = [ln for ln in output if ln.strip() and not ln.startswith(("FAIL", "ok "))]
+    return Finding(
+        FindingKind.TEST,
+        None,
+        None,
+        f"package {package} failed outside any test",
+        test_id=package,
+        context="\n".join(lines[-_CONTEXT_LINES:]) or None,
+    )
+
+
+def json_objects(text: str) -> Iterator[dict[str, Any]]:
+    """Every JSON object in `text`, whether one a line or pretty-printed back to back.
+
+    Text between objects (progress lines, `# package` headers) is skipped.
+    """
+    decoder = json.JSONDecoder()
+    pos = 0
+    while (start := text.find("{", pos)) != -1:
+        try:
+            obj, pos = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            pos = start + 1
+            continue
+        if isinstance(obj, dict):
+            yield obj
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str | None, int | None, str]] = set()
+    unique = []
+    for f in findings:
+        key = (f.file, f.line, f.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
+
+
+def _error(ctx: ProjectContext, message: str) -> Finding:
+    where = ctx.rel(ctx.project_dir)
+    return Finding(FindingKind.ERROR, None if where == "." else where, None, message)
+
+
+def _tail(result: CommandResult, lines: int = 3) -> str:
+    text = result.stderr.strip() or result.stdout.strip()
+    return " | ".join(text.splitlines()[-lines:]) or f"exit code {result.exit_code}"
