@@ -1,0 +1,569 @@
+"""Python projects: ruff and mypy where the project configures them, then pytest.
+
+`prepare` builds one virtualenv per project under `<cache>/venvs/<key>` with `python3 -m venv`
+and installs the project's requirements files, the project itself (editable, with its test or
+dev extras) and the tools. The key hashes the interpreter, the project's absolute path and its
+dependency declarations: a changed declaration gets a fresh environment, an unchanged one stays
+warm. The path is in the key because an editable install points into one checkout; a venv
+shared with a checkout at another path (a baseline worktree) would test the wrong code.
+Environments unused for a week are removed when a new one is built.
+
+`check` runs offline from that environment and writes nothing into the checkout: no bytecode,
+no tool caches, the JUnit report kept next to the environment.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import fcntl
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import time
+import tomllib
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corral.sandbox.base import CommandResult
+from corral.verifiers.base import (
+    CheckOutcome,
+    Finding,
+    FindingKind,
+    ProjectContext,
+    TestCounts,
+    Verifier,
+    VerifierError,
+    run_tool,
+)
+
+Rel = Callable[[str], str]
+"""A path as a tool printed it (absolute, or relative to the project) -> repository-relative."""
+
+DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py", "requirements*.txt")
+TEST_EXTRAS = frozenset({"test", "tests", "testing", "dev"})
+READY = "corral-ready"
+UNUSED_FOR_S = 7 * 24 * 3600
+_INTERPRETER_ID = "import platform, sys; print(platform.python_version(), sys.base_prefix)"
+
+
+class PythonVerifier(Verifier):
+    name = "python"
+    markers = DECLARATIONS
+
+    def prepare(self, ctx: ProjectContext) -> None:
+        config = ProjectConfig.read(ctx)
+        venv = venv_dir(ctx)
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(venv.with_name(venv.name + ".lock")):
+            if (venv / READY).is_file():
+                (venv / READY).touch()
+                return
+            prune_unused(venv.parent)
+            shutil.rmtree(venv, ignore_errors=True)
+            _succeed(run_tool(ctx, ["python3", "-m", "venv", str(venv)], "python3 -m venv"))
+            with _removing_new_build_files(ctx.project_dir):
+                result = run_tool(
+                    ctx, [str(venv / "bin" / "python"), *install_argv(config)], "pip install"
+                )
+            if not result.ok:
+                reason = describe_pip_failure(result.output)
+                raise VerifierError(reason, file=_declaring_file(ctx, reason))
+            (venv / READY).write_text(f"{ctx.project_dir}\n")
+
+    def check(self, ctx: ProjectContext) -> CheckOutcome:
+        config = ProjectConfig.read(ctx)
+        venv = venv_dir(ctx)
+        if not (venv / READY).is_file():
+            raise VerifierError(
+                "no prepared Python environment for this project: run verify with prepare "
+                "(its dependency declarations changed, or it was never prepared)"
+            )
+        (venv / READY).touch()
+        tools = _Tools(ctx, venv)
+        findings: list[Finding] = []
+        if config.ruff:
+            findings += tools.ruff_check()
+        if config.ruff_format:
+            findings += tools.ruff_format()
+        if config.mypy:
+            findings += tools.mypy(config.mypy_targets)
+        test_findings, counts = tools.pytest()
+        return CheckOutcome(without_repeated_compile_errors(findings + test_findings), counts)
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """What the project's own files declare: how to install it, which checkers it configures."""
+
+    installable: bool
+    extras: tuple[str, ...]
+    requirement_files: tuple[str, ...]
+    ruff: bool
+    ruff_format: bool
+    mypy: bool
+    mypy_targets: tuple[str, ...]
+    """Empty when the mypy configuration names its own files, packages or modules."""
+
+    @classmethod
+    def read(cls, ctx: ProjectContext) -> ProjectConfig:
+        d = ctx.project_dir
+        pyproject = _read_toml(ctx, d / "pyproject.toml")
+        setup_cfg = _read_ini(ctx, d / "setup.cfg")
+        tool = pyproject.get("tool", {})
+        ruff_toml = next(
+            (_read_toml(ctx, d / n) for n in ("ruff.toml", ".ruff.toml") if (d / n).is_file()),
+            None,
+        )
+        ruff_settings = ruff_toml if ruff_toml is not None else tool.get("ruff")
+        mypy_options = _mypy_options(ctx, tool, setup_cfg)
+        extras = {
+            *pyproject.get("project", {}).get("optional-dependencies", {}),
+            *_setup_cfg_extras(setup_cfg),
+        }
+        return cls(
+            installable="project" in pyproject
+            or "build-system" in pyproject
+            or (d / "setup.py").is_file(),
+            extras=tuple(sorted(e for e in extras if _normal_name(e) in TEST_EXTRAS)),
+            requirement_files=tuple(sorted(p.name for p in d.glob("requirements*.txt"))),
+            ruff=ruff_settings is not None,
+            ruff_format=isinstance(ruff_settings, dict) and "format" in ruff_settings,
+            mypy=mypy_options is not None,
+            mypy_targets=()
+            if mypy_options and {"files", "packages", "modules"} & set(mypy_options)
+            else (".",),
+        )
+
+
+def _setup_cfg_extras(setup_cfg: configparser.ConfigParser | None) -> list[str]:
+    if setup_cfg is None or not setup_cfg.has_section("options.extras_require"):
+        return []
+    return setup_cfg.options("options.extras_require")
+
+
+def _mypy_options(
+    ctx: ProjectContext, tool: dict[str, Any], setup_cfg: configparser.ConfigParser | None
+) -> dict[str, Any] | None:
+    """The project's mypy settings, or None when it does not configure mypy."""
+    if "mypy" in tool:
+        return dict(tool["mypy"])
+    for name in ("mypy.ini", ".mypy.ini"):
+        ini = _read_ini(ctx, ctx.project_dir / name)
+        if ini is not None and ini.has_section("mypy"):
+            return dict(ini["mypy"])
+    if setup_cfg is not None and setup_cfg.has_section("mypy"):
+        return dict(setup_cfg["mypy"])
+    return None
+
+
+def _read_toml(ctx: ProjectContext, path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise VerifierError(f"{path.name} is not valid TOML: {exc}", file=ctx.rel(path)) from exc
+
+
+def _read_ini(ctx: ProjectContext, path: Path) -> configparser.ConfigParser | None:
+    if not path.is_file():
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(path.read_text())
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise VerifierError(f"{path.name} cannot be read: {exc}", file=ctx.rel(path)) from exc
+    return parser
+
+
+def _normal_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# --- the environment ---------------------------------------------------------------------
+
+
+def venv_dir(ctx: ProjectContext) -> Path:
+    result = _succeed(run_tool(ctx, ["python3", "-c", _INTERPRETER_ID], "python3"))
+    return ctx.cache_dir / "venvs" / env_key(ctx.project_dir, result.stdout.strip())
+
+
+def env_key(project_dir: Path, interpreter: str) -> str:
+    """Changes with the interpreter, the project's path or any dependency declaration."""
+    digest = hashlib.sha256(f"{interpreter}\0{project_dir.resolve()}\0".encode())
+    for path in declaration_files(project_dir):
+        digest.update(f"{path.name}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def declaration_files(project_dir: Path) -> list[Path]:
+    return sorted({p for pattern in DECLARATIONS for p in project_dir.glob(pattern) if p.is_file()})
+
+
+def install_argv(config: ProjectConfig) -> list[str]:
+    """pip arguments installing everything `check` runs, in one resolution."""
+    argv = ["-m", "pip", "install", "--progress-bar", "off"]
+    for requirements in config.requirement_files:
+        argv += ["-r", requirements]
+    if config.installable:
+        extras = f"[{','.join(config.extras)}]" if config.extras else ""
+        argv += ["-e", f".{extras}"]
+    argv.append("pytest")
+    if config.ruff:
+        argv.append("ruff")
+    if config.mypy:
+        argv.append("mypy")
+    return argv
+
+
+def prune_unused(venvs: Path) -> None:
+    """Remove environments no prepare or check used for a week (old checkouts, baselines)."""
+    cutoff = time.time() - UNUSED_FOR_S
+    for venv in venvs.iterdir():
+        if not venv.is_dir():
+            continue
+        stamp = venv / READY if (venv / READY).exists() else venv
+        if stamp.stat().st_mtime < cutoff:
+            shutil.rmtree(venv, ignore_errors=True)
+            venv.with_name(venv.name + ".lock").unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _locked(lock_file: Path) -> Iterator[None]:
+    """One prepare per environment at a time, across processes."""
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _removing_new_build_files(project_dir: Path) -> Iterator[None]:
+    """Editable setuptools builds leave `*.egg-info` (and sometimes `build/`) in the checkout."""
+
+    def build_files() -> set[Path]:
+        found = {*project_dir.glob("*.egg-info"), *project_dir.glob("*/*.egg-info")}
+        return found | ({project_dir / "build"} if (project_dir / "build").exists() else set())
+
+    before = build_files()
+    try:
+        yield
+    finally:
+        for path in build_files() - before:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _succeed(result: CommandResult) -> CommandResult:
+    if not result.ok:
+        raise VerifierError(
+            f"`{' '.join(result.argv[:3])}` exited {result.exit_code}: {_last_line(result)}"
+        )
+    return result
+
+
+def _last_line(result: CommandResult) -> str:
+    lines = result.output.strip().splitlines()
+    return lines[-1][:300] if lines else "no output"
+
+
+_NO_MATCH = re.compile(r"^ERROR: No matching distribution found for (?P<req>.+)$", re.M)
+_CONFLICT = re.compile(
+    r"^ERROR: Cannot install (?P<reqs>.+?) because these package versions have conflicting",
+    re.M,
+)
+_CAUSE = re.compile(r"^The conflict is caused by:\n(?P<cause>(?:[ \t]+.+\n?)+)", re.M)
+_ERROR = re.compile(r"^(?:ERROR|error): (?P<text>.+)$", re.M)
+
+
+def describe_pip_failure(output: str) -> str:
+    """pip's reason in a line or three; pip has no structured error output."""
+    if match := _NO_MATCH.search(output):
+        return f"pip cannot install {match['req']}: no matching distribution found"
+    if match := _CONFLICT.search(output):
+        message = f"pip cannot install {match['reqs']}: conflicting dependencies"
+        if cause := _CAUSE.search(output):
+            lines = [line.strip() for line in cause["cause"].splitlines()]
+            message += "\n" + "\n".join(lines[:4])
+        return message
+    if match := _ERROR.search(output):
+        return f"pip install failed: {match['text'].strip()[:300]}"
+    tail = output.strip().splitlines()[-3:]
+    return "pip install failed: " + (" / ".join(tail) or "no output")
+
+
+def _declaring_file(ctx: ProjectContext, reason: str) -> str | None:
+    """The declaration file that names the requirement pip could not install, if one does."""
+    match = re.match(r"pip cannot install (?:-r )?([A-Za-z0-9][A-Za-z0-9._-]*)", reason)
+    if not match:
+        return None
+    name = _normal_name(match[1])
+    for path in declaration_files(ctx.project_dir):
+        if name == _normal_name(path.name) or name in _normal_name(path.read_text()):
+            return ctx.rel(path)
+    return None
+
+
+# --- the checks --------------------------------------------------------------------------
+
+
+class _Tools:
+    """The checkers, run offline from the project's environment."""
+
+    def __init__(self, ctx: ProjectContext, venv: Path) -> None:
+        self.ctx = ctx
+        self.venv = venv
+        self.work = venv / "corral"
+        self.env = {
+            "PIP_NO_INDEX": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "RUFF_CACHE_DIR": str(self.work / "ruff-cache"),
+            "MYPY_CACHE_DIR": str(self.work / "mypy-cache"),
+            "COVERAGE_FILE": str(self.work / "coverage"),
+        }
+
+    def run(self, argv: list[str], what: str) -> CommandResult:
+        return run_tool(self.ctx, argv, what, env=self.env)
+
+    def ruff_check(self) -> list[Finding]:
+        ruff = str(self.venv / "bin" / "ruff")
+        result = self.run([ruff, "check", "--output-format", "json", "."], "ruff check")
+        return _parsed_or_error(result, "ruff check", lambda: parse_ruff(result.stdout, self.rel))
+
+    def ruff_format(self) -> list[Finding]:
+        ruff = str(self.venv / "bin" / "ruff")
+        argv = [ruff, "format", "--check", "--output-format", "json", "."]
+        result = self.run(argv, "ruff format")
+        if result.exit_code == 2 and "--output-format" in result.stderr:  # ruff before 0.9
+            result = self.run([*argv[:3], "."], "ruff format")
+            return _parsed_or_error(
+                result, "ruff format", lambda: parse_ruff_format_text(result.output, self.rel)
+            )
+        return _parsed_or_error(result, "ruff format", lambda: parse_ruff(result.stdout, self.rel))
+
+    def mypy(self, targets: tuple[str, ...]) -> list[Finding]:
+        mypy = [str(self.venv / "bin" / "python"), "-m", "mypy", "--no-pretty"]
+        result = self.run([*mypy, "-O", "json", *targets], "mypy")
+        if result.exit_code == 2 and "unrecognized arguments" in result.output:  # before 1.11
+            result = self.run([*mypy, "--no-error-summary", *targets], "mypy")
+            return _parsed_or_error(
+                result, "mypy", lambda: parse_mypy_text(result.stdout, self.rel)
+            )
+        return _parsed_or_error(result, "mypy", lambda: parse_mypy_json(result.stdout, self.rel))
+
+    def pytest(self) -> tuple[list[Finding], TestCounts]:
+        (self.work / "reports").mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.work / "reports") as tmp:
+            report = Path(tmp) / "junit.xml"
+            argv = [
+                str(self.venv / "bin" / "python"),
+                *("-m", "pytest", "-p", "no:cacheprovider", "-o", "junit_family=xunit1"),
+                *(f"--junitxml={report}", f"--rootdir={self.ctx.project_dir}", "--tb=short"),
+                *self.ctx.extra_args,
+            ]
+            result = self.run(argv, "pytest")
+            xml = report.read_text() if report.is_file() else None
+        if result.exit_code == 5:  # no tests collected
+            return [], TestCounts()
+        if xml is None:
+            return [_tool_error("pytest", result, "wrote no report")], TestCounts()
+        findings, counts = parse_pytest_junit(xml, self.rel)
+        if result.exit_code != 0 and not findings:
+            findings = [_tool_error("pytest", result, "reported no failure")]
+        return findings, counts
+
+    def rel(self, path: str) -> str:
+        return self.ctx.rel(path)
+
+
+def _parsed_or_error(
+    result: CommandResult, what: str, parse: Callable[[], list[Finding]]
+) -> list[Finding]:
+    """The parsed findings; an `error` finding when the tool failed and nothing parsed."""
+    try:
+        findings = parse()
+    except ValueError:
+        findings = []
+    if result.exit_code != 0 and not findings:
+        return [_tool_error(what, result, "reported nothing it found")]
+    return findings
+
+
+def _tool_error(what: str, result: CommandResult, problem: str) -> Finding:
+    tail = "\n".join(result.output.strip().splitlines()[-5:])
+    return Finding(
+        FindingKind.ERROR,
+        None,
+        None,
+        f"{what} exited {result.exit_code} but {problem}",
+        context=tail or None,
+    )
+
+
+def without_repeated_compile_errors(findings: list[Finding]) -> list[Finding]:
+    """ruff, mypy and pytest all report one syntax error; keep the first of each file:line."""
+    seen: set[tuple[str | None, int | None]] = set()
+    kept = []
+    for f in findings:
+        if f.kind == FindingKind.COMPILE:
+            if (f.file, f.line) in seen:
+                continue
+            seen.add((f.file, f.line))
+        kept.append(f)
+    return kept
+
+
+# --- parsers (each tested on recorded real output) --------------------------------------
+
+
+_NOT_FORMATTED = "not formatted: run `ruff format`"
+
+
+def parse_ruff(stdout: str, rel: Rel) -> list[Finding]:
+    """`ruff check|format --output-format json`: one list of diagnostics."""
+    findings = []
+    for d in json.loads(stdout or "[]"):
+        code = d.get("code")
+        file, line = rel(d["filename"]), d["location"]["row"]
+        if code == "unformatted":
+            findings.append(Finding(FindingKind.FORMAT, file, line, _NOT_FORMATTED))
+        elif code in (None, "invalid-syntax"):
+            findings.append(Finding(FindingKind.COMPILE, file, line, f"syntax: {d['message']}"))
+        else:
+            findings.append(Finding(FindingKind.LINT, file, line, f"{code} {d['message']}"))
+    return findings
+
+
+_WOULD_REFORMAT = re.compile(r"^Would reformat: (?P<file>.+)$", re.M)
+
+
+def parse_ruff_format_text(output: str, rel: Rel) -> list[Finding]:
+    """`ruff format --check` of ruff versions without JSON output: file names only."""
+    return [
+        Finding(FindingKind.FORMAT, rel(m["file"].strip()), None, _NOT_FORMATTED)
+        for m in _WOULD_REFORMAT.finditer(output)
+    ]
+
+
+def parse_mypy_json(stdout: str, rel: Rel) -> list[Finding]:
+    """`mypy -O json`: one JSON object a line; notes are dropped."""
+    findings = []
+    for raw in stdout.splitlines():
+        if not raw.startswith("{"):
+            continue
+        d = json.loads(raw)
+        if d.get("severity") != "error":
+            continue
+        findings.append(_mypy_finding(rel(d["file"]), d["line"], d["message"], d.get("code")))
+    return findings
+
+
+_MYPY_LINE = re.compile(
+    r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? error: "
+    r"(?P<message>.+?)(?:  \[(?P<code>[\w-]+)\])?$",
+    re.M,
+)
+
+
+def parse_mypy_text(stdout: str, rel: Rel) -> list[Finding]:
+    """mypy's `file:line: error: message  [code]` lines, for versions without JSON output."""
+    return [
+        _mypy_finding(rel(m["file"]), int(m["line"]), m["message"], m["code"])
+        for m in _MYPY_LINE.finditer(stdout)
+    ]
+
+
+def _mypy_finding(file: str, line: int, message: str, code: str | None) -> Finding:
+    if code == "syntax":
+        return Finding(FindingKind.COMPILE, file, line, f"syntax: {message}")
+    suffix = f" [{code}]" if code else ""
+    return Finding(FindingKind.COMPILE, file, line, f"type error: {message}{suffix}")
+
+
+# A traceback entry pytest prints relative to the project: `tests/test_x.py:12: in test_y`
+# (--tb=short) or `tests/test_x.py:12: AssertionError` (long).
+_FRAME = re.compile(r"^(?P<path>[^\s<][^:\n]*):(?P<line>\d+): ", re.M)
+_SYNTAX_AT = re.compile(r'^E\s+File "(?P<path>[^"]+)", line (?P<line>\d+)', re.M)
+_E_LINE = re.compile(r"^E\s+(?P<text>\S.*)$", re.M)
+
+
+def parse_pytest_junit(xml: str, rel: Rel) -> tuple[list[Finding], TestCounts]:
+    """pytest's xunit1 JUnit report: one finding a failed test or collection error, and counts.
+
+    Collection errors (a syntax or import error) are compile findings and not tests.
+    """
+    findings: list[Finding] = []
+    counts = TestCounts()
+    for case in ET.fromstring(xml).iter("testcase"):
+        problem = _first_child(case, "failure", "error")
+        if problem is not None and not case.get("classname"):
+            findings.append(_collection_finding(case, problem, rel))
+        elif _first_child(case, "skipped") is not None:
+            counts.skipped += 1
+        else:
+            counts.run += 1
+            if problem is not None:
+                counts.failed += 1
+                findings.append(_test_finding(case, problem, rel))
+    return findings, counts
+
+
+def _first_child(case: ET.Element, *tags: str) -> ET.Element | None:
+    return next((child for child in case if child.tag in tags), None)
+
+
+def _test_finding(case: ET.Element, problem: ET.Element, rel: Rel) -> Finding:
+    test_file = case.get("file", "")
+    fallback = (test_file, int(case.get("line", "-1")) + 1)
+    path, line = _last_frame(problem.text or "", test_file) or fallback
+    message_lines = (problem.get("message") or problem.tag).strip().splitlines() or [problem.tag]
+    return Finding(
+        FindingKind.TEST,
+        rel(path) if path else None,
+        line if line > 0 else None,
+        message_lines[0][:300],
+        test_id=_node_id(case),
+        context="\n".join(message_lines[1:5]) or None,
+    )
+
+
+def _collection_finding(case: ET.Element, problem: ET.Element, rel: Rel) -> Finding:
+    text = problem.text or ""
+    syntax = list(_SYNTAX_AT.finditer(text))
+    if syntax:
+        where: tuple[str, int] | None = (syntax[-1]["path"], int(syntax[-1]["line"]))
+    else:
+        where = _last_frame(text, case.get("file", ""))
+    e_lines = [m["text"] for m in _E_LINE.finditer(text)]
+    message = e_lines[-1] if e_lines else problem.get("message") or "collection failed"
+    file = where[0] if where else case.get("file")
+    return Finding(
+        FindingKind.COMPILE,
+        rel(file) if file else None,
+        where[1] if where else None,
+        f"cannot import: {message[:300]}",
+    )
+
+
+def _last_frame(traceback: str, test_file: str) -> tuple[str, int] | None:
+    """The failing line in the test file, else the last frame in the project's own sources."""
+    frames = [(m["path"], int(m["line"])) for m in _FRAME.finditer(traceback)]
+    in_test = [f for f in frames if f[0] == test_file]
+    own = [f for f in frames if not f[0].startswith(("/", ".."))]
+    candidates = in_test or own
+    return candidates[-1] if candidates else None
+
+
+def _node_id(case: ET.Element) -> str:
+    """`tests/test_x.py::TestY::test_z[1]` from the xunit1 file, classname and name."""
+    file, classname, name = case.get("file", ""), case.get("classname", ""), case.get("name", "")
+    module = file.removesuffix(".py").replace("/", ".")
+    classes = classname[len(module) + 1 :].split(".") if classname.startswith(module + ".") else []
+    return "::".join([file, *[c for c in classes if c], name])
