@@ -1,0 +1,95 @@
+"""What every forge is: clone, push, find-or-open a pull request, follow it, read its CI.
+
+Implementations: local.py (any git remote; the default), and later github.py and gitlab.py.
+The pipeline is the only caller: a forge never acts on its own. Every method is idempotent,
+so a step that is re-run after a crash finds what the first run left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal, Protocol
+
+PullRequestState = Literal["open", "merged", "closed"]
+CIState = Literal["pending", "passed", "failed", "none"]
+
+
+class ForgeError(RuntimeError):
+    """A forge operation failed; the message says which and why, without credentials."""
+
+
+@dataclass(frozen=True)
+class Checkout:
+    path: Path
+    base_branch: str
+    base_sha: str
+
+
+@dataclass(frozen=True)
+class CIStatus:
+    state: CIState
+    summary: str = ""
+    """For a failure: the condensed failing checks, as the agent would be shown them."""
+    sha: str = ""
+    """The commit the status is for."""
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PullRequestRequest:
+    """What the pipeline asks for: one pull request per (campaign, repository, branch)."""
+
+    campaign: str
+    repo: str
+    branch: str
+    base_branch: str
+    title: str
+    body: str
+    draft: bool = False
+    head_sha: str = ""
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    forge: str
+    repo: str
+    branch: str
+    base_branch: str
+    number: int
+    url: str
+    title: str
+    body: str
+    state: PullRequestState = "open"
+    draft: bool = False
+    head_sha: str = ""
+    ci: CIStatus = field(default_factory=lambda: CIStatus("none"))
+
+    def with_changes(self, **changes: object) -> PullRequest:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+class Forge(Protocol):
+    name: str
+
+    def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
+        """A clean checkout of the base branch in dest (cloned, or an existing one reset)."""
+        ...
+
+    def push(self, checkout: Path, repo: str, branch: str) -> str:
+        """Push HEAD of checkout to `branch` on the remote, replacing it; returns the sha."""
+        ...
+
+    def find_or_open_pr(self, request: PullRequestRequest) -> PullRequest:
+        """The open PR for request.branch, updated to the request, or a new one. Never two."""
+        ...
+
+    def refresh_pr(self, pr: PullRequest) -> PullRequest:
+        """The PR's current state on the forge (open, merged, closed; head sha)."""
+        ...
+
+    def close_pr(self, pr: PullRequest, comment: str) -> PullRequest: ...
+
+    def ci_status(self, pr: PullRequest) -> CIStatus:
+        """CI for the PR's head commit; `pending` while it runs."""
+        ...

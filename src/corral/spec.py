@@ -1,0 +1,283 @@
+"""The campaign spec: one YAML file saying what to change, where, and within which limits.
+
+`load_spec(path)` validates it with pydantic and resolves paths relative to the file, so an
+invalid spec is refused before anything runs with `spec.yaml:9 agent.max_turns: reason`.
+`corral schema` prints `spec_json_schema()`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import string
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from corral.config import ConfigError, VerifierSettings, load_yaml_model
+
+TEMPLATE_FIELDS = frozenset({"campaign", "repo", "prompt", "change"})
+"""Names a branch, commit message, PR title or body template may use, as `{campaign}`."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentSpec(_Strict):
+    """Who turns the prompt into edits."""
+
+    kind: Literal["builtin", "claude-code"] = "builtin"
+    provider: Literal["anthropic", "openai"] = "anthropic"
+    model: str = "claude-sonnet-4-5"
+    base_url: str | None = None
+    """An OpenAI- or Anthropic-compatible endpoint (vLLM, Ollama, a proxy)."""
+    api_key_env: str | None = None
+    """The environment variable holding the key (default: the provider's usual one)."""
+
+
+class TargetSpec(_Strict):
+    """One repository: a git URL or a local path (which is then itself the remote)."""
+
+    repo: str = Field(min_length=1)
+    workspace: str | None = None
+    """A sub-folder of a monorepo to work in; the job's gate and verifiers run there."""
+    name: str | None = None
+    """How the repository is shown; defaults to the last part of `repo` (plus the workspace)."""
+    base_branch: str | None = None
+    """The branch to change; default: the remote's default branch."""
+
+    @field_validator("workspace")
+    @classmethod
+    def _relative_workspace(cls, value: str | None) -> str | None:
+        if value is not None and (value.startswith("/") or ".." in Path(value).parts):
+            raise ValueError("must be a relative folder inside the repository")
+        return value
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        base = re.sub(r"\.git$", "", self.repo.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1])
+        return f"{base}/{self.workspace}" if self.workspace else base
+
+
+class ForgeQuery(_Strict):
+    """Repositories found on a forge rather than listed (needs the github or gitlab forge)."""
+
+    github_org: str | None = None
+    github_topic: str | None = None
+    github_code_search: str | None = None
+    gitlab_group: str | None = None
+
+    @model_validator(mode="after")
+    def _one_query(self) -> ForgeQuery:
+        if sum(v is not None for v in self.model_dump().values()) != 1:
+            raise ValueError(
+                "give exactly one of github_org, github_topic, github_code_search, gitlab_group"
+            )
+        return self
+
+
+class TargetsSpec(_Strict):
+    repos: list[TargetSpec | str] = Field(default_factory=list)
+    file: Path | None = None
+    """A text file with one repository per line (`#` comments allowed)."""
+    query: ForgeQuery | None = None
+    include: list[str] = Field(default_factory=list)
+    """fnmatch patterns on the repository's name or URL; when given, only matches are kept."""
+    exclude: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some_source(self) -> TargetsSpec:
+        if not self.repos and self.file is None and self.query is None:
+            raise ValueError("list repos, a file of them, or a forge query")
+        return self
+
+    def selects(self, target: TargetSpec) -> bool:
+        keys = (target.display_name, target.repo)
+        if self.include and not any(fnmatch.fnmatch(k, p) for k in keys for p in self.include):
+            return False
+        return not any(fnmatch.fnmatch(k, p) for k in keys for p in self.exclude)
+
+
+class GuardSpec(_Strict):
+    allow: list[str] = Field(default_factory=list)
+    """Guard rule ids this campaign switches off (e.g. `build-files` for a dependency bump)."""
+    max_diff_lines: int | None = Field(default=None, gt=0)
+
+
+class JudgeSpec(_Strict):
+    mode: Literal["off", "auto", "required"] = "auto"
+    """auto: judge when a model is configured; required: the gate fails without one."""
+    provider: Literal["anthropic", "openai"] | None = None
+    model: str | None = None
+    base_url: str | None = None
+
+
+class JobBudget(_Strict):
+    """Limits on one repository's work."""
+
+    max_turns: int = Field(default=50, gt=0)
+    max_tokens: int = Field(default=2_000_000, gt=0)
+    max_cost_usd: float = Field(default=10.0, gt=0)
+    max_wall_s: float = Field(default=3600.0, gt=0)
+    """Wall time of one agent session (for a command: its run)."""
+    max_gate_retries: int = Field(default=3, ge=0)
+    max_ci_rounds: int = Field(default=2, ge=0)
+    """How many times a failing CI is fed back to the agent before the PR is left as failed."""
+
+
+class CampaignBudget(_Strict):
+    """Limits on the whole campaign; once spent, no new job starts."""
+
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    max_jobs: int | None = Field(default=None, gt=0)
+    """How many repositories may be started at most (a canary campaign)."""
+
+
+class Budgets(_Strict):
+    job: JobBudget = Field(default_factory=JobBudget)
+    campaign: CampaignBudget = Field(default_factory=CampaignBudget)
+
+
+class PullRequestSpec(_Strict):
+    """Templates use `{campaign}`, `{repo}`, `{prompt}` and `{change}` (prompt or command)."""
+
+    branch: str = "corral/{campaign}"
+    commit_message: str = "{campaign}\n\n{change}"
+    title: str = "{campaign}"
+    body: str = "Opened by corral for campaign `{campaign}`.\n\n{change}"
+    draft: bool = False
+    author_name: str = "corral"
+    author_email: str = "corral@localhost"
+
+    @field_validator("branch", "commit_message", "title", "body")
+    @classmethod
+    def _known_fields(cls, value: str) -> str:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name}
+        except ValueError as exc:
+            raise ValueError(f"not a valid template: {exc}") from exc
+        unknown = names - TEMPLATE_FIELDS
+        if unknown:
+            raise ValueError(
+                f"unknown template field(s) {sorted(unknown)}; use {sorted(TEMPLATE_FIELDS)}"
+            )
+        return value
+
+
+class RateLimit(_Strict):
+    count: int = Field(gt=0)
+    per_s: float = Field(gt=0)
+
+
+class CampaignSpec(_Strict):
+    """A campaign: one change, many repositories, one pull request each."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    """Lower-case letters, digits, `.`, `_`, `-`: it names branches and records."""
+    prompt: str | None = None
+    prompt_file: Path | None = None
+    """A file holding the prompt, relative to the spec."""
+    command: str | None = None
+    """A deterministic change command (`sh -c`), instead of a prompt and an agent."""
+    agent: AgentSpec = Field(default_factory=AgentSpec)
+    targets: TargetsSpec
+    scope: list[str] = Field(default_factory=lambda: ["**"])
+    """Globs of the files the change may touch; anything else is vetoed by the guard."""
+    verifiers: VerifierSettings | None = None
+    guard: GuardSpec = Field(default_factory=GuardSpec)
+    judge: JudgeSpec = Field(default_factory=JudgeSpec)
+    budgets: Budgets = Field(default_factory=Budgets)
+    pull_request: PullRequestSpec = Field(default_factory=PullRequestSpec)
+    approval: Literal["none", "each"] = "none"
+    """each: a person approves every diff (`corral approve JOB`) before it is pushed."""
+    concurrency: int = Field(default=4, gt=0, le=256)
+    pr_rate_limit: RateLimit | None = None
+    """At most `count` pull requests opened per `per_s` seconds, across all workers."""
+    forge: Literal["local", "github", "gitlab"] = "local"
+
+    @model_validator(mode="after")
+    def _one_change(self) -> CampaignSpec:
+        given = [n for n in ("prompt", "prompt_file", "command") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of prompt, prompt_file or command"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def change_text(self) -> str:
+        """The prompt, or the command, as it is shown in commits and pull requests."""
+        return self.prompt if self.prompt is not None else f"Change command: `{self.command}`"
+
+
+def load_spec(path: Path) -> CampaignSpec:
+    """Validate a spec file and resolve what it refers to; raises ConfigError naming the field."""
+    spec = load_yaml_model(path, CampaignSpec)
+    return resolve(spec, path.resolve().parent, origin=str(path))
+
+
+def resolve(spec: CampaignSpec, base_dir: Path, origin: str = "spec") -> CampaignSpec:
+    """The spec made self-contained: prompt file read, target file and local paths absolute."""
+    updates: dict[str, Any] = {}
+    if spec.prompt_file is not None:
+        updates["prompt"] = _read(base_dir / spec.prompt_file, f"{origin} prompt_file")
+        updates["prompt_file"] = None
+    targets = list(spec.targets.repos)
+    if spec.targets.file is not None:
+        targets += _targets_file(base_dir / spec.targets.file, f"{origin} targets.file")
+    resolved = [_absolute(_as_target(t), base_dir) for t in targets]
+    updates["targets"] = spec.targets.model_copy(update={"repos": resolved, "file": None})
+    return spec.model_copy(update=updates)
+
+
+def selected_targets(spec: CampaignSpec) -> list[TargetSpec]:
+    """The resolved spec's repositories after include/exclude, duplicates refused."""
+    if spec.targets.query is not None:
+        raise ConfigError(
+            f"targets.query needs the {spec.forge} forge's search, which is not available here; "
+            "list the repositories instead"
+        )
+    chosen = [t for t in map(_as_target, spec.targets.repos) if spec.targets.selects(t)]
+    seen: dict[str, TargetSpec] = {}
+    for target in chosen:
+        if target.display_name in seen:
+            raise ConfigError(f"targets: {target.display_name!r} is listed twice")
+        seen[target.display_name] = target
+    return chosen
+
+
+def _as_target(item: TargetSpec | str) -> TargetSpec:
+    return TargetSpec(repo=item) if isinstance(item, str) else item
+
+
+def _absolute(target: TargetSpec, base_dir: Path) -> TargetSpec:
+    if is_remote_url(target.repo):
+        return target
+    return target.model_copy(update={"repo": str((base_dir / target.repo).resolve())})
+
+
+def is_remote_url(repo: str) -> bool:
+    """True for `scheme://...` and scp-like `user@host:path`; false for local paths."""
+    return "://" in repo or bool(re.match(r"^[\w.-]+@[\w.-]+:", repo))
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}") from exc
+
+
+def _targets_file(path: Path, what: str) -> list[TargetSpec | str]:
+    lines = (line.split("#", 1)[0].strip() for line in _read(path, what).splitlines())
+    return [line for line in lines if line]
+
+
+def spec_json_schema() -> dict[str, Any]:
+    return CampaignSpec.model_json_schema()

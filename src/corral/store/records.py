@@ -1,0 +1,127 @@
+"""What the store returns: plain frozen dataclasses, never ORM objects, so callers hold no
+database session and can pass records between threads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from corral.pipeline.states import JobState, Outcome, outcome_of
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    name: str
+    spec: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    campaign_id: int
+    name: str
+    repo: str
+    workspace: str | None
+    state: JobState
+    reason: str | None
+    reason_code: str | None
+    base_branch: str | None
+    base_sha: str | None
+    head_sha: str | None
+    branch: str | None
+    checkout: str | None
+    ci_rounds: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcome_of(self.state)
+
+
+@dataclass(frozen=True)
+class Transition:
+    id: int
+    job_id: int
+    from_state: JobState | None
+    to_state: JobState
+    reason: str | None
+    reason_code: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    job_id: int
+    agent: str
+    purpose: str
+    status: str | None
+    reason: str | None
+    turns: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    started_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    job_id: int
+    session_id: int | None
+    kind: str
+    data: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class VerifierRun:
+    id: int
+    job_id: int
+    session_id: int | None
+    phase: str
+    name: str
+    project: str
+    ok: bool
+    duration_s: float
+    findings: list[dict[str, Any]]
+    tests: dict[str, Any] | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    id: int
+    job_id: int
+    session_id: int | None
+    ok: bool
+    message: str
+    stages: list[dict[str, Any]]
+    final: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Approval:
+    id: int
+    job_id: int
+    decision: str
+    head_sha: str | None
+    by: str
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Feedback:
+    id: int
+    job_id: int
+    verdict: str
+    comment: str | None
+    by: str
+    at: datetime

@@ -1,0 +1,52 @@
+"""Verifier results to JSON and back, so a stored baseline can be handed to the gate again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from corral.verifiers.base import Finding, FindingKind, TestCounts, VerifierResult
+
+
+def result_to_json(result: VerifierResult) -> dict[str, Any]:
+    return {
+        "name": result.name,
+        "project": result.project,
+        "ok": result.ok,
+        "duration_s": result.duration_s,
+        "findings": [
+            {
+                "kind": f.kind.value,
+                "file": f.file,
+                "line": f.line,
+                "message": f.message,
+                "test_id": f.test_id,
+                "context": f.context,
+                "new": f.new,
+            }
+            for f in result.findings
+        ],
+        "tests": None if result.tests is None else vars(result.tests),
+    }
+
+
+def result_from_json(data: dict[str, Any]) -> VerifierResult:
+    tests = data.get("tests")
+    return VerifierResult(
+        name=data["name"],
+        project=data["project"],
+        ok=data["ok"],
+        duration_s=data["duration_s"],
+        findings=[
+            Finding(
+                kind=FindingKind(f["kind"]),
+                file=f.get("file"),
+                line=f.get("line"),
+                message=f["message"],
+                test_id=f.get("test_id"),
+                context=f.get("context"),
+                new=f.get("new", True),
+            )
+            for f in data["findings"]
+        ],
+        tests=None if tests is None else TestCounts(**tests),
+    )

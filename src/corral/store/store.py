@@ -1,0 +1,591 @@
+"""The Store: every campaign, job, transition, session, call, verdict and pull request.
+
+One `Store` per process, shared by threads; each method is one short transaction, so a
+worker killed at any point leaves every record it finished, and nothing half-written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, delete, event, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import sessionmaker
+
+from corral.forge.base import CIStatus, PullRequest
+from corral.gate.base import GateResult
+from corral.llm.base import Usage
+from corral.pipeline.states import JobState
+from corral.store import models as m
+from corral.store import records as r
+from corral.store.migrate import upgrade
+from corral.store.serialize import result_from_json, result_to_json
+from corral.verifiers.base import VerifierResult
+
+R = TypeVar("R")
+_UNSET: Any = object()
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class StaleStateError(StoreError):
+    """A transition expected the job in one state and found it in another (two workers?)."""
+
+
+class Store:
+    """Open with `Store.open(url)`; SQLite paths and PostgreSQL URLs are both accepted."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect, then bring the schema up to date (Alembic, run in-process)."""
+        engine = make_engine(url)
+        upgrade(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[OrmSession]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # campaigns
+
+    def save_campaign(self, name: str, spec: dict[str, Any]) -> r.Campaign:
+        """The campaign called `name`, created or given this spec (a re-run resumes it)."""
+        with self._tx() as s:
+            row = s.scalars(select(m.CampaignRow).where(m.CampaignRow.name == name)).first()
+            if row is None:
+                row = m.CampaignRow(name=name, spec=spec)
+                s.add(row)
+            else:
+                row.spec = spec
+            s.flush()
+            return _record(r.Campaign, row)
+
+    def campaign(self, name_or_id: str | int) -> r.Campaign | None:
+        with self._tx() as s:
+            query = select(m.CampaignRow)
+            if isinstance(name_or_id, int) or name_or_id.isdigit():
+                query = query.where(m.CampaignRow.id == int(name_or_id))
+            else:
+                query = query.where(m.CampaignRow.name == name_or_id)
+            row = s.scalars(query).first()
+            return None if row is None else _record(r.Campaign, row)
+
+    def campaigns(self) -> list[r.Campaign]:
+        with self._tx() as s:
+            rows = s.scalars(select(m.CampaignRow).order_by(m.CampaignRow.id))
+            return [_record(r.Campaign, row) for row in rows]
+
+    def delete_campaign(self, campaign_id: int) -> None:
+        with self._tx() as s:
+            s.execute(delete(m.CampaignRow).where(m.CampaignRow.id == campaign_id))
+
+    # jobs
+
+    def ensure_job(self, campaign_id: int, name: str, repo: str, workspace: str | None) -> r.Job:
+        """The campaign's job for this repository, created `queued` the first time."""
+        with self._tx() as s:
+            row = s.scalars(
+                select(m.JobRow).where(m.JobRow.campaign_id == campaign_id, m.JobRow.name == name)
+            ).first()
+            if row is None:
+                row = m.JobRow(
+                    campaign_id=campaign_id,
+                    name=name,
+                    repo=repo,
+                    workspace=workspace,
+                    state=JobState.QUEUED,
+                    ci_rounds=0,
+                )
+                s.add(row)
+                s.flush()
+                s.add(m.TransitionRow(job_id=row.id, from_state=None, to_state=JobState.QUEUED))
+            return _job(row)
+
+    def job(self, job_id: int) -> r.Job:
+        with self._tx() as s:
+            row = s.get(m.JobRow, job_id)
+            if row is None:
+                raise StoreError(f"no job {job_id}")
+            return _job(row)
+
+    def jobs(self, campaign_id: int) -> list[r.Job]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(m.JobRow).where(m.JobRow.campaign_id == campaign_id).order_by(m.JobRow.id)
+            )
+            return [_job(row) for row in rows]
+
+    def transition(
+        self,
+        job_id: int,
+        to: JobState,
+        *,
+        expect: JobState | None = None,
+        reason: str | None = None,
+        reason_code: str | None = None,
+    ) -> r.Job:
+        """Move a job to `to`, recording the transition, in one transaction."""
+        with self._tx() as s:
+            row = s.get(m.JobRow, job_id, with_for_update=True)
+            if row is None:
+                raise StoreError(f"no job {job_id}")
+            if expect is not None and row.state != expect:
+                raise StaleStateError(f"job {job_id} is {row.state}, expected {expect}")
+            s.add(
+                m.TransitionRow(
+                    job_id=job_id,
+                    from_state=row.state,
+                    to_state=to,
+                    reason=reason,
+                    reason_code=reason_code,
+                )
+            )
+            row.state = to
+            row.reason = reason
+            row.reason_code = reason_code
+            s.flush()
+            return _job(row)
+
+    def update_job(
+        self,
+        job_id: int,
+        *,
+        base_branch: str | None = _UNSET,
+        base_sha: str | None = _UNSET,
+        head_sha: str | None = _UNSET,
+        branch: str | None = _UNSET,
+        checkout: str | None = _UNSET,
+        ci_rounds: int = _UNSET,
+    ) -> r.Job:
+        """Set the given facts about a job's checkout and branch; others are left alone."""
+        given = {k: v for k, v in locals().items() if k not in ("self", "job_id")}
+        with self._tx() as s:
+            row = s.get(m.JobRow, job_id)
+            if row is None:
+                raise StoreError(f"no job {job_id}")
+            for key, value in given.items():
+                if value is not _UNSET:
+                    setattr(row, key, value)
+            s.flush()
+            return _job(row)
+
+    def transitions(self, job_id: int) -> list[r.Transition]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(m.TransitionRow)
+                .where(m.TransitionRow.job_id == job_id)
+                .order_by(m.TransitionRow.id)
+            )
+            return [_transition(row) for row in rows]
+
+    # sessions and events
+
+    def start_session(self, job_id: int, agent: str, purpose: str = "change") -> SessionRecorder:
+        with self._tx() as s:
+            row = m.SessionRow(job_id=job_id, agent=agent, purpose=purpose)
+            s.add(row)
+            s.flush()
+            return SessionRecorder(self, job_id, row.id)
+
+    def sessions(self, job_id: int) -> list[r.Session]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(m.SessionRow).where(m.SessionRow.job_id == job_id).order_by(m.SessionRow.id)
+            )
+            return [_record(r.Session, row) for row in rows]
+
+    def add_event(
+        self, job_id: int, kind: str, data: dict[str, Any], session_id: int | None = None
+    ) -> None:
+        with self._tx() as s:
+            s.add(m.EventRow(job_id=job_id, session_id=session_id, kind=kind, data=_json(data)))
+            if session_id is not None:
+                _count_usage(s, session_id, kind, data)
+
+    def events(self, job_id: int, session_id: int | None = None) -> list[r.Event]:
+        with self._tx() as s:
+            query = select(m.EventRow).where(m.EventRow.job_id == job_id)
+            if session_id is not None:
+                query = query.where(m.EventRow.session_id == session_id)
+            return [_record(r.Event, row) for row in s.scalars(query.order_by(m.EventRow.id))]
+
+    def campaign_usage(self, campaign_id: int) -> Usage:
+        with self._tx() as s:
+            row = s.execute(
+                select(
+                    func.coalesce(func.sum(m.SessionRow.input_tokens), 0),
+                    func.coalesce(func.sum(m.SessionRow.output_tokens), 0),
+                    func.coalesce(func.sum(m.SessionRow.cost_usd), 0.0),
+                )
+                .join(m.JobRow, m.JobRow.id == m.SessionRow.job_id)
+                .where(m.JobRow.campaign_id == campaign_id)
+            ).one()
+            return Usage(int(row[0]), int(row[1]), float(row[2]))
+
+    def jobs_started(self, campaign_id: int) -> int:
+        """Jobs that have left `queued` at least once."""
+        with self._tx() as s:
+            return int(
+                s.scalar(
+                    select(func.count(func.distinct(m.TransitionRow.job_id)))
+                    .join(m.JobRow, m.JobRow.id == m.TransitionRow.job_id)
+                    .where(
+                        m.JobRow.campaign_id == campaign_id,
+                        m.TransitionRow.from_state == JobState.QUEUED,
+                        m.TransitionRow.to_state != JobState.SKIPPED,
+                    )
+                )
+                or 0
+            )
+
+    # verifier runs and gate verdicts
+
+    def record_verifier_runs(
+        self,
+        job_id: int,
+        phase: str,
+        results: Sequence[VerifierResult],
+        session_id: int | None = None,
+    ) -> None:
+        at = m.utcnow()  # one timestamp for the batch: the latest baseline is found by it
+        with self._tx() as s:
+            for result in results:
+                data = result_to_json(result)
+                s.add(
+                    m.VerifierRunRow(
+                        job_id=job_id,
+                        session_id=session_id,
+                        phase=phase,
+                        name=result.name,
+                        project=result.project,
+                        ok=result.ok,
+                        duration_s=result.duration_s,
+                        findings=data["findings"],
+                        tests=data["tests"],
+                        at=at,
+                    )
+                )
+
+    def verifier_runs(self, job_id: int, phase: str | None = None) -> list[r.VerifierRun]:
+        with self._tx() as s:
+            query = select(m.VerifierRunRow).where(m.VerifierRunRow.job_id == job_id)
+            if phase is not None:
+                query = query.where(m.VerifierRunRow.phase == phase)
+            rows = s.scalars(query.order_by(m.VerifierRunRow.id))
+            return [_record(r.VerifierRun, row) for row in rows]
+
+    def baseline(self, job_id: int) -> list[VerifierResult] | None:
+        """The verifier results of the job's latest baseline, or None if it has none."""
+        runs = self.verifier_runs(job_id, "baseline")
+        if not runs:
+            return None
+        latest = max(run.at for run in runs)
+        return [result_from_json(dataclasses.asdict(run)) for run in runs if run.at == latest]
+
+    def record_gate(
+        self,
+        job_id: int,
+        result: GateResult,
+        *,
+        session_id: int | None = None,
+        final: bool = False,
+    ) -> None:
+        with self._tx() as s:
+            _add_gate(s, job_id, session_id, result.to_json(), final)
+
+    def gate_verdicts(self, job_id: int) -> list[r.GateVerdict]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(m.GateVerdictRow)
+                .where(m.GateVerdictRow.job_id == job_id)
+                .order_by(m.GateVerdictRow.id)
+            )
+            return [_record(r.GateVerdict, row) for row in rows]
+
+    # approvals and feedback
+
+    def decide(
+        self,
+        job_id: int,
+        decision: str,
+        by: str,
+        reason: str | None = None,
+        head_sha: str | None = None,
+    ) -> r.Approval:
+        if decision not in ("approved", "rejected"):
+            raise StoreError(f"decision must be approved or rejected, not {decision!r}")
+        with self._tx() as s:
+            row = m.ApprovalRow(
+                job_id=job_id, decision=decision, by=by, reason=reason, head_sha=head_sha
+            )
+            s.add(row)
+            s.flush()
+            return _record(r.Approval, row)
+
+    def approvals(self, job_id: int) -> list[r.Approval]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(m.ApprovalRow)
+                .where(m.ApprovalRow.job_id == job_id)
+                .order_by(m.ApprovalRow.id)
+            )
+            return [_record(r.Approval, row) for row in rows]
+
+    def add_feedback(
+        self, job_id: int, verdict: str, by: str, comment: str | None = None
+    ) -> r.Feedback:
+        with self._tx() as s:
+            row = m.FeedbackRow(job_id=job_id, verdict=verdict, comment=comment, by=by)
+            s.add(row)
+            s.flush()
+            return _record(r.Feedback, row)
+
+    def feedback(self, job_id: int) -> list[r.Feedback]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(m.FeedbackRow)
+                .where(m.FeedbackRow.job_id == job_id)
+                .order_by(m.FeedbackRow.id)
+            )
+            return [_record(r.Feedback, row) for row in rows]
+
+    # pull requests: the local forge's book, and every forge's mirror
+
+    def pull_request(self, forge: str, repo: str, branch: str) -> PullRequest | None:
+        with self._tx() as s:
+            row = _pr_row(s, forge, repo, branch)
+            return None if row is None else _pull_request(row)
+
+    def pull_request_for_job(self, job_id: int) -> PullRequest | None:
+        with self._tx() as s:
+            row = s.scalars(
+                select(m.PullRequestRow)
+                .where(m.PullRequestRow.job_id == job_id)
+                .order_by(m.PullRequestRow.id.desc())
+            ).first()
+            return None if row is None else _pull_request(row)
+
+    def save_pull_request(self, pr: PullRequest) -> PullRequest:
+        """Insert or update by (forge, repo, branch); a new local PR gets its row id as number."""
+        with self._tx() as s:
+            row = _pr_row(s, pr.forge, pr.repo, pr.branch)
+            if row is None:
+                row = m.PullRequestRow(forge=pr.forge, repo=pr.repo, branch=pr.branch)
+                s.add(row)
+            _fill_pr(row, pr)
+            s.flush()
+            if row.number == 0:
+                row.number = row.id
+                row.url = pr.url.replace("{number}", str(row.id))
+            return _pull_request(row)
+
+    def link_pull_request(self, pr: PullRequest, campaign_id: int, job_id: int) -> None:
+        with self._tx() as s:
+            row = _pr_row(s, pr.forge, pr.repo, pr.branch)
+            if row is None:
+                raise StoreError(f"no pull request recorded for {pr.repo} {pr.branch}")
+            row.campaign_id = campaign_id
+            row.job_id = job_id
+
+    def pull_requests(self, campaign_id: int) -> list[PullRequest]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(m.PullRequestRow)
+                .where(m.PullRequestRow.campaign_id == campaign_id)
+                .order_by(m.PullRequestRow.id)
+            )
+            return [_pull_request(row) for row in rows]
+
+    def pull_requests_opened_since(self, campaign_id: int, since: datetime) -> list[datetime]:
+        """When each of the campaign's PRs opened after `since` was opened, oldest first."""
+        with self._tx() as s:
+            return list(
+                s.scalars(
+                    select(m.PullRequestRow.created_at)
+                    .where(
+                        m.PullRequestRow.campaign_id == campaign_id,
+                        m.PullRequestRow.created_at >= since,
+                    )
+                    .order_by(m.PullRequestRow.created_at)
+                )
+            )
+
+
+class SessionRecorder:
+    """A Recorder (agents/base.py) that writes one agent session's transcript to the store."""
+
+    def __init__(self, store: Store, job_id: int, session_id: int) -> None:
+        self.store = store
+        self.job_id = job_id
+        self.session_id = session_id
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
+        self.store.add_event(self.job_id, kind, data, self.session_id)
+        if kind == "gate" and "ok" in data and "stages" in data:
+            with self.store._tx() as s:
+                _add_gate(s, self.job_id, self.session_id, data, final=False)
+
+    def finish(self, status: str, reason: str, usage: Usage, turns: int) -> None:
+        with self.store._tx() as s:
+            row = s.get(m.SessionRow, self.session_id)
+            assert row is not None
+            row.status = status
+            row.reason = reason
+            row.turns = turns
+            row.input_tokens = max(row.input_tokens, usage.input_tokens)
+            row.output_tokens = max(row.output_tokens, usage.output_tokens)
+            row.cost_usd = max(row.cost_usd, usage.cost_usd)
+            row.ended_at = m.utcnow()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a SQLite path/URL (WAL, busy timeout, immediate writes) or PostgreSQL."""
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, connect_args={"timeout": 60, "check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin_immediate)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Python's sqlite3 would open transactions lazily; we issue BEGIN IMMEDIATE ourselves so a
+    # write never fails on upgrading a read lock while another thread writes.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _json(data: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-safe copy (paths, dates and other objects become strings)."""
+    result: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return result
+
+
+def _count_usage(s: OrmSession, session_id: int, kind: str, data: dict[str, Any]) -> None:
+    """Model calls add their usage to the session as they happen, so a crash loses none."""
+    usage = data.get("usage")
+    if kind != "model_call" or not isinstance(usage, dict):
+        return
+    row = s.get(m.SessionRow, session_id)
+    if row is None:
+        return
+    row.input_tokens += int(usage.get("input_tokens", 0))
+    row.output_tokens += int(usage.get("output_tokens", 0))
+    row.cost_usd += float(usage.get("cost_usd", 0.0))
+    row.turns += 1
+
+
+def _add_gate(
+    s: OrmSession, job_id: int, session_id: int | None, data: dict[str, Any], final: bool
+) -> None:
+    s.add(
+        m.GateVerdictRow(
+            job_id=job_id,
+            session_id=session_id,
+            ok=bool(data["ok"]),
+            message=str(data.get("message", "")),
+            stages=_json({"stages": data.get("stages", [])})["stages"],
+            final=final,
+        )
+    )
+
+
+def _pr_row(s: OrmSession, forge: str, repo: str, branch: str) -> m.PullRequestRow | None:
+    return s.scalars(
+        select(m.PullRequestRow).where(
+            m.PullRequestRow.forge == forge,
+            m.PullRequestRow.repo == repo,
+            m.PullRequestRow.branch == branch,
+        )
+    ).first()
+
+
+def _fill_pr(row: m.PullRequestRow, pr: PullRequest) -> None:
+    row.base_branch = pr.base_branch
+    row.number = pr.number
+    row.url = pr.url
+    row.title = pr.title
+    row.body = pr.body
+    row.state = pr.state
+    row.draft = pr.draft
+    row.head_sha = pr.head_sha
+    row.ci_state = pr.ci.state
+    row.ci_sha = pr.ci.sha
+    row.ci_summary = pr.ci.summary
+    row.ci_url = pr.ci.url
+
+
+def _pull_request(row: m.PullRequestRow) -> PullRequest:
+    return PullRequest(
+        forge=row.forge,
+        repo=row.repo,
+        branch=row.branch,
+        base_branch=row.base_branch,
+        number=row.number,
+        url=row.url,
+        title=row.title,
+        body=row.body,
+        state=row.state,  # type: ignore[arg-type]
+        draft=row.draft,
+        head_sha=row.head_sha,
+        ci=CIStatus(row.ci_state, row.ci_summary, row.ci_sha, row.ci_url),  # type: ignore[arg-type]
+    )
+
+
+def _record(cls: type[R], row: object) -> R:
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    return cls(**{name: _aware(getattr(row, name)) for name in names})
+
+
+def _aware(value: Any) -> Any:
+    """SQLite hands datetimes back without their zone; every stored time is UTC."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _job(row: m.JobRow) -> r.Job:
+    job = _record(r.Job, row)
+    return dataclasses.replace(job, state=JobState(row.state))
+
+
+def _transition(row: m.TransitionRow) -> r.Transition:
+    record = _record(r.Transition, row)
+    return dataclasses.replace(
+        record,
+        from_state=None if row.from_state is None else JobState(row.from_state),
+        to_state=JobState(row.to_state),
+    )
