@@ -1,0 +1,299 @@
+"""The built-in agent's six tools, confined to the workspace.
+
+`read_file`, `list_files`, `search`, `edit_file`, `write_file` and `verify`: nothing else.
+Paths are relative to the workspace; absolute paths, `..`, the `.git` folder and symlinks
+that lead outside are refused. Every result is capped in size. Anything wrong with a call
+(unknown tool, broken JSON, a missing argument, a refused path) comes back as an error
+result for the model to read, never as an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from corral.llm.base import ToolCall, ToolSpec
+
+MAX_RESULT_CHARS = 20_000
+MAX_FILE_BYTES = 5_000_000
+MAX_SEARCH_HITS = 200
+MAX_LISTED_FILES = 2_000
+
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".gradle",
+        ".idea",
+        "target",
+    }
+)
+"""Folders that list_files and search skip: tool state, dependencies and build output."""
+
+
+class ToolRefused(Exception):
+    """A tool could not do what was asked; the message goes back to the model."""
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    text: str
+    is_error: bool = False
+
+
+class ReadFileArgs(BaseModel):
+    """Read a text file. Long files come back in part: ask for a line range to read on."""
+
+    path: str = Field(description="File path relative to the repository root.")
+    start_line: int = Field(1, ge=1, description="First line to return (1-based).")
+    end_line: int | None = Field(None, ge=1, description="Last line to return (inclusive).")
+
+
+class ListFilesArgs(BaseModel):
+    """List the files below a folder, recursively (dependency and build folders skipped)."""
+
+    path: str = Field(".", description="Folder relative to the repository root.")
+
+
+class SearchArgs(BaseModel):
+    """Search the repository's text files for a string (or a regular expression)."""
+
+    pattern: str = Field(min_length=1, description="Text to find (a regex if `regex` is true).")
+    path: str = Field(".", description="Folder or file to search in, relative to the root.")
+    regex: bool = Field(False, description="Treat `pattern` as a Python regular expression.")
+
+
+class EditFileArgs(BaseModel):
+    """Replace one exact occurrence of `old` with `new` in a file.
+
+    `old` must occur exactly once: include enough surrounding lines to make it unique.
+    """
+
+    path: str = Field(description="File path relative to the repository root.")
+    old: str = Field(min_length=1, description="The exact text to replace, whitespace included.")
+    new: str = Field(description="The replacement text.")
+
+
+class WriteFileArgs(BaseModel):
+    """Create a file, or overwrite it, with the given content."""
+
+    path: str = Field(description="File path relative to the repository root.")
+    content: str = Field(description="The whole new content of the file.")
+
+
+class VerifyArgs(BaseModel):
+    """Check the change: build, lint and test the repository, as CI would.
+
+    Returns "passed" or the problems to fix. Call it before you finish.
+    """
+
+
+class Toolbox:
+    """The tools bound to one workspace; `verify` is the gate, given by the caller."""
+
+    def __init__(
+        self,
+        workspace: Path,
+        verify: Callable[[], str],
+        max_result_chars: int = MAX_RESULT_CHARS,
+    ) -> None:
+        self.root = workspace.resolve()
+        self._verify = verify
+        self.max_result_chars = max_result_chars
+        self.edits = 0
+        """Successful edit_file and write_file calls."""
+        self._tools: dict[str, tuple[type[BaseModel], Callable[[Any], str]]] = {
+            "read_file": (ReadFileArgs, self.read_file),
+            "list_files": (ListFilesArgs, self.list_files),
+            "search": (SearchArgs, self.search),
+            "edit_file": (EditFileArgs, self.edit_file),
+            "write_file": (WriteFileArgs, self.write_file),
+            "verify": (VerifyArgs, self.verify),
+        }
+
+    @property
+    def specs(self) -> list[ToolSpec]:
+        return [
+            ToolSpec(name, " ".join((model.__doc__ or "").split()), model.model_json_schema())
+            for name, (model, _) in self._tools.items()
+        ]
+
+    def run(self, call: ToolCall) -> ToolResult:
+        if call.name not in self._tools:
+            known = ", ".join(self._tools)
+            return ToolResult(f"Unknown tool {call.name!r}. The tools are: {known}.", True)
+        if call.arguments is None:
+            return ToolResult(f"Bad call to {call.name}: {call.error}", True)
+        model, handler = self._tools[call.name]
+        try:
+            text = handler(model.model_validate(call.arguments))
+        except ValidationError as exc:
+            return ToolResult(f"Bad arguments for {call.name}: {_describe(exc)}", True)
+        except ToolRefused as exc:
+            return ToolResult(self._cap(str(exc)), True)
+        return ToolResult(self._cap(text))
+
+    def read_file(self, args: ReadFileArgs) -> str:
+        lines = self._read_text(self._file(args.path)).splitlines(keepends=True)
+        if not lines:
+            return "(empty file)"
+        last = min(args.end_line or len(lines), len(lines))
+        if args.start_line > last:
+            raise ToolRefused(f"{args.path} has {len(lines)} lines; start_line is past the end")
+        shown: list[str] = []
+        used = 0
+        budget = self.max_result_chars - 200
+        for number in range(args.start_line, last + 1):
+            line = lines[number - 1]
+            if used + len(line) > budget and shown:
+                stop = args.start_line + len(shown) - 1
+                shown.append(
+                    f"\n[... lines {stop + 1}-{len(lines)} not shown; "
+                    f"read on with start_line={stop + 1}]"
+                )
+                break
+            shown.append(line)
+            used += len(line)
+        return "".join(shown)
+
+    def list_files(self, args: ListFilesArgs) -> str:
+        folder = self._resolve(args.path)
+        if not folder.is_dir():
+            raise ToolRefused(f"{args.path} is not a folder")
+        files = [self._relative(path) for path in self._walk(folder)]
+        if not files:
+            return "(no files)"
+        listed = files[:MAX_LISTED_FILES]
+        more = len(files) - len(listed)
+        suffix = [f"[... {more} more files; list a sub-folder]"] if more else []
+        return "\n".join(listed + suffix)
+
+    def search(self, args: SearchArgs) -> str:
+        try:
+            pattern = re.compile(args.pattern if args.regex else re.escape(args.pattern))
+        except re.error as exc:
+            raise ToolRefused(f"not a valid regular expression: {exc}") from exc
+        start = self._resolve(args.path)
+        paths = [start] if start.is_file() else self._walk(start)
+        hits: list[str] = []
+        for path in paths:
+            for number, line in _matching_lines(path, pattern):
+                if len(hits) == MAX_SEARCH_HITS:
+                    hits.append("[... more matches not shown; narrow the search]")
+                    return "\n".join(hits)
+                hits.append(f"{self._relative(path)}:{number}: {line.strip()[:200]}")
+        return "\n".join(hits) or f"No match for {args.pattern!r}."
+
+    def edit_file(self, args: EditFileArgs) -> str:
+        path = self._file(args.path)
+        text = self._read_text(path)
+        count = text.count(args.old)
+        if count == 0:
+            raise ToolRefused(
+                f"`old` was not found in {args.path}. It must match the file exactly, "
+                "whitespace and indentation included: read the file again and copy the text."
+            )
+        if count > 1:
+            raise ToolRefused(
+                f"`old` occurs {count} times in {args.path}; include more of the surrounding "
+                "lines so that it occurs exactly once."
+            )
+        path.write_text(text.replace(args.old, args.new, 1), encoding="utf-8", newline="")
+        self.edits += 1
+        return f"Edited {args.path}."
+
+    def write_file(self, args: WriteFileArgs) -> str:
+        path = self._resolve(args.path)
+        if path.is_dir():
+            raise ToolRefused(f"{args.path} is a folder")
+        existed = path.exists()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(args.content, encoding="utf-8", newline="")
+        self.edits += 1
+        return f"{'Overwrote' if existed else 'Created'} {args.path}."
+
+    def verify(self, args: VerifyArgs) -> str:
+        return self._verify()
+
+    def _resolve(self, relative: str) -> Path:
+        """The absolute path for `relative`, refused unless it stays inside the workspace."""
+        parts = PurePosixPath(relative).parts
+        if not relative.strip() or relative.startswith(("/", "~", "\\")):
+            raise ToolRefused(f"{relative!r}: use a path relative to the repository root")
+        if ".." in parts:
+            raise ToolRefused(f"{relative!r}: `..` is not allowed; paths stay in the repository")
+        if ".git" in parts:
+            raise ToolRefused(f"{relative!r}: the .git folder is off limits")
+        resolved = (self.root / relative).resolve()
+        if not resolved.is_relative_to(self.root):
+            raise ToolRefused(f"{relative!r} leads outside the repository (through a symlink)")
+        return resolved
+
+    def _file(self, relative: str) -> Path:
+        path = self._resolve(relative)
+        if path.is_dir():
+            raise ToolRefused(f"{relative} is a folder: use list_files")
+        if not path.is_file():
+            raise ToolRefused(f"{relative} does not exist")
+        return path
+
+    def _read_text(self, path: Path) -> str:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ToolRefused(f"{self._relative(path)} is too large to read or edit")
+        try:
+            return path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ToolRefused(f"{self._relative(path)} is not a UTF-8 text file") from exc
+
+    def _walk(self, folder: Path) -> Iterator[Path]:
+        """Files below folder, sorted, skipping SKIPPED_DIRS and anything leading outside."""
+        for directory, subdirs, files in os.walk(folder):
+            subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS)
+            for name in sorted(files):
+                path = Path(directory, name)
+                if path.resolve().is_relative_to(self.root):
+                    yield path
+
+    def _relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _cap(self, text: str) -> str:
+        if len(text) <= self.max_result_chars:
+            return text
+        cut = len(text) - self.max_result_chars
+        return f"{text[: self.max_result_chars]}\n[... {cut} characters cut]"
+
+
+def _matching_lines(path: Path, pattern: re.Pattern[str]) -> Iterator[tuple[int, str]]:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.search(line):
+            yield number, line
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in error['loc']) or 'arguments'}: {error['msg']}"
+        for error in exc.errors()
+    )

@@ -1,0 +1,72 @@
+"""Where a session's transcript goes: a JSONL file, memory, or several places at once.
+
+Each record is one line: `{"seq": n, "time": unix_seconds, "kind": kind, "data": {...}}`,
+kinds as in `Recorder` (agents/base.py). The store implements the same interface.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from corral.agents.base import Recorder
+
+
+class JsonlRecorder:
+    """Appends one JSON line per record and flushes it, so a crash loses nothing written."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file: TextIO = path.open("a", encoding="utf-8")
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._seq += 1
+            line = {"seq": self._seq, "time": time.time(), "kind": kind, "data": data}
+            self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> JsonlRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class MemoryRecorder:
+    """Keeps records in a list: for callers that want the transcript back as data."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
+        self.records.append({"seq": len(self.records) + 1, "kind": kind, "data": data})
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [r["data"] for r in self.records if r["kind"] == kind]
+
+
+class FanoutRecorder:
+    """Sends every record to each of several recorders (a file and the store, say)."""
+
+    def __init__(self, recorders: Sequence[Recorder]) -> None:
+        self.recorders = list(recorders)
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
+        for recorder in self.recorders:
+            recorder.record(kind, data)
+
+
+def read_transcript(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]

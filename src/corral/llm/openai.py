@@ -1,0 +1,156 @@
+"""OpenAI Chat Completions (with tool calls) behind the ChatModel interface.
+
+With `base_url` the same adapter talks to OpenAI-compatible servers (vLLM, Ollama,
+llama.cpp). Those take `max_tokens`; OpenAI's own API wants `max_completion_tokens`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+from corral.llm._common import STOP_REASONS, parse_tool_call, priced_usage
+from corral.llm.base import Message, ModelReply, ToolSpec
+from corral.llm.errors import ModelError, ModelResponseError, connection_error, status_error
+from corral.llm.settings import ApiKey, ModelSettings
+
+PROVIDER = "OpenAI"
+
+
+class OpenAIModel:
+    def __init__(self, settings: ModelSettings, key: ApiKey) -> None:
+        self.settings = settings
+        self._key_source = key.source
+        self._client = openai.OpenAI(
+            api_key=key.value,
+            base_url=settings.base_url,
+            max_retries=settings.max_retries,
+            timeout=settings.timeout_s,
+        )
+
+    def complete(
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        max_tokens: int = 4096,
+    ) -> ModelReply:
+        limit_name = "max_tokens" if self.settings.base_url else "max_completion_tokens"
+        params: dict[str, Any] = {
+            "model": self.settings.model,
+            "messages": [{"role": "system", "content": system}, *to_openai_messages(messages)],
+            limit_name: max_tokens,
+        }
+        if tools:
+            params["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": t.input_schema,
+                    },
+                }
+                for t in tools
+            ]
+        try:
+            if self.settings.stream:
+                chunks = self._client.chat.completions.create(
+                    **params, stream=True, stream_options={"include_usage": True}
+                )
+                return self._reply_from_chunks(chunks)
+            return self._reply_from_completion(self._client.chat.completions.create(**params))
+        except openai.APIStatusError as exc:
+            raise status_error(PROVIDER, exc.status_code, exc.message, self._key_source) from exc
+        except openai.APIConnectionError as exc:
+            raise connection_error(PROVIDER, str(self._client.base_url), exc) from exc
+        except openai.OpenAIError as exc:
+            raise ModelError(f"{PROVIDER} call failed: {exc}") from exc
+
+    def _reply_from_completion(self, completion: ChatCompletion) -> ModelReply:
+        if not completion.choices:
+            raise ModelResponseError(f"{PROVIDER} returned no choices")
+        choice = completion.choices[0]
+        calls = [
+            parse_tool_call(call.id, call.function.name, call.function.arguments)
+            for call in choice.message.tool_calls or []
+            if call.type == "function"
+        ]
+        usage = completion.usage
+        return ModelReply(
+            text=choice.message.content or "",
+            tool_calls=tuple(calls),
+            stop_reason=STOP_REASONS.get(choice.finish_reason, choice.finish_reason),
+            usage=priced_usage(
+                self.settings,
+                completion.model,
+                usage.prompt_tokens if usage else 0,
+                usage.completion_tokens if usage else 0,
+            ),
+            model=completion.model,
+        )
+
+    def _reply_from_chunks(self, chunks: Iterable[ChatCompletionChunk]) -> ModelReply:
+        model, finish_reason = self.settings.model, "stop"
+        input_tokens = output_tokens = 0
+        text: list[str] = []
+        calls: dict[int, tuple[list[str], list[str], list[str]]] = {}
+        for chunk in chunks:
+            model = chunk.model or model
+            if chunk.usage is not None:
+                input_tokens = chunk.usage.prompt_tokens
+                output_tokens = chunk.usage.completion_tokens
+            for choice in chunk.choices[:1]:
+                finish_reason = choice.finish_reason or finish_reason
+                text.append(choice.delta.content or "")
+                for delta in choice.delta.tool_calls or []:
+                    ids, names, args = calls.setdefault(delta.index, ([], [], []))
+                    ids.append(delta.id or "")
+                    if delta.function is not None:
+                        names.append(delta.function.name or "")
+                        args.append(delta.function.arguments or "")
+        tool_calls = [
+            parse_tool_call("".join(ids), "".join(names), "".join(args))
+            for _, (ids, names, args) in sorted(calls.items())
+        ]
+        return ModelReply(
+            text="".join(text),
+            tool_calls=tuple(tool_calls),
+            stop_reason=STOP_REASONS.get(finish_reason, finish_reason),
+            usage=priced_usage(self.settings, model, input_tokens, output_tokens),
+            model=model,
+        )
+
+
+def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    converted: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "tool":
+            converted.append(
+                {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+            )
+        elif message.role == "assistant" and message.tool_calls:
+            converted.append(
+                {
+                    "role": "assistant",
+                    "content": message.content or None,
+                    "tool_calls": [
+                        {
+                            "id": call.id,
+                            "type": "function",
+                            "function": {
+                                "name": call.name,
+                                "arguments": call.raw_arguments or json.dumps(call.arguments),
+                            },
+                        }
+                        for call in message.tool_calls
+                    ],
+                }
+            )
+        else:
+            converted.append({"role": message.role, "content": message.content})
+    return converted

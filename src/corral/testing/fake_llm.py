@@ -1,0 +1,557 @@
+"""A fake language model at the wire: a real HTTP server on loopback playing a script.
+
+It speaks the Anthropic Messages API (`POST /v1/messages`, plus `count_tokens`) and OpenAI
+Chat Completions (`POST /v1/chat/completions`), each plain or streamed as server-sent events,
+with tool calls, usage figures and scripted errors (429 with Retry-After, 5xx, slow answers).
+Point a real SDK or agent at `anthropic_base_url` / `openai_base_url`; nothing on the client
+side needs to know it is a fake.
+
+    with FakeModelServer([tool("read_file", path="app.py"), Turn(text="done")]) as server:
+        ...  # ModelSettings(base_url=server.anthropic_base_url, ...)
+        assert len(server.model_requests) == 2
+
+A script is a list of turns (each a `Turn` or a `Failure`) played in order, or a callable that
+sees each `FakeRequest` and returns the turn. `replay_script` turns a recorded JSONL
+transcript back into a script, so a past session re-runs exactly. Lenient in what it accepts
+(unknown fields, beta headers, HEAD and health probes), strict in what it sends.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+Protocol = Literal["anthropic", "openai"]
+
+_CHUNK = 16
+"""Characters per streamed delta: small, so clients must really accumulate."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One tool call the fake model makes."""
+
+    name: str
+    arguments: dict[str, Any] | str = field(default_factory=dict)
+    """A JSON object, or raw text (possibly broken JSON, to see how a client copes)."""
+    id: str | None = None
+
+    @property
+    def raw_arguments(self) -> str:
+        return self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One model reply: text and/or tool calls."""
+
+    text: str = ""
+    calls: tuple[Call, ...] = ()
+    input_tokens: int | None = None
+    """Reported usage; by default estimated from the request's size (4 characters a token)."""
+    output_tokens: int | None = None
+    delay_s: float = 0.0
+    """Wait this long before answering (to exercise client timeouts)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An HTTP error instead of a reply."""
+
+    status: int
+    message: str = "scripted failure"
+    retry_after_s: float | None = None
+    """Sent as Retry-After (whole seconds) and retry-after-ms."""
+
+
+def tool(name: str, **arguments: Any) -> Turn:
+    """A turn that makes one tool call."""
+    return Turn(calls=(Call(name, arguments),))
+
+
+ScriptItem = Turn | Failure
+
+
+@dataclass
+class FakeRequest:
+    """One request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    received_at: float
+    """time.monotonic() when it arrived."""
+
+    @property
+    def protocol(self) -> Protocol | None:
+        if self.path.endswith("/chat/completions"):
+            return "openai"
+        if self.path.endswith("/messages"):
+            return "anthropic"
+        return None
+
+    def last_message_text(self) -> str:
+        """The text of the last message (user text, tool results), in either protocol."""
+        messages = self.body.get("messages") or [{}]
+        return "\n".join(_texts(messages[-1].get("content")))
+
+
+Script = Sequence[ScriptItem] | Callable[[FakeRequest], ScriptItem]
+
+
+class FakeModelServer:
+    """Context manager: a threaded HTTP server on 127.0.0.1 (a free port) playing `script`."""
+
+    def __init__(self, script: Script) -> None:
+        self._script = script
+        self._next = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.requests: list[FakeRequest] = []
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.fake = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """For the Anthropic SDK and ANTHROPIC_BASE_URL (no /v1)."""
+        return self.url
+
+    @property
+    def openai_base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def model_requests(self) -> list[FakeRequest]:
+        """The requests that asked for a reply (each consumed a turn of the script)."""
+        return [r for r in self.requests if r.protocol is not None and r.method == "POST"]
+
+    @property
+    def turns_left(self) -> int | None:
+        """Unplayed turns of a list script (None for a callable)."""
+        return None if callable(self._script) else len(self._script) - self._next
+
+    def __enter__(self) -> FakeModelServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+    def _record(self, request: FakeRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _next_item(self, request: FakeRequest) -> ScriptItem:
+        with self._lock:
+            index = self._next
+            self._next += 1
+        if callable(self._script):
+            return self._script(request)
+        if index >= len(self._script):
+            return Failure(400, f"fake model: the script has no turn left ({index} played)")
+        return self._script[index]
+
+    def _pause(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "corral-fake-llm/1"
+
+    @property
+    def fake(self) -> FakeModelServer:
+        return self.server.fake  # type: ignore[attr-defined, no-any-return]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_HEAD(self) -> None:
+        self._record({})
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        request = self._record({})
+        if request.path.endswith("/models"):
+            model = {"id": "fake-model", "object": "model", "type": "model", "created": 0}
+            self._send_json(200, {"object": "list", "data": [model], "has_more": False})
+        else:
+            self._send_json(200, {"ok": True})
+
+    def do_POST(self) -> None:
+        try:
+            body = json.loads(self._read_body() or b"{}")
+        except ValueError as exc:
+            self._send_json(400, _openai_error(400, f"request body is not JSON: {exc}"))
+            return
+        request = self._record(body if isinstance(body, dict) else {})
+        if request.path.endswith("/messages/count_tokens"):
+            self._send_json(200, {"input_tokens": _estimate_tokens(request.body)})
+        elif request.protocol is None:
+            self._send_json(404, _openai_error(404, f"no such endpoint: {request.path}"))
+        else:
+            self._answer(request, request.protocol)
+
+    def _record(self, body: dict[str, Any]) -> FakeRequest:
+        request = FakeRequest(
+            method=self.command,
+            path=urlsplit(self.path).path.rstrip("/"),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            received_at=time.monotonic(),
+        )
+        self.fake._record(request)
+        return request
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            self.rfile.readline()
+            return b"".join(chunks)
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _answer(self, request: FakeRequest, protocol: Protocol) -> None:
+        item = self.fake._next_item(request)
+        if isinstance(item, Failure):
+            self._send_failure(item, protocol)
+            return
+        self.fake._pause(item.delay_s)
+        reply = _Reply.of(item, request)
+        if protocol == "anthropic":
+            if request.body.get("stream"):
+                self._send_events(_anthropic_events(reply), named=True)
+            elif (error := reply.non_object_arguments()) is not None:
+                self._send_failure(Failure(400, error), protocol)
+            else:
+                self._send_json(200, _anthropic_message(reply))
+        elif request.body.get("stream"):
+            include_usage = bool((request.body.get("stream_options") or {}).get("include_usage"))
+            self._send_events(_openai_chunks(reply, include_usage), named=False)
+        else:
+            self._send_json(200, _openai_completion(reply))
+
+    def _send_failure(self, failure: Failure, protocol: Protocol) -> None:
+        headers = {}
+        if failure.retry_after_s is not None:
+            headers["Retry-After"] = str(math.ceil(failure.retry_after_s))
+            headers["retry-after-ms"] = str(round(failure.retry_after_s * 1000))
+        if protocol == "anthropic":
+            body = _anthropic_error(failure.status, failure.message)
+        else:
+            body = _openai_error(failure.status, failure.message)
+        self._send_json(failure.status, body, headers)
+
+    def _send_json(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("request-id", f"req_fake_{uuid.uuid4().hex[:12]}")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_events(self, events: Iterator[tuple[str, object]], *, named: bool) -> None:
+        """Server-sent events until the connection closes (HTTP/1.0: no length needed)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        for name, data in events:
+            payload = data if isinstance(data, str) else json.dumps(data)
+            prefix = f"event: {name}\n" if named else ""
+            self.wfile.write(f"{prefix}data: {payload}\n\n".encode())
+            self.wfile.flush()
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """A turn made concrete for one request: ids, model name and token counts fixed."""
+
+    model: str
+    text: str
+    calls: tuple[tuple[str, Call], ...]
+    input_tokens: int
+    output_tokens: int
+
+    @classmethod
+    def of(cls, turn: Turn, request: FakeRequest) -> _Reply:
+        is_openai = request.protocol == "openai"
+        calls = tuple(
+            (call.id or f"{'call' if is_openai else 'toolu'}_{uuid.uuid4().hex[:20]}", call)
+            for call in turn.calls
+        )
+        produced = turn.text + "".join(call.name + call.raw_arguments for call in turn.calls)
+        return cls(
+            model=str(request.body.get("model") or "fake-model"),
+            text=turn.text,
+            calls=calls,
+            input_tokens=(
+                _estimate_tokens(request.body) if turn.input_tokens is None else turn.input_tokens
+            ),
+            output_tokens=(
+                len(produced) // 4 + 1 if turn.output_tokens is None else turn.output_tokens
+            ),
+        )
+
+    def non_object_arguments(self) -> str | None:
+        for _, call in self.calls:
+            try:
+                if isinstance(json.loads(call.raw_arguments), dict):
+                    continue
+            except ValueError:
+                pass
+            return (
+                f"fake model: the arguments of {call.name!r} are not a JSON object, which a "
+                "non-streaming Messages API reply cannot carry; stream, or use OpenAI"
+            )
+        return None
+
+
+def _anthropic_message(reply: _Reply) -> dict[str, Any]:
+    content: list[dict[str, Any]] = [{"type": "text", "text": reply.text}] if reply.text else []
+    content += [
+        {
+            "type": "tool_use",
+            "id": call_id,
+            "name": call.name,
+            "input": json.loads(call.raw_arguments),
+        }
+        for call_id, call in reply.calls
+    ]
+    return {
+        **_anthropic_envelope(reply),
+        "content": content,
+        "stop_reason": "tool_use" if reply.calls else "end_turn",
+        "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
+    }
+
+
+def _anthropic_envelope(reply: _Reply) -> dict[str, Any]:
+    return {
+        "id": f"msg_fake_{uuid.uuid4().hex[:20]}",
+        "type": "message",
+        "role": "assistant",
+        "model": reply.model,
+        "stop_sequence": None,
+    }
+
+
+def _anthropic_events(reply: _Reply) -> Iterator[tuple[str, object]]:
+    start = {
+        **_anthropic_envelope(reply),
+        "content": [],
+        "stop_reason": None,
+        "usage": {"input_tokens": reply.input_tokens, "output_tokens": 1},
+    }
+    yield "message_start", {"type": "message_start", "message": start}
+    yield "ping", {"type": "ping"}
+    blocks: list[tuple[dict[str, Any], str, str]] = []
+    if reply.text:
+        blocks.append(({"type": "text", "text": ""}, "text_delta", reply.text))
+    for call_id, call in reply.calls:
+        block = {"type": "tool_use", "id": call_id, "name": call.name, "input": {}}
+        blocks.append((block, "input_json_delta", call.raw_arguments))
+    for index, (block, delta_type, content) in enumerate(blocks):
+        yield (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": index,
+                "content_block": block,
+            },
+        )
+        key = "text" if delta_type == "text_delta" else "partial_json"
+        for piece in _pieces(content):
+            yield (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": delta_type, key: piece},
+                },
+            )
+        yield "content_block_stop", {"type": "content_block_stop", "index": index}
+    yield (
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {
+                "stop_reason": "tool_use" if reply.calls else "end_turn",
+                "stop_sequence": None,
+            },
+            "usage": {"output_tokens": reply.output_tokens},
+        },
+    )
+    yield "message_stop", {"type": "message_stop"}
+
+
+def _openai_completion(reply: _Reply) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+    if reply.calls:
+        message["tool_calls"] = [
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.raw_arguments},
+            }
+            for call_id, call in reply.calls
+        ]
+    choice = {
+        "index": 0,
+        "message": message,
+        "finish_reason": "tool_calls" if reply.calls else "stop",
+        "logprobs": None,
+    }
+    return {
+        **_openai_envelope(reply, "chat.completion"),
+        "choices": [choice],
+        "usage": _openai_usage(reply),
+    }
+
+
+def _openai_envelope(reply: _Reply, kind: str, completion_id: str = "") -> dict[str, Any]:
+    return {
+        "id": completion_id or f"chatcmpl-fake{uuid.uuid4().hex[:20]}",
+        "object": kind,
+        "created": int(time.time()),
+        "model": reply.model,
+        "system_fingerprint": None,
+    }
+
+
+def _openai_usage(reply: _Reply) -> dict[str, int]:
+    return {
+        "prompt_tokens": reply.input_tokens,
+        "completion_tokens": reply.output_tokens,
+        "total_tokens": reply.input_tokens + reply.output_tokens,
+    }
+
+
+def _openai_chunks(reply: _Reply, include_usage: bool) -> Iterator[tuple[str, object]]:
+    completion_id = f"chatcmpl-fake{uuid.uuid4().hex[:20]}"
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        extra = {"usage": None} if include_usage else {}
+        envelope = _openai_envelope(reply, "chat.completion.chunk", completion_id)
+        return {**envelope, "choices": [choice], **extra}
+
+    yield "", chunk({"role": "assistant", "content": ""})
+    for piece in _pieces(reply.text):
+        yield "", chunk({"content": piece})
+    for index, (call_id, call) in enumerate(reply.calls):
+        function = {"name": call.name, "arguments": ""}
+        yield (
+            "",
+            chunk(
+                {
+                    "tool_calls": [
+                        {"index": index, "id": call_id, "type": "function", "function": function}
+                    ]
+                }
+            ),
+        )
+        for piece in _pieces(call.raw_arguments):
+            yield "", chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+    yield "", chunk({}, "tool_calls" if reply.calls else "stop")
+    if include_usage:
+        envelope = _openai_envelope(reply, "chat.completion.chunk", completion_id)
+        yield "", {**envelope, "choices": [], "usage": _openai_usage(reply)}
+    yield "", "[DONE]"
+
+
+_ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+def _anthropic_error(status: int, message: str) -> dict[str, Any]:
+    kind = _ANTHROPIC_ERROR_TYPES.get(status, "api_error")
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def _openai_error(status: int, message: str) -> dict[str, Any]:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
+
+
+def _pieces(text: str) -> Iterator[str]:
+    for start in range(0, len(text), _CHUNK):
+        yield text[start : start + _CHUNK]
+
+
+def _estimate_tokens(body: dict[str, Any]) -> int:
+    return len(json.dumps(body)) // 4 + 1
+
+
+def _texts(content: object) -> Iterator[str]:
+    """Every text in a message's content, whatever its protocol's shape."""
+    if isinstance(content, str):
+        yield content
+    elif isinstance(content, list):
+        for block in content:
+            yield from _texts(block)
+    elif isinstance(content, dict):
+        for key in ("text", "content"):
+            yield from _texts(content.get(key))
+
+
+def replay_script(transcript: Path | Sequence[dict[str, Any]]) -> list[Turn]:
+    """The model replies of a recorded session (a JSONL transcript), as a script to replay.
+
+    Token counts are kept, so budgets end a replay where they ended the original.
+    """
+    from corral.agents.transcript import read_transcript
+
+    records = read_transcript(transcript) if isinstance(transcript, Path) else transcript
+    turns = []
+    for record in records:
+        reply = record["data"].get("reply") if record["kind"] == "model_call" else None
+        if reply is None:
+            continue
+        usage = record["data"].get("usage") or {}
+        calls = tuple(
+            Call(call["name"], call.get("raw_arguments") or call["arguments"] or {}, call["id"])
+            for call in reply["tool_calls"]
+        )
+        turns.append(
+            Turn(
+                text=reply["text"],
+                calls=calls,
+                input_tokens=usage.get("input_tokens"),
+                output_tokens=usage.get("output_tokens"),
+            )
+        )
+    return turns
