@@ -1,0 +1,845 @@
+"""Node.js packages (npm, yarn, pnpm): the package's own scripts, read through structured output.
+
+`check` runs the scripts that exist, in CI order: a format check, `lint`, `typecheck` (or
+`tsc --noEmit` when there is a tsconfig.json and TypeScript is installed), `build`, `test`.
+ESLint, mocha, jest and vitest write JSON reports and node's test runner a JUnit report to a
+scratch folder below the cache; tsc, ESLint's stylish and Prettier's output are read as text
+where nothing better exists. A workspace root covers its packages: when the root lacks a
+script, the packages' own scripts of that name run instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import json
+import re
+import shlex
+import shutil
+import tempfile
+import textwrap
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from corral.sandbox.base import CommandResult, ToolMissingError
+from corral.verifiers.base import (
+    CheckOutcome,
+    Finding,
+    FindingKind,
+    ProjectContext,
+    TestCounts,
+    Verifier,
+    VerifierError,
+    run_tool,
+)
+
+_Rel = Callable[[str], str]
+"""A path as a tool printed it, made relative to the repository root."""
+PmName = Literal["npm", "yarn", "pnpm"]
+Runner = Literal["node", "jest", "vitest", "mocha", "other"]
+
+FORMAT_SCRIPTS = ("format:check", "prettier:check", "fmt:check")
+TYPECHECK_SCRIPTS = ("typecheck", "type-check")
+NPM_PLACEHOLDER_TEST = "no test specified"
+# Offline, deterministic and colourless: the sandbox cuts the network for check anyway.
+CHECK_ENV = {
+    "npm_config_offline": "true",
+    "COREPACK_ENABLE_NETWORK": "0",
+    "CI": "true",
+    "FORCE_COLOR": "0",
+    "NO_COLOR": "1",
+}
+_TAIL_LINES = 5
+_MAX_FORMAT_LOOKUPS = 5
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class NodeVerifier(Verifier):
+    name = "node"
+    markers = ("package.json",)
+    # A package below a root that declares no workspaces is its own project; detect() skips
+    # the packages a workspace root covers.
+    nested = True
+
+    def detect(self, directory: Path) -> bool:
+        return (directory / "package.json").is_file() and not _covered_by_workspace(directory)
+
+    def prepare(self, ctx: ProjectContext) -> None:
+        pm = package_manager(ctx.project_dir, read_package_json(ctx, ctx.project_dir))
+        tools = _Tools(ctx, pm)
+        result = tools.run_pm(pm.install_args(), "installing dependencies")
+        if not result.ok:
+            raise VerifierError(
+                f"`{pm.name} {' '.join(pm.install_args())}` failed (exit {result.exit_code}):\n"
+                + "\n".join(_install_errors(result.output)),
+                file=ctx.rel("package.json"),
+            )
+
+    def check(self, ctx: ProjectContext) -> CheckOutcome:
+        root = read_package_json(ctx, ctx.project_dir)
+        pm = package_manager(ctx.project_dir, root)
+        _require_installed(ctx, root)
+        sites = _script_sites(ctx, root)
+        with _Tools(ctx, pm, env=CHECK_ENV).scratch() as tools:
+            findings = [
+                *_run_named(tools, sites, FORMAT_SCRIPTS),
+                *_run_named(tools, sites, ("lint",), lint=True),
+            ]
+            compile_findings = [
+                *_typecheck(tools, sites),
+                *_run_named(tools, sites, ("build",), main=not _has(sites, "test")),
+            ]
+            findings += compile_findings
+            tests = None
+            if not compile_findings:  # tests of code that does not build only add noise
+                test_findings, tests = _run_tests(tools, sites)
+                findings += test_findings
+        return CheckOutcome(_unique(findings), tests)
+
+
+# --- package.json, workspaces and package managers ------------------------------------------
+
+
+def read_package_json(ctx: ProjectContext, directory: Path) -> dict[str, Any]:
+    path = directory / "package.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise VerifierError(f"package.json cannot be read: {exc}", file=ctx.rel(path)) from exc
+    if not isinstance(data, dict):
+        raise VerifierError("package.json is not a JSON object", file=ctx.rel(path))
+    return data
+
+
+def workspace_patterns(directory: Path) -> list[str]:
+    """The workspace globs a package.json (npm, yarn) or pnpm-workspace.yaml declares."""
+    patterns: object = None
+    try:
+        data = json.loads((directory / "package.json").read_text())
+        patterns = data.get("workspaces") if isinstance(data, dict) else None
+        if isinstance(patterns, dict):
+            patterns = patterns.get("packages")
+        pnpm_file = directory / "pnpm-workspace.yaml"
+        if pnpm_file.is_file():
+            pnpm = YAML(typ="safe").load(pnpm_file.read_text())
+            patterns = pnpm.get("packages") if isinstance(pnpm, dict) else None
+    except (OSError, ValueError, YAMLError):
+        return []
+    if not isinstance(patterns, list):
+        return []
+    return [p.strip().removeprefix("./").rstrip("/") for p in patterns if isinstance(p, str)]
+
+
+def _in_workspace(rel: str, patterns: Sequence[str]) -> bool:
+    included = any(fnmatch.fnmatch(rel, p) for p in patterns if not p.startswith("!"))
+    excluded = any(fnmatch.fnmatch(rel, p[1:].removeprefix("./")) for p in patterns if p[:1] == "!")
+    return included and not excluded
+
+
+def _covered_by_workspace(directory: Path) -> bool:
+    """Whether a package.json above `directory` (up to the repository root) includes it."""
+    directory = directory.resolve()
+    if (directory / ".git").exists():
+        return False
+    for ancestor in directory.parents:
+        patterns = workspace_patterns(ancestor)
+        if patterns and _in_workspace(directory.relative_to(ancestor).as_posix(), patterns):
+            return True
+        if (ancestor / ".git").exists():
+            return False
+    return False
+
+
+@dataclass(frozen=True)
+class PackageManager:
+    name: PmName
+    lockfile: str | None
+    """The lockfile present, if any."""
+    yarn_berry: bool = False
+
+    def install_args(self) -> list[str]:
+        if self.name == "npm":
+            return ["ci"] if self.lockfile else ["install", "--no-package-lock"]
+        if self.name == "pnpm":
+            return ["install", "--frozen-lockfile" if self.lockfile else "--config.lockfile=false"]
+        if self.yarn_berry:
+            return ["install", "--immutable"] if self.lockfile else ["install"]
+        lock_flag = "--frozen-lockfile" if self.lockfile else "--no-lockfile"
+        return ["install", lock_flag, "--non-interactive"]
+
+    def run_args(self, script: str, args: Sequence[str]) -> list[str]:
+        if self.name == "npm":
+            return ["run", "--silent", script, *(["--", *args] if args else [])]
+        return ["run", script, *args]
+
+    def exec_args(self, tool: str, args: Sequence[str]) -> list[str]:
+        if self.name == "npm":
+            return ["exec", "--no", "--", tool, *args]
+        if self.name == "pnpm":
+            return ["exec", tool, *args]
+        return [tool, *args]
+
+
+_LOCKFILES: tuple[tuple[str, PmName], ...] = (
+    ("pnpm-lock.yaml", "pnpm"),
+    ("yarn.lock", "yarn"),
+    ("package-lock.json", "npm"),
+    ("npm-shrinkwrap.json", "npm"),
+)
+
+
+def package_manager(directory: Path, package: Mapping[str, Any]) -> PackageManager:
+    """Chosen by the `packageManager` field, else by lockfile, else npm."""
+    declared = package.get("packageManager")
+    name: PmName | None = None
+    version = ""
+    if isinstance(declared, str) and declared:
+        tool, _, version = declared.partition("@")
+        if tool not in ("npm", "yarn", "pnpm"):
+            raise VerifierError(
+                f"package.json: unsupported packageManager {declared!r} (npm, yarn or pnpm)"
+            )
+        name = tool  # type: ignore[assignment]
+    lockfile = None
+    for candidate, owner in _LOCKFILES:
+        if (directory / candidate).is_file() and name in (None, owner):
+            name, lockfile = owner, candidate
+            break
+    name = name or "npm"
+    berry = name == "yarn" and (
+        (version[:1].isdigit() and not version.startswith("1."))
+        or (directory / ".yarnrc.yml").is_file()
+        or (lockfile == "yarn.lock" and "__metadata:" in (directory / lockfile).read_text())
+    )
+    return PackageManager(name, lockfile, berry)
+
+
+def _require_installed(ctx: ProjectContext, package: Mapping[str, Any]) -> None:
+    declares = any(package.get(k) for k in ("dependencies", "devDependencies"))
+    installed = any((ctx.project_dir / p).exists() for p in ("node_modules", ".pnp.cjs"))
+    if declares and not installed:
+        raise VerifierError(
+            "dependencies are not installed (no node_modules): prepare did not run",
+            file=ctx.rel("package.json"),
+        )
+
+
+def _install_errors(output: str) -> list[str]:
+    lines = [line.strip() for line in _ANSI.sub("", output).splitlines() if line.strip()]
+    errors = [
+        line
+        for line in lines
+        if re.match(r"(npm (error|ERR!)|error|ERR_PNPM|YN\d+)", line, re.I)
+        and "complete log" not in line
+        and not line.endswith("npm error")
+    ]
+    return errors[:_TAIL_LINES] if errors else lines[-_TAIL_LINES:]
+
+
+# --- running commands ----------------------------------------------------------------------
+
+
+@dataclass
+class _Tools:
+    """Runs the package manager (directly or through corepack) and installed binaries."""
+
+    ctx: ProjectContext
+    pm: PackageManager
+    env: Mapping[str, str] = field(default_factory=dict)
+    reports: Path | None = None
+    _launcher: list[str] | None = None
+
+    def run_pm(
+        self,
+        args: Sequence[str],
+        what: str,
+        *,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        env = {**self.env, **(env or {})}
+        if self._launcher is not None:
+            return run_tool(self.ctx, [*self._launcher, *args], what, cwd=cwd, env=env)
+        name: str = self.pm.name
+        launchers = [[name], ["corepack", name]] if name != "npm" else [[name]]
+        for launcher in launchers:
+            try:
+                result = run_tool(self.ctx, [*launcher, *args], what, cwd=cwd, env=env)
+            except VerifierError as exc:
+                if isinstance(exc.__cause__, ToolMissingError):
+                    continue
+                raise
+            self._launcher = launcher
+            return result
+        raise VerifierError(_missing_pm_message(self.pm.name), file=self.ctx.rel("package.json"))
+
+    def exec(self, tool: str, args: Sequence[str], what: str) -> CommandResult:
+        """An installed package's binary: from node_modules/.bin, else through the manager."""
+        binary = self.ctx.project_dir / "node_modules" / ".bin" / tool
+        if binary.is_file():
+            return run_tool(self.ctx, [str(binary), *args], what, env=self.env)
+        return self.run_pm(self.pm.exec_args(tool, args), what)
+
+    def report_path(self, name: str) -> Path:
+        assert self.reports is not None, "report_path outside scratch()"
+        path = self.reports / name
+        path.unlink(missing_ok=True)
+        return path
+
+    @contextmanager
+    def scratch(self) -> Iterator[_Tools]:
+        """A folder below the cache for report files: never inside the repository."""
+        base = self.ctx.cache_dir / "node-reports"
+        base.mkdir(parents=True, exist_ok=True)
+        self.reports = Path(tempfile.mkdtemp(dir=base))
+        try:
+            yield self
+        finally:
+            shutil.rmtree(self.reports, ignore_errors=True)
+            self.reports = None
+
+
+def _missing_pm_message(name: str) -> str:
+    return (
+        f"{name} is not installed and neither is corepack: install {name} "
+        f"(npm install -g {name}) or enable Node's corepack where verifiers run"
+        if name != "npm"
+        else "npm is not installed where verifiers run: install Node.js with npm"
+    )
+
+
+# --- the steps -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Site:
+    """A folder whose package.json scripts run: the project, or one of its workspaces."""
+
+    directory: Path
+    scripts: dict[str, str]
+
+
+def _script_sites(ctx: ProjectContext, root: Mapping[str, Any]) -> list[_Site]:
+    sites = [_Site(ctx.project_dir, _scripts(root))]
+    patterns = workspace_patterns(ctx.project_dir)
+    seen: set[Path] = {ctx.project_dir}
+    for pattern in (p for p in patterns if not p.startswith("!")):
+        for directory in sorted(ctx.project_dir.glob(pattern)):
+            rel = directory.relative_to(ctx.project_dir).as_posix()
+            if (
+                directory in seen
+                or "node_modules" in directory.parts
+                or not (directory / "package.json").is_file()
+                or not _in_workspace(rel, patterns)
+            ):
+                continue
+            seen.add(directory)
+            sites.append(_Site(directory, _scripts(read_package_json(ctx, directory))))
+    return sites
+
+
+def _scripts(package: Mapping[str, Any]) -> dict[str, str]:
+    scripts = package.get("scripts")
+    if not isinstance(scripts, dict):
+        return {}
+    return {k: v for k, v in scripts.items() if isinstance(v, str)}
+
+
+def _has(sites: Sequence[_Site], script: str) -> bool:
+    return any(script in site.scripts for site in sites)
+
+
+def _sites_for(sites: Sequence[_Site], script: str) -> list[_Site]:
+    """The root when it has the script (it orchestrates its workspaces), else each workspace."""
+    if script in sites[0].scripts:
+        return [sites[0]]
+    return [site for site in sites[1:] if script in site.scripts]
+
+
+def _run_named(
+    tools: _Tools,
+    sites: Sequence[_Site],
+    names: Sequence[str],
+    *,
+    lint: bool = False,
+    main: bool = False,
+) -> list[Finding]:
+    """Run the first of `names` that exists (per site); findings from its output."""
+    findings: list[Finding] = []
+    for name in names:
+        chosen = _sites_for(sites, name)
+        if not chosen:
+            continue
+        for site in chosen:
+            extra = list(tools.ctx.extra_args) if main else []
+            if lint and _is_plain_eslint(site.scripts[name]):
+                findings += _run_eslint_json(tools, site, name, extra)
+            else:
+                result = _run_script(tools, site, name, extra)
+                findings += _text_findings(tools, site, result) or _failed(
+                    tools.ctx, site, name, result, FindingKind.ERROR
+                )
+        break
+    return findings
+
+
+def _run_script(
+    tools: _Tools,
+    site: _Site,
+    script: str,
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+) -> CommandResult:
+    return tools.run_pm(
+        tools.pm.run_args(script, args),
+        f"`{tools.pm.name} run {script}`",
+        cwd=site.directory,
+        env=env,
+    )
+
+
+def _failed(
+    ctx: ProjectContext, site: _Site, script: str, result: CommandResult, kind: FindingKind
+) -> list[Finding]:
+    """A failed script whose output named nothing we can parse: its tail, never a pass."""
+    if result.ok:
+        return []
+    lines = [line for line in _ANSI.sub("", result.output).splitlines() if line.strip()]
+    return [
+        Finding(
+            kind,
+            ctx.rel(site.directory / "package.json"),
+            None,
+            f"script `{script}` failed (exit {result.exit_code})",
+            context="\n".join(lines[-_TAIL_LINES:]) or None,
+        )
+    ]
+
+
+def _text_findings(tools: _Tools, site: _Site, result: CommandResult) -> list[Finding]:
+    """tsc, ESLint (stylish) and Prettier problems anywhere in a script's output."""
+    if result.ok:
+        return []
+    output = _ANSI.sub("", result.output)
+    rel = _site_rel(tools.ctx, site)
+    return [
+        *parse_tsc(output, rel),
+        *parse_eslint_stylish(output, rel),
+        *_locate_unformatted(tools, site, parse_prettier_check(output, rel)),
+    ]
+
+
+def _site_rel(ctx: ProjectContext, site: _Site) -> _Rel:
+    return lambda path: ctx.rel(site.directory / path)
+
+
+def _typecheck(tools: _Tools, sites: Sequence[_Site]) -> list[Finding]:
+    if any(_sites_for(sites, name) for name in TYPECHECK_SCRIPTS):
+        return _run_named(tools, sites, TYPECHECK_SCRIPTS)
+    ctx = tools.ctx
+    has_typescript = (ctx.project_dir / "node_modules" / "typescript" / "package.json").is_file()
+    build = sites[0].scripts.get("build", "")
+    if not (ctx.project_dir / "tsconfig.json").is_file() or not has_typescript:
+        return []
+    if re.search(r"\btsc\b", build):  # the build step type-checks already
+        return []
+    result = tools.exec("tsc", ["--noEmit", "--pretty", "false"], "`tsc --noEmit`")
+    return parse_tsc(_ANSI.sub("", result.output), ctx.rel) or _failed(
+        ctx, sites[0], "tsc --noEmit", result, FindingKind.ERROR
+    )
+
+
+def _unique(findings: Sequence[Finding]) -> list[Finding]:
+    return list(dict.fromkeys(findings))
+
+
+# --- ESLint ----------------------------------------------------------------------------------
+
+
+def _is_plain_eslint(script: str) -> bool:
+    """`eslint <args>` alone, with no output options of its own: safe to add a JSON report."""
+    try:
+        argv = shlex.split(script)
+    except ValueError:
+        return False
+    shell_syntax = any(t in ("&&", "||", "|", ";", ">", "<") for t in argv)
+    own_output = any(
+        t in ("-f", "--format", "-o", "--output-file")
+        or t.startswith(("--format=", "--output-file="))
+        for t in argv
+    )
+    return bool(argv) and argv[0] == "eslint" and not shell_syntax and not own_output
+
+
+def _run_eslint_json(
+    tools: _Tools, site: _Site, script: str, extra: Sequence[str]
+) -> list[Finding]:
+    report = tools.report_path("eslint.json")
+    result = _run_script(
+        tools, site, script, ["--format", "json", "--output-file", str(report), *extra]
+    )
+    try:
+        return parse_eslint_json(report.read_text(), _site_rel(tools.ctx, site))
+    except (OSError, ValueError):
+        return _text_findings(tools, site, result) or _failed(
+            tools.ctx, site, script, result, FindingKind.ERROR
+        )
+
+
+def parse_eslint_json(text: str, rel: _Rel) -> list[Finding]:
+    """ESLint's `--format json`: errors only (warnings do not fail ESLint either)."""
+    findings = []
+    for result in json.loads(text):
+        for message in result.get("messages", []):
+            if message.get("severity") != 2:
+                continue
+            rule = message.get("ruleId")
+            findings.append(
+                Finding(
+                    FindingKind.COMPILE if message.get("fatal") else FindingKind.LINT,
+                    rel(result["filePath"]),
+                    message.get("line"),
+                    message["message"] + (f" ({rule})" if rule else ""),
+                )
+            )
+    return findings
+
+
+_STYLISH_FILE = re.compile(r"^(/|[A-Za-z]:\\)\S.*$")
+_STYLISH_PROBLEM = re.compile(
+    r"^\s+(?P<line>\d+):(?P<col>\d+)\s+(?P<severity>error|warning)\s+(?P<message>.+?)"
+    r"(?:\s{2,}(?P<rule>[\w@/-]+))?\s*$"
+)
+
+
+def parse_eslint_stylish(output: str, rel: _Rel) -> list[Finding]:
+    """ESLint's default text output: a file path line, then indented `line:col error ...`."""
+    findings = []
+    current: str | None = None
+    for line in output.splitlines():
+        if _STYLISH_FILE.match(line):
+            current = line.strip()
+            continue
+        match = _STYLISH_PROBLEM.match(line)
+        if current is None or match is None or match["severity"] != "error":
+            continue
+        message, rule = match["message"], match["rule"]
+        fatal = rule is None and message.startswith("Parsing error")
+        findings.append(
+            Finding(
+                FindingKind.COMPILE if fatal else FindingKind.LINT,
+                rel(current),
+                int(match["line"]),
+                message + (f" ({rule})" if rule else ""),
+            )
+        )
+    return findings
+
+
+# --- tsc and Prettier ----------------------------------------------------------------------
+
+_TSC = re.compile(
+    r"^(?P<file>[^\s(][^()]*?)"
+    r"(?:\((?P<line>\d+),\d+\): |:(?P<pretty_line>\d+):\d+ - )"  # plain or --pretty
+    r"error (?P<code>TS\d+): (?P<message>.*)$"
+)
+
+
+def parse_tsc(output: str, rel: _Rel) -> list[Finding]:
+    """`file(line,col): error TSxxxx: message`, continuation lines as context."""
+    findings: list[Finding] = []
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        match = _TSC.match(line)
+        if match is None:
+            continue
+        more = []
+        for follow in lines[i + 1 :]:
+            if not follow.startswith("  ") or _TSC.match(follow):
+                break
+            more.append(follow)
+        findings.append(
+            Finding(
+                FindingKind.COMPILE,
+                rel(match["file"].strip()),
+                int(match["line"] or match["pretty_line"]),
+                f"{match['code']}: {match['message'].strip()}",
+                context=textwrap.dedent("\n".join(more[:_TAIL_LINES])) or None,
+            )
+        )
+    return findings
+
+
+_PRETTIER_WARN = re.compile(r"^\[warn\] (?P<file>.+)$")
+
+
+def parse_prettier_check(output: str, rel: _Rel) -> list[Finding]:
+    """`prettier --check`: one `[warn] <file>` per unformatted file, then a summary."""
+    return [
+        Finding(
+            FindingKind.FORMAT, rel(m["file"].strip()), None, "not formatted as Prettier expects"
+        )
+        for m in map(_PRETTIER_WARN.match, output.splitlines())
+        if m and not m["file"].startswith("Code style issues")
+    ]
+
+
+def _locate_unformatted(tools: _Tools, site: _Site, findings: list[Finding]) -> list[Finding]:
+    """Point the first few Prettier findings at their first differing line, with the diff."""
+    located = []
+    for i, finding in enumerate(findings):
+        path = tools.ctx.repo_root / (finding.file or "")
+        if i < _MAX_FORMAT_LOOKUPS and path.is_file():
+            result = tools.exec("prettier", [str(path)], "`prettier`")
+            if result.ok:
+                line, context = first_difference(path.read_text(), result.stdout)
+                finding = Finding(
+                    finding.kind, finding.file, line, finding.message, context=context
+                )
+        located.append(finding)
+    return located
+
+
+def first_difference(actual: str, expected: str) -> tuple[int | None, str | None]:
+    """The 1-based line where `actual` first differs from `expected`, and a short diff."""
+    matcher = difflib.SequenceMatcher(None, actual.splitlines(), expected.splitlines())
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        removed = [f"- {line}" for line in actual.splitlines()[a1:a2][:2]]
+        added = [f"+ {line}" for line in expected.splitlines()[b1:b2][:2]]
+        return a1 + 1, "\n".join(removed + added)
+    return None, None
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+
+def detect_test_runner(script: str) -> Runner:
+    """Which runner a test script calls, by its command words."""
+    words = re.findall(r"[\w:.-]+", script)
+    if re.search(r"\bnode\b[^&|;]*\s--test\b", script):
+        return "node"
+    runners: tuple[Runner, ...] = ("jest", "vitest", "mocha")
+    return next((runner for runner in runners if runner in words), "other")
+
+
+def _run_tests(tools: _Tools, sites: Sequence[_Site]) -> tuple[list[Finding], TestCounts | None]:
+    findings: list[Finding] = []
+    counts: TestCounts | None = None
+    for site in _sites_for(sites, "test"):
+        script = site.scripts["test"]
+        if NPM_PLACEHOLDER_TEST in script:
+            continue
+        site_findings, site_counts = _run_test_site(tools, site, detect_test_runner(script))
+        findings += site_findings
+        if site_counts is not None:
+            counts = site_counts if counts is None else counts.add(site_counts)
+    return findings, counts
+
+
+def _run_test_site(
+    tools: _Tools, site: _Site, runner: Runner
+) -> tuple[list[Finding], TestCounts | None]:
+    report = tools.report_path(f"{runner}-report")
+    args, env = _report_options(runner, report)
+    result = _run_script(tools, site, "test", [*args, *tools.ctx.extra_args], env)
+    rel = _site_rel(tools.ctx, site)
+    parsed: tuple[list[Finding], TestCounts] | None = None
+    try:
+        if runner == "node":
+            parsed = parse_node_junit(report.read_text(), rel, _ANSI.sub("", result.output))
+        elif runner in ("jest", "vitest"):
+            parsed = parse_jest_json(report.read_text(), rel)
+        elif runner == "mocha":
+            text = report.read_text() if report.is_file() else result.stdout  # mocha < 10.2
+            parsed = parse_mocha_json(text, rel)
+    except (OSError, ValueError, ET.ParseError, KeyError, TypeError):
+        parsed = None
+    if parsed is not None and (parsed[0] or result.ok):
+        return parsed
+    return _failed(tools.ctx, site, "test", result, FindingKind.TEST), None
+
+
+def _report_options(runner: Runner, report: Path) -> tuple[list[str], dict[str, str]]:
+    """Extra arguments and environment that make `runner` write a report to `report`."""
+    if runner == "node":
+        # NODE_OPTIONS reaches `node --test` wherever it sits in the script, without
+        # touching the arguments (which node would take for test files).
+        options = (
+            f"--test-reporter=spec --test-reporter-destination=stdout "
+            f"--test-reporter=junit --test-reporter-destination={report}"
+        )
+        return [], {"NODE_OPTIONS": options}
+    if runner == "jest":
+        return ["--ci", "--json", f"--outputFile={report}"], {}
+    if runner == "vitest":
+        return ["--reporter=default", "--reporter=json", f"--outputFile.json={report}"], {}
+    if runner == "mocha":
+        return ["--reporter", "json", "--reporter-option", f"output={report}"], {}
+    return [], {}
+
+
+_FRAME = re.compile(r"^\s*at (?:.*?\()?(?P<loc>[^()\s]+?):(?P<line>\d+)(?::\d+)?\)?\s*$")
+
+
+_STACK_LINE = re.compile(r"^\s*at \S")
+_ERROR_LINE = re.compile(r"^\s*[A-Z]\w*(Error|Exception)\b")
+
+
+def _frame_path(location: str) -> str:
+    return unquote(location.removeprefix("file://")) if location.startswith("file://") else location
+
+
+def source_frame(stack: str, rel: _Rel) -> tuple[str, int] | None:
+    """The first stack frame in the repository's own code (not node_modules, not node:)."""
+    for line in stack.splitlines():
+        match = _FRAME.match(line)
+        if match is None:
+            continue
+        location = _frame_path(match["loc"])
+        if location.startswith(("node:", "internal/", "<")) or "/node_modules/" in location:
+            continue
+        path = rel(location)
+        if path.startswith(("/", "..")):  # outside the repository
+            continue
+        return path, int(match["line"])
+    return None
+
+
+def error_summary(text: str) -> tuple[str, str | None]:
+    """An error's first line (the message) and the few lines after it, before the stack."""
+    first, *rest = _ANSI.sub("", text).strip().splitlines() or [""]
+    before_stack = []
+    for line in rest:
+        if _STACK_LINE.match(line):
+            break
+        before_stack.append(line)
+    body = [ln for ln in textwrap.dedent("\n".join(before_stack)).splitlines() if ln.strip()]
+    message = re.sub(r"^(\w*Error) \[\w+\]:", r"\1:", first.strip()) or "failed"
+    return message, "\n".join(body[:_TAIL_LINES]) or None
+
+
+def _test_finding(
+    name: str, failure_text: str, rel: _Rel, fallback_file: str | None = None
+) -> Finding:
+    message, context = error_summary(failure_text)
+    where = source_frame(failure_text, rel)
+    file, line = where if where else (fallback_file, None)
+    return Finding(FindingKind.TEST, file, line, message, test_id=name, context=context)
+
+
+def parse_node_junit(xml: str, rel: _Rel, output: str = "") -> tuple[list[Finding], TestCounts]:
+    """Node's `--test-reporter=junit`. The failing line comes from the cause's stack trace.
+
+    A test file that failed to load appears as a test named by its absolute path, with no
+    stack: its error is then looked up in the run's own (spec reporter) output.
+    """
+    findings: list[Finding] = []
+    counts = TestCounts()
+    for path, case in _junit_cases(ET.fromstring(xml), ()):
+        if case.find("skipped") is not None:
+            counts.skipped += 1
+            continue
+        counts.run += 1
+        failure = case.find("failure")
+        if failure is None:
+            continue
+        counts.failed += 1
+        name = case.get("name", "?")
+        if name.startswith("/") and not path:
+            findings.append(_load_failure(name, output, rel))
+            continue
+        text = failure.text or ""
+        cause = text.split("cause: ", 1)[1] if "cause: " in text else failure.get("message", "")
+        findings.append(_test_finding(" > ".join((*path, name)), cause, rel))
+    return findings, counts
+
+
+def _junit_cases(
+    element: ET.Element, path: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], ET.Element]]:
+    for child in element:
+        if child.tag == "testcase":
+            yield path, child
+        elif child.tag == "testsuite":
+            yield from _junit_cases(child, (*path, child.get("name", "?")))
+
+
+def _load_failure(path: str, output: str, rel: _Rel) -> Finding:
+    """A test file that crashed outside any test, located by node's printed stack frame."""
+    file = rel(path)
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        match = _FRAME.match(line)
+        if match is None or _frame_path(match["loc"]) != path:
+            continue
+        error = next((ln.strip() for ln in reversed(lines[:i]) if _ERROR_LINE.match(ln)), None)
+        message = error or "the test file failed to load"
+        return Finding(FindingKind.TEST, file, int(match["line"]), message, test_id=file)
+    return Finding(FindingKind.TEST, file, None, "the test file failed to run", test_id=file)
+
+
+def parse_jest_json(text: str, rel: _Rel) -> tuple[list[Finding], TestCounts]:
+    """jest's `--json` report; vitest's `--reporter=json` writes the same shape."""
+    findings: list[Finding] = []
+    counts = TestCounts()
+    for suite in json.loads(text)["testResults"]:
+        file = rel(suite["name"])
+        failed_here = 0
+        for case in suite.get("assertionResults", []):
+            status = case.get("status")
+            if status in ("pending", "skipped", "todo", "disabled"):
+                counts.skipped += 1
+                continue
+            counts.run += 1
+            if status != "failed":
+                continue
+            counts.failed += 1
+            failed_here += 1
+            name = " > ".join([*case.get("ancestorTitles", []), case.get("title", "?")])
+            findings.append(
+                _test_finding(name, "\n".join(case.get("failureMessages", [])), rel, file)
+            )
+        if suite.get("status") == "failed" and not failed_here:
+            # The file itself failed (syntax error, failing import): not one test.
+            counts.run += 1
+            counts.failed += 1
+            findings.append(
+                _test_finding(file, _suite_message(suite.get("message", "")), rel, file)
+            )
+    return findings, counts
+
+
+def _suite_message(message: str) -> str:
+    lines = [ln for ln in _ANSI.sub("", message).splitlines() if ln.strip()]
+    return "\n".join(ln.replace("●", "").strip() if i == 0 else ln for i, ln in enumerate(lines))
+
+
+def parse_mocha_json(text: str, rel: _Rel) -> tuple[list[Finding], TestCounts]:
+    """mocha's `--reporter json`."""
+    report = json.loads(text)
+    stats = report["stats"]
+    findings = [
+        _test_finding(
+            failure.get("fullTitle", "?"),
+            failure.get("err", {}).get("stack") or failure.get("err", {}).get("message", ""),
+            rel,
+            rel(failure["file"]) if failure.get("file") else None,
+        )
+        for failure in report.get("failures", [])
+    ]
+    counts = TestCounts(
+        run=stats["passes"] + stats["failures"],
+        failed=stats["failures"],
+        skipped=stats.get("pending", 0),
+    )
+    return findings, counts
