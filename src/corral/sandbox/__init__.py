@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Literal
@@ -13,15 +14,21 @@ from corral.sandbox.base import (
     NetworkPolicy,
     ToolMissingError,
 )
+from corral.sandbox.bwrap import BwrapRunner, SandboxUnavailableError
+from corral.sandbox.local import LocalRunner
 
 Backend = Literal["bwrap", "local"]
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Backend",
+    "BwrapRunner",
     "CommandResult",
     "CommandRunner",
     "Limits",
+    "LocalRunner",
     "NetworkPolicy",
+    "SandboxUnavailableError",
     "ToolMissingError",
     "default_cache_dir",
     "make_runner",
@@ -34,12 +41,14 @@ def default_cache_dir(name: str = "default") -> Path:
 
 
 def make_runner(backend: Backend, *, workspace: Path, cache_dir: Path) -> CommandRunner:
-    """The runner for `backend`, confined to `workspace` with caches in `cache_dir`."""
+    """The runner for `backend`, confined to `workspace` with caches in `cache_dir`.
+
+    Raises SandboxUnavailableError when bwrap cannot run here (the message says how to fix it).
+    """
     cache_dir.mkdir(parents=True, exist_ok=True)
     if backend == "local":
-        from corral.sandbox.local import LocalRunner
-
+        log.warning("sandbox 'local': commands run on the host with no isolation")
         return LocalRunner(cache_dir)
-    from corral.sandbox.bwrap import BwrapRunner
-
+    if backend != "bwrap":
+        raise ValueError(f"unknown sandbox backend {backend!r}: use bwrap or local")
     return BwrapRunner(workspace=workspace, cache_dir=cache_dir)

@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from corral.sandbox.base import (
@@ -61,8 +61,12 @@ def run_process(
     env: Mapping[str, str],
     limits: Limits,
     stdin: str | None = None,
+    kill: Callable[[subprocess.Popen[bytes]], None] | None = None,
 ) -> CommandResult:
-    """Run argv with a wall-time limit that kills the whole process group, capping output."""
+    """Run argv with a wall-time limit that kills the whole process group, capping output.
+
+    `kill` replaces the default kill of the process group when the time is up.
+    """
     started = time.monotonic()
     proc = subprocess.Popen(
         argv,
@@ -80,7 +84,7 @@ def run_process(
         except BrokenPipeError:
             pass
     out, err = OutputCap(limits.max_output_bytes), OutputCap(limits.max_output_bytes)
-    limit_hit = _pump(proc, out, err, deadline=started + limits.timeout_s)
+    limit_hit = _pump(proc, out, err, started + limits.timeout_s, kill or kill_group)
     exit_code = proc.wait()
     if limit_hit is None and (out.dropped or err.dropped):
         limit_hit = "output"
@@ -96,7 +100,11 @@ def run_process(
 
 
 def _pump(
-    proc: subprocess.Popen[bytes], out: OutputCap, err: OutputCap, deadline: float
+    proc: subprocess.Popen[bytes],
+    out: OutputCap,
+    err: OutputCap,
+    deadline: float,
+    kill: Callable[[subprocess.Popen[bytes]], None],
 ) -> LimitHit | None:
     assert proc.stdout is not None and proc.stderr is not None
     sel = selectors.DefaultSelector()
@@ -105,7 +113,7 @@ def _pump(
     while sel.get_map():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            kill_group(proc)
+            kill(proc)
             sel.close()
             return "timeout"
         for key, _ in sel.select(timeout=min(remaining, 1.0)):
