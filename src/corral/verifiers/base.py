@@ -197,6 +197,8 @@ def cache_env(cache_dir: Path) -> dict[str, str]:
         "npm_config_audit": "false",
         "YARN_CACHE_FOLDER": str(c / "yarn"),
         "npm_config_store_dir": str(c / "pnpm"),
+        "COREPACK_HOME": str(c / "corepack"),
+        "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0",
         "PIP_CACHE_DIR": str(c / "pip"),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "GRADLE_USER_HOME": str(c / "gradle"),
