@@ -120,3 +120,27 @@ def test_unknown_base_ref_is_refused(repo: Path, local_runner: CommandRunner) ->
     with pytest.raises(DiffError, match="not a commit"):
         build_gate(repo, base_ref="nope", runner=local_runner, settings=GateSettings())
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_guard_runs_after_verifiers_and_its_message_reaches_the_agent(
+    make_repo: MakeRepo, local_runner: CommandRunner
+) -> None:
+    test_file = "def test_add():\n    assert 1 + 1 == 2\n"
+    repo = make_repo({"check.sh": CHECK_SCRIPT, "a.txt": "fine\n", "tests/test_a.py": test_file})
+    (repo / "tests/test_a.py").write_text("import pytest\n\n@pytest.mark.skip\n" + test_file)
+    recorder = ListRecorder()
+    gate = build_gate(
+        repo,
+        base_ref="HEAD",
+        runner=local_runner,
+        settings=GateSettings(verifiers=grep_verifier()),
+        recorder=recorder,
+    )
+    result = gate.check()
+    assert not result.ok
+    assert [(s.name, s.ok) for s in result.stages] == [("verifiers", True), ("guard", False)]
+    assert "tests/test_a.py:3" in result.message and "re-enable" in result.message
+    data = recorder.records[0][1]
+    assert data["vetoed"] is True and data["vetoed_by"] == "guard"
+    assert data["stages"][1]["details"]["fired"] == ["tests-disabled"]
+    assert git(repo, "status", "--porcelain") == " M tests/test_a.py\n"

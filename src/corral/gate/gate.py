@@ -13,7 +13,8 @@ from typing import Any
 
 from corral.agents.base import Recorder
 from corral.gate.base import Gate, GateResult, StageResult
-from corral.gate.diff import resolve_commit
+from corral.gate.diff import Diff, compute_diff, resolve_commit
+from corral.gate.guard import GuardContext, GuardReport, run_guard
 from corral.gate.settings import GateSettings
 from corral.sandbox.base import CommandRunner
 from corral.verifiers import VerifierResult, verify
@@ -45,6 +46,8 @@ class StagedGate:
         self.recorder = recorder
         self._baseline = baseline
         self._results: list[VerifierResult] = []
+        self._diff: Diff | None = None
+        self._guard_report: GuardReport | None = None
 
     def check(self) -> GateResult:
         started = time.monotonic()
@@ -70,7 +73,7 @@ class StagedGate:
         return self._baseline
 
     def _stages(self) -> list[tuple[str, Stage]]:
-        return [("verifiers", self._verifiers)]
+        return [("verifiers", self._verifiers), ("guard", self._guard)]
 
     def _verifiers(self) -> StageResult:
         report = verify(
@@ -87,6 +90,25 @@ class StagedGate:
             details={
                 "verifiers": report.to_json()["verifiers"],
                 "could_not_run": could_not_run,
+            },
+        )
+
+    def _guard(self) -> StageResult:
+        self._diff = compute_diff(self.workspace, self.base)
+        self._guard_report = run_guard(
+            GuardContext(
+                self._diff, self.settings.guard, baseline=self._baseline, current=self._results
+            )
+        )
+        report = self._guard_report
+        return StageResult(
+            "guard",
+            ok=report.ok,
+            message=report.message(),
+            details={
+                **report.to_json(),
+                "files_changed": len(self._diff.files),
+                "lines_changed": sum(f.changed_lines for f in self._diff.files),
             },
         )
 

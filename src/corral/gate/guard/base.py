@@ -1,0 +1,51 @@
+"""What every guard rule is: an id, a short reason, and a check of the diff."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from corral.gate.diff import Diff, FileChange
+from corral.gate.settings import GuardSettings, RuleId
+from corral.verifiers.base import VerifierResult
+
+
+@dataclass(frozen=True)
+class GuardFinding:
+    rule: RuleId
+    message: str
+    """Written for the agent: what is wrong and what to do instead."""
+    file: str | None = None
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "file": self.file, "line": self.line, "message": self.message}
+
+
+@dataclass(frozen=True)
+class GuardContext:
+    diff: Diff
+    settings: GuardSettings
+    baseline: list[VerifierResult] | None = None
+    """The verifiers' results at the base commit (for test counts); None when not run."""
+    current: list[VerifierResult] | None = None
+    """The verifiers' results on the change; None when not run."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: RuleId
+    reason: str
+    """One line for people: what the rule protects against."""
+    check: Callable[[GuardContext], list[GuardFinding]]
+
+
+def where(change: FileChange, line: int | None) -> str:
+    return f"{change.path}:{line}" if line else change.path
+
+
+def quote(text: str, limit: int = 80) -> str:
+    """A source line as the agent is shown it: inline code, cut to `limit` characters."""
+    text = text.strip()
+    return f"`{text if len(text) <= limit else text[: limit - 1] + '…'}`"
