@@ -1,0 +1,357 @@
+"""Maven: `mvn verify` offline, as CI would run it, read through its structured reports.
+
+Compile errors come from javac's lines in Maven's log (Maven offers nothing structured for
+them); test results from Surefire's and Failsafe's TEST-*.xml; Checkstyle from its XML report;
+formatting from `spotless:check` or fmt-maven-plugin's `check`, run only when the pom declares
+them. `prepare` runs the same lifecycle online with every test filtered out, which fetches
+what `check` needs (plugins, Surefire's JUnit provider) without running a test; it is skipped
+while the poms are unchanged since the last complete one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corral.sandbox.base import CommandResult
+from corral.verifiers.base import (
+    CheckOutcome,
+    Finding,
+    FindingKind,
+    ProjectContext,
+    TestCounts,
+    Verifier,
+    VerifierError,
+    cache_env,
+    run_tool,
+)
+from corral.verifiers.junit import (
+    SPOTLESS_HEADER,
+    parse_spotless_violations,
+    read_checkstyle_reports,
+    read_junit_reports,
+)
+
+_BATCH = ("-B", "--no-transfer-progress")
+# Every test class matches, no method does: Surefire still resolves its JUnit provider.
+_RESOLVE_ONLY = (
+    "-Dtest=*#corralResolveOnly",
+    "-Dit.test=*#corralResolveOnly",
+    "-Dsurefire.failIfNoSpecifiedTests=false",
+    "-Dfailsafe.failIfNoSpecifiedTests=false",
+)
+# Failing tests must not stop the other modules: their reports say what failed.
+_CHECK_FLAGS = ("-o", "--fail-at-end", "-Dmaven.test.failure.ignore=true")
+_SKIP_FORMAT = ("-Dspotless.check.skip=true", "-Dfmt.skip=true")
+_CHECKSTYLE = "org.apache.maven.plugins:maven-checkstyle-plugin"
+_REPORT_DIRS = ("surefire-reports", "failsafe-reports")
+_STAMP_VERSION = "1"
+
+_ERROR = "[ERROR] "
+_JAVAC = re.compile(r"^\[ERROR\] (?P<file>/.+?):\[(?P<line>\d+),(?P<col>\d+)\] (?P<message>.+)$")
+_FAILED_GOAL = re.compile(
+    r"^\[ERROR\] Failed to execute goal (?P<goal>\S+)(?: \([^)]*\))?(?P<rest>.*)$"
+)
+_ON_PROJECT = re.compile(r" on project (?P<project>[^:\s]+): (?P<reason>.*?)(?: -> \[Help \d+\])?$")
+_NON_COMPLYING = re.compile(r"^\[ERROR\] Non complying file: (?P<file>.+)$")
+_RESOLUTION = re.compile(
+    r"Could not (?:resolve|transfer|find artifact)|Non-resolvable|Failure to find"
+    r"|could not be resolved|Unresolveable|Cannot access \S+ in offline mode"
+)
+_BOILERPLATE = ("To see the full stack trace", "Re-run Maven", "For more information", "[Help ")
+
+
+@dataclass(frozen=True)
+class MavenBuild:
+    """What the poms declare, as far as choosing goals and finding reports needs."""
+
+    modules: dict[str, Path]
+    """artifactId -> folder, for the root pom and every module it aggregates."""
+    format_goals: tuple[str, ...] = ()
+    lint_goals: tuple[str, ...] = ()
+    """Checkstyle's `check` when the pom declares the plugin without binding it to a phase."""
+    build_files: tuple[Path, ...] = field(default=())
+
+
+class MavenVerifier(Verifier):
+    name = "maven"
+    markers = ("pom.xml",)
+    nested = False  # the root pom builds its modules
+
+    def prepare(self, ctx: ProjectContext) -> None:
+        build = read_build(ctx.project_dir)
+        stamp = _stamp(ctx, build)
+        if stamp.is_file():
+            return
+        if build.format_goals:
+            result = run_tool(ctx, [*_mvn(ctx), *build.format_goals], "mvn (fetching formatters)")
+            _raise_on_resolution_failure(result)
+        argv = [*_mvn(ctx), "--fail-at-end", *_RESOLVE_ONLY, *build.lint_goals, "verify"]
+        result = run_tool(ctx, [*argv, *ctx.extra_args], "mvn (fetching dependencies)")
+        _raise_on_resolution_failure(result)
+        # Any other failure is the build's own (a compile error, say): `check` reports it, and
+        # as the phases after it fetched nothing, the next prepare runs again.
+        if result.exit_code == 0:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
+
+    def check(self, ctx: ProjectContext) -> CheckOutcome:
+        build = read_build(ctx.project_dir)
+        _clear_reports(build)
+        findings: list[Finding] = []
+        skip: tuple[str, ...] = ()
+        if build.format_goals:
+            findings += _format_check(ctx, build)
+            skip = _SKIP_FORMAT
+        argv = [*_mvn(ctx), *_CHECK_FLAGS, *skip, *build.lint_goals, "verify", *ctx.extra_args]
+        result = run_tool(ctx, argv, "mvn verify")
+        built, counts = _build_findings(ctx, build, result)
+        if not result.ok and not built:
+            built = [_unexplained(ctx, build, result)]
+        return CheckOutcome(findings + built, counts)
+
+
+def _mvn(ctx: ProjectContext) -> list[str]:
+    return ["mvn", *_BATCH, f"-Dmaven.repo.local={cache_env(ctx.cache_dir)['MAVEN_REPO_LOCAL']}"]
+
+
+def _format_check(ctx: ProjectContext, build: MavenBuild) -> list[Finding]:
+    result = run_tool(ctx, [*_mvn(ctx), "-o", "--fail-at-end", *build.format_goals], "mvn (format)")
+    findings = parse_format_output(result.output, build, ctx)
+    if not result.ok and not findings:
+        findings = [_unexplained(ctx, build, result)]
+    return findings
+
+
+def _build_findings(
+    ctx: ProjectContext, build: MavenBuild, result: CommandResult
+) -> tuple[list[Finding], TestCounts | None]:
+    findings = parse_compile_errors(result.output, ctx)
+    checkstyle_failed = f"Failed to execute goal {_CHECKSTYLE}" in result.output
+    severities = ("error", "warning") if checkstyle_failed else ("error",)
+    lint = read_checkstyle_reports(ctx, _existing(_checkstyle_reports(build)), severities)
+    reports = [(d, p) for d in build.modules.values() for p in _test_reports(d)]
+    tests, counts = read_junit_reports(ctx, reports)
+    if not reports and not result.ok:
+        return findings + lint, None  # tests never ran: their count is unknown, not zero
+    return _unique(findings + lint + tests), counts
+
+
+def parse_compile_errors(output: str, ctx: ProjectContext) -> list[Finding]:
+    """javac's errors as Maven logs them: `[ERROR] /abs/File.java:[line,col] message`.
+
+    Maven prints each error twice (as it happens and in the closing summary); the lines
+    indented below an error (`symbol:`, `location:`) become its context.
+    """
+    findings: list[Finding] = []
+    lines = output.splitlines()
+    for i, raw in enumerate(lines):
+        match = _JAVAC.match(raw)
+        if match is None:
+            continue
+        context = list(_continuation(lines[i + 1 : i + 6]))
+        findings.append(
+            Finding(
+                kind=FindingKind.COMPILE,
+                file=ctx.rel(match["file"]),
+                line=int(match["line"]),
+                message=match["message"].strip(),
+                context="\n".join(context) or None,
+            )
+        )
+    return _unique(findings)
+
+
+def _continuation(lines: Iterable[str]) -> Iterable[str]:
+    for raw in lines:
+        text = raw.removeprefix(_ERROR)
+        if not text.startswith(" ") or not text.strip():
+            return
+        yield text.strip()
+
+
+def parse_format_output(output: str, build: MavenBuild, ctx: ProjectContext) -> list[Finding]:
+    """Spotless's listing of badly formatted files, or fmt-maven-plugin's `Non complying file`."""
+    lines = [raw.removeprefix(_ERROR) for raw in output.splitlines()]
+    findings: list[Finding] = []
+    for i, text in enumerate(lines):
+        if text.rstrip().endswith(SPOTLESS_HEADER):
+            module = _module_named(build, text, ctx.project_dir)
+            for v in parse_spotless_violations(lines[i + 1 :]):
+                findings.append(
+                    Finding(
+                        FindingKind.FORMAT,
+                        ctx.rel(module / v.path),
+                        v.line,
+                        "not formatted as Spotless expects (- as written, + as expected)",
+                        context=v.excerpt,
+                    )
+                )
+    for raw in output.splitlines():
+        match = _NON_COMPLYING.match(raw)
+        if match:
+            findings.append(
+                Finding(
+                    FindingKind.FORMAT,
+                    ctx.rel(match["file"].strip()),
+                    None,
+                    "not formatted as google-java-format expects (fmt-maven-plugin)",
+                )
+            )
+    return findings
+
+
+def _module_named(build: MavenBuild, text: str, default: Path) -> Path:
+    match = _ON_PROJECT.search(text)
+    return build.modules.get(match["project"], default) if match else default
+
+
+def _unexplained(ctx: ProjectContext, build: MavenBuild, result: CommandResult) -> Finding:
+    """A failed run none of the parsers explains: say which goal failed and why."""
+    errors = [
+        raw.removeprefix(_ERROR).rstrip()
+        for raw in result.output.splitlines()
+        if raw.startswith(_ERROR) and raw.strip() != "[ERROR]"
+    ]
+    errors = [e for e in errors if not any(e.startswith(b) for b in _BOILERPLATE)]
+    goal = next((_FAILED_GOAL.match(_ERROR + e) for e in errors if e.startswith("Failed to")), None)
+    if goal:
+        on_project = _ON_PROJECT.search(goal["rest"])
+        reason = on_project["reason"] if on_project else goal["rest"].strip(" :")
+        message = f"mvn failed in {goal['goal']}: {reason}"
+    elif errors:
+        message = f"mvn failed: {errors[0]}"
+    else:
+        tail = result.output.strip().splitlines()[-1:] or ["no output"]
+        message = f"mvn exited {result.exit_code}: {tail[0]}"
+    if _RESOLUTION.search(result.output):
+        _stamp(ctx, build).unlink(missing_ok=True)
+        message = f"dependencies are missing from the local cache; {message}"
+    context = "\n".join(e for e in errors if not e.startswith("Failed to"))[:600] or None
+    return Finding(FindingKind.ERROR, None, None, message[:400], context=context)
+
+
+def _raise_on_resolution_failure(result: CommandResult) -> None:
+    if result.exit_code == 0 or not _RESOLUTION.search(result.output):
+        return
+    reason = next(
+        (raw.removeprefix(_ERROR) for raw in result.output.splitlines() if _RESOLUTION.search(raw)),
+        "",
+    )
+    raise VerifierError(f"mvn could not fetch dependencies: {reason.strip()[:400]}")
+
+
+def read_build(project_dir: Path) -> MavenBuild:
+    """Parse the root pom and the modules it aggregates (profiles' modules too)."""
+    modules: dict[str, Path] = {}
+    poms: list[ET.Element] = []
+    files: list[Path] = []
+    pending = [project_dir]
+    while pending:
+        folder = pending.pop()
+        pom = folder / "pom.xml"
+        if folder in modules.values() or not pom.is_file():
+            continue
+        root = _parse_pom(pom, project_dir)
+        poms.append(root)
+        files.append(pom)
+        modules[_text(root, "artifactId") or folder.name] = folder
+        pending += [_module_folder(folder, m.text or "") for m in _all(root, "modules/module")]
+    return MavenBuild(
+        modules=modules,
+        format_goals=tuple(dict.fromkeys(g for r in poms for g in _format_goals(r))),
+        lint_goals=(f"{_CHECKSTYLE}:check",) if _checkstyle_unbound(poms) else (),
+        build_files=tuple(files),
+    )
+
+
+def _parse_pom(pom: Path, project_dir: Path) -> ET.Element:
+    try:
+        return ET.fromstring(pom.read_bytes())
+    except ET.ParseError as exc:
+        rel = pom.relative_to(project_dir).as_posix()
+        raise VerifierError(f"pom.xml is not valid XML: {exc}", file=rel) from exc
+
+
+def _module_folder(parent: Path, module: str) -> Path:
+    path = (parent / module.strip()).resolve()
+    return path.parent if path.suffix == ".xml" else path
+
+
+def _all(root: ET.Element, path: str) -> list[ET.Element]:
+    """Elements at `path` (namespace-agnostic) in the pom and in each of its profiles."""
+    steps = "/".join(f"{{*}}{step}" for step in path.split("/"))
+    return [*root.findall(steps), *root.findall(f"{{*}}profiles/{{*}}profile/{steps}")]
+
+
+def _text(elem: ET.Element, tag: str) -> str | None:
+    found = elem.find(f"{{*}}{tag}")
+    return found.text.strip() if found is not None and found.text else None
+
+
+def _plugins(root: ET.Element) -> list[ET.Element]:
+    return _all(root, "build/plugins/plugin")
+
+
+def _format_goals(root: ET.Element) -> Iterable[str]:
+    for plugin in _plugins(root):
+        artifact = _text(plugin, "artifactId")
+        if artifact in ("spotless-maven-plugin", "fmt-maven-plugin"):
+            yield f"{_text(plugin, 'groupId')}:{artifact}:check"
+
+
+def _checkstyle_unbound(poms: Sequence[ET.Element]) -> bool:
+    declared = [
+        plugin
+        for root in poms
+        for plugin in _plugins(root)
+        if _text(plugin, "artifactId") == "maven-checkstyle-plugin"
+    ]
+    goals = {
+        (goal.text or "").strip()
+        for plugin in declared
+        for goal in plugin.findall("{*}executions/{*}execution/{*}goals/{*}goal")
+    }
+    return bool(declared) and "check" not in goals
+
+
+def _test_reports(module: Path) -> list[Path]:
+    return sorted(p for d in _REPORT_DIRS for p in (module / "target" / d).glob("TEST-*.xml"))
+
+
+def _checkstyle_reports(build: MavenBuild) -> list[Path]:
+    return [m / "target" / "checkstyle-result.xml" for m in build.modules.values()]
+
+
+def _existing(paths: Iterable[Path]) -> list[Path]:
+    return [p for p in paths if p.is_file()]
+
+
+def _clear_reports(build: MavenBuild) -> None:
+    """Reports of an earlier run would pass for this one's where a module does not get as far."""
+    for path in [
+        *_checkstyle_reports(build),
+        *(p for m in build.modules.values() for p in _test_reports(m)),
+    ]:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _stamp(ctx: ProjectContext, build: MavenBuild) -> Path:
+    """Marks a complete prepare of these exact poms, inside the local repository it filled."""
+    digest = hashlib.sha256(_STAMP_VERSION.encode())
+    extras = sorted(p for p in (ctx.project_dir / ".mvn").glob("*") if p.is_file())
+    for path in [*build.build_files, *extras]:
+        digest.update(ctx.rel(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update("\0".join(ctx.extra_args).encode())
+    repo = Path(cache_env(ctx.cache_dir)["MAVEN_REPO_LOCAL"])
+    return repo / ".corral-prepared" / digest.hexdigest()
+
+
+def _unique(findings: Iterable[Finding]) -> list[Finding]:
+    return list(dict.fromkeys(findings))
