@@ -199,14 +199,21 @@ def _compile_findings(lines: list[str], rel: Rel) -> list[Finding]:
         if match:
             _flush_context(findings, context)
             findings.append(
-                Finding(
-                    FindingKind.COMPILE, rel(match["file"]), int(match["line"]), match["message"]
-                )
+                _compile_finding(rel(match["file"]), int(match["line"]), match["message"])
             )
         elif raw[:1].isspace() and findings:
             context.append(raw.strip())
     _flush_context(findings, context)
     return findings
+
+
+def _compile_finding(file: str, line: int, message: str) -> Finding:
+    if "GOPROXY=off" in message:
+        # A required module is not in the cache: the environment's fault, not the code's.
+        return Finding(
+            FindingKind.ERROR, file, line, f"module not downloaded by prepare: {message}"
+        )
+    return Finding(FindingKind.COMPILE, file, line, message)
 
 
 def _flush_context(findings: list[Finding], context: list[str]) -> None:

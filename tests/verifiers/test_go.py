@@ -1,0 +1,255 @@
+"""The Go verifier: its parsers on recorded real output, then real `go` on the sample module."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import git, write_files
+from corral.config import VerifierSettings
+from corral.sandbox.local import LocalRunner
+from corral.testing.samples import go as sample
+from corral.verifiers import Finding, FindingKind, VerifyReport, verify
+from corral.verifiers.base import ProjectContext
+from corral.verifiers.discovery import find_projects
+from corral.verifiers.go import (
+    GoVerifier,
+    parse_build_events,
+    parse_gofmt_diff,
+    parse_packages,
+    parse_test_events,
+    parse_vet_json,
+)
+from corral.verifiers.registry import BUILTIN
+
+pytestmark = pytest.mark.xdist_group("go")
+
+DATA = Path(__file__).parent / "data" / "go"
+# Where the recorded output was produced (see data/go/README.md).
+RECORDED_ROOT = Path("/tmp/gx/repo")
+ONLY_GO = VerifierSettings(disable=sorted(set(BUILTIN) - {"go"}))
+
+
+def recorded(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+def rel(path: str) -> str:
+    ctx = ProjectContext(RECORDED_ROOT, RECORDED_ROOT, LocalRunner(Path("/nonexistent")))
+    return ctx.rel(path)
+
+
+def where(f: Finding) -> tuple[str | None, int | None]:
+    return f.file, f.line
+
+
+# --- parsers, on real output ------------------------------------------------------------
+
+
+def test_test_events_name_each_failing_leaf_test_at_its_line_in_the_test_source() -> None:
+    dirs = {p.import_path: p.dir for p in parse_packages(recorded("list.json"))}
+    report = parse_test_events(recorded("test_events.jsonl"), dirs, rel)
+    by_id = {f.test_id: f for f in report.findings}
+    assert set(by_id) == {"example.com/sample/calc.TestTable/2+2", "example.com/sample/boom.TestAt"}
+    table = by_id["example.com/sample/calc.TestTable/2+2"]
+    assert (table.kind, *where(table), table.message) == (
+        FindingKind.TEST,
+        "calc/calc_test.go",
+        24,
+        "got 4, want 5",
+    )
+    # A panic: the message is the panic, the place the deepest frame in the test file.
+    panic = by_id["example.com/sample/boom.TestAt"]
+    assert where(panic) == ("boom/boom_test.go", 6)
+    assert panic.message.startswith("panic: runtime error: index out of range [5]")
+    # Leaves only: TestAdd, TestTable/1+1, TestTable/2+2, TestAt ran; TestSkipped skipped.
+    assert vars(report.counts) == {"run": 4, "failed": 2, "skipped": 1}
+
+
+def test_build_events_give_every_compile_error_with_its_place() -> None:
+    findings = parse_build_events(recorded("build_fail.jsonl"), rel)
+    assert [(f.kind, *where(f), f.message) for f in findings] == [
+        (FindingKind.COMPILE, "boom/boom.go", 6, "declared and not used: unused"),
+        (FindingKind.COMPILE, "boom/boom.go", 7, "undefined: missing"),
+    ]
+
+
+def test_a_test_file_that_does_not_compile_is_a_compile_finding() -> None:
+    text = recorded("test_build_fail.jsonl")
+    findings = parse_build_events(text, rel)
+    assert [(*where(f), f.kind) for f in findings] == [("calc/calc_test.go", 11, "compile")]
+    assert "cannot use \"3\" (untyped string constant) as int value" in findings[0].message
+    # The package whose build failed is not also reported as a failing test package.
+    dirs = {p.import_path: p.dir for p in parse_packages(recorded("list.json"))}
+    report = parse_test_events(text, dirs, rel)
+    assert {f.test_id for f in report.findings} == {"example.com/sample/boom.TestAt"}
+
+
+def test_vet_json_findings_name_file_line_and_analyzer() -> None:
+    findings = parse_vet_json(recorded("vet.json"), rel)
+    assert [(f.kind, *where(f)) for f in findings] == [(FindingKind.LINT, "cmd/tool/main.go", 10)]
+    assert findings[0].message == (
+        'fmt.Printf format %d has arg "sum" of wrong type string (printf)'
+    )
+
+
+def test_gofmt_diff_points_at_the_first_changed_line_of_each_file() -> None:
+    findings = parse_gofmt_diff(recorded("gofmt.diff"), rel)
+    assert [(f.kind, *where(f)) for f in findings] == [
+        (FindingKind.FORMAT, "boom/fmt.go", 2),
+        (FindingKind.FORMAT, "calc/calc.go", 6),
+    ]
+    assert findings[1].context == "-\treturn a+b\n+\treturn a + b"
+
+
+def test_packages_list_every_go_file_including_tests() -> None:
+    packages = parse_packages(recorded("list.json"))
+    boom = next(p for p in packages if p.import_path == "example.com/sample/boom")
+    assert [Path(f).name for f in boom.files] == ["boom.go", "fmt.go", "boom_test.go"]
+    assert boom.dir == RECORDED_ROOT / "boom"
+
+
+# --- the real toolchain on the sample module ----------------------------------------------
+
+
+def make_module_repo(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    write_files(root, files)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+@pytest.fixture(scope="module")
+def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("go")
+    badly_formatted = {
+        **sample.clean(),
+        sample.CALC_PATH: sample.clean()[sample.CALC_PATH].replace("total := 0", "total:=0"),
+    }
+    variants = {
+        "clean": sample.clean(),
+        "compile_error": sample.compile_error(),
+        "failing_test": sample.failing_test(),
+        "lint_violation": sample.lint_violation(),
+        "format": badly_formatted,
+    }
+    return {name: make_module_repo(base / name, files) for name, files in variants.items()}
+
+
+@pytest.fixture(scope="module")
+def reports(repos: dict[str, Path], cache_dir: Path) -> dict[str, VerifyReport]:
+    runner = LocalRunner(cache_dir)
+    return {name: verify(repo, runner, ONLY_GO) for name, repo in repos.items()}
+
+
+def only_result(report: VerifyReport) -> tuple[list[Finding], object]:
+    [result] = report.results
+    assert result.name == "go"
+    return result.findings, result.tests
+
+
+def test_clean_module_passes_in_one_line(reports: dict[str, VerifyReport]) -> None:
+    report = reports["clean"]
+    findings, tests = only_result(report)
+    assert report.ok, report.message
+    assert findings == []
+    assert vars(tests) == {"run": 2, "failed": 0, "skipped": 0}
+    assert report.message == "All checks passed (go; 2 tests passed)."
+
+
+def test_compile_error_names_file_line_and_cause(reports: dict[str, VerifyReport]) -> None:
+    findings, tests = only_result(reports["compile_error"])
+    assert [(f.kind, *where(f)) for f in findings] == [(FindingKind.COMPILE, "calc/calc.go", 8)]
+    assert "mismatched types int and untyped string" in findings[0].message
+    assert not reports["compile_error"].ok
+
+
+def test_failing_test_names_the_test_its_assertion_and_line(
+    reports: dict[str, VerifyReport],
+) -> None:
+    findings, tests = only_result(reports["failing_test"])
+    [finding] = findings
+    assert (finding.kind, *where(finding)) == (FindingKind.TEST, "calc/calc_test.go", 11)
+    assert finding.test_id == "example.com/sample/calc.TestSum"
+    assert finding.message == "Sum([1 2 3]) = 5, want 6"
+    assert vars(tests) == {"run": 2, "failed": 1, "skipped": 0}
+    assert "calc/calc_test.go:11" in reports["failing_test"].message
+
+
+def test_vet_violation_is_a_lint_finding(reports: dict[str, VerifyReport]) -> None:
+    findings, _ = only_result(reports["lint_violation"])
+    assert [(f.kind, *where(f)) for f in findings] == [(FindingKind.LINT, "cmd/total/main.go", 11)]
+    assert "fmt.Printf format %s has arg" in findings[0].message
+    assert "wrong type int" in findings[0].message
+
+
+def test_unformatted_file_is_a_format_finding(reports: dict[str, VerifyReport]) -> None:
+    findings, tests = only_result(reports["format"])
+    assert [(f.kind, *where(f)) for f in findings] == [(FindingKind.FORMAT, "calc/calc.go", 6)]
+    assert "gofmt" in findings[0].message
+    assert vars(tests) == {"run": 2, "failed": 0, "skipped": 0}
+
+
+def test_extra_args_reach_go_test(repos: dict[str, Path], cache_dir: Path) -> None:
+    settings = ONLY_GO.model_copy(update={"args": {"go": ["-run", "TestDoubled"]}})
+    report = verify(repos["failing_test"], LocalRunner(cache_dir), settings, prepare=False)
+    assert report.ok, report.message
+    assert vars(report.results[0].tests) == {"run": 1, "failed": 0, "skipped": 0}
+
+
+def test_check_does_not_download_what_prepare_did_not(
+    repos: dict[str, Path], tmp_path: Path
+) -> None:
+    """With an empty module cache and no prepare, check fails closed instead of fetching."""
+    report = verify(repos["clean"], LocalRunner(tmp_path / "empty-cache"), ONLY_GO, prepare=False)
+    [finding] = report.results[0].findings
+    assert finding.kind == FindingKind.ERROR
+    assert "GOPROXY=off" in finding.message
+
+
+def test_missing_go_is_an_error_finding(repos: dict[str, Path], cache_dir: Path) -> None:
+    runner = LocalRunner(cache_dir, base_env={**os.environ, "PATH": "/usr/bin:/bin"})
+    report = verify(repos["clean"], runner, ONLY_GO)
+    [finding] = report.results[0].findings
+    assert finding.kind == FindingKind.ERROR
+    assert "`go` is not installed" in finding.message
+    assert not report.ok
+
+
+def test_each_go_module_is_its_own_project(tmp_path: Path) -> None:
+    write_files(tmp_path, {"go.mod": "module a\n", "tools/go.mod": "module b\n"})
+    projects = find_projects(tmp_path, [GoVerifier()])
+    assert [p.relative(tmp_path) for p in projects] == [".", "tools"]
+
+
+def test_cli_json_contract_on_a_failing_test(repos: dict[str, Path], cache_dir: Path) -> None:
+    repo = repos["failing_test"]
+    config = repo / ".corral.yaml"
+    config.write_text(json.dumps({"verifiers": {"disable": ONLY_GO.disable}}))
+    corral = Path(sys.executable).with_name("corral")
+    try:
+        proc = subprocess.run(
+            [corral, "verify", repo, "--json", "--sandbox", "local", "--cache-dir", cache_dir],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        config.unlink()
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["ok"] is False
+    [verifier] = out["verifiers"]
+    assert (verifier["name"], verifier["ok"]) == ("go", False)
+    assert isinstance(verifier["duration_s"], float)
+    [finding] = verifier["findings"]
+    assert (finding["file"], finding["line"]) == ("calc/calc_test.go", 11)
+    assert "Sum([1 2 3]) = 5, want 6" in finding["message"]
+    assert "calc/calc_test.go:11" in out["message"]
