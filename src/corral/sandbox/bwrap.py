@@ -14,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -159,15 +161,16 @@ class BwrapRunner:
         plan = self.mount_plan(full_env)
         if not argv or find_program(argv[0], full_env.get("PATH", ""), cwd, plan) is None:
             raise ToolMissingError(argv[0] if argv else "(empty command)")
-        sandboxed = [*self.bwrap_args(plan, cwd, network), "--", *argv]
-        with self._cgroup(limits) as group:
+        with self._cgroup(limits) as group, _PidNamespace() as namespace:
+            sandboxed = [*self.bwrap_args(plan, cwd, network), *namespace.args(), "--", *argv]
             result = run_process(
                 [*_confine(group, limits), *sandboxed],
                 cwd=cwd,
                 env=full_env,
                 limits=limits,
                 stdin=stdin,
-                kill=lambda proc: _kill_everything(proc, group),
+                kill=lambda proc: _kill_everything(proc, namespace, group),
+                pass_fds=namespace.pass_fds,
             )
             return replace(result, argv=tuple(argv), limit_hit=_limit_hit(result, group))
 
@@ -231,11 +234,50 @@ def _confine(group: CommandCgroup | None, limits: Limits) -> list[str]:
     return []
 
 
-def _kill_everything(proc: subprocess.Popen[bytes], group: CommandCgroup | None) -> None:
-    # Killing bwrap ends its PID namespace (--die-with-parent); the cgroup catches the rest.
+def _kill_everything(
+    proc: subprocess.Popen[bytes], namespace: _PidNamespace, group: CommandCgroup | None
+) -> None:
+    """Kill the sandbox's init, so the kernel kills its whole PID namespace, then the rest.
+
+    bwrap exits once the namespace is empty; killing bwrap first would return before that.
+    """
+    namespace.kill_init()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
     kill_group(proc)
     if group is not None:
         group.kill_all()
+
+
+class _PidNamespace:
+    """The host pid of the sandbox's init, which bwrap reports through `--info-fd`."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+
+    def __enter__(self) -> _PidNamespace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in (self._read, self._write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    @property
+    def pass_fds(self) -> tuple[int]:
+        return (self._write,)
+
+    def args(self) -> list[str]:
+        return ["--info-fd", str(self._write)]
+
+    def kill_init(self) -> None:
+        try:
+            info = json.loads(os.read(self._read, 65536))
+        except (BlockingIOError, ValueError):
+            return  # bwrap has not started the sandbox (yet): there is nothing inside to kill
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(info["child-pid"]), signal.SIGKILL)
 
 
 def _limit_hit(result: CommandResult, group: CommandCgroup | None) -> LimitHit | None:

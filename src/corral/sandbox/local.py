@@ -62,6 +62,7 @@ def run_process(
     limits: Limits,
     stdin: str | None = None,
     kill: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> CommandResult:
     """Run argv with a wall-time limit that kills the whole process group, capping output.
 
@@ -76,6 +77,7 @@ def run_process(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        pass_fds=pass_fds,
     )
     if stdin is not None and proc.stdin is not None:
         try:
