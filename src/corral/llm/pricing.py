@@ -26,25 +26,34 @@ def _p(input_per_mtok: float, output_per_mtok: float) -> Price:
 
 
 DEFAULT_PRICES: Mapping[str, Price] = {
+    "claude-fable-5-1": _p(10, 50),
+    "claude-opus-5-5": _p(4, 20),
+    "claude-opus-5": _p(5, 25),
+    "claude-sonnet-5-5": _p(2, 10),
+    "claude-sonnet-5": _p(3, 15),
+    "claude-opus-4-8": _p(5, 25),
+    "claude-opus-4-7": _p(5, 25),
+    "claude-opus-4-6": _p(5, 25),
     "claude-opus-4-5": _p(5, 25),
     "claude-opus-4": _p(15, 75),
     "claude-sonnet-4": _p(3, 15),
-    "claude-3-7-sonnet": _p(3, 15),
-    "claude-3-5-sonnet": _p(3, 15),
     "claude-haiku-4-5": _p(1, 5),
+    "claude-3-7-sonnet": _p(3, 15),
     "claude-3-5-haiku": _p(0.8, 4),
     "gpt-5-nano": _p(0.05, 0.4),
     "gpt-5-mini": _p(0.25, 2),
-    "gpt-5": _p(1.25, 10),
     "gpt-4.1-nano": _p(0.1, 0.4),
     "gpt-4.1-mini": _p(0.4, 1.6),
     "gpt-4.1": _p(2, 8),
     "gpt-4o-mini": _p(0.15, 0.6),
     "gpt-4o": _p(2.5, 10),
     "o4-mini": _p(1.1, 4.4),
+    "o3-mini": _p(1.1, 4.4),
     "o3": _p(2, 8),
 }
-"""List prices when this table was written; check your provider's before trusting a budget."""
+"""Published list prices (2026); check your provider's before trusting a cost budget.
+
+Models missing here (newer ones, dated variants with other prices) cost 0 until priced."""
 
 
 def price_for(model: str, overrides: Mapping[str, Price] | None = None) -> Price | None:

@@ -9,9 +9,19 @@ from corral.testing.fake_llm import (
     Failure,
     FakeModelServer,
     FakeRequest,
+    ScriptItem,
     Turn,
     replay_script,
     tool,
 )
 
-__all__ = ["Call", "Failure", "FakeModelServer", "FakeRequest", "Turn", "replay_script", "tool"]
+__all__ = [
+    "Call",
+    "Failure",
+    "FakeModelServer",
+    "FakeRequest",
+    "ScriptItem",
+    "Turn",
+    "replay_script",
+    "tool",
+]

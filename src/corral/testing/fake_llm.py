@@ -27,10 +27,23 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+if TYPE_CHECKING:
+    from corral.llm.settings import ModelSettings
+
 Protocol = Literal["anthropic", "openai"]
+
+WIRE_MODES: tuple[tuple[Protocol, bool], ...] = (
+    ("anthropic", False),
+    ("anthropic", True),
+    ("openai", False),
+    ("openai", True),
+)
+"""Every (protocol, streaming) pair the server speaks: for parametrised tests."""
+
+DEFAULT_MODELS: dict[Protocol, str] = {"anthropic": "claude-sonnet-4-6", "openai": "gpt-4.1"}
 
 _CHUNK = 16
 """Characters per streamed delta: small, so clients must really accumulate."""
@@ -50,8 +63,12 @@ class Call:
         return self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
 
 
+class ScriptItem:
+    """What a script plays for one request: a `Turn` or a `Failure`."""
+
+
 @dataclass(frozen=True)
-class Turn:
+class Turn(ScriptItem):
     """One model reply: text and/or tool calls."""
 
     text: str = ""
@@ -64,7 +81,7 @@ class Turn:
 
 
 @dataclass(frozen=True)
-class Failure:
+class Failure(ScriptItem):
     """An HTTP error instead of a reply."""
 
     status: int
@@ -76,9 +93,6 @@ class Failure:
 def tool(name: str, **arguments: Any) -> Turn:
     """A turn that makes one tool call."""
     return Turn(calls=(Call(name, arguments),))
-
-
-ScriptItem = Turn | Failure
 
 
 @dataclass
@@ -137,6 +151,18 @@ class FakeModelServer:
     def openai_base_url(self) -> str:
         return f"{self.url}/v1"
 
+    def base_url_for(self, protocol: Protocol) -> str:
+        return self.anthropic_base_url if protocol == "anthropic" else self.openai_base_url
+
+    def model_settings(
+        self, protocol: Protocol, *, stream: bool = False, **overrides: Any
+    ) -> ModelSettings:
+        """Settings that point corral's model layer at this server."""
+        from corral.llm.settings import ModelSettings
+
+        fields = {"model": DEFAULT_MODELS[protocol], "stream": stream, **overrides}
+        return ModelSettings(provider=protocol, base_url=self.base_url_for(protocol), **fields)
+
     @property
     def model_requests(self) -> list[FakeRequest]:
         """The requests that asked for a reply (each consumed a turn of the script)."""
@@ -161,15 +187,19 @@ class FakeModelServer:
         with self._lock:
             self.requests.append(request)
 
-    def _next_item(self, request: FakeRequest) -> ScriptItem:
+    def _next_item(self, request: FakeRequest) -> Turn | Failure:
         with self._lock:
             index = self._next
             self._next += 1
         if callable(self._script):
-            return self._script(request)
-        if index >= len(self._script):
-            return Failure(400, f"fake model: the script has no turn left ({index} played)")
-        return self._script[index]
+            item = self._script(request)
+        elif index < len(self._script):
+            item = self._script[index]
+        else:
+            item = Failure(400, f"fake model: the script has no turn left ({index} played)")
+        if not isinstance(item, Turn | Failure):
+            raise TypeError(f"a script must give a Turn or a Failure, not {item!r}")
+        return item
 
     def _pause(self, seconds: float) -> None:
         self._stopping.wait(seconds)
