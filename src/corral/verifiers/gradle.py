@@ -29,9 +29,9 @@ from corral.verifiers.base import (
 )
 from corral.verifiers.junit import (
     SPOTLESS_HEADER,
-    parse_spotless_violations,
     read_checkstyle_reports,
     read_junit_reports,
+    spotless_findings,
 )
 
 # No daemon: it would outlive the command, and the sandbox leaves no survivors.
@@ -182,16 +182,7 @@ def parse_format_output(output: str, ctx: ProjectContext) -> list[Finding]:
         if task:
             project = _task_project_dir(ctx.project_dir, task["task"])
         elif raw.rstrip().endswith(SPOTLESS_HEADER):
-            for v in parse_spotless_violations(lines[i + 1 :]):
-                findings.append(
-                    Finding(
-                        FindingKind.FORMAT,
-                        ctx.rel(project / v.path),
-                        v.line,
-                        "not formatted as Spotless expects (- as written, + as expected)",
-                        context=v.excerpt,
-                    )
-                )
+            findings += spotless_findings(ctx, project, lines[i + 1 :])
     return findings
 
 

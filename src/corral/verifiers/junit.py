@@ -234,6 +234,20 @@ def parse_spotless_violations(lines: Sequence[str]) -> list[FormatViolation]:
     return [FormatViolation(path, *_first_change(diff)) for path, diff in listed]
 
 
+def spotless_findings(ctx: ProjectContext, project: Path, lines: Sequence[str]) -> list[Finding]:
+    """Format findings from the lines after SPOTLESS_HEADER; paths are relative to `project`."""
+    return [
+        Finding(
+            FindingKind.FORMAT,
+            ctx.rel(project / v.path),
+            v.line,
+            "not formatted as Spotless expects (- as written, + as expected)",
+            context=v.excerpt,
+        )
+        for v in parse_spotless_violations(lines)
+    ]
+
+
 def _first_change(diff: Sequence[str]) -> tuple[int | None, str | None]:
     line = None
     for i, text in enumerate(diff):

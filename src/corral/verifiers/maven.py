@@ -32,9 +32,9 @@ from corral.verifiers.base import (
 )
 from corral.verifiers.junit import (
     SPOTLESS_HEADER,
-    parse_spotless_violations,
     read_checkstyle_reports,
     read_junit_reports,
+    spotless_findings,
 )
 
 _BATCH = ("-B", "--no-transfer-progress")
@@ -181,17 +181,8 @@ def parse_format_output(output: str, build: MavenBuild, ctx: ProjectContext) -> 
     findings: list[Finding] = []
     for i, text in enumerate(lines):
         if text.rstrip().endswith(SPOTLESS_HEADER):
-            module = _module_named(build, text, ctx.project_dir)
-            for v in parse_spotless_violations(lines[i + 1 :]):
-                findings.append(
-                    Finding(
-                        FindingKind.FORMAT,
-                        ctx.rel(module / v.path),
-                        v.line,
-                        "not formatted as Spotless expects (- as written, + as expected)",
-                        context=v.excerpt,
-                    )
-                )
+            project = _module_named(build, text, ctx.project_dir)
+            findings += spotless_findings(ctx, project, lines[i + 1 :])
     for raw in output.splitlines():
         match = _NON_COMPLYING.match(raw)
         if match:
