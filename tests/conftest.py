@@ -69,3 +69,14 @@ def cache_dir() -> Path:
 @pytest.fixture
 def local_runner(cache_dir: Path) -> CommandRunner:
     return LocalRunner(cache_dir)
+
+
+@pytest.fixture
+def fake_model_keys(monkeypatch: pytest.MonkeyPatch) -> str:
+    """API keys for the fake model server (real SDKs refuse to start without one)."""
+    key = "sk-fake-test-key-0123456789"
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.setenv(name, key)
+    for name in ("ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return key
