@@ -28,6 +28,11 @@ CacheOpt = Annotated[
 ]
 
 
+@app.callback()
+def _commands() -> None:
+    """Keeps `corral <command>` a command group even while it has a single command."""
+
+
 def _backend(name: str) -> Backend:
     if name not in ("bwrap", "local"):
         err.print(f"[red]error:[/] unknown sandbox {name!r}: use bwrap or local")
