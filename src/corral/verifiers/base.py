@@ -223,3 +223,21 @@ def run_tool(
 
 def with_new(findings: Sequence[Finding], new: bool) -> list[Finding]:
     return [replace(f, new=new) for f in findings]
+
+
+def output_tail(result: CommandResult, lines: int = 3) -> str:
+    """The last lines a failed command printed (stderr first), on one line: for error findings."""
+    text = result.stderr.strip() or result.stdout.strip()
+    return " | ".join(text.splitlines()[-lines:]) or f"exit code {result.exit_code}"
+
+
+def unique_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """Without repeats (same file, line, message and test), e.g. one error seen by two builds."""
+    seen: set[tuple[str | None, int | None, str, str | None]] = set()
+    unique = []
+    for f in findings:
+        key = (f.file, f.line, f.message, f.test_id)
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
