@@ -66,14 +66,11 @@ class PythonVerifier(Verifier):
                 return
             prune_unused(venv.parent)
             shutil.rmtree(venv, ignore_errors=True)
-            _succeed(run_tool(ctx, ["python3", "-m", "venv", str(venv)], "python3 -m venv"))
-            with _removing_new_build_files(ctx.project_dir):
-                result = run_tool(
-                    ctx, [str(venv / "bin" / "python"), *install_argv(config)], "pip install"
-                )
-            if not result.ok:
-                reason = describe_pip_failure(result.output)
-                raise VerifierError(reason, file=_declaring_file(ctx, reason))
+            try:
+                _install(ctx, config, venv)
+            except BaseException:
+                shutil.rmtree(venv, ignore_errors=True)
+                raise
             (venv / READY).write_text(f"{ctx.project_dir}\n")
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
@@ -95,6 +92,15 @@ class PythonVerifier(Verifier):
             findings += tools.mypy(config.mypy_targets)
         test_findings, counts = tools.pytest()
         return CheckOutcome(without_repeated_compile_errors(findings + test_findings), counts)
+
+
+def _install(ctx: ProjectContext, config: ProjectConfig, venv: Path) -> None:
+    _succeed(run_tool(ctx, ["python3", "-m", "venv", str(venv)], "python3 -m venv"))
+    with _removing_new_build_files(ctx.project_dir):
+        result = run_tool(ctx, [str(venv / "bin" / "python"), *install_argv(config)], "pip install")
+    if not result.ok:
+        reason = describe_pip_failure(result.output)
+        raise VerifierError(reason, file=_declaring_file(ctx, reason))
 
 
 @dataclass(frozen=True)
@@ -341,7 +347,7 @@ class _Tools:
         ruff = str(self.venv / "bin" / "ruff")
         argv = [ruff, "format", "--check", "--output-format", "json", "."]
         result = self.run(argv, "ruff format")
-        if result.exit_code == 2 and "--output-format" in result.stderr:  # ruff before 0.9
+        if ruff_format_lacks_json(result):
             result = self.run([*argv[:3], "."], "ruff format")
             return _parsed_or_error(
                 result, "ruff format", lambda: parse_ruff_format_text(result.output, self.rel)
@@ -351,7 +357,7 @@ class _Tools:
     def mypy(self, targets: tuple[str, ...]) -> list[Finding]:
         mypy = [str(self.venv / "bin" / "python"), "-m", "mypy", "--no-pretty"]
         result = self.run([*mypy, "-O", "json", *targets], "mypy")
-        if result.exit_code == 2 and "unrecognized arguments" in result.output:  # before 1.11
+        if mypy_lacks_json(result):
             result = self.run([*mypy, "--no-error-summary", *targets], "mypy")
             return _parsed_or_error(
                 result, "mypy", lambda: parse_mypy_text(result.stdout, self.rel)
@@ -381,6 +387,16 @@ class _Tools:
 
     def rel(self, path: str) -> str:
         return self.ctx.rel(path)
+
+
+def ruff_format_lacks_json(result: CommandResult) -> bool:
+    """Older ruff (0.5 here) has no JSON output for `ruff format --check`."""
+    return result.exit_code == 2 and "unexpected argument '--output-format'" in result.stderr
+
+
+def mypy_lacks_json(result: CommandResult) -> bool:
+    """mypy before 1.11 has no `-O json`."""
+    return result.exit_code == 2 and "unrecognized arguments: -O" in result.output
 
 
 def _parsed_or_error(

@@ -1,7 +1,7 @@
 """A tiny Python package (src layout, hatchling): ruff lint and format, mypy --strict, pytest.
 
-The pytest `pythonpath` option lets RAW_COMMANDS run the tests without installing the package;
-the verifier installs it (editable, with its `test` extra) all the same.
+Its tests import the package as installed (the verifier installs it editable, with its `test`
+extra); RAW_COMMANDS, run with corral's own interpreter, put `src` on the path instead.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ RAW_COMMANDS: list[list[str]] = [
     [_PY, "-m", "ruff", "check", "--no-cache", "."],
     [_PY, "-m", "ruff", "format", "--check", "--no-cache", "."],
     [_PY, "-m", "mypy", "--cache-dir", "/dev/null"],
-    [_PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+    [_PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "pythonpath=src"],
 ]
 
 _PYPROJECT = """\
@@ -32,9 +32,6 @@ test = ["pytest"]
 
 [tool.hatch.build.targets.wheel]
 packages = ["src/calc"]
-
-[tool.pytest.ini_options]
-pythonpath = ["src"]
 
 [tool.ruff]
 line-length = 100

@@ -1,0 +1,383 @@
+"""The Python verifier: parsers on recorded output, then real venvs, pip, ruff, mypy, pytest."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import MakeRepo, git, write_files
+from corral.sandbox.base import CommandResult
+from corral.sandbox.local import LocalRunner
+from corral.testing.samples import python as sample
+from corral.verifiers import verify, verify_path
+from corral.verifiers.base import Finding, FindingKind, ProjectContext, TestCounts
+from corral.verifiers.python import (
+    READY,
+    ProjectConfig,
+    describe_pip_failure,
+    env_key,
+    install_argv,
+    mypy_lacks_json,
+    parse_mypy_json,
+    parse_mypy_text,
+    parse_pytest_junit,
+    parse_ruff,
+    parse_ruff_format_text,
+    ruff_format_lacks_json,
+)
+
+pytestmark = pytest.mark.xdist_group("python")
+
+DATA = Path(__file__).parent / "data" / "python"
+RECORDED_IN = Path("/tmp/corral-python-sample")
+"""Where the recorded outputs were captured (ruff prints absolute paths)."""
+CORRAL = str(Path(sys.executable).with_name("corral"))
+
+
+def recorded(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+def rel(path: str) -> str:
+    return ProjectContext(RECORDED_IN, RECORDED_IN, LocalRunner(RECORDED_IN)).rel(path)
+
+
+def refused(stderr: str) -> CommandResult:
+    return CommandResult(("tool",), 2, "", stderr, 0.1)
+
+
+# --- parsers on recorded real output ----------------------------------------------------
+
+
+def test_ruff_lint_json() -> None:
+    assert parse_ruff(recorded("ruff_check_lint.json"), rel) == [
+        Finding(FindingKind.LINT, "src/calc/__init__.py", 3, "F401 `os` imported but unused")
+    ]
+
+
+def test_ruff_syntax_error_is_a_compile_finding() -> None:
+    [finding] = parse_ruff(recorded("ruff_check_syntax.json"), rel)
+    assert (finding.kind, finding.file, finding.line) == (
+        FindingKind.COMPILE,
+        "src/calc/__init__.py",
+        5,
+    )
+    assert "Expected an expression" in finding.message
+
+
+def test_ruff_format_json_points_at_the_first_unformatted_line() -> None:
+    [finding] = parse_ruff(recorded("ruff_format.json"), rel)
+    assert (finding.kind, finding.file, finding.line) == (
+        FindingKind.FORMAT,
+        "src/calc/__init__.py",
+        5,
+    )
+    assert "ruff format" in finding.message
+
+
+def test_older_ruff_format_falls_back_to_file_names() -> None:
+    assert ruff_format_lacks_json(refused(recorded("ruff_0.5_format_json_refused.txt")))
+    [finding] = parse_ruff_format_text(recorded("ruff_0.5_format_text.txt"), rel)
+    assert (finding.kind, finding.file, finding.line) == (
+        FindingKind.FORMAT,
+        "src/calc/__init__.py",
+        None,
+    )
+
+
+def test_mypy_json_and_older_mypy_text_agree() -> None:
+    findings = parse_mypy_json(recorded("mypy.jsonl"), rel)
+    assert findings == [
+        Finding(
+            FindingKind.COMPILE,
+            "tests/test_calc.py",
+            5,
+            'type error: Argument 2 to "add" has incompatible type "str"; expected "int" '
+            "[arg-type]",
+        )
+    ]
+    assert mypy_lacks_json(refused(recorded("mypy_1.10_json_refused.txt")))
+    assert parse_mypy_text(recorded("mypy_1.10.txt"), rel) == findings
+
+
+def test_junit_failures_name_the_test_source_line_and_count() -> None:
+    findings, counts = parse_pytest_junit(recorded("junit_failures.xml"), rel)
+    assert counts == TestCounts(run=4, failed=2, skipped=1)
+    mean, plus = findings
+    assert (mean.file, mean.line, mean.test_id, mean.message) == (
+        "tests/test_calc.py",
+        11,
+        "tests/test_calc.py::test_mean",
+        "assert 2.0 == 2.5",
+    )
+    assert mean.context == "+  where 2.0 = mean([1.0, 2.0, 3.0])"
+    # The assertion fails in a helper of the test module: its line, not the test's call.
+    assert (plus.file, plus.line, plus.test_id) == (
+        "tests/test_calc.py",
+        20,
+        "tests/test_calc.py::TestAdd::test_plus[1]",
+    )
+    assert plus.message == "AssertionError: 1 + 1 should be 3"
+
+
+def test_junit_syntax_error_in_the_package_is_a_compile_finding() -> None:
+    findings, counts = parse_pytest_junit(recorded("junit_syntax_error.xml"), rel)
+    assert counts == TestCounts()
+    [finding] = findings
+    assert (finding.kind, finding.file, finding.line) == (
+        FindingKind.COMPILE,
+        "src/calc/__init__.py",
+        5,
+    )
+    assert "SyntaxError" in finding.message
+
+
+def test_junit_import_error_points_at_the_import() -> None:
+    [finding], _ = parse_pytest_junit(recorded("junit_import_error.xml"), rel)
+    assert (finding.kind, finding.file, finding.line) == (
+        FindingKind.COMPILE,
+        "tests/test_calc.py",
+        1,
+    )
+    assert "cannot import name 'median' from 'calc'" in finding.message
+
+
+def test_pip_failures_name_the_requirement_and_the_reason() -> None:
+    assert describe_pip_failure(recorded("pip_no_match.txt")) == (
+        "pip cannot install corral-no-such-package-xyz==1.0: no matching distribution found"
+    )
+    conflict = describe_pip_failure(recorded("pip_conflict.txt")).splitlines()
+    assert conflict[0].endswith("and pluggy==1.0.0: conflicting dependencies")
+    assert "pytest 8.0.0 depends on pluggy<2.0 and >=1.3.0" in conflict
+
+
+# --- reading the project ----------------------------------------------------------------
+
+
+def _config(root: Path, files: dict[str, str]) -> ProjectConfig:
+    write_files(root, files)
+    return ProjectConfig.read(ProjectContext(root, root, LocalRunner(root)))
+
+
+def test_config_from_pyproject_installs_test_extras_and_configured_tools(tmp_path: Path) -> None:
+    config = _config(tmp_path, sample.clean())
+    assert (config.ruff, config.ruff_format, config.mypy, config.mypy_targets) == (
+        True,
+        True,
+        True,
+        (),
+    )
+    assert install_argv(config)[-5:] == ["-e", ".[test]", "pytest", "ruff", "mypy"]
+
+
+def test_config_from_requirements_setup_cfg_and_ruff_toml(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path,
+        {
+            "requirements.txt": "attrs\n",
+            "requirements-dev.txt": "pytest\n",
+            "setup.cfg": "[mypy]\nstrict = True\n",
+            "ruff.toml": "line-length = 90\n",
+        },
+    )
+    assert (config.installable, config.ruff, config.ruff_format, config.mypy) == (
+        False,
+        True,
+        False,
+        True,
+    )
+    assert config.mypy_targets == (".",)
+    assert install_argv(config)[-7:] == [
+        "-r",
+        "requirements-dev.txt",
+        "-r",
+        "requirements.txt",
+        "pytest",
+        "ruff",
+        "mypy",
+    ]
+
+
+def test_env_key_follows_declarations_interpreter_and_path(tmp_path: Path) -> None:
+    write_files(tmp_path, sample.clean())
+    key = env_key(tmp_path, "3.11.7 /usr")
+    (tmp_path / "src" / "calc" / "__init__.py").write_text("# edited\n")
+    assert env_key(tmp_path, "3.11.7 /usr") == key
+    assert env_key(tmp_path, "3.12.1 /usr") != key
+    (tmp_path / "requirements-dev.txt").write_text("attrs\n")
+    with_requirements = env_key(tmp_path, "3.11.7 /usr")
+    assert with_requirements != key
+    write_files(tmp_path / "elsewhere", {**sample.clean(), "requirements-dev.txt": "attrs\n"})
+    assert env_key(tmp_path / "elsewhere", "3.11.7 /usr") != with_requirements
+
+
+# --- real projects ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator[Path]:
+    """One committed clean sample; each test writes its variant, so one venv serves them all."""
+    root = tmp_path_factory.mktemp("python") / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    write_files(root, sample.clean())
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "clean sample")
+    yield root
+    _remove_venvs(cache_dir, below=tmp_path_factory.getbasetemp())
+
+
+def _remove_venvs(cache_dir: Path, below: Path) -> None:
+    """The environments of this module's checkouts (and of gone baseline worktrees)."""
+    for ready in (cache_dir / "venvs").glob(f"*/{READY}"):
+        project = Path(ready.read_text().strip())
+        if project.is_relative_to(below) or not project.exists():
+            shutil.rmtree(ready.parent, ignore_errors=True)
+
+
+def use(repo: Path, files: dict[str, str]) -> Path:
+    git(repo, "checkout", "-q", "--", ".")
+    git(repo, "clean", "-fdq")
+    write_files(repo, files)
+    return repo
+
+
+def leftovers(repo: Path) -> list[str]:
+    """Files the verifier left in the checkout (untracked or ignored)."""
+    status = git(repo, "status", "--porcelain", "--ignored", "--untracked-files=all")
+    return [line for line in status.splitlines() if line[:2] in ("??", "!!")]
+
+
+def test_clean_passes_in_one_line_and_leaves_nothing(repo: Path, cache_dir: Path) -> None:
+    report = verify(use(repo, sample.clean()), LocalRunner(cache_dir))
+    assert report.message == "All checks passed (python; 2 tests passed)."
+    assert report.results[0].tests == TestCounts(run=2)
+    assert leftovers(repo) == []
+
+
+def test_compile_error_reported_once(repo: Path, cache_dir: Path) -> None:
+    report = verify(use(repo, sample.compile_error()), LocalRunner(cache_dir))
+    [finding] = report.results[0].findings  # ruff, mypy and pytest all saw it
+    assert (finding.kind, finding.file, finding.line) == (
+        FindingKind.COMPILE,
+        "src/calc/__init__.py",
+        5,
+    )
+    assert "Expected an expression" in finding.message
+    assert not report.ok
+
+
+def test_failing_test_names_test_assertion_and_line(repo: Path, cache_dir: Path) -> None:
+    report = verify(use(repo, sample.failing_test()), LocalRunner(cache_dir))
+    [finding] = report.results[0].findings
+    assert (finding.kind, finding.file, finding.line, finding.test_id) == (
+        FindingKind.TEST,
+        "tests/test_calc.py",
+        9,
+        "tests/test_calc.py::test_mean",
+    )
+    assert finding.message == "assert 2.0 == 2.5"
+    assert report.results[0].tests == TestCounts(run=2, failed=1)
+    assert leftovers(repo) == []
+
+
+def test_lint_violation(repo: Path, cache_dir: Path) -> None:
+    report = verify(use(repo, sample.lint_violation()), LocalRunner(cache_dir))
+    assert report.results[0].findings == [
+        Finding(FindingKind.LINT, "src/calc/__init__.py", 3, "F401 `os` imported but unused")
+    ]
+
+
+def test_format_violation(repo: Path, cache_dir: Path) -> None:
+    calc = sample.clean()["src/calc/__init__.py"].replace("a + b", "a+b")
+    report = verify(use(repo, {"src/calc/__init__.py": calc}), LocalRunner(cache_dir))
+    assert [(f.kind, f.file, f.line) for f in report.results[0].findings] == [
+        (FindingKind.FORMAT, "src/calc/__init__.py", 5)
+    ]
+
+
+def test_type_error_from_mypy(repo: Path, cache_dir: Path) -> None:
+    tests = sample.clean()["tests/test_calc.py"].replace("add(2, 3)", "add(2, 3.5)")
+    report = verify(use(repo, {"tests/test_calc.py": tests}), LocalRunner(cache_dir))
+    [finding] = report.results[0].findings
+    assert (finding.file, finding.line) == ("tests/test_calc.py", 5)
+    assert "incompatible type" in finding.message and "[arg-type]" in finding.message
+
+
+def test_no_tests_collected_passes_with_zero_tests(repo: Path, cache_dir: Path) -> None:
+    no_tests = {"tests/test_calc.py": "from calc import add\n\nTHREE = add(1, 2)\n"}
+    report = verify(use(repo, no_tests), LocalRunner(cache_dir))
+    assert report.ok, report.message
+    assert report.results[0].tests == TestCounts()
+
+
+def test_baseline_checkout_tests_its_own_code(repo: Path, cache_dir: Path) -> None:
+    """The baseline worktree gets its own environment: an editable install shared with the
+    main checkout would test the working tree's code there and excuse this new failure."""
+    broken = sample.clean()["src/calc/__init__.py"].replace("/ len(values)", "/ 2")
+    use(repo, {"src/calc/__init__.py": broken})
+    report = verify_path(repo, LocalRunner(cache_dir), baseline_ref="HEAD")
+    [finding] = report.results[0].findings
+    assert (finding.test_id, finding.new) == ("tests/test_calc.py::test_mean", True)
+    assert not report.ok
+
+
+def test_cli_json_contract(repo: Path, cache_dir: Path) -> None:
+    use(repo, sample.failing_test())
+    proc = subprocess.run(
+        [
+            CORRAL,
+            "verify",
+            str(repo),
+            "--json",
+            "--sandbox",
+            "local",
+            "--cache-dir",
+            str(cache_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["ok"] is False
+    assert out["message"].startswith("Verification failed: python (1 problem)")
+    [result] = out["verifiers"]
+    assert (result["name"], result["ok"]) == ("python", False)
+    assert isinstance(result["duration_s"], float)
+    [finding] = result["findings"]
+    assert (finding["file"], finding["line"]) == ("tests/test_calc.py", 9)
+    assert finding["message"] == "assert 2.0 == 2.5"
+
+
+def test_missing_python_is_an_error(repo: Path, cache_dir: Path) -> None:
+    runner = LocalRunner(cache_dir, base_env={"PATH": "/nonexistent", "HOME": os.environ["HOME"]})
+    report = verify(use(repo, sample.clean()), runner)
+    [finding] = report.results[0].findings
+    assert finding.kind == FindingKind.ERROR
+    assert "python3" in finding.message and "not installed" in finding.message
+    assert not report.ok
+
+
+def test_unresolvable_requirement_is_an_error_naming_it(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    root = make_repo({"requirements.txt": "corral-no-such-package-xyz==1.0\n"})
+    report = verify(root, LocalRunner(cache_dir))
+    [finding] = report.results[0].findings
+    assert (finding.kind, finding.file) == (FindingKind.ERROR, "requirements.txt")
+    assert finding.message == (
+        "pip cannot install corral-no-such-package-xyz==1.0: no matching distribution found"
+    )
+    # The half-built environment is gone: checking without prepare refuses, never passes.
+    [unprepared] = verify(root, LocalRunner(cache_dir), prepare=False).results[0].findings
+    assert unprepared.kind == FindingKind.ERROR
+    assert "no prepared Python environment" in unprepared.message
