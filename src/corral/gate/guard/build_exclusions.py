@@ -21,7 +21,10 @@ Check = tuple[str, str]
 
 _ANYWHERE: tuple[Check, ...] = (
     (r"-DskipTests\b|\bmaven\.test\.skip\b", "a Maven test skip (-DskipTests / maven.test.skip)"),
-    (r"\btestFailureIgnore\b", "testFailureIgnore, which ignores failing tests"),
+    (
+        r"\btestFailureIgnore\b|\bmaven\.test\.failure\.ignore\b",
+        "testFailureIgnore, which ignores failing tests",
+    ),
     (r"--deselect\b", "a pytest --deselect"),
     (r"\|\|\s*(true|exit\s+0|:)(\s|$|[\"';)])", "`|| true`, which hides a failing command"),
 )

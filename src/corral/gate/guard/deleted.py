@@ -21,7 +21,7 @@ def check(ctx: GuardContext) -> list[GuardFinding]:
     findings: list[GuardFinding] = []
     for change in ctx.diff.files:
         lang = language_of(change.old_path or "")
-        if lang is None or not lang.is_test_file(change.old_path, change.old_text):
+        if lang is None or not _holds_tests(change, lang):
             continue
         findings.extend(_check_file(change, lang))
     return findings
@@ -31,12 +31,14 @@ def _check_file(change: FileChange, lang: Language) -> list[GuardFinding]:
     old = change.old_path or ""
     if change.new_path is None:
         return [_finding(change, f"You deleted the test file {old}; restore it.")]
-    if not lang.is_test_file(change.new_path, change.new_text):
+    if lang.is_collected(change.old_path, change.old_text) and not lang.is_collected(
+        change.new_path, change.new_text
+    ):
         return [
             _finding(
                 change,
-                f"You moved the test file {old} to {change.new_path}, where its tests no longer "
-                "run; move it back.",
+                f"You moved the test file {old} to {change.new_path}, where the test runner no "
+                "longer finds it; give it back a name its runner collects.",
             )
         ]
     if change.old_text is None or change.new_text is None:
@@ -59,6 +61,14 @@ def _check_file(change: FileChange, lang: Language) -> list[GuardFinding]:
             line=first,
         )
     ]
+
+
+def _holds_tests(change: FileChange, lang: Language) -> bool:
+    old_text = change.old_text or ""
+    return lang.is_collected(change.old_path, old_text) or (
+        lang.is_test_file(change.old_path, old_text)
+        and count(lang.test_definition, strip_comments(old_text, lang.comments)) > 0
+    )
 
 
 def _finding(change: FileChange, message: str) -> GuardFinding:

@@ -27,7 +27,9 @@ class Language:
     name: str
     extensions: tuple[str, ...]
     test_path: re.Pattern[str]
-    """Paths that are test files whatever their content."""
+    """Paths that are test files (tests, helpers, fixtures) whatever their content."""
+    collected: re.Pattern[str]
+    """Paths the test runner collects by default (Surefire's `*Test.java`, `test_*.py`...)."""
     test_definition: re.Pattern[str]
     """One match per test case (function, method or annotation)."""
     skip_markers: tuple[Marker, ...]
@@ -50,6 +52,14 @@ class Language:
             return True
         return self.tests_inline and text is not None and bool(self.test_definition.search(text))
 
+    def is_collected(self, path: str | None, text: str | None) -> bool:
+        """Whether the runner finds tests in this file by default."""
+        if path is None or not self.handles(path):
+            return False
+        if self.collected.search(path):
+            return True
+        return self.tests_inline and text is not None and bool(self.test_definition.search(text))
+
 
 def _re(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.MULTILINE)
@@ -63,13 +73,16 @@ JVM = Language(
     name="java",
     extensions=(".java", ".kt", ".kts", ".groovy", ".scala"),
     test_path=_re(r"(^|/)src/test/|(Test|Tests|IT|TestCase|Spec)\.\w+$|(^|/)Test\w*\.\w+$"),
-    test_definition=_re(r"@(Test|ParameterizedTest|RepeatedTest|TestFactory|TestTemplate)\b"),
+    collected=_re(r"(^|/)(Test\w*|\w*(Test|Tests|TestCase|IT|Spec))\.\w+$"),
+    test_definition=_re(
+        r"@([\w.]+\.)?(Test|ParameterizedTest|RepeatedTest|TestFactory|TestTemplate)\b"
+    ),
     skip_markers=_markers(
         "skipped",
-        (r"@Disabled\w*", "@Disabled"),
-        (r"@Ignore\b", "@Ignore"),
-        (r"@Test\s*\([^)]*\benabled\s*=\s*false", "@Test(enabled = false)"),
-        (r"@Enabled(If|On)\w*", "a conditional @Enabled… annotation"),
+        (r"@([\w.]+\.)?Disabled\w*", "@Disabled"),
+        (r"@([\w.]+\.)?Ignore\b", "@Ignore"),
+        (r"@([\w.]+\.)?Test\s*\([^)]*\benabled\s*=\s*false", "@Test(enabled = false)"),
+        (r"@([\w.]+\.)?Enabled(If|On)\w*", "a conditional @Enabled… annotation"),
         (r"\bassume(True|False|That|NotNull)\s*\(", "an assumption that skips the test"),
     ),
     assertion=_re(r"\b(assert\w*|fail|verify)\s*\(|^\s*assert\s"),
@@ -87,6 +100,7 @@ PYTHON = Language(
     name="python",
     extensions=(".py",),
     test_path=_re(r"(^|/)(test_[^/]*|[^/]*_test|conftest)\.py$|(^|/)tests?/"),
+    collected=_re(r"(^|/)(test_[^/]*|[^/]*_test)\.py$"),
     test_definition=_re(r"^\s*(async\s+)?def\s+test\w*\s*\("),
     skip_markers=_markers(
         "skipped",
@@ -100,7 +114,9 @@ PYTHON = Language(
     ),
     assertion=_re(r"^\s*assert\b|\.assert\w*\s*\(|\bpytest\.(raises|fail|warns)\s*\("),
     weak_assertion=_re(
-        r"^\s*assert\s+(True|1|[\w.]+\s+is\s+not\s+None|[\w.]+)\s*(#.*)?$"
+        # a bare truthiness check (no comparison at all), or `is not None`
+        r"^\s*assert\s+((?![^#\n]*(==|!=|<|>|\bin\b|\bis\b|isinstance\())[^#\n]*"
+        r"|[^#\n]*\bis\s+not\s+None\s*)(#.*)?$"
         r"|\.assertIsNotNone\s*\(|\.assertTrue\s*\(\s*True\s*\)"
     ),
     trivialiser=_re(r"except\s+\(?\s*AssertionError\b|^\s*except\s*:|\bor\s+True\b"),
@@ -111,6 +127,7 @@ GO = Language(
     name="go",
     extensions=(".go",),
     test_path=_re(r"_test\.go$"),
+    collected=_re(r"_test\.go$"),
     test_definition=_re(r"^func\s+(\([^)]*\)\s*)?(Test|Benchmark|Fuzz|Example)\w*\s*\("),
     skip_markers=_markers(
         "skipped",
@@ -130,6 +147,7 @@ RUST = Language(
     name="rust",
     extensions=(".rs",),
     test_path=_re(r"(^|/)tests/"),
+    collected=_re(r"(^|/)tests/[^/]+\.rs$"),
     test_definition=_re(r"#\[(\w+::)*test\b"),
     skip_markers=_markers(
         "skipped",
@@ -146,6 +164,7 @@ JS = Language(
     name="js",
     extensions=(".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts"),
     test_path=_re(r"\.(test|spec)\.[cm]?[jt]sx?$|(^|/)(__tests__|tests?)/"),
+    collected=_re(r"\.(test|spec)\.[cm]?[jt]sx?$|(^|/)__tests__/|(^|/)test/[^/]+$"),
     test_definition=_re(r"(?<![\w.$])[xf]?(it|test)\b(\.\w+)*\s*\("),
     skip_markers=(
         *_markers(
