@@ -692,7 +692,8 @@ _FRAME = re.compile(r"^\s*at (?:.*?\()?(?P<loc>[^()\s]+?):(?P<line>\d+)(?::\d+)?
 
 
 _STACK_LINE = re.compile(r"^\s*at \S")
-_ERROR_LINE = re.compile(r"^\s*[A-Z]\w*(Error|Exception)\b")
+_ERROR_LINE = re.compile(r"^\s*([A-Z]\w*)?(Error|Exception)\b")
+_ERROR_CODE = re.compile(r"^(\w*Error) \[\w+\]:")  # "AssertionError [ERR_ASSERTION]:"
 
 
 def _frame_path(location: str) -> str:
@@ -724,7 +725,7 @@ def error_summary(text: str) -> tuple[str, str | None]:
             break
         before_stack.append(line)
     body = [ln for ln in textwrap.dedent("\n".join(before_stack)).splitlines() if ln.strip()]
-    message = re.sub(r"^(\w*Error) \[\w+\]:", r"\1:", first.strip()) or "failed"
+    message = _ERROR_CODE.sub(r"\1:", first.strip()) or "failed"
     return message, "\n".join(body[:_TAIL_LINES]) or None
 
 
@@ -783,7 +784,7 @@ def _load_failure(path: str, output: str, rel: _Rel) -> Finding:
         if match is None or _frame_path(match["loc"]) != path:
             continue
         error = next((ln.strip() for ln in reversed(lines[:i]) if _ERROR_LINE.match(ln)), None)
-        message = error or "the test file failed to load"
+        message = _ERROR_CODE.sub(r"\1:", error) if error else "the test file failed to load"
         return Finding(FindingKind.TEST, file, int(match["line"]), message, test_id=file)
     return Finding(FindingKind.TEST, file, None, "the test file failed to run", test_id=file)
 

@@ -1,0 +1,443 @@
+"""The Node verifier: its parsers on recorded real output, then real npm, ESLint, tsc and node."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import MakeRepo, git, write_files
+from corral.config import VerifierSettings
+from corral.sandbox.local import LocalRunner
+from corral.testing.samples import node as sample
+from corral.verifiers import Finding, FindingKind, VerifyReport, verify
+from corral.verifiers.base import ProjectContext, cache_env
+from corral.verifiers.discovery import find_projects
+from corral.verifiers.node import (
+    NodeVerifier,
+    detect_test_runner,
+    first_difference,
+    package_manager,
+    parse_eslint_json,
+    parse_eslint_stylish,
+    parse_jest_json,
+    parse_mocha_json,
+    parse_node_junit,
+    parse_prettier_check,
+    parse_tsc,
+)
+from corral.verifiers.registry import BUILTIN
+
+pytestmark = pytest.mark.xdist_group("node")
+
+DATA = Path(__file__).parent / "data" / "node"
+ONLY_NODE = VerifierSettings(disable=sorted(set(BUILTIN) - {"node"}))
+
+
+def recorded(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+def rel_to(root: str) -> Callable[[str], str]:
+    """ctx.rel for the folder where the recorded output was produced (see data/node/README.md)."""
+    return ProjectContext(Path(root), Path(root), LocalRunner(Path("/nonexistent"))).rel
+
+
+def summary(f: Finding) -> tuple[FindingKind, str | None, int | None, str]:
+    return f.kind, f.file, f.line, f.message
+
+
+# --- parsers, on real output ------------------------------------------------------------
+
+
+def test_node_junit_names_each_failure_at_its_line_in_the_test_source() -> None:
+    findings, counts = parse_node_junit(
+        recorded("node-test-junit.xml"),
+        rel_to("/tmp/nodescratch/rich"),
+        recorded("node-test-spec.txt"),
+    )
+    by_id = {f.test_id: f for f in findings}
+    assert summary(by_id["async value"]) == (
+        FindingKind.TEST,
+        "test/async.test.js",
+        10,
+        "AssertionError: value should exceed one",
+    )
+    # Not the JSON.parse frame (<anonymous>) nor node internals: the test's own line.
+    assert by_id["throws plain error"].line == 14
+    deep = by_id["parser > reads words"]
+    assert (deep.file, deep.line) == ("test/suite.test.js", 10)
+    assert deep.message == "AssertionError: Expected values to be strictly deep-equal:"
+    assert deep.context is not None and "+   word: 'a'" in deep.context
+    # A file that throws while loading: located through node's own printed stack.
+    assert summary(by_id["test/broken.test.js"]) == (
+        FindingKind.TEST,
+        "test/broken.test.js",
+        2,
+        "Error: cannot load fixtures",
+    )
+    # reads numbers passed; skip and todo are skipped; the broken file counts as one failure.
+    assert vars(counts) == {"run": 5, "failed": 4, "skipped": 2}
+
+
+@pytest.mark.parametrize(("report", "assert_line"), [("jest.json", 9), ("vitest.json", 10)])
+def test_jest_and_vitest_json_reports(report: str, assert_line: int) -> None:
+    runner = report.removesuffix(".json")
+    findings, counts = parse_jest_json(
+        recorded(report), rel_to(f"/tmp/nodescratch/runners/{runner}")
+    )
+    by_id = {f.test_id: f for f in findings}
+    assert set(by_id) == {"add > sums wrongly", "throws"}
+    wrong = by_id["add > sums wrongly"]
+    assert (wrong.file, wrong.line) == ("test/math.test.js", assert_line)
+    assert "toBe" in wrong.message or "expected 4 to be 5" in wrong.message
+    assert by_id["throws"].message.startswith("SyntaxError: Expected property name")
+    assert by_id["throws"].line == assert_line + 7
+    assert vars(counts) == {"run": 3, "failed": 2, "skipped": 1}
+
+
+def test_jest_context_carries_expected_and_received() -> None:
+    findings, _ = parse_jest_json(recorded("jest.json"), rel_to("/tmp/nodescratch/runners/jest"))
+    wrong = next(f for f in findings if f.test_id == "add > sums wrongly")
+    assert wrong.context == "Expected: 5\nReceived: 4"
+
+
+def test_mocha_json_report_with_relative_stack_paths() -> None:
+    findings, counts = parse_mocha_json(
+        recorded("mocha.json"), rel_to("/tmp/nodescratch/runners/mocha")
+    )
+    by_id = {f.test_id: f for f in findings}
+    assert summary(by_id["add sums wrongly"]) == (
+        FindingKind.TEST,
+        "test/math.test.js",
+        10,
+        "AssertionError: Expected values to be strictly equal:",
+    )
+    assert by_id["add sums wrongly"].context == "4 !== 5"
+    assert (by_id["throws"].file, by_id["throws"].line) == ("test/math.test.js", 17)
+    assert vars(counts) == {"run": 3, "failed": 2, "skipped": 1}
+
+
+def test_eslint_json_and_stylish_agree_and_drop_warnings() -> None:
+    rel = rel_to("/tmp/nodescratch/lint_violation")
+    from_json = parse_eslint_json(recorded("eslint.json"), rel)
+    from_text = parse_eslint_stylish(recorded("eslint-stylish.txt"), rel)
+    for findings in (from_json, from_text):
+        assert [(f.kind, f.file, f.line) for f in findings] == [
+            (FindingKind.COMPILE, "src/broken.js", 4),  # a parsing error
+            (FindingKind.LINT, "src/math.js", 7),
+        ]
+        assert findings[1].message.startswith("'unused' is assigned a value but never used")
+        assert findings[1].message.endswith("(no-unused-vars)")
+
+
+def test_tsc_errors_with_continuation_lines_as_context() -> None:
+    findings = parse_tsc(recorded("tsc.txt"), rel_to("/tmp/nodescratch/compile_error"))
+    assert [(f.file, f.line, f.message.split(":")[0]) for f in findings] == [
+        ("src/math.js", 19, "TS2322"),
+        ("src/more.js", 2, "TS2322"),
+        ("src/more.js", 5, "TS2304"),
+        ("src/more.js", 10, "TS2322"),
+    ]
+    assert findings[2].message == "TS2304: Cannot find name 'missingName'."
+    assert findings[3].context == (
+        "The types of 'a.b' are incompatible between these types.\n"
+        "  Type 'string' is not assignable to type 'number'."
+    )
+
+
+def test_tsc_pretty_format_is_read_too() -> None:
+    line = "src/a.ts:3:7 - error TS2322: Type 'string' is not assignable to type 'number'."
+    (finding,) = parse_tsc(line, rel_to("/r"))
+    assert summary(finding)[1:] == ("src/a.ts", 3, f"TS2322: {line.split('TS2322: ')[1]}")
+
+
+def test_prettier_check_lists_files_not_the_summary() -> None:
+    findings = parse_prettier_check(
+        recorded("prettier-check.txt"), rel_to("/tmp/nodescratch/clean")
+    )
+    assert [f.file for f in findings] == ["src/ugly.js", "test/ugly2.js", "tsconfig.json"]
+    assert {f.kind for f in findings} == {FindingKind.FORMAT}
+
+
+def test_first_difference_points_at_the_first_unformatted_line() -> None:
+    line, context = first_difference("a;\nconst x = {b:1}\nc;\n", "a;\nconst x = { b: 1 };\nc;\n")
+    assert line == 2
+    assert context == "- const x = {b:1}\n+ const x = { b: 1 };"
+
+
+@pytest.mark.parametrize(
+    ("script", "runner"),
+    [
+        ("node --test", "node"),
+        ("tsc && node --experimental-strip-types --test test/", "node"),
+        ("jest --coverage", "jest"),
+        ("vitest run", "vitest"),
+        ("mocha 'test/**/*.spec.js'", "mocha"),
+        ("node scripts/check.js", "other"),
+    ],
+)
+def test_detect_test_runner(script: str, runner: str) -> None:
+    assert detect_test_runner(script) == runner
+
+
+# --- detection and package managers ------------------------------------------------------
+
+
+def test_workspace_root_covers_its_packages_but_a_plain_root_does_not(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "package.json": json.dumps({"workspaces": ["packages/*"]}),
+            "packages/a/package.json": "{}",
+            "tools/gen/package.json": "{}",
+            "tools/gen/sub/package.json": "{}",
+        },
+    )
+    (tmp_path / ".git").mkdir()
+    found = [p.relative(tmp_path) for p in find_projects(tmp_path, [NodeVerifier()])]
+    # tools/gen is outside the workspaces and declares none itself: each is its own project.
+    assert found == [".", "tools/gen", "tools/gen/sub"]
+
+
+def test_package_manager_by_field_then_lockfile(tmp_path: Path) -> None:
+    assert package_manager(tmp_path, {}).install_args() == ["install", "--no-package-lock"]
+    (tmp_path / "package-lock.json").write_text("{}")
+    assert package_manager(tmp_path, {}).install_args() == ["ci"]
+    (tmp_path / "package-lock.json").unlink()
+    (tmp_path / "yarn.lock").write_text("# yarn lockfile v1\n")
+    classic = package_manager(tmp_path, {})
+    assert (classic.name, classic.install_args()[1]) == ("yarn", "--frozen-lockfile")
+    berry = package_manager(tmp_path, {"packageManager": "yarn@4.5.0"})
+    assert (berry.yarn_berry, berry.install_args()) == (True, ["install", "--immutable"])
+    pnpm = package_manager(tmp_path, {"packageManager": "pnpm@9.1.0"})
+    assert (pnpm.name, pnpm.lockfile) == ("pnpm", None)
+
+
+# --- real npm, ESLint, tsc and node -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prepared(
+    tmp_path_factory: pytest.TempPathFactory, cache_dir: Path
+) -> tuple[Path, VerifyReport]:
+    """The clean sample, installed and verified once; its node_modules seed the variants."""
+    root = tmp_path_factory.mktemp("node") / "clean"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    write_files(root, sample.clean())
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "clean")
+    return root, verify(root, LocalRunner(cache_dir), ONLY_NODE)
+
+
+def variant(
+    make_repo: MakeRepo, prepared: tuple[Path, VerifyReport], files: dict[str, str]
+) -> Path:
+    """A repository of `files` with the clean sample's installed node_modules (hard links)."""
+    root = make_repo(files)
+    shutil.copytree(prepared[0] / "node_modules", root / "node_modules", copy_function=os.link)
+    return root
+
+
+def test_clean_sample_passes_in_one_line_and_leaves_the_tree_untouched(
+    prepared: tuple[Path, VerifyReport],
+) -> None:
+    root, report = prepared
+    assert report.ok, report.message
+    assert report.message == "All checks passed (node; 2 tests passed)."
+    (result,) = report.results
+    assert result.tests is not None and vars(result.tests) == {"run": 2, "failed": 0, "skipped": 0}
+    # No lockfile written, no report left behind.
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_compile_error_from_tsc_fallback(
+    make_repo: MakeRepo, prepared: tuple[Path, VerifyReport], local_runner: LocalRunner
+) -> None:
+    root = variant(make_repo, prepared, sample.compile_error())
+    report = verify(root, local_runner, ONLY_NODE, prepare=False)
+    (result,) = report.results
+    # Tests do not run on code that does not type-check.
+    assert [summary(f) for f in result.findings] == [
+        (
+            FindingKind.COMPILE,
+            "src/math.js",
+            19,
+            "TS2322: Type 'string' is not assignable to type 'number'.",
+        )
+    ]
+    assert result.tests is None
+
+
+def test_failing_test_points_at_the_assertion(
+    make_repo: MakeRepo, prepared: tuple[Path, VerifyReport], local_runner: LocalRunner
+) -> None:
+    root = variant(make_repo, prepared, sample.failing_test())
+    (result,) = verify(root, local_runner, ONLY_NODE, prepare=False).results
+    (finding,) = result.findings
+    assert summary(finding) == (
+        FindingKind.TEST,
+        "test/math.test.js",
+        10,
+        "AssertionError: Expected values to be strictly equal:",
+    )
+    assert (finding.test_id, finding.context) == ("total sums a list", "6 !== 7")
+    assert result.tests is not None and vars(result.tests) == {"run": 2, "failed": 1, "skipped": 0}
+
+
+def test_lint_violation_from_eslint_json(
+    make_repo: MakeRepo, prepared: tuple[Path, VerifyReport], local_runner: LocalRunner
+) -> None:
+    root = variant(make_repo, prepared, sample.lint_violation())
+    (result,) = verify(root, local_runner, ONLY_NODE, prepare=False).results
+    assert [summary(f) for f in result.findings] == [
+        (
+            FindingKind.LINT,
+            "src/math.js",
+            7,
+            "'unused' is assigned a value but never used. (no-unused-vars)",
+        )
+    ]
+    assert result.tests is not None and result.tests.run == 2  # lint does not stop the tests
+
+
+def test_unparseable_failures_become_findings_with_the_output_tail(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    crash = "console.error('lint crashed: bad config'); process.exit(2)"
+    root = make_repo(
+        {
+            "package.json": json.dumps(
+                {"name": "x", "scripts": {"lint": f'node -e "{crash}"', "test": "node check.js"}}
+            ),
+            "check.js": "console.log('3 checks, 1 failed: totals differ');\nprocess.exit(1);\n",
+        }
+    )
+    (result,) = verify(root, local_runner, ONLY_NODE).results
+    lint, test = result.findings
+    assert summary(lint) == (
+        FindingKind.ERROR,
+        "package.json",
+        None,
+        "script `lint` failed (exit 2)",
+    )
+    assert lint.context == "lint crashed: bad config"
+    assert summary(test) == (
+        FindingKind.TEST,
+        "package.json",
+        None,
+        "script `test` failed (exit 1)",
+    )
+    assert test.context == "3 checks, 1 failed: totals differ"
+
+
+def test_workspace_packages_run_their_own_tests_from_the_root(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    failing = (
+        'import { test } from "node:test";\nimport assert from "node:assert/strict";\n\n'
+        'test("one", () => {\n  assert.equal(1 + 1, 3);\n});\n'
+    )
+    root = make_repo(
+        {
+            "package.json": json.dumps(
+                {"name": "mono", "private": True, "workspaces": ["packages/*"]}
+            ),
+            "packages/a/package.json": json.dumps(
+                {"name": "a", "type": "module", "scripts": {"test": "node --test"}}
+            ),
+            "packages/a/test/a.test.js": failing,
+            ".gitignore": "node_modules/\n",
+        }
+    )
+    report = verify(root, local_runner, ONLY_NODE)
+    assert [r.project for r in report.results] == ["."]
+    (finding,) = report.results[0].findings
+    assert (finding.file, finding.line, finding.test_id) == ("packages/a/test/a.test.js", 5, "one")
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_missing_npm_is_an_error_finding(
+    make_repo: MakeRepo, cache_dir: Path, tmp_path: Path
+) -> None:
+    root = make_repo(sample.clean())
+    (tmp_path / "empty").mkdir()
+    runner = LocalRunner(cache_dir, base_env={**os.environ, "PATH": str(tmp_path / "empty")})
+    (result,) = verify(root, runner, ONLY_NODE).results
+    (finding,) = result.findings
+    assert finding.kind == FindingKind.ERROR
+    assert finding.message.startswith("npm is not installed where verifiers run")
+
+
+def test_yarn_project_without_yarn_or_corepack_says_what_to_install(
+    make_repo: MakeRepo, cache_dir: Path, tmp_path: Path
+) -> None:
+    root = make_repo({"package.json": json.dumps({"name": "y", "packageManager": "yarn@1.22.22"})})
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("node", "npm"):  # node and npm, but neither yarn nor corepack
+        (bin_dir / tool).symlink_to(shutil.which(tool) or tool)
+    runner = LocalRunner(cache_dir, base_env={**os.environ, "PATH": str(bin_dir)})
+    (result,) = verify(root, runner, ONLY_NODE).results
+    (finding,) = result.findings
+    assert finding.kind == FindingKind.ERROR
+    assert "yarn is not installed and neither is corepack" in finding.message
+    assert "npm install -g yarn" in finding.message
+
+
+def test_cli_verify_json_with_a_lockfile_runs_npm_ci(
+    make_repo: MakeRepo, prepared: tuple[Path, VerifyReport], cache_dir: Path
+) -> None:
+    files = {
+        **sample.failing_test(),
+        ".corral.yaml": "verifiers:\n  disable: [" + ", ".join(ONLY_NODE.disable) + "]\n",
+    }
+    root = make_repo(files, commit=False)
+    subprocess.run(
+        ["npm", "install", "--package-lock-only", "--prefer-offline"],
+        cwd=root,
+        env={**os.environ, **cache_env(cache_dir)},
+        check=True,
+        capture_output=True,
+    )
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "with lockfile")
+    corral = Path(sys.executable).with_name("corral")
+    proc = subprocess.run(
+        [
+            str(corral),
+            "verify",
+            str(root),
+            "--json",
+            "--sandbox",
+            "local",
+            "--cache-dir",
+            str(cache_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["ok"] is False
+    (node,) = out["verifiers"]
+    assert (node["name"], node["ok"], node["tests"]) == (
+        "node",
+        False,
+        {"run": 2, "failed": 1, "skipped": 0},
+    )
+    (finding,) = node["findings"]
+    assert (finding["file"], finding["line"], finding["kind"]) == ("test/math.test.js", 10, "test")
+    assert "strictly equal" in finding["message"]
+    assert "- test/math.test.js:10: [test] total sums a list:" in out["message"]
+    # npm ci installed from the lockfile and left it as it was.
+    assert (root / "node_modules" / "eslint").is_dir()
+    assert git(root, "status", "--porcelain") == ""
