@@ -24,7 +24,9 @@ from corral.verifiers.base import (
     TestCounts,
     Verifier,
     VerifierError,
+    output_tail,
     run_tool,
+    unique_findings,
 )
 
 Rel = Callable[[str], str]
@@ -59,7 +61,9 @@ class GoVerifier(Verifier):
     def prepare(self, ctx: ProjectContext) -> None:
         result = run_tool(ctx, ["go", "mod", "download"], "go mod download")
         if not result.ok:
-            raise VerifierError(f"go mod download failed: {_tail(result)}", file=ctx.rel("go.mod"))
+            raise VerifierError(
+                f"go mod download failed: {output_tail(result)}", file=ctx.rel("go.mod")
+            )
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         packages = _list_packages(ctx)
@@ -69,24 +73,24 @@ class GoVerifier(Verifier):
         compile_errors = parse_build_events(build.stdout, ctx.rel)
         if compile_errors:
             # vet and test would only repeat the same errors.
-            return CheckOutcome(_dedupe([*findings, *compile_errors]))
+            return CheckOutcome(unique_findings([*findings, *compile_errors]))
         if not build.ok:
-            raise VerifierError(f"go build failed: {_tail(build)}")
+            raise VerifierError(f"go build failed: {output_tail(build)}")
         vet = _go(ctx, ["vet", "-json", "./..."], "go vet")
         lint = parse_vet_json(vet.stdout, ctx.rel)
         if not vet.ok and not lint:
-            unexplained.append(f"go vet failed: {_tail(vet)}")
+            unexplained.append(f"go vet failed: {output_tail(vet)}")
         # vet already ran in full: -vet=off keeps its findings from coming back as build errors.
         test = _go(ctx, ["test", "-json", "-vet=off", *ctx.extra_args, "./..."], "go test")
         dirs = {p.import_path: p.dir for p in packages}
         report = parse_test_events(test.stdout, dirs, ctx.rel)
         test_compile = parse_build_events(test.stdout, ctx.rel)
         if not test.ok and not report.findings and not test_compile:
-            unexplained.append(f"go test failed: {_tail(test)}")
+            unexplained.append(f"go test failed: {output_tail(test)}")
         if not test_compile:
-            findings += [_error(ctx, message) for message in unexplained]
+            findings += [Finding(FindingKind.ERROR, None, None, m) for m in unexplained]
         findings += [*test_compile, *lint, *report.findings]
-        return CheckOutcome(_dedupe(findings), tests=report.counts)
+        return CheckOutcome(unique_findings(findings), tests=report.counts)
 
 
 def _go(ctx: ProjectContext, args: list[str], what: str) -> CommandResult:
@@ -97,7 +101,7 @@ def _list_packages(ctx: ProjectContext) -> list[GoPackage]:
     fields = ",".join(("ImportPath", "Dir", *_FILE_FIELDS))
     result = _go(ctx, ["list", "-e", f"-json={fields}", "./..."], "go list")
     if not result.ok:
-        raise VerifierError(f"go list failed: {_tail(result)}", file=ctx.rel("go.mod"))
+        raise VerifierError(f"go list failed: {output_tail(result)}", file=ctx.rel("go.mod"))
     return parse_packages(result.stdout)
 
 
@@ -378,24 +382,3 @@ def json_objects(text: str) -> Iterator[dict[str, Any]]:
             continue
         if isinstance(obj, dict):
             yield obj
-
-
-def _dedupe(findings: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str | None, int | None, str]] = set()
-    unique = []
-    for f in findings:
-        key = (f.file, f.line, f.message)
-        if key not in seen:
-            seen.add(key)
-            unique.append(f)
-    return unique
-
-
-def _error(ctx: ProjectContext, message: str) -> Finding:
-    where = ctx.rel(ctx.project_dir)
-    return Finding(FindingKind.ERROR, None if where == "." else where, None, message)
-
-
-def _tail(result: CommandResult, lines: int = 3) -> str:
-    text = result.stderr.strip() or result.stdout.strip()
-    return " | ".join(text.splitlines()[-lines:]) or f"exit code {result.exit_code}"

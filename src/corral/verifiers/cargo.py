@@ -1,0 +1,328 @@
+"""Rust (cargo): rustfmt, clippy (or a plain build), and cargo test, offline once fetched.
+
+Compiler and clippy diagnostics come from `--message-format json`. Test results do not:
+stable libtest has no machine-readable output, so its human report is read with regexes.
+
+Choices:
+- Only diagnostics at level `error` are findings. Clippy and rustc warnings fail nothing
+  unless the project denies them (`[lints]`, `#![deny(...)]`), which turns them into errors:
+  the project, not corral, decides what blocks.
+- The target folder stays where cargo puts it (`target/` in the project, which Rust projects
+  ignore in git): it goes away with the checkout, baseline worktrees included, so the shared
+  cache does not grow with every checkout, and two checkouts never queue on one build lock.
+- Without rustfmt (a minimal toolchain), formatting is skipped unless the project configures
+  rustfmt (`rustfmt.toml`), in which case the missing tool is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from corral.sandbox.base import CommandResult
+from corral.verifiers.base import (
+    CheckOutcome,
+    Finding,
+    FindingKind,
+    ProjectContext,
+    TestCounts,
+    Verifier,
+    VerifierError,
+    output_tail,
+    run_tool,
+    unique_findings,
+)
+
+Rel = Callable[[str], str]
+
+OFFLINE_ENV = {"CARGO_NET_OFFLINE": "true", "CARGO_TERM_COLOR": "never"}
+RUSTFMT_CONFIGS = ("rustfmt.toml", ".rustfmt.toml")
+_CONTEXT_LINES = 4
+_ERROR_CODE = re.compile(r"E\d{4}")
+
+# rustfmt --check: `Diff in /abs/src/lib.rs:3:` (older releases: `... at line 3:`).
+_FMT_DIFF = re.compile(r"^Diff in (?P<file>.+?)(?::| at line )(?P<line>\d+):$")
+# libtest's human report.
+_TEST_FAILED = re.compile(r"^test (?P<name>.+?)(?: - should panic)? \.\.\. FAILED$")
+_SECTION = re.compile(r"^---- (?P<name>.+) stdout ----$")
+_RESULT = re.compile(
+    r"^test result: \w+\. (?P<passed>\d+) passed; (?P<failed>\d+) failed; (?P<ignored>\d+) ignored;"
+)
+_PANIC = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at (?P<file>.+?):(?P<line>\d+):\d+:$")
+_FRAME_FUNCTION = re.compile(r"^\s+\d+: (?P<function>.+)$")
+_FRAME_PLACE = re.compile(r"^\s+at (?P<file>.+?):(?P<line>\d+):\d+$")
+
+
+class CargoVerifier(Verifier):
+    name = "cargo"
+    markers = ("Cargo.toml",)
+    # Every Cargo.toml is offered to detect(), which leaves out workspace members: their
+    # workspace root builds them. A crate below a plain (non-workspace) crate is its own.
+    nested = True
+
+    def detect(self, directory: Path) -> bool:
+        return super().detect(directory) and not is_workspace_member(directory)
+
+    def prepare(self, ctx: ProjectContext) -> None:
+        result = run_tool(ctx, ["cargo", "fetch"], "cargo fetch")
+        if not result.ok:
+            raise VerifierError(
+                f"cargo fetch failed: {output_tail(result)}", file=ctx.rel("Cargo.toml")
+            )
+
+    def check(self, ctx: ProjectContext) -> CheckOutcome:
+        findings, unexplained = _rustfmt(ctx)
+        build = _build(ctx)
+        diagnostics = parse_compiler_messages(build.stdout, ctx.rel)
+        findings += diagnostics
+        if any(f.kind == FindingKind.COMPILE for f in diagnostics):
+            return CheckOutcome(unique_findings(findings))  # the tests would not build either
+        if not build.ok and not diagnostics:
+            raise VerifierError(f"{build.argv[1]} failed: {output_tail(build)}")
+        test = _cargo(
+            ctx,
+            ["test", "--workspace", "--no-fail-fast", *ctx.extra_args],
+            "cargo test",
+            env={"RUST_BACKTRACE": "1"},
+        )
+        test_build = parse_compiler_messages(test.stdout, ctx.rel)
+        report = parse_libtest(_text_lines(test.stdout), ctx.rel)
+        if not test.ok and not test_build and not report.findings:
+            unexplained.append(f"cargo test failed: {output_tail(test)}")
+        if not any(f.kind == FindingKind.COMPILE for f in test_build):
+            findings += [Finding(FindingKind.ERROR, None, None, m) for m in unexplained]
+        findings += [*test_build, *report.findings]
+        return CheckOutcome(unique_findings(findings), tests=report.counts)
+
+
+def _cargo(
+    ctx: ProjectContext, args: list[str], what: str, env: dict[str, str] | None = None
+) -> CommandResult:
+    """cargo with the offline flag; structured messages for the commands that take them."""
+    argv = ["cargo", args[0], "--offline", "--message-format", "json", *args[1:]]
+    return run_tool(ctx, argv, what, env={**OFFLINE_ENV, **(env or {})})
+
+
+def _has_subcommand(ctx: ProjectContext, subcommand: str) -> bool:
+    """Whether `cargo <subcommand>` (fmt, clippy: rustup components) is installed."""
+    return run_tool(ctx, ["cargo", subcommand, "--version"], f"cargo {subcommand}").ok
+
+
+def _rustfmt(ctx: ProjectContext) -> tuple[list[Finding], list[str]]:
+    """Format findings, and the failure to explain if nothing else does (a syntax error)."""
+    if not _has_subcommand(ctx, "fmt"):
+        config = next((n for n in RUSTFMT_CONFIGS if (ctx.project_dir / n).is_file()), None)
+        if config is None:
+            return [], []  # a minimal toolchain, and a project that asks for no formatting
+        message = f"{config} asks for rustfmt, but `cargo fmt` is not installed"
+        return [Finding(FindingKind.ERROR, ctx.rel(config), None, message)], []
+    result = run_tool(
+        ctx,
+        ["cargo", "fmt", "--all", "--check", "--", "--color", "never"],
+        "cargo fmt",
+        env=OFFLINE_ENV,
+    )
+    findings = parse_rustfmt_check(result.stdout, ctx.rel)
+    if not result.ok and not findings:
+        return [], [f"cargo fmt failed: {output_tail(result)}"]
+    return findings, []
+
+
+def _build(ctx: ProjectContext) -> CommandResult:
+    if _has_subcommand(ctx, "clippy"):
+        return _cargo(ctx, ["clippy", "--workspace", "--all-targets"], "cargo clippy")
+    return _cargo(ctx, ["build", "--workspace", "--all-targets"], "cargo build")
+
+
+def parse_rustfmt_check(text: str, rel: Rel) -> list[Finding]:
+    """One format finding per file in `cargo fmt --check` output, at its first changed line."""
+    findings: list[Finding] = []
+    lines = text.splitlines()
+    for i, raw in enumerate(lines):
+        match = _FMT_DIFF.match(raw)
+        if not match:
+            continue
+        file = rel(match["file"])
+        if any(f.file == file for f in findings):
+            continue
+        hunk = [ln for ln in lines[i + 1 :] if not _FMT_DIFF.match(ln)]
+        hunk = hunk[: next((j for j, ln in enumerate(hunk) if ln[:1] not in " -+"), len(hunk))]
+        leading_context = next((j for j, ln in enumerate(hunk) if ln[:1] in "-+"), 0)
+        changes = [ln for ln in hunk if ln[:1] in "-+"]
+        findings.append(
+            Finding(
+                FindingKind.FORMAT,
+                file,
+                int(match["line"]) + leading_context,
+                "not rustfmt-formatted (run cargo fmt)",
+                context="\n".join(changes[:_CONTEXT_LINES]) or None,
+            )
+        )
+    return findings
+
+
+def cargo_messages(text: str) -> Iterator[dict[str, Any]]:
+    """The JSON messages cargo prints one a line (`reason`: compiler-message, ...)."""
+    for raw in text.splitlines():
+        if raw.startswith("{"):
+            try:
+                message = json.loads(raw)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(message, dict) and "reason" in message:
+                yield message
+
+
+def _text_lines(text: str) -> list[str]:
+    """What is left of stdout once cargo's JSON messages are taken out: libtest's report."""
+    return [raw for raw in text.splitlines() if not raw.startswith('{"reason":')]
+
+
+def parse_compiler_messages(text: str, rel: Rel) -> list[Finding]:
+    """Errors from rustc and clippy (`--message-format json`); denied lints are `lint`."""
+    findings = []
+    for message in cargo_messages(text):
+        if message["reason"] != "compiler-message":
+            continue
+        diagnostic = message["message"]
+        if not str(diagnostic.get("level", "")).startswith("error"):
+            continue
+        findings.append(_diagnostic_finding(diagnostic, rel))
+    return unique_findings(findings)  # a crate's lib and its test build report the same error
+
+
+def _diagnostic_finding(diagnostic: dict[str, Any], rel: Rel) -> Finding:
+    code = (diagnostic.get("code") or {}).get("code") or ""
+    is_lint = bool(code) and not _ERROR_CODE.fullmatch(code)
+    span = next((s for s in diagnostic.get("spans", []) if s.get("is_primary")), None)
+    context = [span["label"]] if span and span.get("label") else []
+    context += [c["message"] for c in diagnostic.get("children", []) if c.get("spans")]
+    return Finding(
+        FindingKind.LINT if is_lint else FindingKind.COMPILE,
+        rel(span["file_name"]) if span else None,
+        span["line_start"] if span else None,
+        f"{diagnostic['message']} ({code})" if is_lint else diagnostic["message"],
+        context="\n".join(context[:_CONTEXT_LINES]) or None,
+    )
+
+
+@dataclass
+class TestReport:
+    __test__ = False  # not a pytest class
+
+    findings: list[Finding] = field(default_factory=list)
+    counts: TestCounts = field(default_factory=TestCounts)
+
+
+def parse_libtest(lines: list[str], rel: Rel) -> TestReport:
+    """Failing tests and counts from libtest's human report (every test binary, doc tests too)."""
+    report = TestReport()
+    failed: list[str] = []
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for raw in lines:
+        if (result := _RESULT.match(raw)) is not None:
+            passed, failures = int(result["passed"]), int(result["failed"])
+            ignored = int(result["ignored"])
+            report.counts = report.counts.add(TestCounts(passed + failures, failures, ignored))
+        elif (test := _TEST_FAILED.match(raw)) is not None:
+            failed.append(test["name"])
+        if (section := _SECTION.match(raw)) is not None:
+            current = sections.setdefault(section["name"], [])
+        elif raw == "failures:" or _RESULT.match(raw):
+            current = None
+        elif current is not None:
+            current.append(raw)
+    report.findings = [_test_finding(name, sections.get(name, []), rel) for name in failed]
+    return report
+
+
+def _test_finding(name: str, section: list[str], rel: Rel) -> Finding:
+    panic_at = next((i for i, ln in enumerate(section) if _PANIC.match(ln)), None)
+    if panic_at is None:
+        lines = [ln for ln in section if ln.strip()]
+        return Finding(
+            FindingKind.TEST,
+            None,
+            None,
+            lines[0] if lines else "failed",
+            test_id=name,
+            context="\n".join(lines[1 : 1 + _CONTEXT_LINES]) or None,
+        )
+    panic = _PANIC.match(section[panic_at])
+    assert panic is not None
+    message: list[str] = []
+    for raw in section[panic_at + 1 :]:
+        if not raw.strip() or raw.startswith(("stack backtrace:", "note: ")):
+            break
+        message.append(raw)
+    file, line = _test_frame(name, section) or (panic["file"], int(panic["line"]))
+    return Finding(
+        FindingKind.TEST,
+        rel(file),
+        line,
+        message[0] if message else "panicked",
+        test_id=name,
+        context="\n".join(m.strip() for m in message[1 : 1 + _CONTEXT_LINES]) or None,
+    )
+
+
+def _test_frame(name: str, section: list[str]) -> tuple[str, int] | None:
+    """Where the test's own function was in the backtrace: the line in the test source.
+
+    The panic location alone may be inside the code under test (an index out of bounds).
+    """
+    for i, raw in enumerate(section[:-1]):
+        function = _FRAME_FUNCTION.match(raw)
+        place = _FRAME_PLACE.match(section[i + 1])
+        if function and place and function["function"].endswith(f"::{name}"):
+            return place["file"].removeprefix("./"), int(place["line"])
+    return None
+
+
+def is_workspace_member(directory: Path) -> bool:
+    """Whether the crate in `directory` is built by a workspace root above it, as cargo sees it."""
+    manifest = _manifest(directory)
+    if manifest is None or "workspace" in manifest:
+        return False  # unreadable (cargo will say why), or a workspace root itself
+    if isinstance(manifest.get("package", {}).get("workspace"), str):
+        return True
+    for parent in directory.parents:
+        root = _manifest(parent)
+        if root is not None and "workspace" in root:
+            return _lists_member(root, parent, directory)
+    return False
+
+
+def _lists_member(root: dict[str, Any], root_dir: Path, directory: Path) -> bool:
+    """Member globs, or a path dependency of the root package (an implicit member)."""
+    rel = PurePosixPath(directory.relative_to(root_dir).as_posix())
+    workspace = root["workspace"]
+    if any(_same_path(rel, e) for e in workspace.get("exclude", [])):
+        return False
+    patterns = list(workspace.get("members", []))
+    for table in ("dependencies", "dev-dependencies", "build-dependencies"):
+        for dependency in root.get(table, {}).values():
+            if isinstance(dependency, dict) and isinstance(dependency.get("path"), str):
+                patterns.append(dependency["path"])
+    return any(_same_path(rel, p) for p in patterns)
+
+
+def _same_path(rel: PurePosixPath, pattern: str) -> bool:
+    normalised = PurePosixPath(pattern.strip("/").removeprefix("./"))
+    return len(rel.parts) == len(normalised.parts) and rel.match(str(normalised))
+
+
+def _manifest(directory: Path) -> dict[str, Any] | None:
+    path = directory / "Cargo.toml"
+    if not path.is_file():
+        return None
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
