@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from corral.config import ConfigError, VerifierSettings, load_yaml_model
+from corral.config import ConfigError, load_yaml_model
+from corral.gate.settings import GateSettings
+from corral.llm.settings import ModelSettings
 
 TEMPLATE_FIELDS = frozenset({"campaign", "repo", "prompt", "change"})
 """Names a branch, commit message, PR title or body template may use, as `{campaign}`."""
@@ -26,15 +28,12 @@ class _Strict(BaseModel):
 
 
 class AgentSpec(_Strict):
-    """Who turns the prompt into edits."""
+    """Who turns the prompt into edits (unused when the campaign gives a command)."""
 
     kind: Literal["builtin", "claude-code"] = "builtin"
-    provider: Literal["anthropic", "openai"] = "anthropic"
-    model: str = "claude-sonnet-4-5"
-    base_url: str | None = None
-    """An OpenAI- or Anthropic-compatible endpoint (vLLM, Ollama, a proxy)."""
-    api_key_env: str | None = None
-    """The environment variable holding the key (default: the provider's usual one)."""
+    model: ModelSettings = Field(
+        default_factory=lambda: ModelSettings(provider="anthropic", model="claude-sonnet-4-5")
+    )
 
 
 class TargetSpec(_Strict):
@@ -100,20 +99,6 @@ class TargetsSpec(_Strict):
         if self.include and not any(fnmatch.fnmatch(k, p) for k in keys for p in self.include):
             return False
         return not any(fnmatch.fnmatch(k, p) for k in keys for p in self.exclude)
-
-
-class GuardSpec(_Strict):
-    allow: list[str] = Field(default_factory=list)
-    """Guard rule ids this campaign switches off (e.g. `build-files` for a dependency bump)."""
-    max_diff_lines: int | None = Field(default=None, gt=0)
-
-
-class JudgeSpec(_Strict):
-    mode: Literal["off", "auto", "required"] = "auto"
-    """auto: judge when a model is configured; required: the gate fails without one."""
-    provider: Literal["anthropic", "openai"] | None = None
-    model: str | None = None
-    base_url: str | None = None
 
 
 class JobBudget(_Strict):
@@ -186,11 +171,8 @@ class CampaignSpec(_Strict):
     """A deterministic change command (`sh -c`), instead of a prompt and an agent."""
     agent: AgentSpec = Field(default_factory=AgentSpec)
     targets: TargetsSpec
-    scope: list[str] = Field(default_factory=lambda: ["**"])
-    """Globs of the files the change may touch; anything else is vetoed by the guard."""
-    verifiers: VerifierSettings | None = None
-    guard: GuardSpec = Field(default_factory=GuardSpec)
-    judge: JudgeSpec = Field(default_factory=JudgeSpec)
+    gate: GateSettings = Field(default_factory=GateSettings)
+    """Verifier overrides, guard rules (scope globs, rules allowed, diff size) and the judge."""
     budgets: Budgets = Field(default_factory=Budgets)
     pull_request: PullRequestSpec = Field(default_factory=PullRequestSpec)
     approval: Literal["none", "each"] = "none"

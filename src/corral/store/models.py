@@ -61,6 +61,8 @@ class JobRow(_Timestamped, Base):
     branch: Mapped[str | None] = mapped_column(String(200))
     checkout: Mapped[str | None] = mapped_column(Text)
     ci_rounds: Mapped[int] = mapped_column(Integer, default=0)
+    gated_tree: Mapped[str | None] = mapped_column(String(64))
+    """The git tree the gate last passed on, so committing that same tree needs no re-run."""
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

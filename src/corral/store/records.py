@@ -34,6 +34,7 @@ class Job:
     branch: str | None
     checkout: str | None
     ci_rounds: int
+    gated_tree: str | None
     created_at: datetime
     updated_at: datetime
 

@@ -173,6 +173,7 @@ class Store:
         branch: str | None = _UNSET,
         checkout: str | None = _UNSET,
         ci_rounds: int = _UNSET,
+        gated_tree: str | None = _UNSET,
     ) -> r.Job:
         """Set the given facts about a job's checkout and branch; others are left alone."""
         given = {k: v for k, v in locals().items() if k not in ("self", "job_id")}
@@ -211,13 +212,13 @@ class Store:
             )
             return [_record(r.Session, row) for row in rows]
 
-    def add_event(
-        self, job_id: int, kind: str, data: dict[str, Any], session_id: int | None = None
-    ) -> None:
-        with self._tx() as s:
-            s.add(m.EventRow(job_id=job_id, session_id=session_id, kind=kind, data=_json(data)))
-            if session_id is not None:
-                _count_usage(s, session_id, kind, data)
+    def add_event(self, job_id: int, kind: str, data: dict[str, Any]) -> None:
+        """An event outside any agent session (a pipeline step's note, CI's result)."""
+        SessionRecorder(self, job_id, None).record(kind, data)
+
+    def job_recorder(self, job_id: int, *, final_gate: bool = False) -> SessionRecorder:
+        """A Recorder for a job's events outside agent sessions (the pipeline's final gate)."""
+        return SessionRecorder(self, job_id, None, final_gate=final_gate)
 
     def events(self, job_id: int, session_id: int | None = None) -> list[r.Event]:
         with self._tx() as s:
@@ -431,18 +432,32 @@ class Store:
 class SessionRecorder:
     """A Recorder (agents/base.py) that writes one agent session's transcript to the store."""
 
-    def __init__(self, store: Store, job_id: int, session_id: int) -> None:
+    def __init__(
+        self, store: Store, job_id: int, session_id: int | None, *, final_gate: bool = False
+    ) -> None:
         self.store = store
         self.job_id = job_id
         self.session_id = session_id
+        self.final_gate = final_gate
+        """Whether the gate runs recorded here are the pipeline's own, before a commit."""
 
     def record(self, kind: str, data: dict[str, Any]) -> None:
-        self.store.add_event(self.job_id, kind, data, self.session_id)
-        if kind == "gate" and "ok" in data and "stages" in data:
-            with self.store._tx() as s:
-                _add_gate(s, self.job_id, self.session_id, data, final=False)
+        with self.store._tx() as s:
+            s.add(
+                m.EventRow(
+                    job_id=self.job_id, session_id=self.session_id, kind=kind, data=_json(data)
+                )
+            )
+            if self.session_id is not None:
+                _count_usage(s, self.session_id, kind, data)
+            # The gate records its own runs (with "failed_stage"); an agent's echo of the
+            # same result is kept as an event only, so each run is one verdict.
+            if kind == "gate" and "failed_stage" in data:
+                _add_gate(s, self.job_id, self.session_id, data, final=self.final_gate)
 
     def finish(self, status: str, reason: str, usage: Usage, turns: int) -> None:
+        if self.session_id is None:
+            return
         with self.store._tx() as s:
             row = s.get(m.SessionRow, self.session_id)
             assert row is not None

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("branch", sa.String(length=200), nullable=True),
         sa.Column("checkout", sa.Text(), nullable=True),
         sa.Column("ci_rounds", sa.Integer(), nullable=False),
+        sa.Column("gated_tree", sa.String(length=64), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], ondelete="CASCADE"),

@@ -1,0 +1,167 @@
+"""The local forge: any git URL or path that git can push to is a remote.
+
+A pull request is the pushed branch plus a record in a `PullRequestBook` (the store), with
+the same lifecycle as on a real forge: open, merged (the branch's head reached the base
+branch), closed (closed through corral, or the branch deleted unmerged). "CI" for a local
+pull request runs the verifiers on a fresh clone of the branch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from corral.config import VerifierSettings
+from corral.forge.base import (
+    Checkout,
+    CIStatus,
+    ForgeError,
+    PullRequest,
+    PullRequestRequest,
+    PullRequestState,
+)
+from corral.forge.git import git, git_ok
+from corral.sandbox.base import CommandRunner
+
+RunnerFactory = Callable[[Path], CommandRunner]
+"""A command runner confined to the given workspace (the sandbox's make_runner, bound)."""
+
+WORK_BRANCH = "corral-work"
+"""The local branch a checkout works on; the pushed branch name is the pipeline's."""
+
+
+class PullRequestBook(Protocol):
+    """Where local pull requests are kept (the store implements it)."""
+
+    def pull_request(self, forge: str, repo: str, branch: str) -> PullRequest | None: ...
+
+    def save_pull_request(self, pr: PullRequest) -> PullRequest:
+        """Insert or update; a PR with number 0 is given one, filling `{number}` in its url."""
+        ...
+
+
+class LocalForge:
+    name = "local"
+
+    def __init__(
+        self,
+        book: PullRequestBook,
+        work_dir: Path,
+        ci_runner: RunnerFactory,
+        ci_settings: VerifierSettings | None = None,
+    ) -> None:
+        self.book = book
+        self.work_dir = work_dir
+        """Bare mirrors of remotes (to ask about merges) and CI checkouts live here."""
+        self.ci_runner = ci_runner
+        self.ci_settings = ci_settings
+
+    def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
+        if (dest / ".git").is_dir() and git_ok("rev-parse", "--git-dir", cwd=dest):
+            git("fetch", "--prune", "origin", cwd=dest)
+        else:
+            shutil.rmtree(dest, ignore_errors=True)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            git("clone", "--no-tags", "--", repo, str(dest))
+        base = base_branch or _default_branch(dest)
+        git("checkout", "--force", "-B", WORK_BRANCH, f"origin/{base}", cwd=dest)
+        git("clean", "-ffd", cwd=dest)
+        return Checkout(dest, base, git("rev-parse", "HEAD", cwd=dest))
+
+    def push(self, checkout: Path, repo: str, branch: str) -> str:
+        git("push", "--force", "--", repo, f"HEAD:refs/heads/{branch}", cwd=checkout)
+        return git("rev-parse", "HEAD", cwd=checkout)
+
+    def find_or_open_pr(self, request: PullRequestRequest) -> PullRequest:
+        existing = self.book.pull_request(self.name, request.repo, request.branch)
+        if existing is None:
+            existing = PullRequest(
+                forge=self.name,
+                repo=request.repo,
+                branch=request.branch,
+                base_branch=request.base_branch,
+                number=0,
+                url=f"{request.repo}#pr-{{number}}",
+                title=request.title,
+                body=request.body,
+            )
+        return self.book.save_pull_request(
+            existing.with_changes(
+                title=request.title,
+                body=request.body,
+                draft=request.draft,
+                head_sha=request.head_sha or existing.head_sha,
+                base_branch=request.base_branch,
+                state="open",
+            )
+        )
+
+    def refresh_pr(self, pr: PullRequest) -> PullRequest:
+        if pr.state == "closed":
+            return pr
+        state = self._remote_state(pr)
+        if state == pr.state:
+            return pr
+        return self.book.save_pull_request(pr.with_changes(state=state))
+
+    def close_pr(self, pr: PullRequest, comment: str) -> PullRequest:
+        return self.book.save_pull_request(
+            pr.with_changes(state="closed", body=f"{pr.body}\n\nClosed: {comment}")
+        )
+
+    def ci_status(self, pr: PullRequest) -> CIStatus:
+        if pr.ci.sha == pr.head_sha and pr.ci.state in ("passed", "failed"):
+            return pr.ci
+        status = self._run_ci(pr)
+        self.book.save_pull_request(pr.with_changes(ci=status))
+        return status
+
+    def _remote_state(self, pr: PullRequest) -> PullRequestState:
+        mirror = self._mirror(pr.repo)
+        heads = git("for-each-ref", "--format=%(refname:short)", "refs/heads", cwd=mirror)
+        if pr.base_branch in heads.splitlines() and git_ok(
+            "merge-base", "--is-ancestor", pr.head_sha, pr.base_branch, cwd=mirror
+        ):
+            return "merged"
+        return "open" if pr.branch in heads.splitlines() else "closed"
+
+    def _mirror(self, repo: str) -> Path:
+        """A bare copy of the remote's branches, refreshed: to ask about merges offline."""
+        path = self.work_dir / "mirrors" / _key(repo)
+        if not (path / "HEAD").is_file():
+            path.mkdir(parents=True, exist_ok=True)
+            git("init", "--bare", "-q", str(path))
+        git("fetch", "--prune", "--no-tags", "--", repo, "+refs/heads/*:refs/heads/*", cwd=path)
+        return path
+
+    def _run_ci(self, pr: PullRequest) -> CIStatus:
+        """The verifiers on a fresh clone of the branch, in the same folder each time for one
+        pull request, so dependency installs keyed by path are reused."""
+        from corral.verifiers import verify
+
+        tree = self.work_dir / "ci" / _key(f"{pr.repo}#{pr.branch}")
+        shutil.rmtree(tree, ignore_errors=True)
+        try:
+            git("clone", "--no-tags", "--branch", pr.branch, "--", pr.repo, str(tree))
+        except ForgeError as exc:
+            return CIStatus("failed", f"CI could not check out {pr.branch}: {exc}", pr.head_sha)
+        sha = git("rev-parse", "HEAD", cwd=tree)
+        report = verify(tree, self.ci_runner(tree), self.ci_settings)
+        if not report.results:
+            return CIStatus("failed", f"CI found nothing to check: {report.message}", sha)
+        return CIStatus("passed" if report.ok else "failed", report.message, sha)
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _default_branch(checkout: Path) -> str:
+    try:
+        ref = git("symbolic-ref", "--short", "refs/remotes/origin/HEAD", cwd=checkout)
+    except ForgeError as exc:
+        raise ForgeError("the remote has no default branch (is it empty?)") from exc
+    return ref.removeprefix("origin/")

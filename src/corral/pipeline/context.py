@@ -1,0 +1,97 @@
+"""What the steps of one campaign need: the store, the forge, the spec, and where to work.
+
+`Runtime` is plain data, so another process (a Temporal worker) can rebuild the same
+`CampaignContext` from it and a campaign id.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corral.config import ConfigError
+from corral.forge import Forge, make_forge
+from corral.sandbox import Backend, CommandRunner, default_cache_dir, make_runner
+from corral.spec import CampaignSpec, TargetSpec, selected_targets
+from corral.store import Store
+from corral.store.records import Campaign, Job
+
+
+def default_work_dir() -> Path:
+    """Checkouts live here: $CORRAL_WORK_DIR, else the user's data folder."""
+    env = os.environ.get("CORRAL_WORK_DIR")
+    if env:
+        return Path(env)
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "corral" / "work"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how a campaign runs on this machine (not part of the campaign itself)."""
+
+    store_url: str
+    work_dir: Path = field(default_factory=default_work_dir)
+    cache_dir: Path | None = None
+    """Dependency caches; default: one folder per campaign under ~/.cache/corral/caches."""
+    sandbox: Backend = "bwrap"
+
+    def cache_for(self, campaign: str) -> Path:
+        return self.cache_dir or default_cache_dir(campaign)
+
+    def runner(self, campaign: str, workspace: Path) -> CommandRunner:
+        return make_runner(self.sandbox, workspace=workspace, cache_dir=self.cache_for(campaign))
+
+
+@dataclass
+class CampaignContext:
+    runtime: Runtime
+    store: Store
+    campaign: Campaign
+    spec: CampaignSpec
+    forge: Forge
+
+    @property
+    def campaign_dir(self) -> Path:
+        return self.runtime.work_dir / self.campaign.name
+
+    def runner(self, workspace: Path) -> CommandRunner:
+        return self.runtime.runner(self.campaign.name, workspace)
+
+    def checkout_dir(self, job: Job) -> Path:
+        return self.campaign_dir / "checkouts" / f"{job.id}-{_slug(job.name)}"
+
+    def target(self, job: Job) -> TargetSpec:
+        for item in self.spec.targets.repos:
+            if isinstance(item, TargetSpec) and item.display_name == job.name:
+                return item
+        return TargetSpec(repo=job.repo, workspace=job.workspace, name=job.name)
+
+
+def open_campaign(spec: CampaignSpec, runtime: Runtime, store: Store) -> CampaignContext:
+    """Record the (resolved) spec and one job per selected target; a re-run finds them."""
+    targets = selected_targets(spec)
+    if not targets:
+        raise ConfigError("targets: no repository is left after include/exclude")
+    campaign = store.save_campaign(spec.name, spec.model_dump(mode="json"))
+    for target in targets:
+        store.ensure_job(campaign.id, target.display_name, target.repo, target.workspace)
+    return context_for(campaign, runtime, store)
+
+
+def context_for(campaign: Campaign, runtime: Runtime, store: Store) -> CampaignContext:
+    """The context of a recorded campaign, from its stored spec."""
+    spec = CampaignSpec.model_validate(campaign.spec)
+    forge = make_forge(
+        spec,
+        store,
+        work_dir=runtime.work_dir / campaign.name / "forge",
+        ci_runner=lambda workspace: runtime.runner(campaign.name, workspace),
+    )
+    return CampaignContext(runtime, store, campaign, spec, forge)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60] or "repo"

@@ -1,0 +1,415 @@
+"""The steps of one job, as plain functions: `step(ctx, job) -> job`.
+
+Each step acts (git, sandbox, agent, forge), then stores the job's next state before it
+returns, so the next step only ever starts from a stored state. Each is idempotent: run
+again after a crash, it redoes or finds its own work (the checkout is reset, the branch is
+force-pushed, the pull request is found before one is opened). The in-process engine calls
+them directly; a Temporal engine wraps each as an activity.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from corral.agents.base import Agent, AgentOutcome
+from corral.agents.base import Budgets as AgentBudgets
+from corral.forge.base import ForgeError, PullRequestRequest
+from corral.forge.git import git
+from corral.gate.base import Gate, GateResult
+from corral.pipeline.context import CampaignContext
+from corral.pipeline.states import JobState, Reason
+from corral.sandbox.base import CommandRunner
+from corral.store.records import Job
+
+Step = Callable[[CampaignContext, Job], Job]
+
+
+class WorkspaceLostError(RuntimeError):
+    """The job's checkout is gone (another machine, a cleaned disk): it must start over."""
+
+
+# queued -> prepared
+
+
+def prepare(ctx: CampaignContext, job: Job) -> Job:
+    """A clean checkout of the base branch; a repository that cannot be cloned fails alone."""
+    target = ctx.target(job)
+    dest = ctx.checkout_dir(job)
+    try:
+        checkout = ctx.forge.checkout(job.repo, dest, target.base_branch)
+    except ForgeError as exc:
+        return _end(ctx, job, JobState.FAILED, Reason.CLONE_FAILED, f"clone failed: {exc}")
+    if target.workspace and not (dest / target.workspace).is_dir():
+        return _end(
+            ctx,
+            job,
+            JobState.FAILED,
+            Reason.CLONE_FAILED,
+            f"clone failed: the workspace folder {target.workspace!r} is not in the repository",
+        )
+    ctx.store.update_job(
+        job.id,
+        base_branch=checkout.base_branch,
+        base_sha=checkout.base_sha,
+        head_sha=None,
+        gated_tree=None,
+        checkout=str(dest),
+        branch=branch_name(ctx, job),
+    )
+    return ctx.store.transition(job.id, JobState.PREPARED, expect=job.state)
+
+
+# prepared -> baselined
+
+
+def baseline(ctx: CampaignContext, job: Job) -> Job:
+    """The verifiers on the untouched code, so the gate can excuse what was already broken."""
+    from corral.verifiers import verify
+
+    workspace = _workspace(ctx, job, at=job.base_sha)
+    report = verify(workspace, ctx.runner(workspace), ctx.spec.gate.verifiers)
+    ctx.store.record_verifier_runs(job.id, "baseline", report.results)
+    if not report.results:
+        return _end(
+            ctx,
+            job,
+            JobState.FAILED,
+            Reason.ERROR,
+            "nothing to verify: no verifier applies here, so no change could pass the gate",
+        )
+    return ctx.store.transition(job.id, JobState.BASELINED, expect=job.state)
+
+
+# baselined | changing | ci_failed -> gating (or failed / skipped / back to ci_failed)
+
+
+def change(ctx: CampaignContext, job: Job) -> Job:
+    """One agent session (or the change command) with the gate, on a reset workspace."""
+    ci_round = job.state == JobState.CI_FAILED or (
+        job.state == JobState.CHANGING and job.head_sha is not None
+    )
+    start = job.head_sha if ci_round else job.base_sha
+    if job.state != JobState.CHANGING:
+        if ci_round:
+            ctx.store.update_job(job.id, ci_rounds=job.ci_rounds + 1)
+        job = ctx.store.transition(job.id, JobState.CHANGING, expect=job.state)
+    workspace = _workspace(ctx, job, at=start)
+    runner = ctx.runner(workspace)
+    recorder = ctx.store.start_session(job.id, _agent_name(ctx), "ci_fix" if ci_round else "change")
+    gate = WatchedGate(_gate(ctx, job, workspace, runner, recorder), Path(job.checkout or ""))
+    outcome = make_agent(ctx, runner).run(workspace, _prompt(ctx, job, ci_round), gate, recorder)
+    recorder.finish(outcome.status, outcome.reason, outcome.usage, outcome.turns)
+    if outcome.status == "passed":
+        ctx.store.update_job(job.id, gated_tree=gate.passed_tree())
+        return ctx.store.transition(job.id, JobState.GATING, expect=JobState.CHANGING)
+    if ci_round:
+        return ctx.store.transition(
+            job.id,
+            JobState.CI_FAILED,
+            reason=f"CI still failing: {outcome.reason}",
+            reason_code=_REASONS[outcome.status],
+            expect=JobState.CHANGING,
+        )
+    state = JobState.SKIPPED if outcome.status == "no_change" else JobState.FAILED
+    return _end(ctx, job, state, _REASONS[outcome.status], _describe(outcome))
+
+
+_REASONS = {
+    "gate_failed": Reason.GATE_VETOED,
+    "budget_exhausted": Reason.BUDGET_SPENT,
+    "no_change": Reason.NO_CHANGE,
+    "error": Reason.AGENT_GAVE_UP,
+}
+
+
+# gating -> committed
+
+
+def commit(ctx: CampaignContext, job: Job) -> Job:
+    """Nothing is committed that has not passed the gate: the same tree, or a fresh run."""
+    workspace = _workspace(ctx, job)
+    root = Path(job.checkout or "")
+    tree = tree_id(root)
+    if tree != job.gated_tree:
+        result = _gate(
+            ctx,
+            job,
+            workspace,
+            ctx.runner(workspace),
+            ctx.store.job_recorder(job.id, final_gate=True),
+        ).check()
+        if not result.ok:
+            return _vetoed(ctx, job, result)
+    head = git("rev-parse", "HEAD", cwd=root)
+    if git("status", "--porcelain", cwd=root):
+        git("add", "-A", cwd=root)
+        git(
+            "-c",
+            f"user.name={ctx.spec.pull_request.author_name}",
+            "-c",
+            f"user.email={ctx.spec.pull_request.author_email}",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "commit",
+            "-q",
+            "-m",
+            _template(ctx, job, ctx.spec.pull_request.commit_message),
+            cwd=root,
+        )
+        head = git("rev-parse", "HEAD", cwd=root)
+    ctx.store.update_job(job.id, head_sha=head)
+    return ctx.store.transition(job.id, JobState.COMMITTED, expect=job.state)
+
+
+# committed -> awaiting_approval; awaiting_approval (rejected) -> failed
+
+
+def request_approval(ctx: CampaignContext, job: Job) -> Job:
+    return ctx.store.transition(
+        job.id,
+        JobState.AWAITING_APPROVAL,
+        expect=job.state,
+        reason=f"waiting for a person to approve the diff: corral approve {job.id}",
+    )
+
+
+def reject(ctx: CampaignContext, job: Job) -> Job:
+    decision = ctx.store.approvals(job.id)[-1]
+    why = f": {decision.reason}" if decision.reason else ""
+    return _end(ctx, job, JobState.FAILED, Reason.REJECTED, f"rejected by {decision.by}{why}")
+
+
+# committed | awaiting_approval (approved) -> pushed
+
+
+def push(ctx: CampaignContext, job: Job) -> Job:
+    _workspace(ctx, job, at=job.head_sha)
+    try:
+        ctx.forge.push(Path(job.checkout or ""), job.repo, job.branch or branch_name(ctx, job))
+    except ForgeError as exc:
+        return _end(ctx, job, JobState.FAILED, Reason.PUSH_FAILED, f"push failed: {exc}")
+    return ctx.store.transition(job.id, JobState.PUSHED, expect=job.state)
+
+
+# pushed -> pr_open
+
+
+def open_pr(ctx: CampaignContext, job: Job) -> Job:
+    """Find the campaign's pull request for this repository, or open it; never a second."""
+    pr = ctx.forge.find_or_open_pr(
+        PullRequestRequest(
+            campaign=ctx.campaign.name,
+            repo=job.repo,
+            branch=job.branch or branch_name(ctx, job),
+            base_branch=job.base_branch or "main",
+            title=_template(ctx, job, ctx.spec.pull_request.title),
+            body=_template(ctx, job, ctx.spec.pull_request.body),
+            draft=ctx.spec.pull_request.draft,
+            head_sha=job.head_sha or "",
+        )
+    )
+    ctx.store.link_pull_request(pr, ctx.campaign.id, job.id)
+    return ctx.store.transition(job.id, JobState.PR_OPEN, expect=job.state, reason=pr.url)
+
+
+# pr_open | ci_failed -> merged | closed | ci_failed | pr_open
+
+
+def watch(ctx: CampaignContext, job: Job) -> Job:
+    """Look at the pull request once: merged, closed, or CI's verdict on its head."""
+    pr = ctx.store.pull_request_for_job(job.id)
+    if pr is None:  # the PR record was lost with the step that opened it: open it again
+        return ctx.store.transition(job.id, JobState.PUSHED, expect=job.state)
+    pr = ctx.forge.refresh_pr(pr)
+    if pr.state == "merged":
+        return ctx.store.transition(job.id, JobState.MERGED, expect=job.state, reason=pr.url)
+    if pr.state == "closed":
+        return _end(ctx, job, JobState.CLOSED, None, f"closed unmerged: {pr.url}")
+    ci = ctx.forge.ci_status(pr)
+    ctx.store.add_event(job.id, "ci", {"state": ci.state, "sha": ci.sha, "summary": ci.summary})
+    if ci.state == "failed" and job.state != JobState.CI_FAILED:
+        return ctx.store.transition(
+            job.id,
+            JobState.CI_FAILED,
+            expect=job.state,
+            reason=f"CI failed: {_first_line(ci.summary)}",
+        )
+    if ci.state == "passed" and job.state == JobState.CI_FAILED:
+        return ctx.store.transition(job.id, JobState.PR_OPEN, expect=job.state, reason=pr.url)
+    return job
+
+
+STEPS: dict[str, Step] = {
+    "prepare": prepare,
+    "baseline": baseline,
+    "change": change,
+    "commit": commit,
+    "request_approval": request_approval,
+    "reject": reject,
+    "push": push,
+    "open_pr": open_pr,
+    "watch": watch,
+}
+
+
+def branch_name(ctx: CampaignContext, job: Job) -> str:
+    name = _template(ctx, job, ctx.spec.pull_request.branch)
+    if job.workspace:
+        name = f"{name}-{job.workspace.strip('/').replace('/', '-')}"
+    return git("check-ref-format", "--branch", name)
+
+
+def make_agent(ctx: CampaignContext, runner: CommandRunner) -> Agent:
+    budgets = _agent_budgets(ctx)
+    if ctx.spec.command is not None:
+        from corral.agents.command import CommandAgent
+
+        return CommandAgent(ctx.spec.command, runner, budgets)
+    if ctx.spec.agent.kind == "claude-code":
+        from corral.agents import claude_code  # type: ignore[attr-defined]
+
+        agent: Agent = claude_code.ClaudeCodeAgent(ctx.spec.agent.model, budgets)
+        return agent
+    from corral.agents.builtin import BuiltinAgent
+    from corral.llm.settings import make_model
+
+    return BuiltinAgent(make_model(ctx.spec.agent.model), budgets)
+
+
+class WatchedGate:
+    """The job's gate, remembering the tree its last passing check saw."""
+
+    def __init__(self, gate: Gate, root: Path) -> None:
+        self.gate = gate
+        self.root = root
+        self._passed_tree: str | None = None
+
+    def check(self) -> GateResult:
+        result = self.gate.check()
+        self._passed_tree = tree_id(self.root) if result.ok else None
+        return result
+
+    def passed_tree(self) -> str | None:
+        """The tree that passed, if the checkout still holds exactly that tree."""
+        if self._passed_tree is None:
+            return None
+        return self._passed_tree if tree_id(self.root) == self._passed_tree else None
+
+
+def tree_id(root: Path) -> str:
+    """The git tree of the working tree as it is (untracked files included, ignored ones
+    not), computed in a scratch index so the checkout's own index is left alone."""
+    with tempfile.TemporaryDirectory(prefix="corral-index-") as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        subprocess.run(["git", "add", "-A"], cwd=root, env=env, check=True, capture_output=True)
+        done = subprocess.run(
+            ["git", "write-tree"], cwd=root, env=env, check=True, capture_output=True, text=True
+        )
+        return done.stdout.strip()
+
+
+def _gate(
+    ctx: CampaignContext, job: Job, workspace: Path, runner: CommandRunner, recorder: object
+) -> Gate:
+    from corral.gate.gate import build_gate
+
+    return build_gate(
+        workspace,
+        base_ref=job.base_sha or "HEAD",
+        runner=runner,
+        settings=ctx.spec.gate,
+        prompt=ctx.spec.change_text,
+        baseline=ctx.store.baseline(job.id),
+        recorder=recorder,  # type: ignore[arg-type]
+    )
+
+
+def _workspace(ctx: CampaignContext, job: Job, at: str | None = None) -> Path:
+    """The job's working folder, reset to commit `at` when given (untracked files removed,
+    ignored ones such as installed dependencies kept)."""
+    root = Path(job.checkout or "")
+    if not job.checkout or not (root / ".git").exists():
+        raise WorkspaceLostError(f"the checkout {root} is gone")
+    if at is not None:
+        try:
+            git("reset", "-q", "--hard", at, cwd=root)
+        except ForgeError as exc:
+            raise WorkspaceLostError(f"the checkout {root} lacks commit {at}") from exc
+        _clean(root)
+    return root / job.workspace if job.workspace else root
+
+
+def _clean(path: Path) -> None:
+    git("clean", "-ffdq", cwd=path)
+
+
+def _prompt(ctx: CampaignContext, job: Job, ci_round: bool) -> str:
+    prompt = ctx.spec.prompt or ""
+    if not ci_round:
+        return prompt
+    pr = ctx.store.pull_request_for_job(job.id)
+    summary = pr.ci.summary if pr else "(CI's report was not kept)"
+    return (
+        f"{prompt}\n\nYour change was pushed and CI failed on it:\n\n{summary}\n\n"
+        "Fix what your change caused, then call verify."
+    )
+
+
+def _agent_name(ctx: CampaignContext) -> str:
+    return "command" if ctx.spec.command is not None else ctx.spec.agent.kind
+
+
+def _agent_budgets(ctx: CampaignContext) -> AgentBudgets:
+    b = ctx.spec.budgets.job
+    return AgentBudgets(
+        max_turns=b.max_turns,
+        max_tokens=b.max_tokens,
+        max_cost_usd=b.max_cost_usd,
+        max_wall_s=b.max_wall_s,
+        max_gate_retries=b.max_gate_retries,
+    )
+
+
+def _template(ctx: CampaignContext, job: Job, template: str) -> str:
+    return template.format(
+        campaign=ctx.campaign.name,
+        repo=job.name,
+        prompt=ctx.spec.prompt or "",
+        change=ctx.spec.change_text,
+    )
+
+
+def _vetoed(ctx: CampaignContext, job: Job, result: GateResult) -> Job:
+    reason = f"gate vetoed: {_first_line(result.message)}"
+    if job.head_sha is not None:  # a CI round: the PR stays, with CI failing
+        return ctx.store.transition(
+            job.id,
+            JobState.CI_FAILED,
+            expect=job.state,
+            reason=reason,
+            reason_code=Reason.GATE_VETOED,
+        )
+    return _end(ctx, job, JobState.FAILED, Reason.GATE_VETOED, reason)
+
+
+def _describe(outcome: AgentOutcome) -> str:
+    prefix = {
+        "gate_failed": "gate vetoed",
+        "budget_exhausted": "budget spent",
+        "no_change": "no change",
+        "error": "agent gave up",
+    }[outcome.status]
+    return f"{prefix}: {outcome.reason}"
+
+
+def _end(ctx: CampaignContext, job: Job, state: JobState, code: Reason | None, reason: str) -> Job:
+    return ctx.store.transition(job.id, state, expect=job.state, reason=reason, reason_code=code)
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0][:300] if lines else ""
