@@ -364,6 +364,19 @@ def test_workspace_packages_run_their_own_tests_from_the_root(
     assert git(root, "status", "--porcelain") == ""
 
 
+def test_unresolvable_dependency_is_an_error_finding_saying_why(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    package = {"name": "x", "devDependencies": {"typescript": "0.0.0-no-such-version"}}
+    root = make_repo({"package.json": json.dumps(package)})
+    (result,) = verify(root, local_runner, ONLY_NODE).results
+    (finding,) = result.findings
+    assert (finding.kind, finding.file) == (FindingKind.ERROR, "package.json")
+    first, *why = finding.message.splitlines()
+    assert first == "`npm install --no-package-lock` failed (exit 1):"
+    assert any("No matching version found for typescript@0.0.0-no-such-version" in w for w in why)
+
+
 def test_missing_npm_is_an_error_finding(
     make_repo: MakeRepo, cache_dir: Path, tmp_path: Path
 ) -> None:

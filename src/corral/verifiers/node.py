@@ -120,22 +120,31 @@ def read_package_json(ctx: ProjectContext, directory: Path) -> dict[str, Any]:
 
 
 def workspace_patterns(directory: Path) -> list[str]:
-    """The workspace globs a package.json (npm, yarn) or pnpm-workspace.yaml declares."""
-    patterns: object = None
-    try:
-        data = json.loads((directory / "package.json").read_text())
-        patterns = data.get("workspaces") if isinstance(data, dict) else None
-        if isinstance(patterns, dict):
+    """The workspace globs of pnpm-workspace.yaml, else of package.json (npm, yarn)."""
+    patterns = _yaml_field(directory / "pnpm-workspace.yaml", "packages")
+    if patterns is None:
+        patterns = _json_field(directory / "package.json", "workspaces")
+        if isinstance(patterns, dict):  # yarn's {"packages": [...], "nohoist": [...]}
             patterns = patterns.get("packages")
-        pnpm_file = directory / "pnpm-workspace.yaml"
-        if pnpm_file.is_file():
-            pnpm = YAML(typ="safe").load(pnpm_file.read_text())
-            patterns = pnpm.get("packages") if isinstance(pnpm, dict) else None
-    except (OSError, ValueError, YAMLError):
-        return []
     if not isinstance(patterns, list):
         return []
     return [p.strip().removeprefix("./").rstrip("/") for p in patterns if isinstance(p, str)]
+
+
+def _json_field(path: Path, key: str) -> object:
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+    return data.get(key) if isinstance(data, dict) else None
+
+
+def _yaml_field(path: Path, key: str) -> object:
+    try:
+        data = YAML(typ="safe").load(path.read_text()) if path.is_file() else None
+    except (OSError, YAMLError):
+        return None
+    return data.get(key) if isinstance(data, dict) else None
 
 
 def _in_workspace(rel: str, patterns: Sequence[str]) -> bool:
