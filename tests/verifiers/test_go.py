@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, write_files
+from conftest import MakeRepo, git, write_files
 from corral.config import VerifierSettings
 from corral.sandbox.local import LocalRunner
 from corral.testing.samples import go as sample
@@ -254,3 +254,10 @@ def test_cli_json_contract_on_a_failing_test(repos: dict[str, Path], cache_dir: 
     assert (finding["file"], finding["line"]) == ("calc/calc_test.go", 11)
     assert "Sum([1 2 3]) = 5, want 6" in finding["message"]
     assert "calc/calc_test.go:11" in out["message"]
+
+
+def test_module_without_packages_has_nothing_to_fail(make_repo: MakeRepo, cache_dir: Path) -> None:
+    repo = make_repo({"go.mod": "module example.com/empty\n\ngo 1.22\n"})
+    report = verify(repo, LocalRunner(cache_dir), ONLY_GO)
+    assert report.ok, report.message
+    assert vars(report.results[0].tests) == {"run": 0, "failed": 0, "skipped": 0}

@@ -67,6 +67,10 @@ class GoVerifier(Verifier):
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         packages = _list_packages(ctx)
+        if not packages:
+            # A go.mod with no code (tool requirements only): nothing to build; vet and test
+            # would fail on "matched no packages". Lost tests still show in the counts.
+            return CheckOutcome(tests=TestCounts())
         findings = _gofmt(ctx, packages)
         unexplained: list[str] = []
         build = _go(ctx, ["build", "-json", "./..."], "go build")
