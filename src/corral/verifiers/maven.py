@@ -54,10 +54,9 @@ _STAMP_VERSION = "1"
 
 _ERROR = "[ERROR] "
 _JAVAC = re.compile(r"^\[ERROR\] (?P<file>/.+?):\[(?P<line>\d+),(?P<col>\d+)\] (?P<message>.+)$")
-_FAILED_GOAL = re.compile(
-    r"^\[ERROR\] Failed to execute goal (?P<goal>\S+)(?: \([^)]*\))?(?P<rest>.*)$"
-)
-_ON_PROJECT = re.compile(r" on project (?P<project>[^:\s]+): (?P<reason>.*?)(?: -> \[Help \d+\])?$")
+_FAILED_GOAL = re.compile(r"^Failed to execute goal (?P<goal>\S+)(?: \([^)]*\))?(?P<rest>.*)$")
+_ON_PROJECT = re.compile(r" on project (?P<project>[^:\s]+): (?P<reason>.*)$")
+_HELP = re.compile(r" -> \[Help \d+\]$")
 _NON_COMPLYING = re.compile(r"^\[ERROR\] Non complying file: (?P<file>.+)$")
 _RESOLUTION = re.compile(
     r"Could not (?:resolve|transfer|find artifact)|Non-resolvable|Failure to find"
@@ -204,27 +203,34 @@ def _module_named(build: MavenBuild, text: str, default: Path) -> Path:
 
 def _unexplained(ctx: ProjectContext, build: MavenBuild, result: CommandResult) -> Finding:
     """A failed run none of the parsers explains: say which goal failed and why."""
-    errors = [
-        raw.removeprefix(_ERROR).rstrip()
-        for raw in result.output.splitlines()
-        if raw.startswith(_ERROR) and raw.strip() != "[ERROR]"
-    ]
-    errors = [e for e in errors if not any(e.startswith(b) for b in _BOILERPLATE)]
-    goal = next((_FAILED_GOAL.match(_ERROR + e) for e in errors if e.startswith("Failed to")), None)
+    errors = error_lines(result.output)
+    headline = next((e for e in errors if e.startswith("Failed to execute goal")), None)
+    goal = _FAILED_GOAL.match(headline) if headline else None
     if goal:
         on_project = _ON_PROJECT.search(goal["rest"])
         reason = on_project["reason"] if on_project else goal["rest"].strip(" :")
         message = f"mvn failed in {goal['goal']}: {reason}"
     elif errors:
-        message = f"mvn failed: {errors[0]}"
+        headline = errors[0]
+        message = f"mvn failed: {headline}"
     else:
         tail = result.output.strip().splitlines()[-1:] or ["no output"]
         message = f"mvn exited {result.exit_code}: {tail[0]}"
     if _RESOLUTION.search(result.output):
-        _stamp(ctx, build).unlink(missing_ok=True)
+        _stamp(ctx, build).unlink(missing_ok=True)  # so that the next prepare fetches again
         message = f"dependencies are missing from the local cache; {message}"
-    context = "\n".join(e for e in errors if not e.startswith("Failed to"))[:600] or None
+    context = "\n".join(e for e in errors if e != headline)[:600] or None
     return Finding(FindingKind.ERROR, None, None, message[:400], context=context)
+
+
+def error_lines(output: str) -> list[str]:
+    """Maven's `[ERROR]` lines, without the prefix, the help links and the boilerplate."""
+    lines = (
+        _HELP.sub("", raw.removeprefix(_ERROR)).rstrip()
+        for raw in output.splitlines()
+        if raw.startswith(_ERROR)
+    )
+    return [line for line in lines if line and not line.startswith(_BOILERPLATE)]
 
 
 def _raise_on_resolution_failure(result: CommandResult) -> None:

@@ -1,0 +1,290 @@
+"""The Maven verifier: its parsers on recorded real output, then real `mvn` on the sample."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import MakeRepo, git, write_files
+from corral.config import VerifierSettings
+from corral.sandbox.local import LocalRunner
+from corral.testing.samples import maven as sample
+from corral.verifiers import Finding, FindingKind, VerifyReport, verify
+from corral.verifiers.base import ProjectContext
+from corral.verifiers.junit import failure_finding, parse_junit_xml, read_checkstyle_reports
+from corral.verifiers.maven import (
+    MavenBuild,
+    error_lines,
+    parse_compile_errors,
+    parse_format_output,
+)
+from corral.verifiers.registry import BUILTIN
+
+pytestmark = pytest.mark.xdist_group("maven")
+
+DATA = Path(__file__).parent / "data" / "maven"
+# The recorded output was produced by the sample's variants in /tmp/mvnrec/<variant>.
+RECORDED = Path("/tmp/mvnrec")
+ONLY_MAVEN = VerifierSettings(disable=sorted(set(BUILTIN) - {"maven"}))
+CALC = sample.MAIN
+CALC_TEST = sample.TEST
+CLI_VERIFY = [str(Path(sys.executable).with_name("corral")), "verify"]
+
+
+def recorded(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+def context_at(root: Path) -> ProjectContext:
+    return ProjectContext(root, root, LocalRunner(Path("/nonexistent")))
+
+
+def where(f: Finding) -> tuple[FindingKind, str | None, int | None]:
+    return f.kind, f.file, f.line
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+# --- parsers, on real output ------------------------------------------------------------
+
+
+def test_javac_error_is_read_once_with_its_symbol_details() -> None:
+    ctx = context_at(RECORDED / "compile_error")
+    [finding] = parse_compile_errors(recorded("compile_error.log"), ctx)
+    assert where(finding) == (FindingKind.COMPILE, CALC, 5)
+    assert finding.message == "cannot find symbol"
+    assert finding.context == "symbol:   variable c\nlocation: class com.example.calc.Calculator"
+
+
+def test_checkstyle_report_gives_rule_file_and_line() -> None:
+    ctx = context_at(RECORDED / "lint_violation")
+    [finding] = read_checkstyle_reports(ctx, [DATA / "checkstyle-result.xml"])
+    assert where(finding) == (FindingKind.LINT, CALC, 3)
+    assert finding.message == "Unused import - java.util.List. (UnusedImports)"
+
+
+def test_surefire_report_counts_and_points_into_the_test_source(tmp_path: Path) -> None:
+    write_files(tmp_path, {CALC: "", CALC_TEST: ""})
+    report = parse_junit_xml(recorded("TEST-failing.xml"))
+    assert vars(report.counts) == {"run": 2, "failed": 1, "skipped": 0}
+    [failure] = report.failures
+    finding = failure_finding(context_at(tmp_path), tmp_path, failure)
+    assert where(finding) == (FindingKind.TEST, CALC_TEST, 17)
+    assert finding.test_id == "com.example.calc.CalculatorTest.multipliesTwoNumbers"
+    assert finding.message == "2 * 3 ==> expected: <7> but was: <6>"
+
+
+def test_surefire_errors_skips_and_nested_classes(tmp_path: Path) -> None:
+    # dividesByZero threw inside Calculator.java:10; the finding must point at the test's call.
+    write_files(tmp_path, {CALC: "", CALC_TEST: ""})
+    ctx = context_at(tmp_path)
+    report = parse_junit_xml(recorded("TEST-mixed.xml"))
+    assert vars(report.counts) == {"run": 3, "failed": 2, "skipped": 1}
+    findings = {f.test_id: failure_finding(ctx, tmp_path, f) for f in report.failures}
+    error = findings["com.example.calc.CalculatorTest.dividesByZero"]
+    assert where(error) == (FindingKind.TEST, CALC_TEST, 19)
+    assert error.message == "IllegalStateException: cannot divide 1 by zero"
+    nested = findings["com.example.calc.CalculatorTest$Negative.addsNegatives"]
+    assert where(nested) == (FindingKind.TEST, CALC_TEST, 32)
+    assert vars(parse_junit_xml(recorded("TEST-empty.xml")).counts) == {
+        "run": 0,
+        "failed": 0,
+        "skipped": 0,
+    }
+
+
+def test_spotless_listing_gives_first_changed_line_and_the_expected_form() -> None:
+    root = RECORDED / "spotless"
+    build = MavenBuild(modules={"calc": root})
+    [finding] = parse_format_output(recorded("spotless_check.log"), build, context_at(root))
+    assert where(finding) == (FindingKind.FORMAT, CALC, 9)
+    assert "Spotless" in finding.message
+    assert finding.context == "-\\treturn·a·*·b;···\n+····return·a·*·b;"
+
+
+def test_fmt_plugin_names_each_non_complying_file() -> None:
+    root = RECORDED / "fmt"
+    build = MavenBuild(modules={"calc": root})
+    findings = parse_format_output(recorded("fmt_check.log"), build, context_at(root))
+    assert [where(f) for f in findings] == [
+        (FindingKind.FORMAT, CALC, None),
+        (FindingKind.FORMAT, CALC_TEST, None),
+    ]
+
+
+def test_error_lines_drop_maven_boilerplate() -> None:
+    assert error_lines(recorded("offline_missing_plugin.log")) == [
+        "Plugin org.apache.maven.plugins:maven-checkstyle-plugin:3.3.1 or one of its dependencies"
+        " could not be resolved: Cannot access central (https://repo.maven.apache.org/maven2) in"
+        " offline mode and the artifact org.apache.maven.plugins:maven-checkstyle-plugin:jar:3.3.1"
+        " has not been downloaded from it before."
+    ]
+
+
+def test_clean_log_has_no_compile_errors() -> None:
+    assert parse_compile_errors(recorded("clean.log"), context_at(RECORDED / "clean")) == []
+
+
+# --- real mvn on the sample ------------------------------------------------------------
+
+
+def make_repo_at(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    write_files(root, files)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+def multi_module() -> dict[str, str]:
+    """An aggregator whose one module is the sample with its failing test."""
+    aggregator = (
+        sample.clean()["pom.xml"]
+        .split("<properties>")[0]
+        .replace("<artifactId>calc</artifactId>", "<artifactId>parent</artifactId>")
+    )
+    aggregator += "  <packaging>pom</packaging>\n  <modules><module>calc</module></modules>\n"
+    aggregator += "</project>\n"
+    return {"pom.xml": aggregator, **{f"calc/{p}": c for p, c in sample.failing_test().items()}}
+
+
+FILTERED = {
+    ".corral.yaml": "verifiers:\n  args:\n    maven: ['-Dtest=CalculatorTest#addsTwoNumbers']\n"
+}
+
+
+@pytest.fixture(scope="module")
+def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("maven")
+    variants = {
+        "clean": sample.clean(),
+        "compile_error": sample.compile_error(),
+        "failing_test": sample.failing_test(),
+        "lint_violation": sample.lint_violation(),
+        "filtered": {**sample.failing_test(), **FILTERED},
+        "multi_module": multi_module(),
+    }
+    return {name: make_repo_at(base / name, files) for name, files in variants.items()}
+
+
+@pytest.fixture(scope="module")
+def reports(repos: dict[str, Path], cache_dir: Path) -> dict[str, VerifyReport]:
+    runner = LocalRunner(cache_dir)
+    return {name: verify(repo, runner, ONLY_MAVEN) for name, repo in repos.items()}
+
+
+def only_result(report: VerifyReport) -> tuple[list[Finding], dict[str, int] | None]:
+    [result] = report.results
+    assert result.name == "maven"
+    return result.findings, None if result.tests is None else vars(result.tests)
+
+
+def test_clean_project_passes_in_one_line(reports: dict[str, VerifyReport]) -> None:
+    findings, tests = only_result(reports["clean"])
+    assert findings == []
+    assert tests == {"run": 2, "failed": 0, "skipped": 0}
+    assert reports["clean"].message == "All checks passed (maven; 2 tests passed)."
+
+
+def test_compile_error_names_file_line_and_symbol(reports: dict[str, VerifyReport]) -> None:
+    findings, tests = only_result(reports["compile_error"])
+    [finding] = findings
+    assert where(finding) == (FindingKind.COMPILE, CALC, 5)
+    assert finding.message == "cannot find symbol"
+    assert "variable c" in (finding.context or "")
+    assert tests is None  # the tests never ran: unknown, not zero
+    assert not reports["compile_error"].ok
+
+
+def test_failing_test_names_test_assertion_and_test_line(reports: dict[str, VerifyReport]) -> None:
+    findings, tests = only_result(reports["failing_test"])
+    [finding] = findings
+    line = line_of(sample.failing_test()[CALC_TEST], "assertEquals(7")
+    assert where(finding) == (FindingKind.TEST, CALC_TEST, line)
+    assert finding.test_id == "com.example.calc.CalculatorTest.multipliesTwoNumbers"
+    assert "expected: <7> but was: <6>" in finding.message
+    assert tests == {"run": 2, "failed": 1, "skipped": 0}
+    assert f"{CALC_TEST}:{line}" in reports["failing_test"].message
+
+
+def test_checkstyle_violation_is_a_lint_finding(reports: dict[str, VerifyReport]) -> None:
+    findings, _ = only_result(reports["lint_violation"])
+    [finding] = findings
+    line = line_of(sample.lint_violation()[CALC], "import java.util.List;")
+    assert where(finding) == (FindingKind.LINT, CALC, line)
+    assert "Unused import - java.util.List" in finding.message
+
+
+def test_extra_args_from_corral_yaml_reach_the_build(reports: dict[str, VerifyReport]) -> None:
+    # The failing test is filtered out by the repository's own `-Dtest=...`.
+    findings, tests = only_result(reports["filtered"])
+    assert findings == []
+    assert tests == {"run": 1, "failed": 0, "skipped": 0}
+
+
+def test_module_findings_are_relative_to_the_repository(reports: dict[str, VerifyReport]) -> None:
+    report = reports["multi_module"]
+    [result] = report.results  # calc/pom.xml is built by the root, not verified on its own
+    assert result.project == "."
+    [finding] = result.findings
+    line = line_of(sample.failing_test()[CALC_TEST], "assertEquals(7")
+    assert where(finding) == (FindingKind.TEST, f"calc/{CALC_TEST}", line)
+    assert vars(result.tests) == {"run": 2, "failed": 1, "skipped": 0}
+
+
+def test_cli_json_contract_on_a_failing_test(repos: dict[str, Path], cache_dir: Path) -> None:
+    proc = subprocess.run(
+        [
+            *CLI_VERIFY,
+            str(repos["failing_test"]),
+            "--json",
+            "--sandbox",
+            "local",
+            "--cache-dir",
+            str(cache_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["ok"] is False
+    [maven] = [v for v in out["verifiers"] if v["name"] == "maven"]
+    line = line_of(sample.failing_test()[CALC_TEST], "assertEquals(7")
+    [finding] = maven["findings"]
+    assert (finding["file"], finding["line"], finding["kind"]) == (CALC_TEST, line, "test")
+    assert "expected: <7> but was: <6>" in finding["message"]
+    assert out["message"].startswith("Verification failed: maven (1 problem)")
+
+
+def test_missing_mvn_is_an_error_finding(make_repo: MakeRepo, cache_dir: Path) -> None:
+    repo = make_repo(sample.clean())
+    runner = LocalRunner(cache_dir, base_env={**os.environ, "PATH": "/nonexistent"})
+    report = verify(repo, runner, ONLY_MAVEN)
+    findings, _ = only_result(report)
+    [finding] = findings
+    assert finding.kind is FindingKind.ERROR
+    assert "`mvn` is not installed" in finding.message
+    assert not report.ok
+
+
+def test_unprepared_offline_check_fails_closed(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo(sample.clean())
+    empty_cache = tmp_path / "empty-cache"
+    report = verify(repo, LocalRunner(empty_cache), ONLY_MAVEN, prepare=False)
+    findings, tests = only_result(report)
+    [finding] = findings
+    assert finding.kind is FindingKind.ERROR
+    assert finding.message.startswith("dependencies are missing from the local cache; mvn failed")
+    assert "offline mode" in finding.message
+    assert tests is None
+    assert not report.ok
