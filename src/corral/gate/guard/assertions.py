@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from corral.gate.diff import FileChange
-from corral.gate.guard.base import GuardContext, GuardFinding, Rule, quote
+from corral.gate.diff import Diff, FileChange
+from corral.gate.guard.base import GuardContext, GuardFinding, Rule, quote, split_moved
 from corral.gate.guard.languages import (
     Language,
     added_lines_matching,
@@ -45,7 +45,7 @@ def check(ctx: GuardContext) -> list[GuardFinding]:
             or not lang.is_test_file(change.old_path, change.old_text)
         ):
             continue
-        findings.extend(_check_file(change, lang))
+        findings.extend(_check_file(ctx.diff, change, lang))
     return findings
 
 
@@ -56,21 +56,24 @@ def _tally(text: str, lang: Language) -> _Tally:
     )
 
 
-def _check_file(change: FileChange, lang: Language) -> list[GuardFinding]:
+def _check_file(diff: Diff, change: FileChange, lang: Language) -> list[GuardFinding]:
     before = _tally(change.old_text or "", lang)
     after = _tally(change.new_text or "", lang)
     findings = []
-    if after.total < before.total:
-        removed = removed_lines_matching(change, lang.assertion, lang.comments)
+    removed, moved = split_moved(
+        diff, change, removed_lines_matching(change, lang.assertion, lang.comments)
+    )
+    lost = before.total - after.total - len(moved)
+    if lost > 0:
         findings.append(
             _finding(
                 change,
-                f"You removed {before.total - after.total} assertion(s) from {change.path}"
+                f"You removed {lost} assertion(s) from {change.path}"
                 f"{_shown(change.old_path, removed)}; restore them and fix the code instead.",
                 removed,
             )
         )
-    elif after.strong < before.strong:
+    elif after.strong + _strong(moved, lang) < before.strong:
         weak = added_lines_matching(change, lang.weak_assertion, lang.comments)
         findings.append(
             _finding(
@@ -91,6 +94,10 @@ def _check_file(change: FileChange, lang: Language) -> list[GuardFinding]:
             )
         )
     return findings
+
+
+def _strong(lines: list[str], lang: Language) -> int:
+    return sum(1 for line in lines if not lang.weak_assertion.search(line))
 
 
 def _shown(path: str | None, lines: list[tuple[int, str]]) -> str:

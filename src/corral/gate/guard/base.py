@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,3 +50,22 @@ def quote(text: str, limit: int = 80) -> str:
     """A source line as the agent is shown it: inline code, cut to `limit` characters."""
     text = text.strip()
     return f"`{text if len(text) <= limit else text[: limit - 1] + '…'}`"
+
+
+def split_moved(
+    diff: Diff, change: FileChange, removed: list[tuple[int, str]]
+) -> tuple[list[tuple[int, str]], list[str]]:
+    """Removed lines split into those gone for good and those moved: the same text added
+    in another file of the diff (a test moved to a new file is not lost)."""
+    elsewhere = Counter(
+        text.strip() for other in diff.files if other is not change for _, text in other.added
+    )
+    gone = []
+    moved = []
+    for number, text in removed:
+        if elsewhere[text] > 0:
+            elsewhere[text] -= 1
+            moved.append(text)
+        else:
+            gone.append((number, text))
+    return gone, moved

@@ -3,8 +3,8 @@ cases removed from it."""
 
 from __future__ import annotations
 
-from corral.gate.diff import FileChange
-from corral.gate.guard.base import GuardContext, GuardFinding, Rule, quote, where
+from corral.gate.diff import Diff, FileChange
+from corral.gate.guard.base import GuardContext, GuardFinding, Rule, quote, split_moved, where
 from corral.gate.guard.languages import (
     Language,
     count,
@@ -23,11 +23,11 @@ def check(ctx: GuardContext) -> list[GuardFinding]:
         lang = language_of(change.old_path or "")
         if lang is None or not _holds_tests(change, lang):
             continue
-        findings.extend(_check_file(change, lang))
+        findings.extend(_check_file(ctx.diff, change, lang))
     return findings
 
 
-def _check_file(change: FileChange, lang: Language) -> list[GuardFinding]:
+def _check_file(diff: Diff, change: FileChange, lang: Language) -> list[GuardFinding]:
     old = change.old_path or ""
     if change.new_path is None:
         return [_finding(change, f"You deleted the test file {old}; restore it.")]
@@ -47,15 +47,17 @@ def _check_file(change: FileChange, lang: Language) -> list[GuardFinding]:
         return [_finding(change, f"You emptied the test file {old}; restore its tests.")]
     before = count(lang.test_definition, strip_comments(change.old_text, lang.comments))
     after = count(lang.test_definition, strip_comments(change.new_text, lang.comments))
-    if after >= before:
+    lines, moved = split_moved(
+        diff, change, removed_lines_matching(change, lang.test_definition, lang.comments)
+    )
+    if after + len(moved) >= before:
         return []
-    lines = removed_lines_matching(change, lang.test_definition, lang.comments)
     shown = "; ".join(f"{old}:{n} {quote(text)}" for n, text in lines[:5])
     first = lines[0][0] if lines else None
     return [
         GuardFinding(
             ID,
-            f"You removed {before - after} test(s) from {where(change, None)}"
+            f"You removed {before - after - len(moved)} test(s) from {where(change, None)}"
             f"{' (' + shown + ')' if shown else ''}; restore them and fix the code instead.",
             file=old,
             line=first,

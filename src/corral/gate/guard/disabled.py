@@ -36,11 +36,12 @@ def check(ctx: GuardContext) -> list[GuardFinding]:
 def _new_markers(change: FileChange, lang: Language, marker: Marker) -> list[GuardFinding]:
     # Counting both sides keeps a moved or re-indented existing skip from firing.
     old_text = change.old_text if language_of(change.old_path or "") is lang else None
-    before = count(marker.pattern, strip_comments(old_text or "", lang.comments))
-    after = count(marker.pattern, strip_comments(change.new_text or "", lang.comments))
+    style = "none" if marker.in_comments else lang.comments
+    before = count(marker.pattern, strip_comments(old_text or "", style))
+    after = count(marker.pattern, strip_comments(change.new_text or "", style))
     if after <= before:
         return []
-    lines = added_lines_matching(change, marker.pattern, lang.comments)[: after - before]
+    lines = added_lines_matching(change, marker.pattern, style)[: after - before]
     verb = "focused tests with" if marker.kind == "focused" else "disabled a test with"
     if not lines:
         message = f"You {verb} {marker.label} in {change.path}; {_ADVICE[marker.kind]}."

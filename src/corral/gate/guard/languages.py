@@ -10,7 +10,7 @@ from typing import Literal
 
 from corral.gate.diff import FileChange
 
-CommentStyle = Literal["c", "hash", "xml"]
+CommentStyle = Literal["c", "hash", "xml", "none"]
 SkipKind = Literal["skipped", "focused"]
 
 
@@ -20,6 +20,8 @@ class Marker:
     label: str
     """What the agent is told it added, e.g. "@Disabled"."""
     kind: SkipKind = "skipped"
+    in_comments: bool = False
+    """Whether the marker is itself a comment (a Go build constraint), so comments stay."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,10 @@ def _re(pattern: str) -> re.Pattern[str]:
 
 def _markers(kind: SkipKind, *pairs: tuple[str, str]) -> tuple[Marker, ...]:
     return tuple(Marker(_re(pattern), label, kind) for pattern, label in pairs)
+
+
+def _comment_marker(pattern: str, label: str) -> Marker:
+    return Marker(_re(pattern), label, "skipped", in_comments=True)
 
 
 JVM = Language(
@@ -129,10 +135,11 @@ GO = Language(
     test_path=_re(r"_test\.go$"),
     collected=_re(r"_test\.go$"),
     test_definition=_re(r"^func\s+(\([^)]*\)\s*)?(Test|Benchmark|Fuzz|Example)\w*\s*\("),
-    skip_markers=_markers(
-        "skipped",
-        (r"\.(Skip|Skipf|SkipNow)\s*\(", "t.Skip"),
-        (r"^//\s*(go:build|\+build)\b.*\bignore\b", "a build constraint that ignores the file"),
+    skip_markers=(
+        *_markers("skipped", (r"\.(Skip|Skipf|SkipNow)\s*\(", "t.Skip")),
+        _comment_marker(
+            r"^//\s*(go:build|\+build)\s.*\bignore\b", "a build constraint that ignores the file"
+        ),
     ),
     assertion=_re(
         r"\.(Error|Errorf|Fatal|Fatalf|Fail|FailNow)\s*\(|\b(assert|require)\.[A-Z]\w*\s*\("
@@ -155,7 +162,7 @@ RUST = Language(
         (r"#\[cfg\(\s*(any\(\s*\)|FALSE|ignore)\s*\)\]", "a cfg that never compiles the tests"),
     ),
     assertion=_re(r"\b(debug_)?assert(_eq|_ne|_matches)?!|#\[should_panic|\bpanic!"),
-    weak_assertion=_re(r"\bassert!\s*\(\s*(true|[\w.]+\.is_(ok|some)\(\))\s*\)"),
+    weak_assertion=_re(r"\bassert!\s*\(\s*(true|[^;\n]*\.is_(ok|some)\(\))\s*\)"),
     trivialiser=_re(r"\|\|\s*true\b|catch_unwind"),
     tests_inline=True,
 )
