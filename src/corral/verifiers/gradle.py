@@ -81,19 +81,23 @@ class GradleVerifier(Verifier):
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         projects = project_dirs(ctx.project_dir)
         _clear_reports(projects)
-        result = run_tool(ctx, check_argv(ctx), "gradle build")
-        findings = [
-            *parse_compile_errors(result.output, ctx),
-            *parse_format_output(result.output, ctx),
-            *read_checkstyle_reports(ctx, _checkstyle_reports(projects), _severities(result)),
-        ]
-        reports = [(p, r) for p in projects for r in _test_reports(p)]
-        tests, counts = read_junit_reports(ctx, reports)
-        findings += tests
-        if not result.ok and not findings:
-            findings = [unexplained_failure(result)]
-        unknown = not reports and not result.ok  # tests never ran: unknown, not zero
-        return CheckOutcome(findings, None if unknown else counts)
+        return read_outcome(ctx, run_tool(ctx, check_argv(ctx), "gradle build"), projects)
+
+
+def read_outcome(ctx: ProjectContext, result: CommandResult, projects: list[Path]) -> CheckOutcome:
+    """Findings and test counts of one `gradle build`: its console and the reports it left."""
+    findings = [
+        *parse_compile_errors(result.output, ctx),
+        *parse_format_output(result.output, ctx),
+        *read_checkstyle_reports(ctx, _checkstyle_reports(projects), _severities(result)),
+    ]
+    reports = [(p, r) for p in projects for r in _test_reports(p)]
+    tests, counts = read_junit_reports(ctx, reports)
+    findings += tests
+    if not result.ok and not findings:
+        findings = [unexplained_failure(result)]
+    unknown = not reports and not result.ok  # tests never ran: unknown, not zero
+    return CheckOutcome(findings, None if unknown else counts)
 
 
 def gradle_command(project_dir: Path) -> list[str]:
@@ -231,7 +235,7 @@ def project_dirs(root: Path) -> list[Path]:
     """The root and every folder below it that holds a Gradle build script."""
     found = [root]
     for directory, subdirs, files in os.walk(root):
-        subdirs[:] = [d for d in subdirs if d not in _PRUNED and not d.startswith(".")]
+        subdirs[:] = sorted(d for d in subdirs if d not in _PRUNED and not d.startswith("."))
         here = Path(directory)
         if here != root and any(f in GradleVerifier.markers for f in files):
             found.append(here)

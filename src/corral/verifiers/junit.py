@@ -20,6 +20,8 @@ _MAX_MESSAGE = 300
 _MAX_CONTEXT_LINES = 4
 _MAX_FRAMES = 40
 _SOURCE_SUFFIXES = (".java", ".kt", ".groovy", ".scala")
+# Assertion failures speak for themselves; any other exception is named with its message.
+_ASSERTION_TYPE = re.compile(r"Assert|ComparisonFailure|MultipleFailures")
 _BUILD_DIRS = frozenset({"target", "build", "out", ".gradle", "node_modules"})
 
 # `at app//com.example.FooTest.bar(FooTest.java:12)`; the prefix before `//` or `/` is the
@@ -84,7 +86,7 @@ def _failure(case: ET.Element, problem: ET.Element) -> TestFailure:
     lines = [line.rstrip() for line in raw.strip().splitlines() if line.strip()]
     short_type = exc_type.rsplit(".", 1)[-1]
     message = lines[0] if lines else short_type or "failed"
-    if problem.tag == "error" and short_type and lines:
+    if short_type and lines and not _ASSERTION_TYPE.search(short_type):
         message = f"{short_type}: {message}"
     detail = "\n".join(lines[1 : 1 + _MAX_CONTEXT_LINES]) or None
     return TestFailure(
