@@ -673,9 +673,11 @@ def _run_test_site(
             parsed = parse_mocha_json(text, rel)
     except (OSError, ValueError, ET.ParseError, KeyError, TypeError):
         parsed = None
-    if parsed is not None and (parsed[0] or result.ok):
-        return parsed
-    return _failed(tools.ctx, site, "test", result, FindingKind.TEST), None
+    failed = _failed(tools.ctx, site, "test", result, FindingKind.TEST)
+    if parsed is None:
+        return failed, None
+    # A non-zero exit with every test passing (a hook, a coverage threshold) still fails.
+    return parsed[0] or failed, parsed[1]
 
 
 def _report_options(runner: Runner, report: Path) -> tuple[list[str], dict[str, str]]:

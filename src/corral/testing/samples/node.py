@@ -92,7 +92,7 @@ def clean() -> dict[str, str]:
 
 
 def compile_error() -> dict[str, str]:
-    """src/math.js:16: a string where the JSDoc type says number (TS2322)."""
+    """src/math.js:19: a string where the JSDoc type says number (TS2322)."""
     files = clean()
     files["src/math.js"] = _MATH + '\n/** @type {number} */\nexport const LIMIT = "ten";\n'
     return files
