@@ -15,7 +15,10 @@ from corral.agents.base import Recorder
 from corral.gate.base import Gate, GateResult, StageResult
 from corral.gate.diff import Diff, compute_diff, resolve_commit
 from corral.gate.guard import GuardContext, GuardReport, run_guard
+from corral.gate.judge import Judge, JudgeVerdict
 from corral.gate.settings import GateSettings
+from corral.llm.base import ChatModel
+from corral.llm.settings import make_model
 from corral.sandbox.base import CommandRunner
 from corral.verifiers import VerifierResult, verify
 from corral.verifiers.base import FindingKind
@@ -37,6 +40,7 @@ class StagedGate:
         prompt: str | None = None,
         baseline: list[VerifierResult] | None = None,
         recorder: Recorder | None = None,
+        judge_model: ChatModel | None = None,
     ) -> None:
         self.workspace = workspace.resolve()
         self.base = resolve_commit(self.workspace, base_ref)
@@ -45,6 +49,7 @@ class StagedGate:
         self.prompt = prompt
         self.recorder = recorder
         self._baseline = baseline
+        self._judge_model = judge_model
         self._results: list[VerifierResult] = []
         self._diff: Diff | None = None
         self._guard_report: GuardReport | None = None
@@ -73,7 +78,7 @@ class StagedGate:
         return self._baseline
 
     def _stages(self) -> list[tuple[str, Stage]]:
-        return [("verifiers", self._verifiers), ("guard", self._guard)]
+        return [("verifiers", self._verifiers), ("guard", self._guard), ("judge", self._judge)]
 
     def _verifiers(self) -> StageResult:
         report = verify(
@@ -112,6 +117,32 @@ class StagedGate:
             },
         )
 
+    def _judge(self) -> StageResult:
+        settings = self.settings.judge
+        model = self._judge_model
+        if model is None and settings.model is not None and settings.mode != "off":
+            model = self._judge_model = make_model(settings.model)
+        mode_details = {"mode": settings.mode, "configured": model is not None}
+        if settings.mode == "off" or (model is None and settings.mode == "when_configured"):
+            why = "off for this campaign" if settings.mode == "off" else "no model configured"
+            return StageResult(
+                "judge", ok=True, message=f"Judge: {why}.", details=mode_details, skipped=True
+            )
+        if model is None:
+            raise JudgeNotConfigured("this campaign requires the judge but no judge model is set")
+        if self.prompt is None:
+            raise JudgeNotConfigured("the judge needs the campaign prompt and none was given")
+        assert self._diff is not None and self._guard_report is not None  # set by the guard
+        outcome = Judge(
+            model, max_diff_chars=settings.max_diff_chars, max_tokens=settings.max_tokens
+        ).judge(self.prompt, self._diff, self._guard_report.notes)
+        details = {**mode_details, **outcome.to_json()}
+        if outcome.approved:
+            return StageResult("judge", ok=True, message="Judge: approved.", details=details)
+        return StageResult(
+            "judge", ok=False, message=veto_message(outcome.verdict), details=details
+        )
+
     def _record(self, result: GateResult, duration_s: float) -> None:
         if self.recorder is None:
             return
@@ -128,9 +159,25 @@ class StagedGate:
                 "could_not_run": bool(failed and failed.details.get("could_not_run")),
                 "vetoed": vetoed_by is not None,
                 "vetoed_by": vetoed_by,
+                "judge_mode": self.settings.judge.mode,
                 "stages": [_stage_record(s) for s in result.stages],
             },
         )
+
+
+class JudgeNotConfigured(RuntimeError):
+    """The judge must run but cannot: no model, or no prompt to judge against."""
+
+
+def veto_message(verdict: JudgeVerdict) -> str:
+    """The judge's veto as the agent's next instruction."""
+    lines = ["A reviewer vetoed this change:"]
+    lines += [f"- {reason.strip()}" for reason in verdict.reasons if reason.strip()]
+    if verdict.out_of_scope:
+        lines.append("Outside what the prompt asked (revert these):")
+        lines += [f"- {item.strip()}" for item in verdict.out_of_scope]
+    lines.append("Address each point, keep to what the prompt asks, then verify again.")
+    return "\n".join(lines)
 
 
 def build_gate(
@@ -142,9 +189,11 @@ def build_gate(
     prompt: str | None = None,
     baseline: list[VerifierResult] | None = None,
     recorder: Recorder | None = None,
+    judge_model: ChatModel | None = None,
 ) -> Gate:
     """The gate for `workspace`, judging the change from `base_ref` to its working tree.
 
+    `judge_model` overrides `settings.judge.model` (tests, or a model built elsewhere).
     Raises DiffError when `base_ref` names no commit in `workspace`.
     """
     return StagedGate(
@@ -155,6 +204,7 @@ def build_gate(
         prompt=prompt,
         baseline=baseline,
         recorder=recorder,
+        judge_model=judge_model,
     )
 
 

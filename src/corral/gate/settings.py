@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from corral.config import VerifierSettings
+from corral.llm.settings import ModelSettings
 
 RuleId = Literal[
     "tests-deleted",
@@ -57,6 +58,8 @@ class JudgeSettings(BaseModel):
 
     mode: JudgeMode = "when_configured"
     """required: no pass without an approving verdict; when_configured: used if a model is set."""
+    model: ModelSettings | None = None
+    """The judge's own model, apart from the agent's (a different model family is advised)."""
     max_diff_chars: int = Field(default=60_000, gt=0)
     """The diff shown to the judge is cut beyond this many characters (the judge is told)."""
     max_tokens: int = Field(default=2048, gt=0)
