@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from corral.config import ConfigError
-from corral.sandbox import Backend, default_cache_dir, make_runner
+from corral.sandbox import Backend, SandboxUnavailableError, default_cache_dir, make_runner
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 err = Console(stderr=True)
@@ -63,9 +63,13 @@ def verify(
     if not path.is_dir():
         err.print(f"[red]error:[/] {path} is not a folder")
         raise typer.Exit(EXIT_USAGE)
-    runner = make_runner(
-        _backend(sandbox), workspace=path.resolve(), cache_dir=cache_dir or default_cache_dir()
-    )
+    try:
+        runner = make_runner(
+            _backend(sandbox), workspace=path.resolve(), cache_dir=cache_dir or default_cache_dir()
+        )
+    except SandboxUnavailableError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
     try:
         with _status("verifying") as status:
             report = verify_path(
