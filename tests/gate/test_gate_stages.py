@@ -3,42 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
+from gate_helpers import CHECK_SCRIPT, ListRecorder, grep_verifier
 
 from conftest import MakeRepo, git
-from corral.config import CustomVerifierSpec, VerifierSettings
 from corral.gate.gate import build_gate
 from corral.gate.settings import GateSettings
 from corral.sandbox.base import CommandRunner
-from corral.verifiers.registry import BUILTIN
-
-# A verifier that needs no toolchain: every line containing BROKEN is a finding.
-CHECK_SCRIPT = "grep -Hn BROKEN *.txt | sed 's/:BROKEN.*/: broken line/'\n"
-
-
-def grep_verifier(command: list[str] | None = None) -> VerifierSettings:
-    return VerifierSettings(
-        disable=sorted(BUILTIN),
-        custom=[
-            CustomVerifierSpec(
-                name="grep",
-                activate="*.txt",
-                command=command or ["sh", "check.sh"],
-                pattern=r"^(?P<file>[^:]+):(?P<line>\d+): (?P<message>.*)$",
-                kind="test",
-            )
-        ],
-    )
-
-
-class ListRecorder:
-    def __init__(self) -> None:
-        self.records: list[tuple[str, dict[str, Any]]] = []
-
-    def record(self, kind: str, data: dict[str, Any]) -> None:
-        self.records.append((kind, data))
 
 
 @pytest.fixture

@@ -147,7 +147,10 @@ class StagedGate:
         if self.recorder is None:
             return
         failed = next((s for s in result.stages if not s.ok), None)
-        vetoed_by = failed.name if failed is not None and failed.name != "verifiers" else None
+        could_not_run = bool(failed and failed.details.get("could_not_run"))
+        vetoed_by = None
+        if failed is not None and failed.name != "verifiers" and not could_not_run:
+            vetoed_by = failed.name
         self.recorder.record(
             "gate",
             {
@@ -156,7 +159,7 @@ class StagedGate:
                 "base": self.base,
                 "duration_s": round(duration_s, 3),
                 "failed_stage": None if failed is None else failed.name,
-                "could_not_run": bool(failed and failed.details.get("could_not_run")),
+                "could_not_run": could_not_run,
                 "vetoed": vetoed_by is not None,
                 "vetoed_by": vetoed_by,
                 "judge_mode": self.settings.judge.mode,
