@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -104,6 +105,164 @@ class _NullStatus:
 
     def update(self, text: str) -> None:
         pass
+
+
+# Campaigns (bodies in corral.campaign_cli). Exit codes: 0 every repository has its PR or
+# needed no change, 1 some ended without a PR or with CI failing, 2 bad usage or invalid
+# spec, 3 nothing failed but jobs wait (approval) or are unfinished.
+
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="CORRAL_STORE",
+        help="SQLite path or database URL (default: ~/.local/share/corral/corral.db).",
+    ),
+]
+WorkDirOpt = Annotated[
+    Path | None,
+    typer.Option("--work-dir", envvar="CORRAL_WORK_DIR", help="Where checkouts are kept."),
+]
+EngineOpt = Annotated[str, typer.Option("--engine", help="local (in-process threads).")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="One line per repository step.")]
+
+
+@app.command()
+def run(
+    spec: Annotated[Path, typer.Argument(help="The campaign spec (YAML).")],
+    engine: EngineOpt = "local",
+    store: StoreOpt = None,
+    work_dir: WorkDirOpt = None,
+    cache_dir: CacheOpt = None,
+    sandbox: SandboxOpt = "bwrap",
+    verbose: VerboseOpt = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Keep running while jobs wait for approval.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a campaign, or resume it: every repository goes as far as it can."""
+    from corral import campaign_cli as c
+
+    runtime = c.runtime_from(store, work_dir, cache_dir, _backend(sandbox))
+    _campaign_exit(
+        lambda: c.run_command(
+            spec, runtime, engine=engine, verbose=verbose, wait=wait, as_json=as_json
+        )
+    )
+
+
+@app.command()
+def status(
+    campaign: Annotated[str | None, typer.Argument(help="Campaign name or id.")] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Campaigns, or one campaign's outcomes per repository (exit code as for run)."""
+    from corral import campaign_cli as c
+
+    _campaign_exit(lambda: c.status_command(store, campaign, as_json))
+
+
+@app.command()
+def retry(
+    campaign: Annotated[str, typer.Argument(help="Campaign name or id.")],
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Re-run the jobs that ended without a PR.")
+    ] = False,
+    engine: EngineOpt = "local",
+    store: StoreOpt = None,
+    work_dir: WorkDirOpt = None,
+    cache_dir: CacheOpt = None,
+    sandbox: SandboxOpt = "bwrap",
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-run a campaign's failed repositories from its stored spec."""
+    from corral import campaign_cli as c
+
+    if not failed:
+        err.print("[red]error:[/] say what to retry: --failed")
+        raise typer.Exit(EXIT_USAGE)
+    runtime = c.runtime_from(store, work_dir, cache_dir, _backend(sandbox))
+    _campaign_exit(
+        lambda: c.retry_command(runtime, campaign, engine=engine, verbose=verbose, as_json=as_json)
+    )
+
+
+@app.command()
+def logs(
+    job: Annotated[int, typer.Argument(help="Job id (see corral status).")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One job's record: transitions, agent sessions with every call, gate verdicts."""
+    from corral import campaign_cli as c
+
+    _campaign_exit(lambda: c.logs_command(store, job, as_json))
+
+
+@app.command()
+def approve(
+    job: Annotated[int, typer.Argument(help="Job id awaiting approval.")],
+    by: Annotated[str | None, typer.Option(help="Who approves (default: you).")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Approve a held job's diff; the campaign's next run pushes it and opens the PR."""
+    from corral import campaign_cli as c
+
+    _campaign_exit(lambda: c.decide_command(store, job, None, by))
+
+
+@app.command()
+def reject(
+    job: Annotated[int, typer.Argument(help="Job id awaiting approval.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
+    by: Annotated[str | None, typer.Option(help="Who rejects (default: you).")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Reject a held job's diff; it ends without a PR."""
+    from corral import campaign_cli as c
+
+    _campaign_exit(lambda: c.decide_command(store, job, reason, by))
+
+
+@app.command()
+def schema() -> None:
+    """Print the campaign spec's JSON Schema."""
+    from corral.spec import spec_json_schema
+
+    print(json.dumps(spec_json_schema(), indent=2))
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Where to build the demo (default: a temp dir).")
+    ] = None,
+    agent: Annotated[
+        str, typer.Option("--agent", help="command (deterministic) or builtin (needs a key).")
+    ] = "command",
+    store: StoreOpt = None,
+    sandbox: Annotated[
+        str | None, typer.Option("--sandbox", help="bwrap or local (default: bwrap if usable).")
+    ] = None,
+) -> None:
+    """Build sample repositories, run a campaign over them, show the outcomes."""
+    from corral import demo as d
+
+    _campaign_exit(lambda: d.demo_command(directory, agent, store, sandbox))
+
+
+def _campaign_exit(command: Callable[[], int]) -> None:
+    from corral.store import StoreError
+
+    try:
+        code = command()
+    except (ConfigError, StoreError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    raise typer.Exit(code)
 
 
 def main() -> None:
