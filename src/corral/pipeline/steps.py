@@ -384,7 +384,7 @@ def _template(ctx: CampaignContext, job: Job, template: str) -> str:
 
 
 def _vetoed(ctx: CampaignContext, job: Job, result: GateResult) -> Job:
-    reason = f"gate vetoed: {_first_line(result.message)}"
+    reason = gate_reason(result)
     if job.head_sha is not None:  # a CI round: the PR stays, with CI failing
         return ctx.store.transition(
             job.id,
@@ -396,7 +396,19 @@ def _vetoed(ctx: CampaignContext, job: Job, result: GateResult) -> Job:
     return _end(ctx, job, JobState.FAILED, Reason.GATE_VETOED, reason)
 
 
+def gate_reason(result: GateResult) -> str:
+    """One line on why the gate refused: the failing stage and its first finding."""
+    failed = next((stage for stage in result.stages if not stage.ok), None)
+    lines = [line.strip() for line in result.message.strip().splitlines() if line.strip()]
+    bullet = next((line[2:] for line in lines if line.startswith("- ")), None)
+    detail = bullet or (lines[0] if lines else "no message")
+    stage = f" ({failed.name})" if failed is not None else ""
+    return f"gate vetoed{stage}: {detail[:300]}"
+
+
 def _describe(outcome: AgentOutcome) -> str:
+    if outcome.status == "gate_failed" and outcome.final_gate is not None:
+        return gate_reason(outcome.final_gate)
     prefix = {
         "gate_failed": "gate vetoed",
         "budget_exhausted": "budget spent",

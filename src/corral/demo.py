@@ -1,0 +1,335 @@
+"""`corral demo`: a campaign over a few small repositories on the local forge, end to end.
+
+The campaign adds an SPDX license header to every source file and removes stray backup
+files. Its change command is right for most repositories, and wrong in two in ways real
+codemods are: it writes the header above a Node script's shebang (the build breaks: the
+gate stops it, no PR) and it takes a live test file for a backup (the guard vetoes it).
+The other repositories get a pull request on the local forge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from corral.campaign_cli import CampaignProgress, counts_line, outcome_table
+from corral.campaigns import CampaignSummary, ExitCode, run_campaign
+from corral.config import ConfigError
+from corral.pipeline.context import Runtime
+from corral.pipeline.states import Outcome, Reason
+from corral.sandbox import Backend, default_cache_dir, make_runner
+from corral.spec import load_spec
+from corral.store import Store, default_store_url
+from corral.testing.samples import sample
+
+CAMPAIGN = "demo"
+HEADER = "SPDX-License-Identifier: Apache-2.0"
+
+CODEMOD = f'''\
+import os, pathlib
+HEADER = "{HEADER}"
+COMMENT = {{".py": "#", ".go": "//", ".rs": "//", ".js": "//", ".ts": "//"}}
+BACKUPS = ("*.orig", "*.bak", "*_old.*")
+for root, dirs, files in os.walk("."):
+    dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("node_modules", "target")]
+    for name in files:
+        path = pathlib.Path(root, name)
+        if any(path.match(pattern) for pattern in BACKUPS):
+            path.unlink()
+            continue
+        comment = COMMENT.get(path.suffix)
+        text = path.read_text()
+        if comment and HEADER not in text:
+            path.write_text(f"{{comment}} {{HEADER}}\\n\\n{{text}}")
+'''
+"""The change command's script: naive on purpose about shebangs and about what a backup is."""
+
+PROMPT = f"""\
+Add the license header `{HEADER}` as a comment on the first line of every source file
+(Python, Go, Rust, JavaScript, TypeScript) that lacks it, keeping any shebang line first.
+Delete stray backup files (*.orig, *.bak) if there are any. Change nothing else.
+"""
+
+
+@dataclass(frozen=True)
+class DemoRepo:
+    name: str
+    files: dict[str, str]
+    expect: Outcome
+    story: str
+
+
+def demo_repos() -> list[DemoRepo]:
+    python, go, cargo = sample("python"), sample("go"), sample("cargo")
+    return [
+        DemoRepo("inventory-go", go.clean(), Outcome.PR_OPEN, "headers added: PR opened"),
+        DemoRepo("billing-py", python.clean(), Outcome.PR_OPEN, "headers added: PR opened"),
+        DemoRepo(
+            "ledger-rs",
+            {**cargo.clean(), ".gitignore": "/target\nCargo.lock\n"},
+            Outcome.PR_OPEN,
+            "headers added: PR opened",
+        ),
+        DemoRepo(
+            "payments-js",
+            _node_cli_package(),
+            Outcome.NO_PR,
+            "the header went above the shebang of bin/fee.js, so the build broke: "
+            "the gate's verifiers stopped it",
+        ),
+        DemoRepo(
+            "reports-py",
+            {**python.clean(), "tests/test_calc_old.py": _LEGACY_TEST},
+            Outcome.NO_PR,
+            "the codemod took tests/test_calc_old.py for a backup and deleted it: "
+            "the guard vetoed the lost test",
+        ),
+    ]
+
+
+_LEGACY_TEST = """\
+from calc import add
+
+
+def test_add_negative() -> None:
+    assert add(-2, -3) == -5
+"""
+
+
+def _node_cli_package() -> dict[str, str]:
+    package = {
+        "name": "payments",
+        "version": "1.0.0",
+        "private": True,
+        "type": "module",
+        "bin": {"fee": "bin/fee.js"},
+        "scripts": {"test": "node --test"},
+    }
+    fee = textwrap.dedent(
+        """\
+        #!/usr/bin/env node
+        /** The card fee in cents for an amount in cents. */
+        export function fee(amount) {
+          return Math.round(amount * 0.029) + 30;
+        }
+
+        if (import.meta.url === `file://${process.argv[1]}`) {
+          console.log(fee(Number(process.argv[2])));
+        }
+        """
+    )
+    test = textwrap.dedent(
+        """\
+        import { test } from "node:test";
+        import assert from "node:assert/strict";
+        import { fee } from "../bin/fee.js";
+
+        test("fee on ten euros", () => {
+          assert.equal(fee(1000), 59);
+        });
+        """
+    )
+    return {
+        "package.json": json.dumps(package, indent=2) + "\n",
+        ".gitignore": "node_modules/\n",
+        "bin/fee.js": fee,
+        "test/fee.test.js": test,
+    }
+
+
+def build_forge(directory: Path, repos: list[DemoRepo]) -> dict[str, Path]:
+    """Bare repositories in directory/forge, each with one commit on main."""
+    forge = directory / "forge"
+    shutil.rmtree(forge, ignore_errors=True)
+    forge.mkdir(parents=True)
+    remotes = {}
+    for repo in repos:
+        remote = forge / f"{repo.name}.git"
+        _git("init", "-q", "--bare", "-b", "main", str(remote))
+        with tempfile.TemporaryDirectory(prefix="corral-demo-") as tmp:
+            tree = Path(tmp)
+            for rel, content in repo.files.items():
+                (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+                (tree / rel).write_text(content)
+            _git("init", "-q", "-b", "main", str(tree))
+            _git("-C", str(tree), "add", "-A")
+            _git("-C", str(tree), "commit", "-q", "-m", f"{repo.name}: initial commit")
+            _git("-C", str(tree), "push", "-q", str(remote), "main")
+        remotes[repo.name] = remote
+    return remotes
+
+
+def write_spec(directory: Path, remotes: dict[str, Path], agent: str) -> Path:
+    change = (
+        f"prompt: |\n{textwrap.indent(PROMPT, '  ')}"
+        if agent == "builtin"
+        else f"command: |\n  python3 - <<'CODEMOD'\n{textwrap.indent(CODEMOD, '  ')}  CODEMOD\n"
+    )
+    repos = "\n".join(f"    - {path}" for path in remotes.values())
+    spec = directory / "campaign.yaml"
+    spec.write_text(
+        f"name: {CAMPAIGN}\n"
+        f"{change}"
+        f"{_agent_block(agent)}"
+        "targets:\n"
+        f"  repos:\n{repos}\n"
+        "pull_request:\n"
+        '  title: "Add SPDX license headers"\n'
+        "concurrency: 3\n"
+    )
+    return spec
+
+
+def _agent_block(agent: str) -> str:
+    if agent != "builtin":
+        return ""
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        provider, model = "anthropic", "claude-sonnet-4-5"
+    elif os.environ.get("OPENAI_API_KEY"):
+        provider, model = "openai", "gpt-4.1"
+    else:
+        raise DemoError("--agent builtin needs ANTHROPIC_API_KEY or OPENAI_API_KEY set")
+    return f"agent:\n  kind: builtin\n  model:\n    provider: {provider}\n    model: {model}\n"
+
+
+class DemoError(ConfigError):
+    """The demo cannot run as asked (bad option, no model key)."""
+
+
+def choose_sandbox(requested: str | None, cache_dir: Path, console: Console) -> Backend:
+    """bwrap when it works on this machine; the local runner (with a warning) otherwise."""
+    if requested in ("bwrap", "local"):
+        return requested  # type: ignore[return-value]
+    try:
+        with tempfile.TemporaryDirectory(prefix="corral-probe-") as tmp:
+            runner = make_runner("bwrap", workspace=Path(tmp), cache_dir=cache_dir)
+            if runner.run(["true"], cwd=Path(tmp)).ok:
+                return "bwrap"
+    except Exception as exc:  # any failure to sandbox means: say so, and run unisolated
+        console.print(f"[yellow]bubblewrap is not usable here ({escape(str(exc))})[/]")
+    console.print("[yellow]warning:[/] running the demo without a sandbox (--sandbox local)")
+    return "local"
+
+
+def run_demo(
+    directory: Path,
+    *,
+    agent: str = "command",
+    store_url: str | None = None,
+    sandbox: str | None = None,
+    console: Console | None = None,
+) -> tuple[CampaignSummary, list[DemoRepo]]:
+    console = console or Console(stderr=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    repos = demo_repos()
+    remotes = build_forge(directory, repos)
+    spec_path = write_spec(directory, remotes, agent)
+    spec = load_spec(spec_path)
+    store_url = store_url or default_store_url()
+    _forget_previous_demo(store_url)
+    shutil.rmtree(directory / "work", ignore_errors=True)
+    cache_dir = default_cache_dir(CAMPAIGN)
+    runtime = Runtime(
+        store_url=store_url,
+        work_dir=directory / "work",
+        cache_dir=cache_dir,
+        sandbox=choose_sandbox(sandbox, cache_dir, console),
+    )
+    progress = CampaignProgress(console)
+    with progress.shown():
+        summary = run_campaign(spec, runtime, on_change=progress.on_change, on_start=progress.start)
+    return summary, repos
+
+
+def _forget_previous_demo(store_url: str) -> None:
+    store = Store.open(store_url)
+    try:
+        previous = store.campaign(CAMPAIGN)
+        if previous is not None:
+            store.delete_campaign(previous.id)
+    finally:
+        store.close()
+
+
+def demo_command(
+    directory: Path | None, agent: str, store_url: str | None, sandbox: str | None
+) -> int:
+    """The CLI's `corral demo`: 0 when the demo showed what it should."""
+    if agent not in ("command", "builtin"):
+        raise DemoError(f"unknown agent {agent!r}: use command or builtin")
+    console = Console(stderr=True)
+    out = Console()
+    directory = (directory or Path(tempfile.mkdtemp(prefix="corral-demo-"))).resolve()
+    console.print(f"Building the demo's repositories in {escape(str(directory))}")
+    started = time.monotonic()
+    summary, repos = run_demo(
+        directory, agent=agent, store_url=store_url, sandbox=sandbox, console=console
+    )
+    out.print(outcome_table(summary))
+    out.print(f"{counts_line(summary)} in {time.monotonic() - started:.0f}s\n")
+    surprises = _explain(out, summary, repos, agent)
+    _how_to_look_closer(out, summary, directory, store_url)
+    if surprises and agent == "command":
+        out.print(f"[red]The demo did not go as expected for: {', '.join(surprises)}[/]")
+        return ExitCode.FAILED
+    return ExitCode.OK
+
+
+def _explain(
+    out: Console, summary: CampaignSummary, repos: list[DemoRepo], agent: str
+) -> list[str]:
+    by_name = {line.job.name: line for line in summary.lines}
+    surprises = []
+    for repo in repos:
+        line = by_name[repo.name]
+        as_expected = line.outcome == repo.expect and (
+            repo.expect != Outcome.NO_PR or line.job.reason_code == Reason.GATE_VETOED
+        )
+        if agent == "command":
+            story = repo.story if as_expected else f"expected {repo.expect}"
+            out.print(f"  {repo.name}: {escape(story)}")
+        if not as_expected:
+            surprises.append(repo.name)
+    return surprises
+
+
+def _how_to_look_closer(
+    out: Console, summary: CampaignSummary, directory: Path, store_url: str | None
+) -> None:
+    store = f" --store {store_url}" if store_url else ""
+    vetoed = next((line.job for line in summary.lines if line.outcome == Outcome.NO_PR), None)
+    opened = next((line for line in summary.lines if line.pull_request is not None), None)
+    out.print("\nLook closer:")
+    out.print(f"  corral status {CAMPAIGN}{store}          # outcomes per repository")
+    if vetoed is not None:
+        out.print(f"  corral logs {vetoed.id}{store}              # why {vetoed.name} got no PR")
+    if opened is not None and opened.pull_request is not None:
+        pr = opened.pull_request
+        out.print(f"  git -C {pr.repo} log -p {pr.branch} -1   # a PR's change")
+    out.print(f"  corral serve{store}                  # the dashboard")
+    out.print(f"  spec: {directory / 'campaign.yaml'}")
+
+
+def _git(*args: str) -> None:
+    subprocess.run(
+        ["git", *args],
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "corral demo",
+            "GIT_AUTHOR_EMAIL": "demo@corral.invalid",
+            "GIT_COMMITTER_NAME": "corral demo",
+            "GIT_COMMITTER_EMAIL": "demo@corral.invalid",
+        },
+    )
