@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, write_files
+from conftest import MakeRepo, git, write_files
 from corral.config import VerifierSettings
 from corral.sandbox.local import LocalRunner
 from corral.testing.samples import cargo as sample
@@ -274,3 +274,42 @@ def test_cli_json_contract_on_a_compile_error(repos: dict[str, Path], cache_dir:
         "mismatched types",
     )
     assert out["message"].startswith("Verification failed: cargo (1 problem)")
+
+
+@pytest.fixture(scope="module")
+def minimal_toolchain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """An environment whose Rust toolchain is cargo, rustc and rustdoc only: no clippy, no rustfmt.
+
+    The same real binaries the rustup proxies run, linked into a folder of their own.
+    """
+    sysroot = Path(
+        subprocess.run(
+            ["rustc", "--print", "sysroot"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    bin_dir = tmp_path_factory.mktemp("minimal-rust") / "bin"
+    bin_dir.mkdir()
+    for tool in ("cargo", "rustc", "rustdoc"):
+        (bin_dir / tool).symlink_to(sysroot / "bin" / tool)
+    return {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+
+
+def test_without_clippy_or_rustfmt_it_builds_and_tests(
+    repos: dict[str, Path], cache_dir: Path, minimal_toolchain: dict[str, str]
+) -> None:
+    runner = LocalRunner(cache_dir, base_env=minimal_toolchain)
+    report = verify(repos["failing_test"], runner, ONLY_CARGO, prepare=False)
+    findings, tests = only_result(report)
+    assert summary(findings) == [("test", "src/lib.rs", 19)]
+    assert tests == {"run": 2, "failed": 1, "skipped": 0}
+
+
+def test_rustfmt_configured_but_missing_is_an_error(
+    make_repo: MakeRepo, cache_dir: Path, minimal_toolchain: dict[str, str]
+) -> None:
+    repo = make_repo({**sample.clean(), "rustfmt.toml": 'edition = "2021"\n'})
+    report = verify(repo, LocalRunner(cache_dir, base_env=minimal_toolchain), ONLY_CARGO)
+    findings, _ = only_result(report)
+    assert summary(findings) == [("error", "rustfmt.toml", None)]
+    assert "`cargo fmt` is not installed" in findings[0].message
+    assert not report.ok

@@ -115,12 +115,6 @@ def _has_subcommand(ctx: ProjectContext, subcommand: str) -> bool:
 
 def _rustfmt(ctx: ProjectContext) -> tuple[list[Finding], list[str]]:
     """Format findings, and the failure to explain if nothing else does (a syntax error)."""
-    if not _has_subcommand(ctx, "fmt"):
-        config = next((n for n in RUSTFMT_CONFIGS if (ctx.project_dir / n).is_file()), None)
-        if config is None:
-            return [], []  # a minimal toolchain, and a project that asks for no formatting
-        message = f"{config} asks for rustfmt, but `cargo fmt` is not installed"
-        return [Finding(FindingKind.ERROR, ctx.rel(config), None, message)], []
     result = run_tool(
         ctx,
         ["cargo", "fmt", "--all", "--check", "--", "--color", "never"],
@@ -128,14 +122,24 @@ def _rustfmt(ctx: ProjectContext) -> tuple[list[Finding], list[str]]:
         env=OFFLINE_ENV,
     )
     findings = parse_rustfmt_check(result.stdout, ctx.rel)
-    if not result.ok and not findings:
+    if result.ok or findings:
+        return findings, []
+    # Asked only on failure, so a check with rustfmt installed costs no extra process.
+    if _has_subcommand(ctx, "fmt"):
         return [], [f"cargo fmt failed: {output_tail(result)}"]
-    return findings, []
+    config = next((n for n in RUSTFMT_CONFIGS if (ctx.project_dir / n).is_file()), None)
+    if config is None:
+        return [], []  # a minimal toolchain, and a project that asks for no formatting
+    message = f"{config} asks for rustfmt, but `cargo fmt` is not installed"
+    return [Finding(FindingKind.ERROR, ctx.rel(config), None, message)], []
 
 
 def _build(ctx: ProjectContext) -> CommandResult:
-    if _has_subcommand(ctx, "clippy"):
-        return _cargo(ctx, ["clippy", "--workspace", "--all-targets"], "cargo clippy")
+    """clippy, or a plain build where clippy is not installed."""
+    clippy = _cargo(ctx, ["clippy", "--workspace", "--all-targets"], "cargo clippy")
+    ran = next(cargo_messages(clippy.stdout), None) is not None  # cargo reports even a failed build
+    if clippy.ok or ran or _has_subcommand(ctx, "clippy"):
+        return clippy
     return _cargo(ctx, ["build", "--workspace", "--all-targets"], "cargo build")
 
 
@@ -150,8 +154,8 @@ def parse_rustfmt_check(text: str, rel: Rel) -> list[Finding]:
         file = rel(match["file"])
         if any(f.file == file for f in findings):
             continue
-        hunk = [ln for ln in lines[i + 1 :] if not _FMT_DIFF.match(ln)]
-        hunk = hunk[: next((j for j, ln in enumerate(hunk) if ln[:1] not in " -+"), len(hunk))]
+        rest = lines[i + 1 :]
+        hunk = rest[: next((j for j, ln in enumerate(rest) if not _in_hunk(ln)), len(rest))]
         leading_context = next((j for j, ln in enumerate(hunk) if ln[:1] in "-+"), 0)
         changes = [ln for ln in hunk if ln[:1] in "-+"]
         findings.append(
@@ -164,6 +168,10 @@ def parse_rustfmt_check(text: str, rel: Rel) -> list[Finding]:
             )
         )
     return findings
+
+
+def _in_hunk(line: str) -> bool:
+    return line[:1] in (" ", "-", "+") and not _FMT_DIFF.match(line)
 
 
 def cargo_messages(text: str) -> Iterator[dict[str, Any]]:
