@@ -126,7 +126,7 @@ def find_cgroups() -> CgroupRoots | None:
         roots = CgroupRoots(**{c: _own_v1_cgroup(c) for c in CONTROLLERS})
         probe = roots.create(memory_mb=64, max_processes=64)
     except (OSError, LookupError) as exc:
-        log.info("cgroups unavailable (%s); falling back to rlimits", exc)
+        log.warning("no cgroups (%s): RLIMIT_DATA bounds memory, processes are unbounded", exc)
         return None
     probe.remove()
     return roots

@@ -1,0 +1,96 @@
+"""What the bubblewrap sandbox adds: to one trivial command, and to a warm `corral verify`.
+
+1. `true` through LocalRunner against BwrapRunner (default limits, so the per-command cgroups
+   are included), median of --runs runs each; goal: at most 50 ms added.
+2. `corral verify --no-prepare` on the Go sample, `--sandbox local` against `--sandbox bwrap`,
+   after one prepared run of each (warm caches), median of --verify-runs runs; printed as a
+   ratio.
+
+    .venv/bin/python bench/sandbox_overhead.py [--runs 50] [--verify-runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from corral.sandbox import BwrapRunner, LocalRunner
+from corral.sandbox.base import CommandRunner
+from corral.testing.samples import sample
+
+CORRAL = str(Path(sys.executable).with_name("corral"))
+
+
+def median_seconds(action: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.monotonic()
+        action()
+        times.append(time.monotonic() - started)
+    return statistics.median(times)
+
+
+def time_true(runner: CommandRunner, cwd: Path, runs: int) -> float:
+    def once() -> None:
+        result = runner.run(["true"], cwd=cwd)
+        if not result.ok:
+            raise SystemExit(f"`true` failed: {result.output}")
+
+    once()
+    return median_seconds(once, runs)
+
+
+def write_repo(root: Path, files: dict[str, str]) -> Path:
+    for rel, content in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(content)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def corral_verify(repo: Path, cache_dir: Path, sandbox: str, prepare: bool) -> None:
+    argv = [CORRAL, "verify", str(repo), "--sandbox", sandbox, "--cache-dir", str(cache_dir)]
+    done = subprocess.run([*argv, *([] if prepare else ["--no-prepare"])], capture_output=True)
+    if done.returncode != 0:
+        raise SystemExit(f"corral verify --sandbox {sandbox} failed:\n{done.stdout.decode()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--verify-runs", type=int, default=5)
+    parser.add_argument(
+        "--cache-dir", type=Path, default=Path.home() / ".cache" / "corral" / "bench-caches"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="corral-bench-sandbox-") as tmp:
+        work = Path(tmp)
+        local = time_true(LocalRunner(args.cache_dir), work, args.runs)
+        sandboxed = time_true(
+            BwrapRunner(work, args.cache_dir, home_root=work / "homes"), work, args.runs
+        )
+        print(
+            f"true      local {local * 1000:6.1f} ms  bwrap {sandboxed * 1000:6.1f} ms  "
+            f"added {(sandboxed - local) * 1000:5.1f} ms  ratio {sandboxed / local:.1f}"
+        )
+        repo = write_repo(work / "go", sample("go").clean())
+        times = {}
+        for sandbox in ("local", "bwrap"):
+            corral_verify(repo, args.cache_dir, sandbox, prepare=True)
+            warm = functools.partial(corral_verify, repo, args.cache_dir, sandbox, prepare=False)
+            times[sandbox] = median_seconds(warm, args.verify_runs)
+        print(
+            f"verify go local {times['local']:6.2f} s   bwrap {times['bwrap']:6.2f} s   "
+            f"ratio {times['bwrap'] / times['local']:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
