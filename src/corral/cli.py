@@ -265,5 +265,120 @@ def _campaign_exit(command: Callable[[], int]) -> None:
     raise typer.Exit(code)
 
 
+# The gate (bodies in corral.gate.commands). Exit codes as for verify.
+
+JudgeProviderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge-provider",
+        envvar="CORRAL_JUDGE_PROVIDER",
+        help="anthropic or openai (no judge if unset).",
+    ),
+]
+JudgeModelOpt = Annotated[
+    str | None,
+    typer.Option("--judge-model", envvar="CORRAL_JUDGE_MODEL", help="The judge's model name."),
+]
+JudgeBaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge-base-url", envvar="CORRAL_JUDGE_BASE_URL", help="Another endpoint for the judge."
+    ),
+]
+
+
+@app.command()
+def gate(
+    path: PathArg = Path("."),
+    base: Annotated[
+        str, typer.Option("--base", help="The git ref the change is judged against.")
+    ] = "",
+    prompt: Annotated[
+        Path | None, typer.Option("--prompt", help="File with the prompt (needed by the judge).")
+    ] = None,
+    as_json: JsonOpt = False,
+    sandbox: SandboxOpt = "bwrap",
+    cache_dir: CacheOpt = None,
+    settings_file: Annotated[
+        Path | None,
+        typer.Option("--settings", help="YAML gate settings (a campaign's gate: block)."),
+    ] = None,
+    scope: Annotated[
+        list[str], typer.Option("--scope", help="Glob of files the change may touch (repeatable).")
+    ] = [],  # noqa: B006 - typer reads the default, never mutates it
+    allow: Annotated[
+        list[str], typer.Option("--allow", help="Guard rule id to accept (repeatable).")
+    ] = [],  # noqa: B006
+    allow_changes_to: Annotated[
+        list[str], typer.Option("--allow-changes-to", help="ci, build or lock (repeatable).")
+    ] = [],  # noqa: B006
+    max_diff_lines: Annotated[
+        int | None, typer.Option("--max-diff-lines", help="Largest diff the guard accepts.")
+    ] = None,
+    judge_provider: JudgeProviderOpt = None,
+    judge_model: JudgeModelOpt = None,
+    judge_base_url: JudgeBaseUrlOpt = None,
+) -> None:
+    """The whole gate (verifiers, guard, judge when configured) on the change since --base."""
+    from corral.gate import commands
+    from corral.gate.diff import DiffError
+
+    if not base:
+        err.print("[red]error:[/] --base REF is required")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        settings = commands.gate_settings(
+            settings_file,
+            scope=scope,
+            allow=allow,
+            allow_changes_to=allow_changes_to,
+            max_diff_lines=max_diff_lines,
+            judge=commands.judge_model_settings(judge_provider, judge_model, judge_base_url),
+        )
+        code = commands.gate_command(
+            path,
+            base=base,
+            prompt_file=prompt,
+            settings=settings,
+            backend=_backend(sandbox),
+            cache_dir=cache_dir,
+            as_json=as_json,
+        )
+    except (ConfigError, DiffError, SandboxUnavailableError, ValueError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    raise typer.Exit(code)
+
+
+eval_app = typer.Typer(no_args_is_help=True, help="Measure corral's checks on labelled corpora.")
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("gate")
+def eval_gate(
+    corpus: Annotated[
+        Path, typer.Argument(help="Folder of labelled cases (default: evals/gate).")
+    ] = Path("evals/gate"),
+    as_json: JsonOpt = False,
+    judge_provider: JudgeProviderOpt = None,
+    judge_model: JudgeModelOpt = None,
+    judge_base_url: JudgeBaseUrlOpt = None,
+) -> None:
+    """The guard (and the judge, when a model is set) on every case: catches, misses, false
+    vetoes. Exit 0 when every tampering case is caught with at most 5% false vetoes."""
+    from corral.gate import commands
+
+    try:
+        judge = commands.judge_model_settings(judge_provider, judge_model, judge_base_url)
+        with _status("evaluating") as status:
+            code = commands.eval_gate_command(
+                corpus, judge=judge, as_json=as_json, on_case=lambda name: status.update(name)
+            )
+    except (ConfigError, ValueError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    raise typer.Exit(code)
+
+
 def main() -> None:
     app()
