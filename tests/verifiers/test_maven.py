@@ -145,7 +145,8 @@ def make_repo_at(root: Path, files: dict[str, str]) -> Path:
 
 
 def multi_module() -> dict[str, str]:
-    """An aggregator whose one module is the sample with its failing test."""
+    """An aggregator whose one module is the sample with its failing test; `.corral.yaml`
+    passes Maven an argument that runs only that test."""
     aggregator = (
         sample.clean()["pom.xml"]
         .split("<properties>")[0]
@@ -153,11 +154,13 @@ def multi_module() -> dict[str, str]:
     )
     aggregator += "  <packaging>pom</packaging>\n  <modules><module>calc</module></modules>\n"
     aggregator += "</project>\n"
-    return {"pom.xml": aggregator, **{f"calc/{p}": c for p, c in sample.failing_test().items()}}
+    module = {f"calc/{p}": c for p, c in sample.failing_test().items()}
+    return {"pom.xml": aggregator, **module, **ONLY_FAILING}
 
 
-FILTERED = {
-    ".corral.yaml": "verifiers:\n  args:\n    maven: ['-Dtest=CalculatorTest#addsTwoNumbers']\n"
+ONLY_FAILING = {
+    ".corral.yaml": "verifiers:\n  args:\n"
+    "    maven: ['-Dtest=CalculatorTest#multipliesTwoNumbers']\n"
 }
 
 
@@ -169,7 +172,6 @@ def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "compile_error": sample.compile_error(),
         "failing_test": sample.failing_test(),
         "lint_violation": sample.lint_violation(),
-        "filtered": {**sample.failing_test(), **FILTERED},
         "multi_module": multi_module(),
     }
     return {name: make_repo_at(base / name, files) for name, files in variants.items()}
@@ -177,8 +179,10 @@ def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def reports(repos: dict[str, Path], cache_dir: Path) -> dict[str, VerifyReport]:
+    """Through the library; lint_violation goes through the CLI instead (see `cli_lint`)."""
     runner = LocalRunner(cache_dir)
-    return {name: verify(repo, runner, ONLY_MAVEN) for name, repo in repos.items()}
+    api = {name: repo for name, repo in repos.items() if name != "lint_violation"}
+    return {name: verify(repo, runner, ONLY_MAVEN) for name, repo in api.items()}
 
 
 def only_result(report: VerifyReport) -> tuple[list[Finding], dict[str, int] | None]:
@@ -215,55 +219,44 @@ def test_failing_test_names_test_assertion_and_test_line(reports: dict[str, Veri
     assert f"{CALC_TEST}:{line}" in reports["failing_test"].message
 
 
-def test_checkstyle_violation_is_a_lint_finding(reports: dict[str, VerifyReport]) -> None:
-    findings, _ = only_result(reports["lint_violation"])
-    [finding] = findings
-    line = line_of(sample.lint_violation()[CALC], "import java.util.List;")
-    assert where(finding) == (FindingKind.LINT, CALC, line)
-    assert "Unused import - java.util.List" in finding.message
-
-
-def test_extra_args_from_corral_yaml_reach_the_build(reports: dict[str, VerifyReport]) -> None:
-    # The failing test is filtered out by the repository's own `-Dtest=...`.
-    findings, tests = only_result(reports["filtered"])
-    assert findings == []
-    assert tests == {"run": 1, "failed": 0, "skipped": 0}
-
-
-def test_module_findings_are_relative_to_the_repository(reports: dict[str, VerifyReport]) -> None:
-    report = reports["multi_module"]
-    [result] = report.results  # calc/pom.xml is built by the root, not verified on its own
+def test_module_findings_are_relative_to_the_repository_and_extra_args_apply(
+    reports: dict[str, VerifyReport],
+) -> None:
+    [result] = reports["multi_module"].results  # calc/pom.xml is built by the root pom
     assert result.project == "."
     [finding] = result.findings
     line = line_of(sample.failing_test()[CALC_TEST], "assertEquals(7")
     assert where(finding) == (FindingKind.TEST, f"calc/{CALC_TEST}", line)
-    assert vars(result.tests) == {"run": 2, "failed": 1, "skipped": 0}
+    # `-Dtest=CalculatorTest#multipliesTwoNumbers` from .corral.yaml: one test of two ran.
+    assert result.tests is not None
+    assert vars(result.tests) == {"run": 1, "failed": 1, "skipped": 0}
 
 
-def test_cli_json_contract_on_a_failing_test(repos: dict[str, Path], cache_dir: Path) -> None:
-    proc = subprocess.run(
-        [
-            *CLI_VERIFY,
-            str(repos["failing_test"]),
-            "--json",
-            "--sandbox",
-            "local",
-            "--cache-dir",
-            str(cache_dir),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+@pytest.fixture(scope="module")
+def cli_lint(repos: dict[str, Path], cache_dir: Path) -> subprocess.CompletedProcess[str]:
+    argv = [*CLI_VERIFY, str(repos["lint_violation"]), "--json", "--sandbox", "local"]
+    return subprocess.run(
+        [*argv, "--cache-dir", str(cache_dir)], capture_output=True, text=True, check=False
     )
-    assert proc.returncode == 1, proc.stderr
-    out = json.loads(proc.stdout)
+
+
+def test_checkstyle_violation_through_the_cli(
+    cli_lint: subprocess.CompletedProcess[str],
+) -> None:
+    assert cli_lint.returncode == 1, cli_lint.stderr
+    out = json.loads(cli_lint.stdout)
     assert out["ok"] is False
-    [maven] = [v for v in out["verifiers"] if v["name"] == "maven"]
-    line = line_of(sample.failing_test()[CALC_TEST], "assertEquals(7")
+    [maven] = out["verifiers"]
+    assert (maven["name"], maven["ok"]) == ("maven", False)
+    assert isinstance(maven["duration_s"], float)
     [finding] = maven["findings"]
-    assert (finding["file"], finding["line"], finding["kind"]) == (CALC_TEST, line, "test")
-    assert "expected: <7> but was: <6>" in finding["message"]
-    assert out["message"].startswith("Verification failed: maven (1 problem)")
+    line = line_of(sample.lint_violation()[CALC], "import java.util.List;")
+    assert (finding["file"], finding["line"], finding["kind"]) == (CALC, line, "lint")
+    assert "Unused import - java.util.List" in finding["message"]
+    assert out["message"] == (
+        "Verification failed: maven (1 problem)\n"
+        f"- {CALC}:{line}: [lint] Unused import - java.util.List. (UnusedImports)"
+    )
 
 
 def test_missing_mvn_is_an_error_finding(make_repo: MakeRepo, cache_dir: Path) -> None:

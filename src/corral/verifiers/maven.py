@@ -90,8 +90,10 @@ class MavenVerifier(Verifier):
         if build.format_goals:
             result = run_tool(ctx, [*_mvn(ctx), *build.format_goals], "mvn (fetching formatters)")
             _raise_on_resolution_failure(result)
-        argv = [*_mvn(ctx), "--fail-at-end", *_RESOLVE_ONLY, *build.lint_goals, "verify"]
-        result = run_tool(ctx, [*argv, *ctx.extra_args], "mvn (fetching dependencies)")
+        # The repository's arguments first (profiles change dependencies), so that the
+        # test filter that keeps every test from running wins over theirs.
+        argv = [*_mvn(ctx), *ctx.extra_args, "--fail-at-end", *_RESOLVE_ONLY]
+        result = run_tool(ctx, [*argv, *build.lint_goals, "verify"], "mvn (fetching dependencies)")
         _raise_on_resolution_failure(result)
         # Any other failure is the build's own (a compile error, say): `check` reports it, and
         # as the phases after it fetched nothing, the next prepare runs again.
