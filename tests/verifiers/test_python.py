@@ -117,7 +117,7 @@ def test_junit_failures_name_the_test_source_line_and_count() -> None:
         "tests/test_calc.py::test_mean",
         "assert 2.0 == 2.5",
     )
-    assert mean.context == "+  where 2.0 = mean([1.0, 2.0, 3.0])"
+    assert mean.context == " +  where 2.0 = mean([1.0, 2.0, 3.0])"
     # The assertion fails in a helper of the test module: its line, not the test's call.
     assert (plus.file, plus.line, plus.test_id) == (
         "tests/test_calc.py",
@@ -240,6 +240,7 @@ def _remove_venvs(cache_dir: Path, below: Path) -> None:
         project = Path(ready.read_text().strip())
         if project.is_relative_to(below) or not project.exists():
             shutil.rmtree(ready.parent, ignore_errors=True)
+            ready.parent.with_name(ready.parent.name + ".lock").unlink(missing_ok=True)
 
 
 def use(repo: Path, files: dict[str, str]) -> Path:
@@ -304,7 +305,7 @@ def test_format_violation(repo: Path, cache_dir: Path) -> None:
 
 
 def test_type_error_from_mypy(repo: Path, cache_dir: Path) -> None:
-    tests = sample.clean()["tests/test_calc.py"].replace("add(2, 3)", "add(2, 3.5)")
+    tests = sample.clean()["tests/test_calc.py"].replace("add(2, 3)", "add(2, 3.0)")
     report = verify(use(repo, {"tests/test_calc.py": tests}), LocalRunner(cache_dir))
     [finding] = report.results[0].findings
     assert (finding.file, finding.line) == ("tests/test_calc.py", 5)

@@ -6,7 +6,8 @@ dev extras) and the tools. The key hashes the interpreter, the project's absolut
 dependency declarations: a changed declaration gets a fresh environment, an unchanged one stays
 warm. The path is in the key because an editable install points into one checkout; a venv
 shared with a checkout at another path (a baseline worktree) would test the wrong code.
-Environments unused for a week are removed when a new one is built.
+Environments unused for a week are removed when a new one is built. The venv has no pip of its
+own: the interpreter's pip installs into it (`pip --python`), which saves ensurepip's time.
 
 `check` runs offline from that environment and writes nothing into the checkout: no bytecode,
 no tool caches, the JUnit report kept next to the environment.
@@ -39,6 +40,7 @@ from corral.verifiers.base import (
     TestCounts,
     Verifier,
     VerifierError,
+    output_tail,
     run_tool,
 )
 
@@ -95,12 +97,28 @@ class PythonVerifier(Verifier):
 
 
 def _install(ctx: ProjectContext, config: ProjectConfig, venv: Path) -> None:
-    _succeed(run_tool(ctx, ["python3", "-m", "venv", str(venv)], "python3 -m venv"))
+    _succeed(
+        run_tool(ctx, ["python3", "-m", "venv", "--without-pip", str(venv)], "python3 -m venv")
+    )
+    pip = _pip(ctx, venv)
     with _removing_new_build_files(ctx.project_dir):
-        result = run_tool(ctx, [str(venv / "bin" / "python"), *install_argv(config)], "pip install")
+        result = run_tool(ctx, [*pip, *install_argv(config)], "pip install")
     if not result.ok:
         reason = describe_pip_failure(result.output)
         raise VerifierError(reason, file=_declaring_file(ctx, reason))
+
+
+def _pip(ctx: ProjectContext, venv: Path) -> list[str]:
+    """The interpreter's own pip driving the venv: no ensurepip, ~10 s less per environment.
+
+    Without it (no pip, or one older than 22.3), the venv gets its own pip.
+    """
+    python = str(venv / "bin" / "python")
+    host = ["python3", "-m", "pip", "--python", python]
+    if run_tool(ctx, [*host, "--version"], "pip").ok:
+        return host
+    _succeed(run_tool(ctx, [python, "-m", "ensurepip"], "ensurepip"))
+    return [python, "-m", "pip"]
 
 
 @dataclass(frozen=True)
@@ -214,7 +232,7 @@ def declaration_files(project_dir: Path) -> list[Path]:
 
 def install_argv(config: ProjectConfig) -> list[str]:
     """pip arguments installing everything `check` runs, in one resolution."""
-    argv = ["-m", "pip", "install", "--progress-bar", "off"]
+    argv = ["install", "--progress-bar", "off"]
     for requirements in config.requirement_files:
         argv += ["-r", requirements]
     if config.installable:
@@ -231,13 +249,14 @@ def install_argv(config: ProjectConfig) -> list[str]:
 def prune_unused(venvs: Path) -> None:
     """Remove environments no prepare or check used for a week (old checkouts, baselines)."""
     cutoff = time.time() - UNUSED_FOR_S
-    for venv in venvs.iterdir():
-        if not venv.is_dir():
+    for entry in venvs.iterdir():
+        stamp = entry / READY if (entry / READY).exists() else entry
+        if stamp.stat().st_mtime >= cutoff:
             continue
-        stamp = venv / READY if (venv / READY).exists() else venv
-        if stamp.stat().st_mtime < cutoff:
-            shutil.rmtree(venv, ignore_errors=True)
-            venv.with_name(venv.name + ".lock").unlink(missing_ok=True)
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:  # a lock file
+            entry.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -270,14 +289,9 @@ def _removing_new_build_files(project_dir: Path) -> Iterator[None]:
 def _succeed(result: CommandResult) -> CommandResult:
     if not result.ok:
         raise VerifierError(
-            f"`{' '.join(result.argv[:3])}` exited {result.exit_code}: {_last_line(result)}"
+            f"`{' '.join(result.argv[:3])}` exited {result.exit_code}: {output_tail(result, 2)}"
         )
     return result
-
-
-def _last_line(result: CommandResult) -> str:
-    lines = result.output.strip().splitlines()
-    return lines[-1][:300] if lines else "no output"
 
 
 _NO_MATCH = re.compile(r"^ERROR: No matching distribution found for (?P<req>.+)$", re.M)
@@ -380,7 +394,12 @@ class _Tools:
             return [], TestCounts()
         if xml is None:
             return [_tool_error("pytest", result, "wrote no report")], TestCounts()
-        findings, counts = parse_pytest_junit(xml, self.rel)
+        try:
+            findings, counts = parse_pytest_junit(xml, self.rel)
+        except ET.ParseError as exc:
+            return [
+                _tool_error("pytest", result, f"wrote an unreadable report: {exc}")
+            ], TestCounts()
         if result.exit_code != 0 and not findings:
             findings = [_tool_error("pytest", result, "reported no failure")]
         return findings, counts
