@@ -35,6 +35,7 @@ HISTORY = [
     Message("assistant", "", (ToolCall("c2", "read_file", None, '{"path": ', "bad JSON"),)),
     Message("tool", "Bad call to read_file: bad JSON", tool_call_id="c2", is_error=True),
 ]
+pytestmark = pytest.mark.usefixtures("fake_model_keys")
 wire_modes = pytest.mark.parametrize(("protocol", "stream"), WIRE_MODES)
 
 

@@ -79,8 +79,8 @@ def test_a_callable_script_sees_each_request_and_every_request_is_recorded() -> 
     seen: list[str] = []
 
     def judge(request: FakeRequest) -> Turn:
-        seen.append(request.last_message_text())
-        return Turn(text=f"verdict on: {request.last_message_text()}")
+        seen.append(request.latest_text())
+        return Turn(text=f"verdict on: {request.latest_text()}")
 
     with FakeModelServer(judge) as server:
         reply = openai_client(server).chat.completions.create(

@@ -119,6 +119,15 @@ class FakeRequest:
         messages = self.body.get("messages") or [{}]
         return "\n".join(_texts(messages[-1].get("content")))
 
+    def latest_text(self) -> str:
+        """What the client sent since the model's last reply (user text, tool results)."""
+        messages = self.body.get("messages") or []
+        replied = [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
+        latest = messages[replied[-1] + 1 :] if replied else messages
+        return "\n".join(
+            text for m in latest if m.get("role") != "system" for text in _texts(m.get("content"))
+        )
+
 
 Script = Sequence[ScriptItem] | Callable[[FakeRequest], ScriptItem]
 
