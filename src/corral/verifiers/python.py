@@ -51,7 +51,7 @@ DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py", "requirements*.txt")
 TEST_EXTRAS = frozenset({"test", "tests", "testing", "dev"})
 READY = "corral-ready"
 UNUSED_FOR_S = 7 * 24 * 3600
-_INTERPRETER_ID = "import platform, sys; print(platform.python_version(), sys.base_prefix)"
+_INTERPRETER_ID = "import platform, sys; print(platform.python_version(), sys.executable)"
 
 
 class PythonVerifier(Verifier):
@@ -60,7 +60,8 @@ class PythonVerifier(Verifier):
 
     def prepare(self, ctx: ProjectContext) -> None:
         config = ProjectConfig.read(ctx)
-        venv = venv_dir(ctx)
+        python = Interpreter.find(ctx)
+        venv = venv_dir(ctx, python)
         venv.parent.mkdir(parents=True, exist_ok=True)
         with _locked(venv.with_name(venv.name + ".lock")):
             if (venv / READY).is_file():
@@ -69,7 +70,7 @@ class PythonVerifier(Verifier):
             prune_unused(venv.parent)
             shutil.rmtree(venv, ignore_errors=True)
             try:
-                _install(ctx, config, venv)
+                _install(ctx, config, python, venv)
             except BaseException:
                 shutil.rmtree(venv, ignore_errors=True)
                 raise
@@ -77,7 +78,7 @@ class PythonVerifier(Verifier):
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         config = ProjectConfig.read(ctx)
-        venv = venv_dir(ctx)
+        venv = venv_dir(ctx, Interpreter.find(ctx))
         if not (venv / READY).is_file():
             raise VerifierError(
                 "no prepared Python environment for this project: run verify with prepare "
@@ -96,11 +97,10 @@ class PythonVerifier(Verifier):
         return CheckOutcome(without_repeated_compile_errors(findings + test_findings), counts)
 
 
-def _install(ctx: ProjectContext, config: ProjectConfig, venv: Path) -> None:
-    _succeed(
-        run_tool(ctx, ["python3", "-m", "venv", "--without-pip", str(venv)], "python3 -m venv")
-    )
-    pip = _pip(ctx, venv)
+def _install(ctx: ProjectContext, config: ProjectConfig, python: Interpreter, venv: Path) -> None:
+    argv = [python.executable, "-m", "venv", "--without-pip", str(venv)]
+    _succeed(run_tool(ctx, argv, "python3 -m venv"))
+    pip = _pip(ctx, python, venv)
     with _removing_new_build_files(ctx.project_dir):
         result = run_tool(ctx, [*pip, *install_argv(config)], "pip install")
     if not result.ok:
@@ -108,17 +108,17 @@ def _install(ctx: ProjectContext, config: ProjectConfig, venv: Path) -> None:
         raise VerifierError(reason, file=_declaring_file(ctx, reason))
 
 
-def _pip(ctx: ProjectContext, venv: Path) -> list[str]:
+def _pip(ctx: ProjectContext, python: Interpreter, venv: Path) -> list[str]:
     """The interpreter's own pip driving the venv: no ensurepip, ~10 s less per environment.
 
     Without it (no pip, or one older than 22.3), the venv gets its own pip.
     """
-    python = str(venv / "bin" / "python")
-    host = ["python3", "-m", "pip", "--python", python]
+    venv_python = str(venv / "bin" / "python")
+    host = [python.executable, "-m", "pip", "--python", venv_python]
     if run_tool(ctx, [*host, "--version"], "pip").ok:
         return host
-    _succeed(run_tool(ctx, [python, "-m", "ensurepip"], "ensurepip"))
-    return [python, "-m", "pip"]
+    _succeed(run_tool(ctx, [venv_python, "-m", "ensurepip"], "ensurepip"))
+    return [venv_python, "-m", "pip"]
 
 
 @dataclass(frozen=True)
@@ -213,9 +213,23 @@ def _normal_name(name: str) -> str:
 # --- the environment ---------------------------------------------------------------------
 
 
-def venv_dir(ctx: ProjectContext) -> Path:
-    result = _succeed(run_tool(ctx, ["python3", "-c", _INTERPRETER_ID], "python3"))
-    return ctx.cache_dir / "venvs" / env_key(ctx.project_dir, result.stdout.strip())
+@dataclass(frozen=True)
+class Interpreter:
+    version: str
+    executable: str
+    """Its real path: through a pyenv shim, `python3 -m pip` fails on a read-only shims folder."""
+
+    @classmethod
+    def find(cls, ctx: ProjectContext) -> Interpreter:
+        """`python3` as found on the PATH where the commands run."""
+        result = _succeed(run_tool(ctx, ["python3", "-c", _INTERPRETER_ID], "python3"))
+        version, _, executable = result.stdout.strip().partition(" ")
+        return cls(version, executable)
+
+
+def venv_dir(ctx: ProjectContext, python: Interpreter) -> Path:
+    key = env_key(ctx.project_dir, f"{python.version} {python.executable}")
+    return ctx.cache_dir / "venvs" / key
 
 
 def env_key(project_dir: Path, interpreter: str) -> str:
