@@ -205,13 +205,15 @@ def test_extra_args_reach_go_test(repos: dict[str, Path], cache_dir: Path) -> No
     assert vars(report.results[0].tests) == {"run": 1, "failed": 0, "skipped": 0}
 
 
-def test_check_does_not_download_what_prepare_did_not(
-    repos: dict[str, Path], tmp_path: Path
-) -> None:
-    """With an empty module cache and no prepare, check fails closed instead of fetching."""
-    report = verify(repos["clean"], LocalRunner(tmp_path / "empty-cache"), ONLY_GO, prepare=False)
+def test_check_does_not_download_what_prepare_did_not(make_repo: MakeRepo, cache_dir: Path) -> None:
+    """A required module that prepare never fetched: check fails closed instead of fetching."""
+    files = sample.clean()
+    files["go.mod"] = files["go.mod"].replace("go-cmp v0.6.0", "go-cmp v0.5.8")
+    del files["go.sum"]
+    report = verify(make_repo(files), LocalRunner(cache_dir), ONLY_GO, prepare=False)
     [finding] = report.results[0].findings
-    assert finding.kind == FindingKind.ERROR
+    assert (finding.kind, finding.file) == (FindingKind.ERROR, "calc/calc_test.go")
+    assert "not in the module cache" in finding.message
     assert "GOPROXY=off" in finding.message
 
 

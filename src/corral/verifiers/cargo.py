@@ -2,6 +2,7 @@
 
 Compiler and clippy diagnostics come from `--message-format json`. Test results do not:
 stable libtest has no machine-readable output, so its human report is read with regexes.
+`verifiers.args.cargo` goes to `cargo test` (`--all-features`, `-- --test-threads=1`).
 
 Choices:
 - Only diagnostics at level `error` are findings. Clippy and rustc warnings fail nothing

@@ -2,7 +2,8 @@
 
 Each `go.mod` is its own project (`nested`). `prepare` downloads the module graph into
 GOMODCACHE; `check` then runs with GOPROXY=off, so a module missing from the cache is an
-error rather than a silent download.
+error rather than a silent download. `verifiers.args.go` goes to `go test` (`-tags=x`,
+`-race`, `-run Pattern`), before the package pattern.
 """
 
 from __future__ import annotations
@@ -219,7 +220,10 @@ def _compile_finding(file: str, line: int, message: str) -> Finding:
     if "GOPROXY=off" in message:
         # A required module is not in the cache: the environment's fault, not the code's.
         return Finding(
-            FindingKind.ERROR, file, line, f"module not downloaded by prepare: {message}"
+            FindingKind.ERROR,
+            file,
+            line,
+            f"not in the module cache (prepare downloads what go.mod requires): {message}",
         )
     return Finding(FindingKind.COMPILE, file, line, message)
 
