@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from agent_helpers import pytest_repo_files
-from conftest import MakeRepo, git
 
+from conftest import MakeRepo, git
 from corral.agents.transcript import read_transcript
 from corral.testing import Call, Failure, FakeModelServer, Turn
 from corral.testing.fake_llm import DEFAULT_MODELS, Protocol
