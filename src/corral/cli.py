@@ -107,6 +107,56 @@ class _NullStatus:
         pass
 
 
+@app.command()
+def change(
+    path: PathArg = Path("."),
+    prompt: Annotated[
+        Path | None, typer.Option("--prompt", help="File with the change to make.")
+    ] = None,
+    agent: Annotated[
+        str, typer.Option("--agent", help="builtin: corral's own loop, with any model.")
+    ] = "builtin",
+    provider: Annotated[
+        str | None, typer.Option("--provider", envvar="CORRAL_PROVIDER", help="anthropic|openai")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", envvar="CORRAL_MODEL", help="The model's name.")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", envvar="CORRAL_BASE_URL", help="Another endpoint (vLLM...)."),
+    ] = None,
+    stream: Annotated[bool, typer.Option("--stream", help="Stream the model's replies.")] = False,
+    transcript: Annotated[
+        Path | None, typer.Option("--transcript", help="Record the session here (JSONL).")
+    ] = None,
+    as_json: JsonOpt = False,
+    sandbox: SandboxOpt = "bwrap",
+    cache_dir: CacheOpt = None,
+) -> None:
+    """One agent session plus the gate on PATH; the change stays in the working tree,
+    uncommitted. Exit 0 when the final gate passes, 1 when not, 2 on bad usage."""
+    from corral.agents.change import AgentChoice, change_command, model_settings
+    from corral.gate.diff import DiffError
+    from corral.llm.errors import ModelAuthError
+
+    try:
+        choice = AgentChoice(agent, model_settings(provider, model, base_url, stream=stream))
+        code = change_command(
+            path,
+            prompt_file=prompt,
+            agent=choice,
+            backend=_backend(sandbox),
+            cache_dir=cache_dir,
+            transcript=transcript,
+            as_json=as_json,
+        )
+    except (ConfigError, DiffError, ModelAuthError, SandboxUnavailableError, ValueError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    raise typer.Exit(code)
+
+
 # Campaigns (bodies in corral.campaign_cli). Exit codes: 0 every repository has its PR or
 # needed no change, 1 some ended without a PR or with CI failing, 2 bad usage or invalid
 # spec, 3 nothing failed but jobs wait (approval) or are unfinished.
