@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from corral.config import ConfigError
+from corral.gate.base import Gate
 from corral.sandbox import Backend, SandboxUnavailableError, default_cache_dir, make_runner
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -428,6 +429,89 @@ def eval_gate(
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
     raise typer.Exit(code)
+
+
+# Surfaces for third-party agents (bodies in corral.mcp and corral.hooks): the job's gate
+# through --job FILE (written by the agent backend), or one built on a checkout with --base.
+
+JobOpt = Annotated[
+    Path | None,
+    typer.Option("--job", envvar="CORRAL_JOB", help="The job file an agent backend wrote."),
+]
+BaseOpt = Annotated[
+    str | None, typer.Option("--base", help="The git ref the change is judged against.")
+]
+GateSettingsOpt = Annotated[
+    Path | None, typer.Option("--settings", help="YAML gate settings (a campaign's gate: block).")
+]
+
+
+@app.command()
+def mcp(
+    path: PathArg = Path("."),
+    base: BaseOpt = None,
+    job: JobOpt = None,
+    sandbox: SandboxOpt = "bwrap",
+    cache_dir: CacheOpt = None,
+    settings_file: GateSettingsOpt = None,
+) -> None:
+    """Serve the `verify` tool over stdio (MCP): the gate on PATH, or on the job's checkout."""
+    from corral.mcp import serve_stdio
+
+    serve_stdio(_surface_gate(job, path, base, sandbox, cache_dir, settings_file))
+
+
+hook_app = typer.Typer(no_args_is_help=True, help="Hooks that third-party agents run.")
+app.add_typer(hook_app, name="hook")
+
+
+@hook_app.command("claude-stop")
+def hook_claude_stop(
+    base: BaseOpt = None,
+    job: JobOpt = None,
+    sandbox: SandboxOpt = "bwrap",
+    cache_dir: CacheOpt = None,
+    settings_file: GateSettingsOpt = None,
+) -> None:
+    """Claude Code's Stop hook: block with the gate's message until the gate passes."""
+    from corral.hooks import HookInputError, claude_stop
+
+    try:
+        decision = claude_stop(
+            sys.stdin.read(),
+            lambda cwd: _surface_gate(job, cwd, base, sandbox, cache_dir, settings_file),
+        )
+    except HookInputError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    if decision is not None:
+        print(decision)
+
+
+def _surface_gate(
+    job: Path | None,
+    workspace: Path,
+    base: str | None,
+    sandbox: str,
+    cache_dir: Path | None,
+    settings_file: Path | None,
+) -> Gate:
+    """The gate an MCP server or a hook answers with; bad usage exits 2 with the reason."""
+    from corral.agents.gate_link import JobFileError, open_gate
+    from corral.gate.diff import DiffError
+
+    try:
+        return open_gate(
+            job=job,
+            workspace=workspace,
+            base=base,
+            sandbox=_backend(sandbox),
+            cache_dir=cache_dir or default_cache_dir(),
+            settings_file=settings_file,
+        )
+    except (JobFileError, ConfigError, DiffError, SandboxUnavailableError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
 
 
 def main() -> None:
