@@ -236,7 +236,7 @@ def watch(ctx: CampaignContext, job: Job) -> Job:
             job.id,
             JobState.CI_FAILED,
             expect=job.state,
-            reason=f"CI failed: {_first_line(ci.summary)}",
+            reason=f"CI failed: {condense(ci.summary)}",
         )
     if ci.state == "passed" and job.state == JobState.CI_FAILED:
         return ctx.store.transition(job.id, JobState.PR_OPEN, expect=job.state, reason=pr.url)
@@ -399,11 +399,15 @@ def _vetoed(ctx: CampaignContext, job: Job, result: GateResult) -> Job:
 def gate_reason(result: GateResult) -> str:
     """One line on why the gate refused: the failing stage and its first finding."""
     failed = next((stage for stage in result.stages if not stage.ok), None)
-    lines = [line.strip() for line in result.message.strip().splitlines() if line.strip()]
-    bullet = next((line[2:] for line in lines if line.startswith("- ")), None)
-    detail = bullet or (lines[0] if lines else "no message")
     stage = f" ({failed.name})" if failed is not None else ""
-    return f"gate vetoed{stage}: {detail[:300]}"
+    return f"gate vetoed{stage}: {condense(result.message)}"
+
+
+def condense(message: str) -> str:
+    """A report's first finding (its first `- ` line), else its first line."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    bullet = next((line[2:] for line in lines if line.startswith("- ")), None)
+    return (bullet or (lines[0] if lines else "no message"))[:300]
 
 
 def _describe(outcome: AgentOutcome) -> str:
@@ -421,7 +425,3 @@ def _describe(outcome: AgentOutcome) -> str:
 def _end(ctx: CampaignContext, job: Job, state: JobState, code: Reason | None, reason: str) -> Job:
     return ctx.store.transition(job.id, state, expect=job.state, reason=reason, reason_code=code)
 
-
-def _first_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[0][:300] if lines else ""
