@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import anthropic
+import claude_agent_sdk
 import openai
 import pytest
 
@@ -113,6 +117,31 @@ def test_lenient_with_what_claude_code_sends() -> None:
     assert models["data"][0]["id"] == "fake-model"
     assert len(server.model_requests) == 1, "count_tokens must not consume a turn"
     assert server.model_requests[0].headers["anthropic-beta"].startswith("claude-code")
+
+
+def test_the_real_claude_code_cli_edits_a_file_through_the_fake(tmp_path: Path) -> None:
+    claude = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    write = Call("Write", {"file_path": str(work / "hello.txt"), "content": "hi\n"})
+    with FakeModelServer([Turn(calls=(write,)), Turn(text="Wrote hello.txt.")]) as server:
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(home),
+            "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+            "ANTHROPIC_BASE_URL": server.anthropic_base_url,
+            "ANTHROPIC_API_KEY": "sk-fake",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        }
+        argv = [str(claude), "-p", "Write hello.txt.", "--output-format", "json"]
+        argv += ["--model", "claude-sonnet-4-6", "--permission-mode", "acceptEdits"]
+        done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=300)
+        tool_result = server.model_requests[-1].latest_text()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["result"] == "Wrote hello.txt."
+    assert (work / "hello.txt").read_text() == "hi\n"
+    assert "File created successfully" in tool_result
+    assert all(r.body.get("stream") is True for r in server.model_requests)
 
 
 def test_an_exhausted_script_answers_with_a_clear_error() -> None:
