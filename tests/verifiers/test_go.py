@@ -206,15 +206,17 @@ def test_extra_args_reach_go_test(repos: dict[str, Path], cache_dir: Path) -> No
 
 
 def test_check_does_not_download_what_prepare_did_not(make_repo: MakeRepo, cache_dir: Path) -> None:
-    """A required module that prepare never fetched: check fails closed instead of fetching."""
+    """A module that prepare never fetched: check fails instead of fetching or rewriting go.sum."""
     files = sample.clean()
     files["go.mod"] = files["go.mod"].replace("go-cmp v0.6.0", "go-cmp v0.5.8")
     del files["go.sum"]
-    report = verify(make_repo(files), LocalRunner(cache_dir), ONLY_GO, prepare=False)
+    repo = make_repo(files)
+    report = verify(repo, LocalRunner(cache_dir), ONLY_GO, prepare=False)
     [finding] = report.results[0].findings
-    assert (finding.kind, finding.file) == (FindingKind.ERROR, "calc/calc_test.go")
-    assert "not in the module cache" in finding.message
-    assert "GOPROXY=off" in finding.message
+    assert (finding.file, finding.line) == ("calc/calc_test.go", 6)
+    assert "missing go.sum entry" in finding.message
+    assert not (repo / "go.sum").exists()
+    assert not (cache_dir / "go" / "mod" / "github.com" / "google" / "go-cmp@v0.5.8").exists()
 
 
 def test_missing_go_is_an_error_finding(repos: dict[str, Path], cache_dir: Path) -> None:

@@ -187,7 +187,6 @@ def cache_env(cache_dir: Path) -> dict[str, str]:
         "GOMODCACHE": str(c / "go" / "mod"),
         "GOCACHE": str(c / "go" / "build"),
         "GOPATH": str(c / "go" / "path"),
-        "GOFLAGS": "-mod=mod",
         "GOTOOLCHAIN": "local",
         "CARGO_HOME": str(c / "cargo"),
         "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(Path.home() / ".rustup")),

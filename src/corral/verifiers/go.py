@@ -32,7 +32,7 @@ from corral.verifiers.base import (
 
 Rel = Callable[[str], str]
 
-# GOFLAGS=-mod=mod and GOTOOLCHAIN=local already come from cache_env.
+# No -mod=mod: a verifier must never rewrite go.mod or go.sum in the checkout.
 OFFLINE_ENV = {"GOPROXY": "off", "GOTOOLCHAIN": "local"}
 _FILE_FIELDS = ("GoFiles", "CgoFiles", "TestGoFiles", "XTestGoFiles", "IgnoredGoFiles")
 _CONTEXT_LINES = 4
