@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 REPO_CONFIG_FILE = ".corral.yaml"
 M = TypeVar("M", bound=BaseModel)
@@ -78,6 +76,9 @@ class ConfigError(ValueError):
 
 def load_yaml_model(path: Path, model: type[M]) -> M:
     """Load YAML into a pydantic model; errors name `file:line field: reason`."""
+    from ruamel.yaml import YAML  # imported here: it costs 0.1 s at every CLI start
+    from ruamel.yaml.error import YAMLError
+
     try:
         data = YAML(typ="rt").load(path.read_text())
     except YAMLError as exc:
