@@ -128,8 +128,10 @@ def test_error_lines_drop_maven_boilerplate() -> None:
     ]
 
 
-def test_clean_log_has_no_compile_errors() -> None:
-    assert parse_compile_errors(recorded("clean.log"), context_at(RECORDED / "clean")) == []
+@pytest.mark.parametrize("log", ["clean.log", "checkstyle_violation.log", "failing_test.log"])
+def test_logs_without_javac_errors_give_no_compile_findings(log: str) -> None:
+    # Checkstyle's console lines look like javac's: they must not pass for compile errors.
+    assert parse_compile_errors(recorded(log), context_at(RECORDED / "clean")) == []
 
 
 # --- real mvn on the sample ------------------------------------------------------------

@@ -15,7 +15,7 @@ import hashlib
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from corral.sandbox.base import CommandResult
@@ -57,6 +57,8 @@ _JAVAC = re.compile(r"^\[ERROR\] (?P<file>/.+?):\[(?P<line>\d+),(?P<col>\d+)\] (
 _FAILED_GOAL = re.compile(r"^Failed to execute goal (?P<goal>\S+)(?: \([^)]*\))?(?P<rest>.*)$")
 _ON_PROJECT = re.compile(r" on project (?P<project>[^:\s]+): (?P<reason>.*)$")
 _HELP = re.compile(r" -> \[Help \d+\]$")
+# Checkstyle's console lines look like javac's (older plugins print absolute paths too).
+_CHECKSTYLE_LINE = re.compile(r"^\(\w+\) \w+: ")
 _NON_COMPLYING = re.compile(r"^\[ERROR\] Non complying file: (?P<file>.+)$")
 _RESOLUTION = re.compile(
     r"Could not (?:resolve|transfer|find artifact)|Non-resolvable|Failure to find"
@@ -74,7 +76,7 @@ class MavenBuild:
     format_goals: tuple[str, ...] = ()
     lint_goals: tuple[str, ...] = ()
     """Checkstyle's `check` when the pom declares the plugin without binding it to a phase."""
-    build_files: tuple[Path, ...] = field(default=())
+    build_files: tuple[Path, ...] = ()
 
 
 class MavenVerifier(Verifier):
@@ -153,7 +155,7 @@ def parse_compile_errors(output: str, ctx: ProjectContext) -> list[Finding]:
     lines = output.splitlines()
     for i, raw in enumerate(lines):
         match = _JAVAC.match(raw)
-        if match is None:
+        if match is None or _CHECKSTYLE_LINE.match(match["message"]):
             continue
         context = list(_continuation(lines[i + 1 : i + 6]))
         findings.append(
