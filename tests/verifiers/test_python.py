@@ -230,17 +230,19 @@ def repo(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator[
     write_files(root, sample.clean())
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "clean sample")
+    before = set((cache_dir / "venvs").glob("*"))
     yield root
-    _remove_venvs(cache_dir, below=tmp_path_factory.getbasetemp())
+    _remove_venvs(set((cache_dir / "venvs").glob("*")) - before, tmp_path_factory.getbasetemp())
 
 
-def _remove_venvs(cache_dir: Path, below: Path) -> None:
-    """The environments of this module's checkouts (and of gone baseline worktrees)."""
-    for ready in (cache_dir / "venvs").glob(f"*/{READY}"):
-        project = Path(ready.read_text().strip())
+def _remove_venvs(new: set[Path], below: Path) -> None:
+    """Environments this module made: of its checkouts, and of baseline worktrees now gone."""
+    for venv in new:
+        ready = venv / READY
+        project = Path(ready.read_text().strip()) if ready.is_file() else below
         if project.is_relative_to(below) or not project.exists():
-            shutil.rmtree(ready.parent, ignore_errors=True)
-            ready.parent.with_name(ready.parent.name + ".lock").unlink(missing_ok=True)
+            shutil.rmtree(venv, ignore_errors=True)
+            venv.with_name(venv.name + ".lock").unlink(missing_ok=True)
 
 
 def use(repo: Path, files: dict[str, str]) -> Path:
@@ -382,3 +384,11 @@ def test_unresolvable_requirement_is_an_error_naming_it(
     [unprepared] = verify(root, LocalRunner(cache_dir), prepare=False).results[0].findings
     assert unprepared.kind == FindingKind.ERROR
     assert "no prepared Python environment" in unprepared.message
+
+
+def test_extra_args_reach_pytest(repo: Path, cache_dir: Path) -> None:
+    config = 'verifiers:\n  args:\n    python: ["-k", "test_add"]\n'
+    use(repo, {**sample.failing_test(), ".corral.yaml": config})
+    report = verify(repo, LocalRunner(cache_dir))
+    assert report.ok, report.message
+    assert report.results[0].tests == TestCounts(run=1)
