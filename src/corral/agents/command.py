@@ -52,7 +52,7 @@ class CommandAgent:
             )
         if not result.ok:
             return AgentOutcome("error", _failure_reason(result))
-        if not _has_changes(workspace):
+        if not has_changes(workspace):
             return AgentOutcome("no_change", "the change command left the repository unchanged")
         final = gate.check()
         if final.ok:
@@ -85,7 +85,7 @@ def _failure_reason(result: CommandResult) -> str:
     return f"the change command exited {result.exit_code}{limit}: {detail}"
 
 
-def _has_changes(workspace: Path) -> bool:
+def has_changes(workspace: Path) -> bool:
     status = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all", "--", "."],
         cwd=workspace,
