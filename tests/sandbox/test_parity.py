@@ -23,11 +23,13 @@ VARIANTS = {
     "go": ("clean", "compile_error", "failing_test", "lint_violation"),
     # clean runs every tool (ruff, mypy, pytest); more variants would only retest parsers
     "python": ("clean", "failing_test"),
+    # slow builds: one failing variant runs every tool and must report the same finding
+    "node": ("failing_test",),
+    "maven": ("failing_test",),
+    "cargo": ("failing_test",),
 }
 ECOSYSTEMS = [
-    eco
-    for eco in VARIANTS
-    if importlib.util.find_spec(f"corral.testing.samples.{eco}") is not None
+    eco for eco in VARIANTS if importlib.util.find_spec(f"corral.testing.samples.{eco}") is not None
 ]
 
 

@@ -221,7 +221,6 @@ class BwrapRunner:
         try:
             yield group
         finally:
-            group.kill_all()
             group.remove()
 
 

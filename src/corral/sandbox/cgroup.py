@@ -90,10 +90,13 @@ class CommandCgroup:
             time.sleep(0.01)
 
     def remove(self, wait_s: float = 5.0) -> None:
-        """Remove both groups once their processes are gone; a leftover is logged, not fatal."""
-        deadline = time.monotonic() + wait_s
-        while self._pids() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        """Remove both groups once their processes are gone (killing stragglers after wait_s).
+
+        A group that cannot be removed is logged, not fatal.
+        """
+        if not self._emptied(wait_s):
+            self.kill_all()
+            self._emptied(wait_s)
         for path in (self.memory, self.pids):
             try:
                 path.rmdir()
@@ -101,6 +104,15 @@ class CommandCgroup:
                 pass
             except OSError as exc:
                 log.warning("could not remove cgroup %s: %s", path, exc)
+
+    def _emptied(self, wait_s: float) -> bool:
+        """Wait for the processes to leave (they linger a moment after a namespace exits)."""
+        deadline = time.monotonic() + wait_s
+        while self._pids():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
 
     def _pids(self) -> set[int]:
         found: set[int] = set()
