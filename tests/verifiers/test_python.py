@@ -156,6 +156,10 @@ def test_pip_failures_name_the_requirement_and_the_reason() -> None:
     conflict = describe_pip_failure(recorded("pip_conflict.txt")).splitlines()
     assert conflict[0].endswith("and pluggy==1.0.0: conflicting dependencies")
     assert "pytest 8.0.0 depends on pluggy<2.0 and >=1.3.0" in conflict
+    assert describe_pip_failure(recorded("pip_build_failure.txt")).splitlines() == [
+        "pip install failed: Getting requirements to build editable did not run successfully",
+        "RuntimeError: the build needs CORRAL_FLAG",
+    ]
 
 
 # --- reading the project ----------------------------------------------------------------

@@ -314,7 +314,9 @@ _CONFLICT = re.compile(
     re.M,
 )
 _CAUSE = re.compile(r"^The conflict is caused by:\n(?P<cause>(?:[ \t]+.+\n?)+)", re.M)
-_ERROR = re.compile(r"^(?:ERROR|error): (?P<text>.+)$", re.M)
+_ERROR = re.compile(r"^ERROR: (?P<text>.+)$", re.M)
+_FAILED_STEP = re.compile(r"^\u00d7 (?P<step>.+?)\.?$", re.M)  # the step pip marks as failed
+_SUBPROCESS_LAST_LINE = re.compile(r"^\s+(?P<line>\S.*)\n\s+\[end of output\]", re.M)
 
 
 def describe_pip_failure(output: str) -> str:
@@ -327,10 +329,14 @@ def describe_pip_failure(output: str) -> str:
             lines = [line.strip() for line in cause["cause"].splitlines()]
             message += "\n" + "\n".join(lines[:4])
         return message
-    if match := _ERROR.search(output):
-        return f"pip install failed: {match['text'].strip()[:300]}"
-    tail = output.strip().splitlines()[-3:]
-    return "pip install failed: " + (" / ".join(tail) or "no output")
+    match = _ERROR.search(output) or _FAILED_STEP.search(output)
+    if match is None:
+        tail = output.strip().splitlines()[-3:]
+        return "pip install failed: " + (" / ".join(tail) or "no output")
+    message = f"pip install failed: {match[1].strip()[:300]}"
+    if build_error := _SUBPROCESS_LAST_LINE.search(output):  # a build script's own error
+        message += f"\n{build_error['line'].strip()[:300]}"
+    return message
 
 
 def _declaring_file(ctx: ProjectContext, reason: str) -> str | None:
