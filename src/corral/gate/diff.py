@@ -149,7 +149,10 @@ def _working_tree_as_tree(repo: Path) -> str:
     with tempfile.TemporaryDirectory(prefix="corral-diff-") as tmp:
         tmp_index = Path(tmp) / "index"
         if index.is_file():
-            shutil.copyfile(index, tmp_index)  # keeps git's stat cache: only changed files rehash
+            # Keeps git's stat cache, so only changed files are rehashed. copy2 keeps the
+            # index's mtime too: git's racy-clean check compares entries against it, and a
+            # fresh mtime would let a same-size edit made in the same second go unseen.
+            shutil.copy2(index, tmp_index)
         env = {"GIT_INDEX_FILE": str(tmp_index)}
         excludes = [f":(exclude,glob){glob}" for glob in BUILD_OUTPUT_GLOBS]
         _git(repo, "add", "-A", "--", ".", *excludes, env=env)

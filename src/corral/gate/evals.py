@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,11 +204,14 @@ def run_eval(
     judge: JudgeFn | None = None,
     on_case: Callable[[str], None] | None = None,
 ) -> EvalReport:
-    results = []
-    for name, case in cases.items():
+    def run(item: tuple[str, EvalCase]) -> CaseResult:
         if on_case is not None:
-            on_case(name)
-        results.append(_run_case(name, case, judge))
+            on_case(item[0])
+        return _run_case(item[0], item[1], judge)
+
+    # Cases are independent repositories: mostly waiting on git processes, so threads help.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(run, cases.items()))
     return EvalReport(results, _score_rules(results))
 
 
