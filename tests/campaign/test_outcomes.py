@@ -15,7 +15,7 @@ from corral.pipeline.states import JobState, Outcome, Reason
 from corral.store import Store
 from corral.testing.samples import sample
 
-pytestmark = pytest.mark.xdist_group("campaign")
+pytestmark = pytest.mark.xdist_group("campaign-outcomes")
 
 COMMAND = (
     "printf '# Contributing\\n\\nOpen a pull request.\\n' > CONTRIBUTING.md && "

@@ -1,0 +1,214 @@
+"""Crashes and people: `corral run` killed mid-campaign and run again; an approval policy
+holding jobs; a repository that does not clone; the campaign budget. On SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from campaign_helpers import (
+    CORRAL,
+    GIT_ENV,
+    corral,
+    make_remote,
+    notes_repo,
+    remote_branches,
+    runtime_args,
+    write_spec,
+)
+
+from corral.pipeline.states import JobState, Reason
+from corral.store import Store
+from corral.store.records import Job
+from corral.testing.samples import sample
+
+pytestmark = pytest.mark.xdist_group("campaign-resume")
+
+CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
+
+
+def _jobs(store_url: str, campaign: str) -> list[Job]:
+    store = Store.open(store_url)
+    try:
+        record = store.campaign(campaign)
+        return [] if record is None else store.jobs(record.id)
+    finally:
+        store.close()
+
+
+def test_killed_run_resumes_with_one_pr_per_repository(
+    new_store,
+    tmp_path: Path,
+    cache_dir: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    forge = tmp_path / "forge"
+    go = sample("go").clean()
+    names = [f"svc-{i}" for i in range(4)]
+    remotes = [make_remote(forge, name, go) for name in names]
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="crash",
+        command=f"sleep 1 && {CONTRIBUTING}",
+        targets={"repos": [str(r) for r in remotes]},
+        concurrency=1,
+    )
+    store_url = new_store()
+    args = ["run", str(spec), *runtime_args(store_url, tmp_path / "work", cache_dir)]
+    proc = subprocess.Popen(
+        [CORRAL, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **GIT_ENV},
+    )
+    try:
+        _wait_for_middle(store_url)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    states = {job.name: job.state for job in _jobs(store_url, "crash")}
+    assert JobState.PR_OPEN in states.values(), states
+    assert set(states.values()) != {JobState.PR_OPEN}, states  # killed in the middle
+
+    again = corral(*args)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+    store = Store.open(store_url)
+    try:
+        record = store.campaign("crash")
+        assert record is not None
+        jobs = store.jobs(record.id)
+        assert {job.state for job in jobs} == {JobState.PR_OPEN}
+        prs = store.pull_requests(record.id)
+        assert sorted(pr.repo for pr in prs) == sorted(str(r) for r in remotes)  # one each
+        for job in jobs:
+            chain = store.transitions(job.id)
+            for before, after in itertools.pairwise(chain):
+                assert after.from_state == before.to_state
+            assert chain[-1].to_state == JobState.PR_OPEN
+            assert store.sessions(job.id), job.name
+            assert store.verifier_runs(job.id, "baseline"), job.name
+    finally:
+        store.close()
+    for remote in remotes:
+        assert remote_branches(remote) == ["corral/crash", "main"]
+
+
+def _wait_for_middle(store_url: str, timeout_s: float = 300) -> None:
+    """Until one repository has its PR and another is not done yet."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        states = {job.state for job in _jobs(store_url, "crash")}
+        if JobState.PR_OPEN in states and states - {JobState.PR_OPEN}:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the campaign never reached its middle")
+
+
+def test_approval_holds_jobs_until_a_person_decides(
+    new_store,
+    tmp_path: Path,
+    cache_dir: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    forge = tmp_path / "forge"
+    remotes = [make_remote(forge, name, notes_repo()) for name in ("docs-a", "docs-b")]
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="held",
+        command="printf 'Release notes, reviewed.\\n' > NOTES.md",
+        targets={"repos": [str(r) for r in remotes]},
+        approval="each",
+    )
+    store_url = new_store()
+    args = ["run", str(spec), *runtime_args(store_url, tmp_path / "work", cache_dir)]
+
+    held = corral(*args)
+    assert held.returncode == 3, held.stdout + held.stderr  # nothing failed, jobs wait
+    jobs = {job.name: job for job in _jobs(store_url, "held")}
+    assert {job.state for job in jobs.values()} == {JobState.AWAITING_APPROVAL}
+    assert all(remote_branches(r) == ["main"] for r in remotes)  # nothing pushed yet
+    assert f"corral approve {jobs['docs-a'].id}" in held.stdout
+
+    still = corral(*args)  # a re-run does not push without a decision
+    assert still.returncode == 3
+    assert all(remote_branches(r) == ["main"] for r in remotes)
+
+    approved = corral("approve", str(jobs["docs-a"].id), "--by", "alice", "--store", store_url)
+    assert approved.returncode == 0, approved.stderr
+    rejected = corral(
+        "reject", str(jobs["docs-b"].id), "--reason", "not this quarter", "--store", store_url
+    )
+    assert rejected.returncode == 0, rejected.stderr
+    late = corral("approve", str(jobs["docs-a"].id), "--store", store_url)
+    assert late.returncode == 0  # still awaiting until the next run
+
+    done = corral(*args)
+    assert done.returncode == 1, done.stdout  # one repository ends without a PR
+    after = {job.name: job for job in _jobs(store_url, "held")}
+    assert after["docs-a"].state == JobState.PR_OPEN
+    assert after["docs-b"].state == JobState.FAILED
+    assert after["docs-b"].reason_code == Reason.REJECTED
+    assert "not this quarter" in (after["docs-b"].reason or "")
+    assert remote_branches(remotes[0]) == ["corral/held", "main"]
+    assert remote_branches(remotes[1]) == ["main"]
+
+    again = corral("approve", str(jobs["docs-a"].id), "--store", store_url)
+    assert again.returncode == 2 and "not awaiting approval" in again.stderr
+
+
+def test_a_repository_that_does_not_clone_fails_alone_and_retries(
+    new_store,
+    tmp_path: Path,
+    cache_dir: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    forge = tmp_path / "forge"
+    good = [make_remote(forge, name, notes_repo()) for name in ("ok-1", "ok-2")]
+    missing = forge / "later.git"
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="clones",
+        command=CONTRIBUTING,
+        targets={"repos": [str(good[0]), str(missing), str(good[1])]},
+        concurrency=1,
+    )
+    store_url = new_store()
+    runtime = runtime_args(store_url, tmp_path / "work", cache_dir)
+    first = corral("run", str(spec), *runtime)
+    assert first.returncode == 1
+    jobs = {job.name: job for job in _jobs(store_url, "clones")}
+    assert jobs["ok-1"].state == jobs["ok-2"].state == JobState.PR_OPEN
+    assert jobs["later"].state == JobState.FAILED
+    assert jobs["later"].reason_code == Reason.CLONE_FAILED
+
+    make_remote(forge, "later", notes_repo())  # the repository appears
+    retried = corral("retry", "clones", "--failed", *runtime)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert {job.state for job in _jobs(store_url, "clones")} == {JobState.PR_OPEN}
+    assert remote_branches(missing) == ["corral/clones", "main"]
+
+
+def test_campaign_budget_stops_new_jobs(
+    new_store,
+    tmp_path: Path,
+    cache_dir: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    forge = tmp_path / "forge"
+    remotes = [make_remote(forge, f"canary-{i}", notes_repo()) for i in range(3)]
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="canary",
+        command=CONTRIBUTING,
+        targets={"repos": [str(r) for r in remotes]},
+        budgets={"campaign": {"max_jobs": 2}},
+        concurrency=1,
+    )
+    result = corral("run", str(spec), *runtime_args(new_store(), tmp_path / "work", cache_dir))
+    assert result.returncode == 1
+    lines = [line for line in result.stdout.splitlines() if "canary-" in line]
+    assert sum("PR open" in line for line in lines) == 2
+    assert sum("budget spent" in line for line in lines) == 1
