@@ -126,7 +126,7 @@ def read_junit_reports(
 
 
 def failure_finding(ctx: ProjectContext, module_dir: Path, failure: TestFailure) -> Finding:
-    """Where the test failed: the deepest call in the test class, else the first frame we own."""
+    """Where it failed: the innermost frame in the test class, else the first in our sources."""
     source, line = _failure_location(module_dir, failure)
     return Finding(
         kind=FindingKind.TEST,
