@@ -114,8 +114,15 @@ def change(
     prompt: Annotated[
         Path | None, typer.Option("--prompt", help="File with the change to make.")
     ] = None,
+    command: Annotated[
+        str | None,
+        typer.Option("--command", help="A deterministic change command (sh -c), not an agent."),
+    ] = None,
     agent: Annotated[
-        str, typer.Option("--agent", help="builtin: corral's own loop, with any model.")
+        str,
+        typer.Option(
+            "--agent", help="builtin (corral's own loop, any model) or claude-code (Claude Code)."
+        ),
     ] = "builtin",
     provider: Annotated[
         str | None, typer.Option("--provider", envvar="CORRAL_PROVIDER", help="anthropic|openai")
@@ -142,7 +149,8 @@ def change(
     from corral.llm.errors import ModelAuthError
 
     try:
-        choice = AgentChoice(agent, model_settings(provider, model, base_url, stream=stream))
+        settings = model_settings(provider, model, base_url, stream=stream)
+        choice = AgentChoice(agent, settings, command=command)
         code = change_command(
             path,
             prompt_file=prompt,

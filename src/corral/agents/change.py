@@ -24,7 +24,7 @@ from corral.llm.settings import ModelSettings, make_model
 from corral.sandbox import Backend, CommandRunner, default_cache_dir, make_runner
 
 EXIT_OK, EXIT_FAILED = 0, 1
-AGENT_KINDS = ("builtin",)
+AGENT_KINDS = ("builtin", "claude-code")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class AgentChoice:
     kind: str
     model: ModelSettings | None = None
     budgets: Budgets = field(default_factory=Budgets)
+    command: str | None = None
+    """A deterministic change command (`sh -c`), run instead of any agent when given."""
 
 
 def model_settings(
@@ -52,10 +54,18 @@ def model_settings(
 def make_agent(choice: AgentChoice, runner: CommandRunner) -> Agent:
     """The agent for `choice`. Raises ConfigError for an unknown or incomplete choice and
     ModelAuthError when the model's key is missing."""
-    if choice.kind == "builtin":
-        if choice.model is None:
-            raise ConfigError("the builtin agent needs a model: --provider and --model")
+    if choice.command is not None:
+        from corral.agents.command import CommandAgent
+
+        return CommandAgent(choice.command, runner, choice.budgets)
+    if choice.kind in AGENT_KINDS and choice.model is None:
+        raise ConfigError(f"the {choice.kind} agent needs a model: --provider and --model")
+    if choice.kind == "builtin" and choice.model is not None:
         return BuiltinAgent(make_model(choice.model), choice.budgets)
+    if choice.kind == "claude-code" and choice.model is not None:
+        from corral.agents.claude_code import ClaudeCodeAgent
+
+        return ClaudeCodeAgent(choice.model, choice.budgets)
     raise ConfigError(f"unknown agent {choice.kind!r}; known: {', '.join(AGENT_KINDS)}")
 
 
@@ -77,7 +87,9 @@ def change_command(
     """
     if not path.is_dir():
         raise ConfigError(f"{path} is not a folder")
-    prompt = read_prompt(prompt_file)
+    if agent.command is not None and prompt_file is not None:
+        raise ConfigError("give --prompt FILE or --command CMD, not both")
+    prompt = read_prompt(prompt_file) if agent.command is None else command_prompt(agent.command)
     workspace = path.resolve()
     runner = make_runner(backend, workspace=workspace, cache_dir=cache_dir or default_cache_dir())
     chosen = make_agent(agent, runner)
@@ -94,9 +106,14 @@ def change_command(
     return EXIT_OK if final is not None and final.ok else EXIT_FAILED
 
 
+def command_prompt(command: str) -> str:
+    """What stands for the prompt of a change command, in records (as in a campaign's)."""
+    return f"Change command: `{command}`"
+
+
 def read_prompt(prompt_file: Path | None) -> str:
     if prompt_file is None:
-        raise ConfigError("give the change to make with --prompt FILE")
+        raise ConfigError("give the change to make with --prompt FILE (or --command CMD)")
     try:
         text = prompt_file.read_text(encoding="utf-8")
     except OSError as exc:

@@ -62,7 +62,8 @@ class ClaudeCodeError(ValueError):
 
 class ClaudeCodeAgent:
     """Implements `Agent` with Claude Code. The model endpoint, key and name come from
-    `model` (Messages API only); `bash_allow` are Bash permission specifiers (`go fmt:*`)."""
+    `model` (Messages API only); `bash_allow` are Bash permission specifiers (`go fmt:*`).
+    Raises ModelAuthError when there is no key, as the built-in agent does."""
 
     def __init__(
         self,
@@ -77,6 +78,7 @@ class ClaudeCodeAgent:
                 f"Claude Code speaks the Anthropic Messages API only, not {model.provider!r}"
             )
         self.model = model
+        self.key = resolve_api_key(model)
         self.budgets = budgets or Budgets()
         self.bash_allow = tuple(bash_allow)
         self.cli_path = cli_path
@@ -151,11 +153,10 @@ class ClaudeCodeAgent:
         return int(self.budgets.max_wall_s)
 
     def _env(self, private: Path) -> dict[str, str]:
-        key = resolve_api_key(self.model)
         env = {
             "HOME": str(private),
             "CLAUDE_CONFIG_DIR": str(private / ".claude"),
-            "ANTHROPIC_API_KEY": key.value,
+            "ANTHROPIC_API_KEY": self.key.value,
             "ANTHROPIC_MODEL": self.model.model,
             # background calls (titles, summaries) go to the same model, never another
             "ANTHROPIC_SMALL_FAST_MODEL": self.model.model,
