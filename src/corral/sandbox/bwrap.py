@@ -202,8 +202,11 @@ class BwrapRunner:
             tuple(Mount(Path(d), "tmpfs") for d in hidden)
             + tuple(Mount(p, "bind") for p in writable)
         )
-        bound_back = {Mount(p, "ro-bind") for p in _toolchain_paths(env) if not base.visible(p)}
-        return MountPlan(base.mounts + tuple(sorted(bound_back)))
+        bound_back: list[Mount] = []
+        for path in sorted({p for p in _toolchain_paths(env) if not base.visible(p)}):
+            if not any(path.is_relative_to(m.path) for m in bound_back):  # parents sort first
+                bound_back.append(Mount(path, "ro-bind"))
+        return MountPlan(base.mounts + tuple(bound_back))
 
     def _inside_workspace(self, cwd: Path) -> Path:
         resolved = cwd.resolve()
