@@ -39,6 +39,15 @@ DATA = Path(__file__).parent / "data" / "python"
 RECORDED_IN = Path("/tmp/corral-python-sample")
 """Where the recorded outputs were captured (ruff prints absolute paths)."""
 CORRAL = str(Path(sys.executable).with_name("corral"))
+SETUPTOOLS_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "unresolvable"
+version = "0.1.0"
+"""
 
 
 def recorded(name: str) -> str:
@@ -241,12 +250,13 @@ def repo(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator[
 
 def _remove_venvs(new: set[Path], below: Path) -> None:
     """Environments this module made: of its checkouts, and of baseline worktrees now gone."""
-    for venv in new:
-        ready = venv / READY
-        project = Path(ready.read_text().strip()) if ready.is_file() else below
+    for ready in (venv / READY for venv in new):
+        if not ready.is_file():  # a lock file, or another run's environment still building
+            continue
+        project = Path(ready.read_text().strip())
         if project.is_relative_to(below) or not project.exists():
-            shutil.rmtree(venv, ignore_errors=True)
-            venv.with_name(venv.name + ".lock").unlink(missing_ok=True)
+            shutil.rmtree(ready.parent, ignore_errors=True)
+            ready.parent.with_name(ready.parent.name + ".lock").unlink(missing_ok=True)
 
 
 def use(repo: Path, files: dict[str, str]) -> Path:
@@ -377,13 +387,21 @@ def test_missing_python_is_an_error(repo: Path, cache_dir: Path) -> None:
 def test_unresolvable_requirement_is_an_error_naming_it(
     make_repo: MakeRepo, cache_dir: Path
 ) -> None:
-    root = make_repo({"requirements.txt": "corral-no-such-package-xyz==1.0\n"})
+    """A setuptools project: its editable build writes `src/*.egg-info`, which must not stay."""
+    root = make_repo(
+        {
+            "pyproject.toml": SETUPTOOLS_PYPROJECT,
+            "src/unresolvable/__init__.py": "",
+            "requirements.txt": "corral-no-such-package-xyz==1.0\n",
+        }
+    )
     report = verify(root, LocalRunner(cache_dir))
     [finding] = report.results[0].findings
     assert (finding.kind, finding.file) == (FindingKind.ERROR, "requirements.txt")
     assert finding.message == (
         "pip cannot install corral-no-such-package-xyz==1.0: no matching distribution found"
     )
+    assert leftovers(root) == []
     # The half-built environment is gone: checking without prepare refuses, never passes.
     [unprepared] = verify(root, LocalRunner(cache_dir), prepare=False).results[0].findings
     assert unprepared.kind == FindingKind.ERROR
