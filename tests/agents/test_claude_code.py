@@ -9,19 +9,21 @@ the gate's message, fixes the code, and stops; the final diff passes the gate.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import git
+from corral.testing.repos import git
 from corral.agents.base import Budgets
 from corral.agents.claude_code import VERIFY_TOOL, ClaudeCodeAgent, ClaudeCodeError
 from corral.agents.transcript import MemoryRecorder
 from corral.gate.base import Gate, GateResult
 from corral.testing.fake_llm import Call, FakeModelServer, FakeRequest, Turn, tool
 from corral.testing.samples import go
-from surface_helpers import TRIPLED, go_repo, local_gate
+from surface_helpers import CORRAL, TRIPLED, go_repo, local_gate
 
 PROMPT = "Add a function Tripled to calc/calc.go that returns each element times three."
 BUG = ("range xs {\n\t\ttotal", "range xs[1:] {\n\t\ttotal")
@@ -146,3 +148,33 @@ def test_only_the_messages_api_can_drive_claude_code() -> None:
 
     with pytest.raises(ClaudeCodeError, match="Anthropic Messages API only"):
         ClaudeCodeAgent(ModelSettings(provider="openai", model="gpt-4.1"))
+
+
+def test_corral_change_runs_claude_code(tmp_path: Path, cache_dir: Path) -> None:
+    repo = go_repo(tmp_path / "repo")
+    calc = repo / go.CALC_PATH
+    script = ScriptedClaude(
+        [
+            tool("Read", file_path=str(calc)),
+            tool("Write", file_path=str(calc), content=go.clean()[go.CALC_PATH] + TRIPLED),
+            Turn(text="Tripled is added."),
+        ]
+    )
+    prompt = tmp_path / "prompt.md"
+    prompt.write_text(PROMPT)
+    with FakeModelServer(script) as server:
+        done = subprocess.run(
+            [*CORRAL, "change", str(repo), "--prompt", str(prompt), "--agent", "claude-code",
+             "--provider", "anthropic", "--model", "claude-sonnet-4-5",
+             "--base-url", f"{server.url}/v1/", "--json",
+             "--sandbox", "local", "--cache-dir", str(cache_dir)],
+            capture_output=True, text=True, timeout=600,
+            env={**os.environ, "ANTHROPIC_API_KEY": "sk-fake-test-key-0123456789"},
+        )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["status"], report["gate"]["ok"]) == ("passed", True)
+    assert len(script.main) == 3
+    # a base URL ending in /v1 is honoured: Claude Code adds /v1/messages itself
+    assert {r.path for r in server.model_requests} == {"/v1/messages"}
