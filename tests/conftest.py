@@ -3,40 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from corral.sandbox.base import CommandRunner
 from corral.sandbox.local import LocalRunner
-
-MakeRepo = Callable[..., Path]
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "corral-tests",
-    "GIT_AUTHOR_EMAIL": "tests@corral.invalid",
-    "GIT_COMMITTER_NAME": "corral-tests",
-    "GIT_COMMITTER_EMAIL": "tests@corral.invalid",
-}
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-    ).stdout
-
-
-def write_files(root: Path, files: dict[str, str]) -> None:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
+from corral.testing.repos import MakeRepo, init_repo
 
 
 @pytest.fixture
@@ -44,14 +17,7 @@ def make_repo(tmp_path: Path) -> MakeRepo:
     """make_repo(files, name="repo", commit=True): a real git repository with those files."""
 
     def _make(files: dict[str, str], name: str = "repo", commit: bool = True) -> Path:
-        root = tmp_path / name
-        root.mkdir(parents=True)
-        git(root, "init", "-q", "-b", "main")
-        write_files(root, files)
-        if commit:
-            git(root, "add", "-A")
-            git(root, "commit", "-q", "-m", "initial")
-        return root
+        return init_repo(tmp_path / name, files, commit=commit)
 
     return _make
 

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from agent_helpers import VerifierGate, pytest_repo_files, warm_go_cache
 
-from conftest import MakeRepo, git
 from corral.agents.base import AgentOutcome, Budgets
 from corral.agents.builtin import BuiltinAgent
 from corral.agents.transcript import FanoutRecorder, JsonlRecorder, MemoryRecorder
@@ -17,6 +16,7 @@ from corral.llm.pricing import Price
 from corral.sandbox.local import LocalRunner
 from corral.testing import Call, Failure, FakeModelServer, ScriptItem, Turn, replay_script
 from corral.testing.fake_llm import DEFAULT_MODELS, WIRE_MODES, Protocol
+from corral.testing.repos import MakeRepo, git
 from corral.testing.samples import sample
 
 __all__ = ["warm_go_cache"]  # a fixture, used by name

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from agent_helpers import pytest_repo_files
 
-from conftest import MakeRepo, git
 from corral.agents.transcript import read_transcript
 from corral.testing import Call, Failure, FakeModelServer, Turn
 from corral.testing.fake_llm import DEFAULT_MODELS, Protocol
+from corral.testing.repos import MakeRepo, git
 
 CORRAL = str(Path(sys.executable).with_name("corral"))
 KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}

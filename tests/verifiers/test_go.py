@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MakeRepo, git, write_files
 from corral.config import VerifierSettings
 from corral.sandbox.local import LocalRunner
+from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import go as sample
 from corral.verifiers import Finding, FindingKind, VerifyReport, verify
 from corral.verifiers.base import ProjectContext

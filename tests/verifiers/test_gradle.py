@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MakeRepo, write_files
 from corral.config import VerifierSettings
 from corral.sandbox.base import CommandResult
 from corral.sandbox.local import LocalRunner
+from corral.testing.repos import MakeRepo, write_files
 from corral.verifiers import Finding, FindingKind, verify
 from corral.verifiers.base import ProjectContext, cache_env
 from corral.verifiers.discovery import find_projects
