@@ -270,10 +270,9 @@ def make_agent(ctx: CampaignContext, runner: CommandRunner) -> Agent:
 
         return CommandAgent(ctx.spec.command, runner, budgets)
     if ctx.spec.agent.kind == "claude-code":
-        from corral.agents import claude_code  # type: ignore[attr-defined]
+        from corral.agents.claude_code import ClaudeCodeAgent
 
-        agent: Agent = claude_code.ClaudeCodeAgent(ctx.spec.agent.model, budgets)
-        return agent
+        return ClaudeCodeAgent(ctx.spec.agent.model, budgets)
     from corral.agents.builtin import BuiltinAgent
     from corral.llm.settings import make_model
 
