@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, write_files
 from corral.config import VerifierSettings
 from corral.sandbox import BwrapRunner, LocalRunner
 from corral.sandbox.base import CommandResult, CommandRunner, Limits, NetworkPolicy
+from corral.testing.repos import git, write_files
 from corral.testing.samples import sample
 from corral.verifiers import VerifyReport, verify
 from corral.verifiers.registry import BUILTIN
