@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from corral.testing.repos import git
 from corral.agents.base import Budgets
 from corral.agents.claude_code import VERIFY_TOOL, ClaudeCodeAgent, ClaudeCodeError
 from corral.agents.transcript import MemoryRecorder
 from corral.gate.base import Gate, GateResult
 from corral.testing.fake_llm import Call, FakeModelServer, FakeRequest, Turn, tool
+from corral.testing.repos import git
 from corral.testing.samples import go
 from surface_helpers import CORRAL, TRIPLED, go_repo, local_gate
 
@@ -35,7 +35,11 @@ def main_turns(calc: Path) -> list[Turn]:
     return [
         Turn(
             text="Looking around first.",
-            calls=(Call("Read", {"file_path": "/etc/hostname"}), Call("Bash", {"command": "id"})),
+            calls=(
+                Call("Read", {"file_path": "/etc/passwd"}),
+                Call("Bash", {"command": "id"}),
+                Call("Grep", {"pattern": "func Sum"}),
+            ),
         ),
         tool("Read", file_path=str(calc)),
         tool("Write", file_path=str(calc), content=with_tripled),
@@ -136,9 +140,10 @@ def test_claude_code_is_locked_down(session: Any) -> None:
     first = script.main[0].body
     offered = sorted(t["name"] for t in first["tools"])
     assert offered == sorted(["Edit", "Glob", "Grep", "Read", "Write", VERIFY_TOOL])
-    denied = tool_results(script.main[1])
+    *denied, grep = tool_results(script.main[1])
     assert len(denied) == 2 and all(block.get("is_error") for block in denied)
     assert "root:" not in json.dumps(denied)
+    assert not grep.get("is_error") and "calc/calc.go" in result_text(grep)  # in the workspace
     assert {r.body.get("model") for r in server.model_requests} == {"claude-sonnet-4-5"}
     assert recorder.of_kind("model_call") and recorder.of_kind("tool_call")
 
