@@ -69,7 +69,7 @@ def _check_file(diff: Diff, change: FileChange, lang: Language) -> list[GuardFin
             _finding(
                 change,
                 f"You removed {lost} assertion(s) from {change.path}"
-                f"{_shown(change.old_path, removed)}; restore them and fix the code instead.",
+                f"{_shown_removed(removed)}; restore them and fix the code instead.",
                 removed,
             )
         )
@@ -104,6 +104,12 @@ def _shown(path: str | None, lines: list[tuple[int, str]]) -> str:
     if not lines:
         return ""
     return " (" + "; ".join(f"{path}:{n} {quote(text)}" for n, text in lines[:5]) + ")"
+
+
+def _shown_removed(lines: list[tuple[int, str]]) -> str:
+    if not lines:
+        return ""
+    return " (" + "; ".join(f"{quote(text)}, was line {n}" for n, text in lines[:5]) + ")"
 
 
 def _finding(change: FileChange, message: str, lines: list[tuple[int, str]]) -> GuardFinding:

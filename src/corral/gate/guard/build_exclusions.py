@@ -56,7 +56,7 @@ _GROUPS = (
         "xml",
         (r"<(skipTests|skip|skipITs|skipExec)>\s*true", "a Maven skip switch"),
         (r"<exclude>", "a Surefire/Failsafe <exclude>"),
-        (r"<excludedGroups>|<excludes>\s*<exclude>", "excluded test groups"),
+        (r"<excludedGroups>", "excluded test groups"),
         (r"<failIfNoTests>\s*false", "failIfNoTests=false"),
     ),
     _group(

@@ -52,7 +52,7 @@ def _check_file(diff: Diff, change: FileChange, lang: Language) -> list[GuardFin
     )
     if after + len(moved) >= before:
         return []
-    shown = "; ".join(f"{old}:{n} {quote(text)}" for n, text in lines[:5])
+    shown = "; ".join(f"{quote(text)}, was line {n}" for n, text in lines[:5])
     first = lines[0][0] if lines else None
     return [
         GuardFinding(
