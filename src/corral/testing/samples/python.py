@@ -11,10 +11,10 @@ import sys
 NAME = "python"
 _PY = sys.executable
 RAW_COMMANDS: list[list[str]] = [
-    [_PY, "-m", "ruff", "check", "--no-cache", "."],
-    [_PY, "-m", "ruff", "format", "--check", "--no-cache", "."],
-    [_PY, "-m", "mypy", "--cache-dir", "/dev/null"],
-    [_PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "pythonpath=src"],
+    [_PY, "-m", "ruff", "check", "."],
+    [_PY, "-m", "ruff", "format", "--check", "."],
+    [_PY, "-m", "mypy"],
+    [_PY, "-m", "pytest", "-q", "-o", "pythonpath=src"],
 ]
 
 _PYPROJECT = """\
