@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import MakeRepo, git
 from corral.gate.diff import DiffError, compute_diff
+from corral.testing.repos import MakeRepo, git
 
 
 def test_working_tree_against_base_without_touching_the_index(make_repo: MakeRepo) -> None:

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from gate_helpers import CHECK_SCRIPT, ListRecorder, grep_verifier
 
-from conftest import MakeRepo
 from corral.gate.base import Gate
 from corral.gate.gate import build_gate
 from corral.gate.judge import parse_verdict
 from corral.gate.settings import GateSettings, JudgeSettings
 from corral.sandbox.base import CommandRunner
 from corral.testing.fake_llm import Failure, FakeModelServer, Protocol, Turn
+from corral.testing.repos import MakeRepo
 
 pytestmark = pytest.mark.usefixtures("fake_model_keys")
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from gate_helpers import CHECK_SCRIPT, ListRecorder, grep_verifier
 
-from conftest import MakeRepo, git
 from corral.gate.gate import build_gate
 from corral.gate.settings import GateSettings
 from corral.sandbox.base import CommandRunner
+from corral.testing.repos import MakeRepo, git
 
 
 @pytest.fixture
