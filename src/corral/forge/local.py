@@ -23,14 +23,11 @@ from corral.forge.base import (
     PullRequestRequest,
     PullRequestState,
 )
-from corral.forge.git import git, git_ok
+from corral.forge.git import clean_checkout, git, git_ok
 from corral.sandbox.base import CommandRunner
 
 RunnerFactory = Callable[[Path], CommandRunner]
 """A command runner confined to the given workspace (the sandbox's make_runner, bound)."""
-
-WORK_BRANCH = "corral-work"
-"""The local branch a checkout works on; the pushed branch name is the pipeline's."""
 
 
 class PullRequestBook(Protocol):
@@ -60,16 +57,7 @@ class LocalForge:
         self.ci_settings = ci_settings
 
     def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
-        if (dest / ".git").is_dir() and git_ok("rev-parse", "--git-dir", cwd=dest):
-            git("fetch", "--prune", "origin", cwd=dest)
-        else:
-            shutil.rmtree(dest, ignore_errors=True)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            git("clone", "--no-tags", "--", repo, str(dest))
-        base = base_branch or _default_branch(dest)
-        git("checkout", "--force", "-B", WORK_BRANCH, f"origin/{base}", cwd=dest)
-        git("clean", "-ffd", cwd=dest)
-        return Checkout(dest, base, git("rev-parse", "HEAD", cwd=dest))
+        return clean_checkout(repo, dest, base_branch)
 
     def push(self, checkout: Path, repo: str, branch: str) -> str:
         git("push", "--force", "--", repo, f"HEAD:refs/heads/{branch}", cwd=checkout)
@@ -157,11 +145,3 @@ class LocalForge:
 
 def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _default_branch(checkout: Path) -> str:
-    try:
-        ref = git("symbolic-ref", "--short", "refs/remotes/origin/HEAD", cwd=checkout)
-    except ForgeError as exc:
-        raise ForgeError("the remote has no default branch (is it empty?)") from exc
-    return ref.removeprefix("origin/")

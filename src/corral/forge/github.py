@@ -1,0 +1,303 @@
+"""The GitHub forge (REST, through PyGithub): repositories are `https://github.com/owner/name`.
+
+Rate limits: PyGithub's `GithubRetry` waits out primary limits until `X-RateLimit-Reset` and
+secondary ones for `Retry-After` (or `secondary_rate_wait_s`), with backoff on 5xx and 429;
+before each call the forge also waits when the last response said no request is left.
+Writes go one at a time, a second apart (GitHub's guidance), across all of the campaign's
+workers. The token comes from `GITHUB_TOKEN` (or `GH_TOKEN`); see hosted.py for how git gets it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from github import Auth, Github, GithubException, GithubRetry
+from github.CheckRun import CheckRun
+from github.PullRequest import PullRequest as GhPullRequest
+from github.Repository import Repository
+from requests import RequestException
+
+from corral.config import ConfigError
+from corral.forge.base import (
+    Checkout,
+    CIStatus,
+    ForgeError,
+    PullRequest,
+    PullRequestRequest,
+    PullRequestState,
+)
+from corral.forge.hosted import (
+    CheckOutcome,
+    CheckState,
+    RemoteRepo,
+    TokenGit,
+    WritePace,
+    combine_checks,
+    one_line,
+    parse_repo_url,
+    repo_url,
+)
+from corral.spec import ForgeQuery
+
+PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
+STATUS_STATES: dict[str, CheckState] = {
+    "success": "passed",
+    "pending": "pending",
+    "failure": "failed",
+    "error": "failed",
+}
+MAX_ANNOTATED_RUNS = 5
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    token: str = field(repr=False)
+    api_url: str = "https://api.github.com"
+    web_url: str = "https://github.com"
+    """Where repositories are cloned from; target URLs must be on this host."""
+    seconds_between_writes: float = 1.0
+    """The pace of pull-request creation and other writes, across all workers."""
+    seconds_between_requests: float = 0.0
+    max_retries: int = 10
+    secondary_rate_wait_s: float = 60.0
+    max_rate_limit_wait_s: float = 3600.0
+    """A limit that resets later than this fails the step instead of waiting."""
+    timeout_s: int = 30
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> GitHubSettings:
+        """`GITHUB_TOKEN` (or `GH_TOKEN`); `GITHUB_API_URL` and `GITHUB_SERVER_URL` for
+        GitHub Enterprise (the names GitHub Actions uses)."""
+        token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
+        if not token:
+            raise ConfigError("forge: github needs a token in GITHUB_TOKEN (or GH_TOKEN)")
+        return cls(
+            token=token,
+            api_url=env.get("GITHUB_API_URL") or cls.api_url,
+            web_url=env.get("GITHUB_SERVER_URL") or cls.web_url,
+        )
+
+
+class GitHubForge:
+    name = "github"
+
+    def __init__(self, settings: GitHubSettings, work_dir: Path) -> None:
+        self.settings = settings
+        self._gh = Github(
+            auth=Auth.Token(settings.token),
+            base_url=settings.api_url,
+            timeout=settings.timeout_s,
+            per_page=100,
+            lazy=True,
+            retry=GithubRetry(
+                total=settings.max_retries,
+                backoff_factor=1.0,
+                secondary_rate_wait=settings.secondary_rate_wait_s,
+                max_rate_limit_wait=settings.max_rate_limit_wait_s,
+                status_forcelist=[*range(500, 600), 429],
+            ),
+            seconds_between_requests=settings.seconds_between_requests or None,
+            seconds_between_writes=None,  # paced by self._writes, which holds across threads
+        )
+        self._git = TokenGit(
+            settings.web_url, "x-access-token", settings.token, work_dir / "mirrors"
+        )
+        self._writes = WritePace(settings.seconds_between_writes)
+
+    # git
+
+    def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
+        return self._git.checkout(self._remote(repo), dest, base_branch)
+
+    def push(self, checkout: Path, repo: str, branch: str) -> str:
+        return self._git.push(checkout, self._remote(repo), branch)
+
+    # pull requests
+
+    def find_or_open_pr(self, request: PullRequestRequest) -> PullRequest:
+        remote = self._remote(request.repo)
+        repository = self._repository(remote)
+        with self._api(f"finding the pull request for {request.branch}"):
+            found = next(iter(self._open_prs(repository, remote, request.branch)), None)
+        if found is None:
+            found = self._open(repository, remote, request)
+        elif (found.title, found.body or "", found.base.ref) != (
+            request.title,
+            request.body,
+            request.base_branch,
+        ):
+            with self._writes.slot(), self._api(f"updating pull request #{found.number}"):
+                found.edit(title=request.title, body=request.body, base=request.base_branch)
+        return self._record(request.repo, found, title=request.title, body=request.body)
+
+    def refresh_pr(self, pr: PullRequest) -> PullRequest:
+        with self._api(f"reading pull request #{pr.number}"):
+            current = self._repository(self._remote(pr.repo)).get_pull(pr.number)
+            return self._record(pr.repo, current, title=pr.title, body=pr.body).with_changes(
+                ci=pr.ci
+            )
+
+    def close_pr(self, pr: PullRequest, comment: str) -> PullRequest:
+        with self._api(f"closing pull request #{pr.number}"):
+            current = self._repository(self._remote(pr.repo)).get_pull(pr.number)
+            if current.state == "open":
+                with self._writes.slot():
+                    current.create_issue_comment(comment)
+                with self._writes.slot():
+                    current.edit(state="closed")
+            return self.refresh_pr(pr)
+
+    def ci_status(self, pr: PullRequest) -> CIStatus:
+        """Check runs and commit statuses on the PR's head commit, failing runs with their
+        annotations (file, line, message)."""
+        with self._api(f"reading CI of {pr.head_sha[:12] or pr.branch}"):
+            repository = self._repository(self._remote(pr.repo))
+            commit = repository.get_commit(pr.head_sha or f"refs/heads/{pr.branch}")
+            runs = list(commit.get_check_runs())
+            failing = {r.id for r in runs if _run_state(r) == "failed"}
+            annotated = set(sorted(failing)[:MAX_ANNOTATED_RUNS])
+            checks = [_check_run(run, annotate=run.id in annotated) for run in runs]
+            combined = commit.get_combined_status()
+            checks += [
+                CheckOutcome(
+                    name=status.context,
+                    state=STATUS_STATES.get(status.state, "failed"),
+                    detail=one_line(status.description),
+                    url=status.target_url,
+                )
+                for status in combined.statuses
+            ]
+            return combine_checks(checks, pr.head_sha or combined.sha)
+
+    # targets
+
+    def find_repositories(self, query: ForgeQuery) -> list[str]:
+        """The URLs of the repositories a spec's forge query selects (archived ones left out,
+        as they cannot take a pull request)."""
+        with self._api("searching repositories"):
+            if query.github_org is not None:
+                found = self._gh.get_organization(query.github_org).get_repos(type="all")
+                names = [r.full_name for r in found if not r.archived]
+            elif query.github_topic is not None:
+                topic = f"topic:{query.github_topic} archived:false"
+                names = [r.full_name for r in self._gh.search_repositories(query=topic)]
+            elif query.github_code_search is not None:
+                hits = self._gh.search_code(query=query.github_code_search)
+                names = list(dict.fromkeys(hit.repository.full_name for hit in hits))
+            else:
+                raise ConfigError("targets.query: the github forge cannot search a GitLab group")
+        return [repo_url(self.settings.web_url, name) for name in names]
+
+    # helpers
+
+    def _remote(self, repo: str) -> RemoteRepo:
+        return parse_repo_url(repo, self.settings.web_url)
+
+    def _repository(self, remote: RemoteRepo) -> Repository:
+        return self._gh.get_repo(remote.path)
+
+    def _open_prs(
+        self, repository: Repository, remote: RemoteRepo, branch: str
+    ) -> Iterator[GhPullRequest]:
+        self._wait_for_rate_limit()
+        return iter(repository.get_pulls(state="open", head=f"{remote.owner}:{branch}"))
+
+    def _open(
+        self, repository: Repository, remote: RemoteRepo, request: PullRequestRequest
+    ) -> GhPullRequest:
+        """Open the pull request; if another worker opened it meanwhile, that one."""
+        try:
+            with self._writes.slot(), self._api(f"opening a pull request for {request.branch}"):
+                return repository.create_pull(
+                    base=request.base_branch,
+                    head=request.branch,
+                    title=request.title,
+                    body=request.body,
+                    draft=request.draft,
+                    maintainer_can_modify=True,
+                )
+        except ForgeError as exc:
+            if not isinstance(exc.__cause__, GithubException) or exc.__cause__.status != 422:
+                raise
+            with self._api(f"finding the pull request for {request.branch}"):
+                raced = next(iter(self._open_prs(repository, remote, request.branch)), None)
+            if raced is None:
+                raise
+            return raced
+
+    def _record(self, repo: str, pr: GhPullRequest, *, title: str, body: str) -> PullRequest:
+        state: PullRequestState = "open"
+        if pr.merged:
+            state = "merged"
+        elif pr.state == "closed":
+            state = "closed"
+        return PullRequest(
+            forge=self.name,
+            repo=repo,
+            branch=pr.head.ref,
+            base_branch=pr.base.ref,
+            number=pr.number,
+            url=pr.html_url,
+            title=title,
+            body=body,
+            state=state,
+            draft=bool(pr.draft),
+            head_sha=pr.head.sha,
+        )
+
+    def _wait_for_rate_limit(self) -> None:
+        """Wait for the reset when the last response said no request is left."""
+        remaining, _ = self._gh.requester.rate_limiting
+        if remaining != 0:
+            return
+        wait = self._gh.requester.rate_limiting_resettime - time.time() + 1
+        if wait > self.settings.max_rate_limit_wait_s:
+            raise ForgeError(f"GitHub: rate limit spent; it resets in {wait:.0f}s")
+        if wait > 0:
+            time.sleep(wait)
+
+    @contextmanager
+    def _api(self, what: str) -> Iterator[None]:
+        """GitHub's failures as ForgeError, naming the operation and GitHub's message."""
+        self._wait_for_rate_limit()
+        try:
+            yield
+        except GithubException as exc:
+            message = exc.message or (exc.data or {}).get("message") or exc.status
+            raise ForgeError(
+                self._git.redact(f"GitHub: {what} failed: {exc.status} {message}")
+            ) from exc
+        except RequestException as exc:  # unreachable, or retries spent
+            raise ForgeError(self._git.redact(f"GitHub: {what} failed: {exc}")) from exc
+
+
+def _run_state(run: CheckRun) -> CheckState:
+    if run.status != "completed":
+        return "pending"
+    return "passed" if run.conclusion in PASSING_CONCLUSIONS else "failed"
+
+
+def _check_run(run: CheckRun, *, annotate: bool) -> CheckOutcome:
+    """A check run as a check; with its failure and warning annotations when `annotate`."""
+    title = one_line(run.output.title if run.output else None)
+    findings = (
+        tuple(
+            f"{a.path}:{a.start_line}: {one_line(a.message)}"
+            for a in run.get_annotations()
+            if a.annotation_level in ("failure", "warning")
+        )
+        if annotate
+        else ()
+    )
+    return CheckOutcome(
+        name=run.name,
+        state=_run_state(run),
+        detail=title or (run.conclusion or ""),
+        url=run.html_url,
+        findings=findings,
+    )
