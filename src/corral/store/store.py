@@ -256,6 +256,38 @@ class Store:
                 or 0
             )
 
+    # a whole campaign at once (the dashboard's charts and rates, without a query per job)
+
+    def campaign_transitions(self, campaign_id: int) -> list[r.Transition]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(m.TransitionRow)
+                .join(m.JobRow, m.JobRow.id == m.TransitionRow.job_id)
+                .where(m.JobRow.campaign_id == campaign_id)
+                .order_by(m.TransitionRow.at, m.TransitionRow.id)
+            )
+            return [_transition(row) for row in rows]
+
+    def campaign_sessions(self, campaign_id: int) -> list[r.Session]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(m.SessionRow)
+                .join(m.JobRow, m.JobRow.id == m.SessionRow.job_id)
+                .where(m.JobRow.campaign_id == campaign_id)
+                .order_by(m.SessionRow.id)
+            )
+            return [_record(r.Session, row) for row in rows]
+
+    def campaign_gate_verdicts(self, campaign_id: int) -> list[r.GateVerdict]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(m.GateVerdictRow)
+                .join(m.JobRow, m.JobRow.id == m.GateVerdictRow.job_id)
+                .where(m.JobRow.campaign_id == campaign_id)
+                .order_by(m.GateVerdictRow.id)
+            )
+            return [_record(r.GateVerdict, row) for row in rows]
+
     # verifier runs and gate verdicts
 
     def record_verifier_runs(
