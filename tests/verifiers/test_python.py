@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MakeRepo, git, write_files
 from corral.sandbox.base import CommandResult
 from corral.sandbox.local import LocalRunner
+from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import python as sample
 from corral.verifiers import verify, verify_path
 from corral.verifiers.base import Finding, FindingKind, ProjectContext, TestCounts
@@ -30,6 +30,7 @@ from corral.verifiers.python import (
     parse_pytest_junit,
     parse_ruff,
     parse_ruff_format_text,
+    pytest_outcome,
     ruff_format_lacks_json,
 )
 
@@ -156,6 +157,19 @@ def test_junit_import_error_points_at_the_import() -> None:
         1,
     )
     assert "cannot import name 'median' from 'calc'" in finding.message
+
+
+def test_pytest_exits_without_failures_are_errors_but_no_tests_is_not() -> None:
+    usage = CommandResult(("pytest",), 4, "", recorded("pytest_usage_error.txt"), 0.1)
+    [finding], counts = pytest_outcome(usage, None, rel)
+    assert finding.kind == FindingKind.ERROR and counts == TestCounts()
+    assert finding.message == "pytest exited 4 but wrote no report"
+    assert finding.context and "unrecognized arguments: --no-such-flag" in finding.context
+    no_tests = CommandResult(("pytest",), 5, "no tests ran", "", 0.1)
+    assert pytest_outcome(no_tests, None, rel) == ([], TestCounts())
+    broken = CommandResult(("pytest",), 1, "", "", 0.1)
+    [finding], _ = pytest_outcome(broken, recorded("junit_failures.xml")[:400], rel)
+    assert finding.kind == FindingKind.ERROR and "broken report" in finding.message
 
 
 def test_pip_failures_name_the_requirement_and_the_reason() -> None:

@@ -375,7 +375,9 @@ class _Tools:
     def ruff_check(self) -> list[Finding]:
         ruff = str(self.venv / "bin" / "ruff")
         result = self.run([ruff, "check", "--output-format", "json", "."], "ruff check")
-        return _parsed_or_error(result, "ruff check", lambda: parse_ruff(result.stdout, self.rel))
+        return _parsed_or_error(
+            result, "ruff check", lambda: parse_ruff(result.stdout, self.ctx.rel)
+        )
 
     def ruff_format(self) -> list[Finding]:
         ruff = str(self.venv / "bin" / "ruff")
@@ -384,9 +386,11 @@ class _Tools:
         if ruff_format_lacks_json(result):
             result = self.run([*argv[:3], "."], "ruff format")
             return _parsed_or_error(
-                result, "ruff format", lambda: parse_ruff_format_text(result.output, self.rel)
+                result, "ruff format", lambda: parse_ruff_format_text(result.output, self.ctx.rel)
             )
-        return _parsed_or_error(result, "ruff format", lambda: parse_ruff(result.stdout, self.rel))
+        return _parsed_or_error(
+            result, "ruff format", lambda: parse_ruff(result.stdout, self.ctx.rel)
+        )
 
     def mypy(self, targets: tuple[str, ...]) -> list[Finding]:
         mypy = [str(self.venv / "bin" / "python"), "-m", "mypy", "--no-pretty"]
@@ -394,9 +398,11 @@ class _Tools:
         if mypy_lacks_json(result):
             result = self.run([*mypy, "--no-error-summary", *targets], "mypy")
             return _parsed_or_error(
-                result, "mypy", lambda: parse_mypy_text(result.stdout, self.rel)
+                result, "mypy", lambda: parse_mypy_text(result.stdout, self.ctx.rel)
             )
-        return _parsed_or_error(result, "mypy", lambda: parse_mypy_json(result.stdout, self.rel))
+        return _parsed_or_error(
+            result, "mypy", lambda: parse_mypy_json(result.stdout, self.ctx.rel)
+        )
 
     def pytest(self) -> tuple[list[Finding], TestCounts]:
         (self.work / "reports").mkdir(parents=True, exist_ok=True)
@@ -410,22 +416,27 @@ class _Tools:
             ]
             result = self.run(argv, "pytest")
             xml = report.read_text() if report.is_file() else None
-        if result.exit_code == 5:  # no tests collected
-            return [], TestCounts()
-        if xml is None:
-            return [_tool_error("pytest", result, "wrote no report")], TestCounts()
-        try:
-            findings, counts = parse_pytest_junit(xml, self.rel)
-        except ET.ParseError as exc:
-            return [
-                _tool_error("pytest", result, f"wrote an unreadable report: {exc}")
-            ], TestCounts()
-        if result.exit_code != 0 and not findings:
-            findings = [_tool_error("pytest", result, "reported no failure")]
-        return findings, counts
+        return pytest_outcome(result, xml, self.ctx.rel)
 
-    def rel(self, path: str) -> str:
-        return self.ctx.rel(path)
+
+def pytest_outcome(
+    result: CommandResult, xml: str | None, rel: Rel
+) -> tuple[list[Finding], TestCounts]:
+    """Findings and counts of a pytest run; exit 5 (no tests collected) passes with none."""
+    if result.exit_code == 5:
+        return [], TestCounts()
+    if xml is None:
+        return [_tool_error("pytest", result, "wrote no report")], TestCounts()
+    try:
+        findings, counts = parse_pytest_junit(xml, rel)
+    except ET.ParseError as exc:
+        findings, counts = (
+            [_tool_error("pytest", result, f"wrote a broken report: {exc}")],
+            TestCounts(),
+        )
+    if result.exit_code != 0 and not findings:
+        findings = [_tool_error("pytest", result, "reported no failure")]
+    return findings, counts
 
 
 def ruff_format_lacks_json(result: CommandResult) -> bool:
