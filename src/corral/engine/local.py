@@ -98,7 +98,7 @@ class _CampaignRun:
     def _may_start(self, job: Job) -> bool:
         """A queued job starts only while the campaign budget lasts; else it is skipped."""
         with self._start_lock:
-            spent = self._budget_spent()
+            spent = budget_spent(self.ctx, starting=len(self._starting))
             if spent is None:
                 self._starting.add(job.id)
                 return True
@@ -112,22 +112,6 @@ class _CampaignRun:
         self.on_change(job)
         return False
 
-    def _budget_spent(self) -> str | None:
-        budget = self.ctx.spec.budgets.campaign
-        store, campaign_id = self.ctx.store, self.ctx.campaign.id
-        if budget.max_jobs is not None:
-            started = store.jobs_started(campaign_id) + len(self._starting)
-            if started >= budget.max_jobs:
-                return f"the campaign may start {budget.max_jobs} jobs"
-        if budget.max_tokens is None and budget.max_cost_usd is None:
-            return None
-        used = store.campaign_usage(campaign_id)
-        if budget.max_tokens is not None and used.total_tokens >= budget.max_tokens:
-            return f"{used.total_tokens} of the campaign's {budget.max_tokens} tokens used"
-        if budget.max_cost_usd is not None and used.cost_usd >= budget.max_cost_usd:
-            return f"${used.cost_usd:.2f} of the campaign's ${budget.max_cost_usd:.2f} used"
-        return None
-
     def _wait_for_pr_slot(self) -> None:
         limit = self.ctx.spec.pr_rate_limit
         assert limit is not None
@@ -139,3 +123,24 @@ class _CampaignRun:
                 return
             oldest = opened[-limit.count]
             time.sleep(max(0.05, (oldest + window - now).total_seconds()))
+
+
+def budget_spent(ctx: CampaignContext, *, starting: int = 0) -> str | None:
+    """Why no further job may start (the campaign budget is spent), or None.
+
+    `starting`: jobs let start that have not left `queued` in the store yet. Shared with the
+    Temporal engine, whose campaign workflow admits jobs through this check."""
+    budget = ctx.spec.budgets.campaign
+    store, campaign_id = ctx.store, ctx.campaign.id
+    if budget.max_jobs is not None:
+        started = store.jobs_started(campaign_id) + starting
+        if started >= budget.max_jobs:
+            return f"the campaign may start {budget.max_jobs} jobs"
+    if budget.max_tokens is None and budget.max_cost_usd is None:
+        return None
+    used = store.campaign_usage(campaign_id)
+    if budget.max_tokens is not None and used.total_tokens >= budget.max_tokens:
+        return f"{used.total_tokens} of the campaign's {budget.max_tokens} tokens used"
+    if budget.max_cost_usd is not None and used.cost_usd >= budget.max_cost_usd:
+        return f"${used.cost_usd:.2f} of the campaign's ${budget.max_cost_usd:.2f} used"
+    return None
