@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from corral.observability import observe_step
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.states import TERMINAL, JobState, Reason
 from corral.pipeline.steps import STEPS, WorkspaceLostError
@@ -70,6 +71,11 @@ def _after_approval(job: Job, approvals: Sequence[Approval]) -> Decision:
 
 def advance(ctx: CampaignContext, job: Job, step: str) -> Job:
     """Run one step on a job; whatever goes wrong is stored on the job, never lost."""
+    with observe_step(ctx, job, step) as observed:  # JSON log lines and a span per step
+        return observed.finish(_run_step(ctx, job, step))
+
+
+def _run_step(ctx: CampaignContext, job: Job, step: str) -> Job:
     try:
         return STEPS[step](ctx, job)
     except StaleStateError:

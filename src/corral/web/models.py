@@ -1,0 +1,250 @@
+"""What the dashboard's JSON API serves (and its pages show): pydantic models, so FastAPI
+documents every field in the OpenAPI schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class CampaignOverview(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    jobs: int
+    counts: dict[str, int]
+    """Jobs per outcome as the fleet owner sees it ("no PR", "PR open", "merged"...)."""
+    settled: int
+    """Jobs that need nothing more from corral now: ended, PR open, or awaiting a person."""
+    progress: float = Field(ge=0, le=1)
+    live: bool
+    """corral still works on some job (its page refreshes itself)."""
+
+
+class Categories(BaseModel):
+    """The fleet owner's categories: no PR (and why), PR failed CI, merged, closed."""
+
+    no_pr: int
+    no_pr_reasons: dict[str, int]
+    """reason code -> jobs, e.g. {"gate_vetoed": 2}."""
+    pr_failed_ci: int
+    merged: int
+    closed: int
+    pr_open: int
+    awaiting_approval: int
+    in_progress: int
+
+
+class Vetoes(BaseModel):
+    gate_runs: int
+    guard_vetoes: int
+    judge_runs: int
+    """Gate runs in which the judge gave a verdict (it is skipped when not configured)."""
+    judge_vetoes: int
+    judge_veto_rate: float | None
+    """judge_vetoes / judge_runs; None when the judge never ran."""
+    vetoed_sessions: int
+    """Agent sessions in which the guard or the judge vetoed at least once."""
+    recovered_sessions: int
+    """Of those, the sessions that went on to pass the gate."""
+
+
+class Spend(BaseModel):
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cost_usd: float
+    max_tokens: int | None
+    max_cost_usd: float | None
+    jobs_started: int
+    max_jobs: int | None
+
+
+class JobLine(BaseModel):
+    id: int
+    name: str
+    repo: str
+    state: str
+    outcome: str
+    reason_code: str | None
+    reason: str | None
+    pull_request: str | None
+    """The PR's URL."""
+    ci: str | None
+    updated_at: datetime
+
+
+class CampaignDetail(BaseModel):
+    campaign: CampaignOverview
+    categories: Categories
+    vetoes: Vetoes
+    spend: Spend
+    exit_code: int
+    """What `corral status` would exit with."""
+
+
+class BurndownPoint(BaseModel):
+    at: datetime
+    merged: int
+    open: int
+    """PR open, or its CI failing."""
+    ended: int
+    """Ended without a merged PR: no PR, or the PR closed."""
+    remaining: int
+    """Still on its way (queued, changing, awaiting approval...)."""
+
+
+class Burndown(BaseModel):
+    total: int
+    points: list[BurndownPoint]
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: Literal["transition", "model_call", "tool_call", "gate", "verifier", "ci", "note"]
+    session_id: int | None
+    title: str
+    detail: str | None = None
+    ok: bool | None = None
+    duration_s: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+
+
+class SessionSummary(BaseModel):
+    id: int
+    agent: str
+    purpose: str
+    status: str | None
+    reason: str | None
+    turns: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class Finding(BaseModel):
+    stage: str
+    file: str | None
+    line: int | None
+    message: str
+    rule: str | None = None
+
+
+class Stage(BaseModel):
+    name: str
+    ok: bool
+    skipped: bool
+    duration_s: float | None
+    message: str
+
+
+class Verdict(BaseModel):
+    id: int
+    at: datetime
+    session_id: int | None
+    ok: bool
+    final: bool
+    vetoed_by: str | None
+    message: str
+    stages: list[Stage]
+    findings: list[Finding]
+
+
+class Decision(BaseModel):
+    decision: str
+    by: str
+    reason: str | None
+    head_sha: str | None
+    at: datetime
+
+
+class FeedbackEntry(BaseModel):
+    id: int
+    verdict: str
+    comment: str | None
+    by: str
+    at: datetime
+
+
+class JobDetail(BaseModel):
+    job: JobLine
+    campaign_id: int
+    campaign: str
+    base_sha: str | None
+    head_sha: str | None
+    branch: str | None
+    awaiting_approval: bool
+    sessions: list[SessionSummary]
+    timeline: list[TimelineEntry]
+    gate_verdicts: list[Verdict]
+    approvals: list[Decision]
+    feedback: list[FeedbackEntry]
+
+
+DiffSource = Literal["commit", "working tree"]
+FileStatus = Literal["added", "modified", "deleted", "renamed"]
+LineKind = Literal["context", "added", "removed"]
+
+
+class DiffLine(BaseModel):
+    kind: LineKind
+    old: int | None
+    new: int | None
+    text: str
+
+
+class DiffHunk(BaseModel):
+    header: str
+    lines: list[DiffLine]
+
+
+class DiffFile(BaseModel):
+    path: str
+    status: FileStatus
+    added: int
+    removed: int
+    binary: bool
+    hunks: list[DiffHunk]
+
+
+class JobDiff(BaseModel):
+    available: bool
+    source: DiffSource | None
+    """Where it came from: the job's commit, or its checkout's uncommitted change."""
+    note: str
+    patch: str
+    files: list[DiffFile]
+
+
+# Write actions
+
+
+class ApproveRequest(BaseModel):
+    by: str | None = Field(default=None, max_length=200)
+
+
+class RejectRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=4000)
+    by: str | None = Field(default=None, max_length=200)
+
+
+FeedbackVerdict = Literal["good", "bad", "unsure"]
+
+
+class FeedbackRequest(BaseModel):
+    verdict: FeedbackVerdict
+    comment: str | None = Field(default=None, max_length=4000)
+    by: str | None = Field(default=None, max_length=200)
+
+
+class DecisionResult(BaseModel):
+    job_id: int
+    decision: str
+    by: str
+    head_sha: str | None
