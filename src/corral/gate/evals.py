@@ -8,8 +8,6 @@ No verifiers run (no builds); a case may give the test counts the verifiers woul
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,18 +21,12 @@ from corral.config import load_yaml_model
 from corral.gate.diff import Diff, compute_diff
 from corral.gate.guard import GuardContext, GuardReport, run_guard
 from corral.gate.settings import GuardSettings, RuleId
+from corral.testing.repos import init_repo, write_files
 from corral.verifiers.base import TestCounts, VerifierResult
 
 Verdict = Literal["approve", "veto"]
 JudgeFn = Callable[[str, Diff, GuardReport], Verdict]
 """(prompt, diff, guard report) -> the judge's verdict; raises when the judge cannot answer."""
-
-_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "corral-eval",
-    "GIT_AUTHOR_EMAIL": "eval@corral.invalid",
-    "GIT_COMMITTER_NAME": "corral-eval",
-    "GIT_COMMITTER_EMAIL": "eval@corral.invalid",
-}
 
 
 class CaseTestCounts(BaseModel):
@@ -181,13 +173,11 @@ def load_cases(corpus: Path) -> dict[str, EvalCase]:
 
 def case_diff(case: EvalCase, workdir: Path) -> Diff:
     """The case as a real repository: `before` committed, `after` in the working tree."""
-    repo = workdir / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    _write(repo, case.before.items())
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
-    _write(repo, case.after.items())
+    repo = init_repo(workdir / "repo", case.before)
+    write_files(repo, {path: text for path, text in case.after.items() if text is not None})
+    for path, text in case.after.items():
+        if text is None:
+            (repo / path).unlink()
     return compute_diff(repo, "HEAD")
 
 
@@ -247,25 +237,6 @@ def _score_rules(results: Iterable[CaseResult]) -> dict[str, RuleScore]:
 def _result(name: str, counts: CaseTestCounts) -> VerifierResult:
     tests = TestCounts(run=counts.run, failed=counts.failed, skipped=counts.skipped)
     return VerifierResult(name=name, project=".", ok=True, duration_s=0.0, tests=tests)
-
-
-def _write(root: Path, files: Iterable[tuple[str, str | None]]) -> None:
-    for rel, content in files:
-        path = root / rel
-        if content is None:
-            path.unlink()
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-        env={**os.environ, **_GIT_ENV},
-    )
 
 
 def format_report(report: EvalReport) -> str:
