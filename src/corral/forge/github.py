@@ -133,7 +133,9 @@ class GitHubForge:
         ):
             with self._writes.slot(), self._api(f"updating pull request #{found.number}"):
                 found.edit(title=request.title, body=request.body, base=request.base_branch)
-        return self._record(request.repo, found, title=request.title, body=request.body)
+        return self._record(
+            request.repo, found, title=request.title, body=request.body, state="open"
+        )
 
     def refresh_pr(self, pr: PullRequest) -> PullRequest:
         with self._api(f"reading pull request #{pr.number}"):
@@ -145,7 +147,7 @@ class GitHubForge:
     def close_pr(self, pr: PullRequest, comment: str) -> PullRequest:
         with self._api(f"closing pull request #{pr.number}"):
             current = self._repository(self._remote(pr.repo)).get_pull(pr.number)
-            if current.state == "open":
+            if current.state == "open" and not current.merged:
                 with self._writes.slot():
                     current.create_issue_comment(comment)
                 with self._writes.slot():
@@ -230,12 +232,19 @@ class GitHubForge:
                 raise
             return raced
 
-    def _record(self, repo: str, pr: GhPullRequest, *, title: str, body: str) -> PullRequest:
-        state: PullRequestState = "open"
-        if pr.merged:
-            state = "merged"
-        elif pr.state == "closed":
-            state = "closed"
+    def _record(
+        self,
+        repo: str,
+        pr: GhPullRequest,
+        *,
+        title: str,
+        body: str,
+        state: PullRequestState | None = None,
+    ) -> PullRequest:
+        """Our record of GitHub's PR; `state` when known (reading `merged` off a listed PR
+        costs one more request)."""
+        if state is None:
+            state = "merged" if pr.merged else ("closed" if pr.state == "closed" else "open")
         return PullRequest(
             forge=self.name,
             repo=repo,
