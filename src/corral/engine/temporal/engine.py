@@ -1,0 +1,67 @@
+"""The Temporal engine as `corral run` and `corral retry` use it (the `Engine` protocol).
+
+It starts the campaign's workflow, or attaches to the one already running, then follows the
+campaign in the store (the record the CLI and dashboard read) until every job is done or
+waits for a person; with `wait_for_approval`, until the workflow itself ends. The work
+itself is done by `corral worker` processes, anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.client import WorkflowExecutionStatus
+
+from corral.engine.base import OnChange
+from corral.engine.temporal.client import connect, progress, start_or_attach
+from corral.engine.temporal.messages import CampaignRef
+from corral.engine.temporal.settings import TemporalSettings
+from corral.pipeline.context import CampaignContext
+from corral.pipeline.states import JobState
+
+
+class TemporalEngineError(RuntimeError):
+    """The campaign's workflow ended other than by finishing (failed, terminated...)."""
+
+
+class TemporalEngine:
+    def __init__(
+        self,
+        settings: TemporalSettings | None = None,
+        *,
+        wait_for_approval: bool = False,
+        poll_s: float = 1.0,
+    ) -> None:
+        self.settings = settings or TemporalSettings.from_env()
+        self.wait_for_approval = wait_for_approval
+        """Keep following while jobs wait for approval (the workflow waits either way)."""
+        self.poll_s = poll_s
+
+    def run(self, ctx: CampaignContext, on_change: OnChange | None = None) -> None:
+        asyncio.run(self._run(ctx, on_change or (lambda job: None)))
+
+    async def _run(self, ctx: CampaignContext, on_change: OnChange) -> None:
+        client = await connect(self.settings)
+        ref = CampaignRef(ctx.campaign.id, ctx.campaign.name)
+        handle = await start_or_attach(client, self.settings, ref)
+        seen: dict[int, JobState] = {}
+        while True:
+            self._report(ctx, seen, on_change)
+            description = await handle.describe()
+            if description.status != WorkflowExecutionStatus.RUNNING:
+                self._report(ctx, seen, on_change)
+                if description.status != WorkflowExecutionStatus.COMPLETED:
+                    status = description.status.name if description.status else "unknown"
+                    raise TemporalEngineError(f"workflow {ref.workflow_id} ended {status}")
+                return
+            if not self.wait_for_approval and (await progress(handle)).settled:
+                self._report(ctx, seen, on_change)
+                return
+            await asyncio.sleep(self.poll_s)
+
+    @staticmethod
+    def _report(ctx: CampaignContext, seen: dict[int, JobState], on_change: OnChange) -> None:
+        for job in ctx.store.jobs(ctx.campaign.id):
+            if seen.get(job.id) != job.state:
+                seen[job.id] = job.state
+                on_change(job)

@@ -1,0 +1,342 @@
+"""The workflows: they decide, the activities act.
+
+`JobWorkflow` is one repository's life: it asks `pipeline.machine.decide` (the same state
+machine as the in-process engine) for the next step and runs it as an activity on the
+machine holding the checkout, until the job is done or its PR waits for review or CI. A
+job held for approval waits for the `decided` signal (and re-reads the store now and then,
+for decisions made without one).
+
+`CampaignWorkflow` fans out one `JobWorkflow` per live job, at most `concurrency` running at
+once (a job held for a person does not count), admits each through the campaign budget, and
+hands out PR-creation slots on its own timers: one workflow decides for every worker, so
+the concurrency and the PR-creation rate limit hold across the whole fleet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ChildWorkflowError, TimeoutType
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from corral.engine.temporal.activities import CorralActivities
+    from corral.engine.temporal.messages import (
+        Admission,
+        AdmitRequest,
+        CampaignInput,
+        CampaignView,
+        JobFailure,
+        JobInput,
+        JobView,
+        Progress,
+        StepRequest,
+    )
+    from corral.pipeline.machine import decide
+    from corral.pipeline.states import JobState
+    from corral.spec import CampaignSpec
+    from corral.store.records import Job
+
+TRANSIENT_RETRIES = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+    non_retryable_error_types=["CorralConfigurationError"],
+)
+"""Store hiccups and lost workers are retried with backoff. A vetoed change is no error:
+the step stores it as the job's outcome, and the workflow sees a failed job, not a retry."""
+
+SHORT = timedelta(minutes=2)
+STEP_TIMEOUTS = {
+    "prepare": timedelta(minutes=30),
+    "baseline": timedelta(hours=2),
+    "commit": timedelta(hours=2),
+    "request_approval": SHORT,
+    "reject": SHORT,
+    "push": timedelta(minutes=30),
+    "open_pr": timedelta(minutes=10),
+    "watch": timedelta(hours=2),
+}
+GATE_ALLOWANCE = timedelta(hours=2)
+"""Beyond the agent's own wall-time budget, what a change step's gate runs may take."""
+RATE_LIMITED_STEPS = frozenset({"open_pr"})
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def step_timeout(step: str, spec: CampaignSpec) -> timedelta:
+    if step == "change":
+        return timedelta(seconds=spec.budgets.job.max_wall_s) + GATE_ALLOWANCE
+    return STEP_TIMEOUTS[step]
+
+
+@workflow.defn(name="corral.job")
+class JobWorkflow:
+    def __init__(self) -> None:
+        self._decided = False
+        self._pr_slot = False
+
+    @workflow.signal(name="decided")
+    def decided(self) -> None:
+        """Someone approved or rejected the job's diff (recorded in the store)."""
+        self._decided = True
+
+    @workflow.signal(name="pr_slot")
+    def pr_slot(self) -> None:
+        """The campaign lets this job open its pull request now."""
+        self._pr_slot = True
+
+    @workflow.run
+    async def run(self, inp: JobInput) -> JobState:
+        self.inp = inp
+        self.spec = CampaignSpec.model_validate(inp.spec)
+        try:
+            return await self._drive()
+        except ActivityError as exc:
+            reason = f"the job's workflow gave up: {_cause(exc)}"
+            failed: Job = await _shared(
+                CorralActivities.fail_job, JobFailure(inp.campaign, inp.job_id, reason)
+            )
+            return failed.state
+
+    async def _drive(self) -> JobState:
+        queue = self.inp.machine_queue or await self._claim()
+        view = await self._load()
+        job, approvals = view.job, view.approvals
+        while True:
+            decision = decide(job, self.spec, approvals)
+            if decision.waiting_for == "approval":
+                view = await self._wait_for_decision(queue)
+                job, approvals = view.job, view.approvals
+                continue
+            if decision.step is None:
+                return job.state
+            if decision.step in RATE_LIMITED_STEPS and self.spec.pr_rate_limit is not None:
+                await self._wait_for_pr_slot()
+            before = job.state
+            job, queue = await self._run_step(queue, job, decision.step)
+            if job.state == before and decision.step == "watch":
+                return job.state  # nothing new on the PR: it waits for review or CI
+
+    async def _run_step(self, queue: str, job: Job, step: str) -> tuple[Job, str]:
+        """Run the step where the checkout is; if that machine is gone, on another one (which
+        finds no checkout and starts the job over from a clean one)."""
+        request = StepRequest(self.inp.campaign, job.id, step, job.state)
+        pace = self.inp.pace
+        while True:
+            try:
+                result: Job = await workflow.execute_activity_method(
+                    CorralActivities.run_step,
+                    request,
+                    task_queue=queue,
+                    start_to_close_timeout=step_timeout(step, self.spec),
+                    schedule_to_start_timeout=timedelta(seconds=pace.worker_lost_after_s),
+                    heartbeat_timeout=timedelta(seconds=pace.heartbeat_timeout_s),
+                    retry_policy=TRANSIENT_RETRIES,
+                )
+                return result, queue
+            except ActivityError as exc:
+                if not _machine_lost(exc):
+                    raise
+                workflow.logger.warning("no worker on %s took job %s: moving it", queue, job.id)
+                queue = await self._claim()
+
+    async def _wait_for_decision(self, queue: str) -> JobView:
+        await self._tell_campaign(CampaignWorkflow.job_parked)
+        while True:
+            with contextlib.suppress(TimeoutError):  # re-read the store now and then
+                await workflow.wait_condition(
+                    lambda: self._decided,
+                    timeout=timedelta(seconds=self.inp.pace.approval_recheck_s),
+                )
+            self._decided = False
+            view = await self._load()
+            if decide(view.job, self.spec, view.approvals).waiting_for != "approval":
+                await self._tell_campaign(CampaignWorkflow.job_resumed)
+                return view
+            if workflow.info().is_continue_as_new_suggested():
+                workflow.continue_as_new(
+                    JobInput(
+                        self.inp.campaign, self.inp.job_id, self.inp.spec, self.inp.pace, queue
+                    )
+                )
+
+    async def _wait_for_pr_slot(self) -> None:
+        if workflow.info().parent is None:
+            return  # a job run on its own has no campaign pacing it
+        self._pr_slot = False
+        await self._tell_campaign(CampaignWorkflow.pr_slot_wanted)
+        await workflow.wait_condition(lambda: self._pr_slot)
+
+    async def _tell_campaign(self, signal: Callable[[CampaignWorkflow, int], None]) -> None:
+        parent = workflow.info().parent
+        if parent is None:
+            return
+        handle = workflow.get_external_workflow_handle(parent.workflow_id)
+        await handle.signal(signal, self.inp.job_id)
+
+    async def _claim(self) -> str:
+        queue: str = await _shared(CorralActivities.claim)
+        return queue
+
+    async def _load(self) -> JobView:
+        view: JobView = await _shared(CorralActivities.load_job, self.inp.campaign, self.inp.job_id)
+        return view
+
+
+@workflow.defn(name="corral.campaign")
+class CampaignWorkflow:
+    def __init__(self) -> None:
+        self._pending: deque[int] = deque()
+        self._active: set[int] = set()
+        self._parked: set[int] = set()
+        self._admitted: list[int] = []
+        self._pr_wanted: deque[int] = deque()
+        self._pr_grants: list[datetime] = []
+        self._admitting: list[int] = []
+        self._loaded = False
+        self._wake = False
+        self._following: set[asyncio.Task[None]] = set()
+
+    @workflow.update(name="rescan")
+    async def rescan(self) -> Progress:
+        """Take on live jobs not yet running (`corral retry` queued some, or a run attaches);
+        returns once they are known, so the caller's view of the campaign is current."""
+        await workflow.wait_condition(lambda: self._loaded)
+        await self._add_new_live_jobs()
+        self._wake = True
+        return self.progress()
+
+    @workflow.signal(name="job_parked")
+    def job_parked(self, job_id: int) -> None:
+        if job_id in self._active:
+            self._active.discard(job_id)
+            self._parked.add(job_id)
+        self._wake = True
+
+    @workflow.signal(name="job_resumed")
+    def job_resumed(self, job_id: int) -> None:
+        if job_id in self._parked:
+            self._parked.discard(job_id)
+            self._active.add(job_id)
+        self._wake = True
+
+    @workflow.signal(name="pr_slot_wanted")
+    def pr_slot_wanted(self, job_id: int) -> None:
+        self._pr_wanted.append(job_id)
+        self._wake = True
+
+    @workflow.query(name="progress")
+    def progress(self) -> Progress:
+        return Progress(sorted(self._active), sorted(self._parked), list(self._pending))
+
+    @workflow.run
+    async def run(self, inp: CampaignInput) -> Progress:
+        self.inp = inp
+        view = await self._load()
+        self.spec = CampaignSpec.model_validate(view.spec)
+        self._pending.extend(view.live_jobs)
+        self._pr_grants = list(view.pr_opened_at)
+        self._loaded = True
+        while True:
+            await self._start_jobs()
+            await self._grant_pr_slots()
+            busy = self._pending or self._active or self._parked or self._admitting
+            if not busy and workflow.all_handlers_finished():
+                return self.progress()
+            with contextlib.suppress(TimeoutError):  # a PR slot frees up
+                await workflow.wait_condition(lambda: self._wake, timeout=self._next_grant_in())
+            self._wake = False
+
+    async def _start_jobs(self) -> None:
+        free = self.spec.concurrency - len(self._active)
+        if free <= 0 or not self._pending:
+            return
+        batch = [self._pending.popleft() for _ in range(min(free, len(self._pending)))]
+        self._admitting = batch
+        admission: Admission = await _shared(
+            CorralActivities.admit, AdmitRequest(self.inp.campaign, batch, list(self._admitted))
+        )
+        self._admitting = []
+        for job_id in admission.admitted:
+            self._admitted.append(job_id)
+            self._active.add(job_id)
+            handle = await workflow.start_child_workflow(
+                JobWorkflow.run,
+                JobInput(
+                    self.inp.campaign, job_id, self.spec.model_dump(mode="json"), self.inp.pace
+                ),
+                id=self.inp.campaign.job_workflow_id(job_id),
+            )
+            self._following.add(asyncio.create_task(self._follow(job_id, handle)))
+
+    async def _follow(
+        self, job_id: int, handle: workflow.ChildWorkflowHandle[JobWorkflow, JobState]
+    ) -> None:
+        try:
+            await handle
+        except ChildWorkflowError as exc:
+            workflow.logger.error("job %s's workflow failed: %s", job_id, exc.cause or exc)
+        finally:
+            self._following.discard(asyncio.current_task())
+            self._active.discard(job_id)
+            self._parked.discard(job_id)
+            self._wake = True
+
+    async def _grant_pr_slots(self) -> None:
+        limit = self.spec.pr_rate_limit
+        while self._pr_wanted and limit is not None:
+            now = workflow.now()
+            window = timedelta(seconds=limit.per_s)
+            self._pr_grants = [t for t in self._pr_grants if t > now - window]
+            if len(self._pr_grants) >= limit.count:
+                return
+            job_id = self._pr_wanted.popleft()
+            self._pr_grants.append(now)
+            child = workflow.get_external_workflow_handle(self.inp.campaign.job_workflow_id(job_id))
+            await child.signal(JobWorkflow.pr_slot)
+
+    def _next_grant_in(self) -> timedelta | None:
+        limit = self.spec.pr_rate_limit
+        if not self._pr_wanted or limit is None or len(self._pr_grants) < limit.count:
+            return None
+        oldest = sorted(self._pr_grants)[-limit.count]
+        wait = oldest + timedelta(seconds=limit.per_s) - workflow.now()
+        return max(wait, timedelta(milliseconds=100))
+
+    async def _add_new_live_jobs(self) -> None:
+        view = await self._load()
+        known = {*self._pending, *self._active, *self._parked, *self._admitting}
+        self._pending.extend(job_id for job_id in view.live_jobs if job_id not in known)
+
+    async def _load(self) -> CampaignView:
+        view: CampaignView = await _shared(CorralActivities.load_campaign, self.inp.campaign)
+        return view
+
+
+async def _shared(
+    method: Callable[Concatenate[CorralActivities, P], Awaitable[T]], *args: Any
+) -> T:
+    """An activity any worker of the fleet may run (store reads and writes)."""
+    return await workflow.execute_activity_method(
+        method, args=list(args), start_to_close_timeout=SHORT, retry_policy=TRANSIENT_RETRIES
+    )
+
+
+def _machine_lost(exc: ActivityError) -> bool:
+    cause = exc.cause
+    return isinstance(cause, ActivityTimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_START
+
+
+def _cause(exc: BaseException) -> str:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return f"{type(exc).__name__}: {exc}"
