@@ -21,7 +21,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -219,4 +218,4 @@ def _git(*args: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
