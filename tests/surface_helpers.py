@@ -9,11 +9,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from conftest import git, write_files
 from corral.gate.base import Gate
 from corral.gate.gate import build_gate
 from corral.gate.settings import GateSettings
 from corral.sandbox.local import LocalRunner
+from corral.testing.repos import git, write_files
 from corral.testing.samples import go
 
 CORRAL = [sys.executable, "-m", "corral"]

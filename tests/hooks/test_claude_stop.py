@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
 from corral.agents.gate_link import GateServer, JobFile
 from corral.gate.base import Gate, GateResult
+from corral.testing.repos import write_files
 from surface_helpers import (
     CORRAL,
     failing_change,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import write_files
+from corral.testing.repos import write_files
 from surface_helpers import CORRAL, failing_change, go_repo, surface_args
 
 INSPECTOR_VERSION = "0.15.0"

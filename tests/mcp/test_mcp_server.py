@@ -13,8 +13,8 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp_types import CallToolResult, TextContent
 
-from conftest import write_files
 from corral.mcp import TOOL_NAME
+from corral.testing.repos import write_files
 from surface_helpers import (
     CORRAL,
     failing_change,
