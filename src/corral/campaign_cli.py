@@ -318,10 +318,12 @@ def run_command(
     verbose: bool,
     wait: bool,
     as_json: bool,
+    engine_options: dict[str, Any] | None = None,
 ) -> int:
     try:
         spec = load_spec(spec_path)
-        chosen = make_engine(engine, **({"wait_for_approval": True} if wait else {}))
+        options = {**(engine_options or {}), **({"wait_for_approval": True} if wait else {})}
+        chosen = make_engine(engine, **options)
     except ConfigError as exc:
         err.print(f"[red]invalid spec:[/] {escape(str(exc))}")
         return ExitCode.USAGE
@@ -364,7 +366,13 @@ def status_command(store_url: str | None, campaign: str | None, as_json: bool) -
 
 
 def retry_command(
-    runtime: Runtime, campaign: str, *, engine: str, verbose: bool, as_json: bool
+    runtime: Runtime,
+    campaign: str,
+    *,
+    engine: str,
+    verbose: bool,
+    as_json: bool,
+    engine_options: dict[str, Any] | None = None,
 ) -> int:
     with _store(runtime.store_url) as store:
         record = find_campaign(store, campaign)
@@ -374,7 +382,11 @@ def retry_command(
         with progress.shown():
             progress.start(context_for(record, runtime, store))
             summary = resume_campaign(
-                store, record, runtime, engine=make_engine(engine), on_change=progress.on_change
+                store,
+                record,
+                runtime,
+                engine=make_engine(engine, **(engine_options or {})),
+                on_change=progress.on_change,
             )
         return report(summary, as_json)
 

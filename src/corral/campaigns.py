@@ -24,6 +24,7 @@ from corral.store.records import Approval, Campaign, Job
 
 ENGINES: dict[str, str] = {
     "local": "corral.engine.local:LocalEngine",
+    "temporal": "corral.engine.temporal.engine:TemporalEngine",
 }
 """Engine name -> "module:Class"; the Temporal engine adds itself here."""
 

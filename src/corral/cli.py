@@ -182,8 +182,23 @@ WorkDirOpt = Annotated[
     Path | None,
     typer.Option("--work-dir", envvar="CORRAL_WORK_DIR", help="Where checkouts are kept."),
 ]
-EngineOpt = Annotated[str, typer.Option("--engine", help="local (in-process threads).")]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", help="local (in-process threads) or temporal (a worker fleet).")
+]
+TemporalAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--temporal-address",
+        help="HOST:PORT of Temporal (default: Temporal's own configuration, TEMPORAL_ADDRESS).",
+    ),
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="One line per repository step.")]
+TemporalDecisionOpt = Annotated[
+    bool,
+    typer.Option(
+        "--temporal", help="The campaign runs on Temporal: signal the job's workflow to go on now."
+    ),
+]
 
 
 @app.command()
@@ -199,6 +214,7 @@ def run(
         bool, typer.Option("--wait", help="Keep running while jobs wait for approval.")
     ] = False,
     as_json: JsonOpt = False,
+    temporal_address: TemporalAddressOpt = None,
 ) -> None:
     """Run a campaign, or resume it: every repository goes as far as it can."""
     from corral import campaign_cli as c
@@ -206,7 +222,13 @@ def run(
     runtime = c.runtime_from(store, work_dir, cache_dir, _backend(sandbox))
     _campaign_exit(
         lambda: c.run_command(
-            spec, runtime, engine=engine, verbose=verbose, wait=wait, as_json=as_json
+            spec,
+            runtime,
+            engine=engine,
+            verbose=verbose,
+            wait=wait,
+            as_json=as_json,
+            engine_options=_engine_options(engine, temporal_address),
         )
     )
 
@@ -236,6 +258,7 @@ def retry(
     sandbox: SandboxOpt = "bwrap",
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,
+    temporal_address: TemporalAddressOpt = None,
 ) -> None:
     """Re-run a campaign's failed repositories from its stored spec."""
     from corral import campaign_cli as c
@@ -245,7 +268,14 @@ def retry(
         raise typer.Exit(EXIT_USAGE)
     runtime = c.runtime_from(store, work_dir, cache_dir, _backend(sandbox))
     _campaign_exit(
-        lambda: c.retry_command(runtime, campaign, engine=engine, verbose=verbose, as_json=as_json)
+        lambda: c.retry_command(
+            runtime,
+            campaign,
+            engine=engine,
+            verbose=verbose,
+            as_json=as_json,
+            engine_options=_engine_options(engine, temporal_address),
+        )
     )
 
 
@@ -266,11 +296,12 @@ def approve(
     job: Annotated[int, typer.Argument(help="Job id awaiting approval.")],
     by: Annotated[str | None, typer.Option(help="Who approves (default: you).")] = None,
     store: StoreOpt = None,
+    temporal: TemporalDecisionOpt = False,
+    temporal_address: TemporalAddressOpt = None,
 ) -> None:
-    """Approve a held job's diff; the campaign's next run pushes it and opens the PR."""
-    from corral import campaign_cli as c
-
-    _campaign_exit(lambda: c.decide_command(store, job, None, by))
+    """Approve a held job's diff; the campaign's next run (on Temporal: its workflow, told with
+    --temporal) pushes it and opens the PR."""
+    _campaign_exit(lambda: _decide(store, job, None, by, temporal, temporal_address))
 
 
 @app.command()
@@ -279,11 +310,66 @@ def reject(
     reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
     by: Annotated[str | None, typer.Option(help="Who rejects (default: you).")] = None,
     store: StoreOpt = None,
+    temporal: TemporalDecisionOpt = False,
+    temporal_address: TemporalAddressOpt = None,
 ) -> None:
     """Reject a held job's diff; it ends without a PR."""
+    _campaign_exit(lambda: _decide(store, job, reason, by, temporal, temporal_address))
+
+
+def _decide(
+    store: str | None,
+    job: int,
+    reason: str | None,
+    by: str | None,
+    temporal: bool,
+    temporal_address: str | None,
+) -> int:
     from corral import campaign_cli as c
 
-    _campaign_exit(lambda: c.decide_command(store, job, reason, by))
+    code = c.decide_command(store, job, reason, by)
+    if not (temporal or temporal_address):
+        return code
+    from corral.engine.temporal.client import tell_decided_command
+    from corral.engine.temporal.settings import TemporalSettings
+    from corral.store import default_store_url
+
+    settings = TemporalSettings.from_env(temporal_address)
+    return tell_decided_command(settings, store or default_store_url(), job)
+
+
+def _engine_options(engine: str, temporal_address: str | None) -> dict[str, object]:
+    """The chosen engine's settings from the options and configuration."""
+    if engine != "temporal":
+        if temporal_address:
+            raise ConfigError("--temporal-address needs --engine temporal")
+        return {}
+    from corral.engine.temporal.settings import TemporalSettings
+
+    return {"settings": TemporalSettings.from_env(temporal_address)}
+
+
+@app.command()
+def worker(
+    temporal_address: TemporalAddressOpt = None,
+    store: StoreOpt = None,
+    work_dir: WorkDirOpt = None,
+    cache_dir: CacheOpt = None,
+    sandbox: SandboxOpt = "bwrap",
+    max_jobs: Annotated[
+        int, typer.Option("--max-jobs", min=1, help="Job steps this worker runs at once.")
+    ] = 4,
+) -> None:
+    """Run a Temporal worker: this machine takes campaign jobs until stopped (SIGINT/SIGTERM).
+    Namespace, TLS and task queue come from configuration (see the README's worker fleet)."""
+    from corral import campaign_cli as c
+    from corral.engine.temporal.settings import TemporalSettings
+    from corral.engine.temporal.worker import worker_command
+
+    runtime = c.runtime_from(store, work_dir, cache_dir, _backend(sandbox))
+    _campaign_exit(
+        lambda: worker_command(TemporalSettings.from_env(temporal_address), runtime, max_jobs)
+    )
 
 
 @app.command()

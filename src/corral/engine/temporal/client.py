@@ -3,6 +3,8 @@ and tell a held job that someone decided."""
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -12,6 +14,7 @@ from corral.config import ConfigError
 from corral.engine.temporal.messages import CampaignInput, CampaignRef, Progress
 from corral.engine.temporal.settings import TemporalSettings
 from corral.engine.temporal.workflows import CampaignWorkflow, JobWorkflow
+from corral.store import Store, StoreError
 
 
 class TemporalUnavailableError(ConfigError):
@@ -61,3 +64,28 @@ async def tell_decided(client: Client, campaign: CampaignRef, job_id: int) -> bo
             return False
         raise
     return True
+
+
+def tell_decided_command(settings: TemporalSettings, store_url: str, job_id: int) -> int:
+    """After `corral approve/reject`: wake the job's workflow so it acts on the decision now."""
+    store = Store.open(store_url)
+    try:
+        job = store.job(job_id)
+        campaign = store.campaign(job.campaign_id)
+    finally:
+        store.close()
+    if campaign is None:
+        raise StoreError(f"job {job_id} belongs to no recorded campaign")
+    ref = CampaignRef(campaign.id, campaign.name)
+
+    async def tell() -> bool:
+        return await tell_decided(await connect(settings), ref, job_id)
+
+    if asyncio.run(tell()):
+        print(f"told job {job_id}'s workflow on Temporal: it goes on now")
+    else:
+        print(
+            f"no workflow of job {job_id} runs on Temporal: the decision applies when the "
+            "campaign runs again"
+        )
+    return 0
