@@ -183,3 +183,16 @@ def test_corral_change_runs_claude_code(tmp_path: Path, cache_dir: Path) -> None
     assert len(script.main) == 3
     # a base URL ending in /v1 is honoured: Claude Code adds /v1/messages itself
     assert {r.path for r in server.model_requests} == {"/v1/messages"}
+
+
+def test_forge_and_cloud_secrets_are_blanked_for_claude_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_model_keys: str
+) -> None:
+    from corral.llm.settings import ModelSettings
+
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_not_for_agents")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-not-for-agents")
+    agent = ClaudeCodeAgent(ModelSettings(provider="anthropic", model="claude-sonnet-4-5"))
+    env = agent._env(tmp_path)
+    assert env["GITHUB_TOKEN"] == "" and env["AWS_SECRET_ACCESS_KEY"] == ""
+    assert env["ANTHROPIC_API_KEY"]  # the one key the agent needs to reach its model

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -41,6 +42,7 @@ from corral.agents.gate_link import GateServer
 from corral.gate.base import Gate, GateResult
 from corral.llm.base import Usage
 from corral.llm.settings import ModelSettings, resolve_api_key
+from corral.sandbox.env import is_secret
 
 MCP_SERVER = "corral"
 VERIFY_TOOL = f"mcp__{MCP_SERVER}__verify"
@@ -153,7 +155,11 @@ class ClaudeCodeAgent:
         return int(self.budgets.max_wall_s)
 
     def _env(self, private: Path) -> dict[str, str]:
+        # The SDK starts Claude Code with os.environ merged under these: blank every
+        # secret-looking variable (forge tokens, cloud keys) so the agent never sees one.
+        hidden = {name: "" for name, value in os.environ.items() if is_secret(name, value)}
         env = {
+            **hidden,
             "HOME": str(private),
             "CLAUDE_CONFIG_DIR": str(private / ".claude"),
             "ANTHROPIC_API_KEY": self.key.value,
