@@ -43,7 +43,7 @@ def basic_auth(username: str, token: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{token}".encode()).decode()
 
 
-class _Server:
+class LoopbackServer:
     """A threading HTTP server on a free loopback port, stopped by `close()`."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
@@ -61,7 +61,7 @@ class _Server:
 # git over HTTP
 
 
-class GitHttpServer(_Server):
+class GitHttpServer(LoopbackServer):
     def __init__(self, root: Path, authorization: str) -> None:
         self.root = root
         self.authorization = authorization
@@ -163,7 +163,7 @@ class Scripted:
     edit: Callable[[Any], Any] | None = None
 
 
-class Recorder(_Server):
+class Recorder(LoopbackServer):
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream)
         self.exchanges: list[Exchange] = []
