@@ -20,7 +20,7 @@ class CampaignOverview(BaseModel):
     """Jobs that need nothing more from corral now: ended, PR open, or awaiting a person."""
     progress: float = Field(ge=0, le=1)
     live: bool
-    """corral still works on some job (its page refreshes itself)."""
+    """Some job is not over (its PR may still merge): the page refreshes itself."""
 
 
 class Categories(BaseModel):

@@ -1,0 +1,144 @@
+"""The JSON API under /api: the dashboard's data, and its write actions (bearer token)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from corral import campaigns
+from corral.pipeline.states import JobState
+from corral.store import Store
+from corral.store.records import Approval
+from corral.web import data
+from corral.web import models as v
+from corral.web.security import Signer, WriteRefused, signer_or_refuse
+from corral.web.settings import DashboardSettings
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Not found"}}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    401: {"model": Problem, "description": "No or wrong dashboard token"},
+    403: {"model": Problem, "description": "The dashboard is read-only (no token set)"},
+    409: {"model": Problem, "description": "The job is not awaiting approval"},
+}
+
+_bearer = HTTPBearer(auto_error=False, description="The dashboard token (CORRAL_DASHBOARD_TOKEN)")
+
+CampaignId = Annotated[int, Path(ge=1, le=2**62)]
+JobId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def settings_of(request: Request) -> DashboardSettings:
+    settings: DashboardSettings = request.app.state.settings
+    return settings
+
+
+def api_writer(
+    settings: Annotated[DashboardSettings, Depends(settings_of)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Signer:
+    signer = signer_or_refuse(settings.token_value())
+    if credentials is None or not signer.matches(credentials.credentials):
+        raise WriteRefused(401, "a write needs the dashboard token: Authorization: Bearer <token>")
+    return signer
+
+
+StoreDep = Annotated[Store, Depends(store_of)]
+Writer = Annotated[Signer, Depends(api_writer)]
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+@router.get("/campaigns", response_model=list[v.CampaignOverview])
+def list_campaigns(store: StoreDep) -> list[v.CampaignOverview]:
+    """Every campaign, newest first, with its outcome counts and progress."""
+    return data.campaign_overviews(store)
+
+
+@router.get("/campaigns/{campaign_id}", response_model=v.CampaignDetail, responses=_ERRORS)
+def get_campaign(campaign_id: CampaignId, store: StoreDep) -> v.CampaignDetail:
+    """Outcomes by category, the guard's and judge's vetoes, and spend against the budget."""
+    return data.campaign_detail(store, campaign_id)
+
+
+@router.get("/campaigns/{campaign_id}/jobs", response_model=list[v.JobLine], responses=_ERRORS)
+def list_jobs(
+    campaign_id: CampaignId,
+    store: StoreDep,
+    state: Annotated[JobState | None, Query(description="Only jobs in this state.")] = None,
+) -> list[v.JobLine]:
+    """The campaign's repositories: state, reason and pull request."""
+    return data.job_lines(store, campaign_id, state)
+
+
+@router.get("/campaigns/{campaign_id}/burndown", response_model=v.Burndown, responses=_ERRORS)
+def get_burndown(campaign_id: CampaignId, store: StoreDep) -> v.Burndown:
+    """Jobs merged, with a PR open, ended, and remaining, after each change of state."""
+    return data.burndown(store, campaign_id)
+
+
+@router.get("/jobs/{job_id}", response_model=v.JobDetail, responses=_ERRORS)
+def get_job(job_id: JobId, store: StoreDep) -> v.JobDetail:
+    """The job's timeline (calls, tool runs, verifiers, gate verdicts), findings, decisions."""
+    return data.job_detail(store, job_id)
+
+
+@router.get("/jobs/{job_id}/diff", response_model=v.JobDiff, responses=_ERRORS)
+def get_job_diff(job_id: JobId, store: StoreDep) -> v.JobDiff:
+    """The job's change as a unified diff, and parsed into files, hunks and lines."""
+    return data.job_diff(data.find_job(store, job_id))
+
+
+@router.post("/jobs/{job_id}/approve", response_model=v.DecisionResult, responses=_WRITE_ERRORS)
+def approve_job(
+    job_id: JobId, body: v.ApproveRequest, store: StoreDep, _: Writer
+) -> v.DecisionResult:
+    """Approve a held job's diff; the engine pushes it and opens the PR."""
+    data.find_job(store, job_id)
+    return _decided(campaigns.approve(store, job_id, body.by or "api"))
+
+
+@router.post("/jobs/{job_id}/reject", response_model=v.DecisionResult, responses=_WRITE_ERRORS)
+def reject_job(
+    job_id: JobId, body: v.RejectRequest, store: StoreDep, _: Writer
+) -> v.DecisionResult:
+    """Reject a held job's diff; it ends without a PR."""
+    data.find_job(store, job_id)
+    return _decided(campaigns.reject(store, job_id, body.reason, body.by or "api"))
+
+
+@router.post(
+    "/jobs/{job_id}/feedback",
+    response_model=v.FeedbackEntry,
+    status_code=201,
+    responses=_WRITE_ERRORS,
+)
+def give_feedback(
+    job_id: JobId, body: v.FeedbackRequest, store: StoreDep, _: Writer
+) -> v.FeedbackEntry:
+    """Record a person's verdict on the job's change (kept with the job, for the evals)."""
+    data.find_job(store, job_id)
+    entry = store.add_feedback(job_id, body.verdict, body.by or "api", body.comment or None)
+    return v.FeedbackEntry.model_validate(entry, from_attributes=True)
+
+
+def _decided(approval: Approval) -> v.DecisionResult:
+    return v.DecisionResult(
+        job_id=approval.job_id,
+        decision=approval.decision,
+        by=approval.by,
+        head_sha=approval.head_sha,
+    )

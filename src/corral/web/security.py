@@ -1,0 +1,130 @@
+"""Who may write, and from where.
+
+Writes (approve, reject, feedback) need the dashboard token of the settings; with none set
+the dashboard is read-only. The JSON API takes it as `Authorization: Bearer <token>`, which
+a browser never adds on its own, so another site cannot forge such a request. Pages take it
+once on the sign-in form, which sets a signed, HttpOnly, SameSite=Strict cookie; each form
+then carries a CSRF token tied to that cookie, and the request must come from this origin.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from fastapi import Request
+
+SESSION_COOKIE = "corral_session"
+
+
+class WriteRefused(Exception):
+    """A write without the right token, CSRF token or origin. `status` is 401 or 403."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Signs sessions and derives CSRF tokens with the dashboard token as the key."""
+
+    token: str
+
+    def matches(self, given: str | None) -> bool:
+        return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
+
+    def new_session(self, name: str) -> str:
+        body = _b64(json.dumps({"nonce": secrets.token_urlsafe(16), "by": name}).encode())
+        return f"{body}.{self._mac('session:' + body)}"
+
+    def session(self, cookie: str | None) -> dict[str, str] | None:
+        """The session a cookie holds, if this server signed it with this token."""
+        if not cookie or "." not in cookie:
+            return None
+        body, mac = cookie.rsplit(".", 1)
+        if not hmac.compare_digest(mac, self._mac("session:" + body)):
+            return None
+        data: dict[str, str] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        return data
+
+    def csrf(self, session: dict[str, str]) -> str:
+        return self._mac("csrf:" + session["nonce"])
+
+    def _mac(self, message: str) -> str:
+        digest = hmac.new(self.token.encode(), message.encode(), hashlib.sha256).digest()
+        return _b64(digest)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def signer_or_refuse(token: str | None) -> Signer:
+    if not token:
+        raise WriteRefused(
+            403, "this dashboard is read-only: set CORRAL_DASHBOARD_TOKEN to allow writes"
+        )
+    return Signer(token)
+
+
+def bearer_user(request: Request, token: str | None) -> str:
+    """For the API: the request must carry `Authorization: Bearer <token>`."""
+    signer = signer_or_refuse(token)
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not signer.matches(given.strip()):
+        raise WriteRefused(401, "a write needs the dashboard token: Authorization: Bearer <token>")
+    return "api"
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a browser request sent from another site (or whose origin cannot be told)."""
+    origin = request.headers.get("origin") or _origin_of(request.headers.get("referer"))
+    if origin is None:
+        site = request.headers.get("sec-fetch-site")
+        if site in ("same-origin", "none"):
+            return
+        raise WriteRefused(403, "refused: the request does not say where it comes from")
+    if origin != _own_origin(request):
+        raise WriteRefused(403, f"refused: a request from {origin} (another site)")
+
+
+def form_user(request: Request, token: str | None, csrf_token: str | None) -> str:
+    """For the pages' forms: a signed session, its CSRF token, and this very origin."""
+    signer = signer_or_refuse(token)
+    check_same_origin(request)
+    session = signer.session(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise WriteRefused(401, "sign in with the dashboard token first")
+    if not csrf_token or not hmac.compare_digest(csrf_token, signer.csrf(session)):
+        raise WriteRefused(403, "refused: the form's CSRF token is missing or wrong")
+    return session["by"]
+
+
+def page_session(request: Request, token: str | None) -> tuple[str | None, str | None]:
+    """(who is signed in, the CSRF token for their forms), or (None, None)."""
+    if not token:
+        return None, None
+    signer = Signer(token)
+    session = signer.session(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        return None, None
+    return session["by"], signer.csrf(session)
+
+
+def _own_origin(request: Request) -> str:
+    host = request.headers.get("host") or request.url.netloc
+    return f"{request.url.scheme}://{host}"
+
+
+def _origin_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
