@@ -399,6 +399,21 @@ def demo(
     _campaign_exit(lambda: d.demo_command(directory, agent, store, sandbox))
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (other machines: 0.0.0.0).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
+    store: StoreOpt = None,
+) -> None:
+    """The web dashboard and its JSON API (/api); writes need CORRAL_DASHBOARD_TOKEN."""
+    from corral.store import default_store_url
+    from corral.web.app import serve as serve_dashboard
+
+    serve_dashboard(store or default_store_url(), host=host, port=port)
+
+
 def _campaign_exit(command: Callable[[], int]) -> None:
     from corral.store import StoreError
 
