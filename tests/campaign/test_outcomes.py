@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from campaign_helpers import corral, git, make_remote, remote_branches, runtime_args, write_spec
@@ -58,15 +60,17 @@ def _repos() -> dict[str, dict[str, str]]:
 class Campaign:
     store_url: str
     forge: Path
-    first: dict[str, object]
-    second: dict[str, object]
+    first: dict[str, Any]
+    second: dict[str, Any]
 
-    def jobs(self) -> dict[str, dict[str, object]]:
-        return {str(job["repo"]): job for job in self.second["jobs"]}  # type: ignore[attr-defined]
+    def jobs(self) -> dict[str, dict[str, Any]]:
+        return {str(job["repo"]): job for job in self.second["jobs"]}
 
 
 @pytest.fixture(scope="module")
-def campaign(new_store, tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Campaign:  # type: ignore[no-untyped-def]
+def campaign(
+    new_store: Callable[[], str], tmp_path_factory: pytest.TempPathFactory, cache_dir: Path
+) -> Campaign:
     root = tmp_path_factory.mktemp("outcomes")
     forge = root / "forge"
     for name, files in _repos().items():
@@ -119,7 +123,7 @@ def test_reasons_say_why(campaign: Campaign) -> None:
 
 
 def test_first_run_left_pull_requests_open(campaign: Campaign) -> None:
-    first = {job["repo"]: job for job in campaign.first["jobs"]}  # type: ignore[attr-defined]
+    first = {job["repo"]: job for job in campaign.first["jobs"]}
     for repo in ("go-open", "cargo-merged", "go-closed"):
         assert first[repo]["outcome"] == Outcome.PR_OPEN
         assert first[repo]["ci"] == "passed"

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,9 @@ def _jobs(store_url: str, campaign: str) -> list[Job]:
 
 
 def test_killed_run_resumes_with_one_pr_per_repository(
-    new_store,
+    new_store: Callable[[], str],
     tmp_path: Path,
-    cache_dir: Path,  # type: ignore[no-untyped-def]
+    cache_dir: Path,
 ) -> None:
     forge = tmp_path / "forge"
     go = sample("go").clean()
@@ -111,9 +112,9 @@ def _wait_for_middle(store_url: str, timeout_s: float = 300) -> None:
 
 
 def test_approval_holds_jobs_until_a_person_decides(
-    new_store,
+    new_store: Callable[[], str],
     tmp_path: Path,
-    cache_dir: Path,  # type: ignore[no-untyped-def]
+    cache_dir: Path,
 ) -> None:
     forge = tmp_path / "forge"
     remotes = [make_remote(forge, name, notes_repo()) for name in ("docs-a", "docs-b")]
@@ -162,9 +163,9 @@ def test_approval_holds_jobs_until_a_person_decides(
 
 
 def test_a_repository_that_does_not_clone_fails_alone_and_retries(
-    new_store,
+    new_store: Callable[[], str],
     tmp_path: Path,
-    cache_dir: Path,  # type: ignore[no-untyped-def]
+    cache_dir: Path,
 ) -> None:
     forge = tmp_path / "forge"
     good = [make_remote(forge, name, notes_repo()) for name in ("ok-1", "ok-2")]
@@ -193,9 +194,9 @@ def test_a_repository_that_does_not_clone_fails_alone_and_retries(
 
 
 def test_campaign_budget_stops_new_jobs(
-    new_store,
+    new_store: Callable[[], str],
     tmp_path: Path,
-    cache_dir: Path,  # type: ignore[no-untyped-def]
+    cache_dir: Path,
 ) -> None:
     forge = tmp_path / "forge"
     remotes = [make_remote(forge, f"canary-{i}", notes_repo()) for i in range(3)]
