@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from corral.agents.base import Agent, AgentOutcome
+from corral.agents.base import Agent, AgentOutcome, Recorder
 from corral.agents.base import Budgets as AgentBudgets
 from corral.forge.base import ForgeError, PullRequestRequest
 from corral.forge.git import git
@@ -312,7 +312,7 @@ def tree_id(root: Path) -> str:
 
 
 def _gate(
-    ctx: CampaignContext, job: Job, workspace: Path, runner: CommandRunner, recorder: object
+    ctx: CampaignContext, job: Job, workspace: Path, runner: CommandRunner, recorder: Recorder
 ) -> Gate:
     from corral.gate.gate import build_gate
 
@@ -323,7 +323,7 @@ def _gate(
         settings=ctx.spec.gate,
         prompt=ctx.spec.change_text,
         baseline=ctx.store.baseline(job.id),
-        recorder=recorder,  # type: ignore[arg-type]
+        recorder=recorder,
     )
 
 
