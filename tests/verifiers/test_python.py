@@ -349,6 +349,20 @@ def test_no_tests_collected_passes_with_zero_tests(repo: Path, cache_dir: Path) 
     assert report.results[0].tests == TestCounts()
 
 
+def test_tests_run_as_if_the_environment_were_activated(repo: Path, cache_dir: Path) -> None:
+    """Tests that start `python` or a console script get the project's environment."""
+    shells_out = {
+        "tests/test_calc.py": (
+            "import subprocess\n\n\n"
+            "def test_python_on_path_has_the_project() -> None:\n"
+            '    subprocess.run(["python", "-c", "import calc"], check=True)\n'
+        )
+    }
+    report = verify(use(repo, shells_out), LocalRunner(cache_dir))
+    assert report.ok, report.message
+    assert report.results[0].tests == TestCounts(run=1)
+
+
 def test_baseline_checkout_tests_its_own_code(repo: Path, cache_dir: Path) -> None:
     """The baseline worktree gets its own environment: an editable install shared with the
     main checkout would test the working tree's code there and excuse this new failure."""

@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -362,6 +363,9 @@ class _Tools:
         self.venv = venv
         self.work = venv / "corral"
         self.env = {
+            # as if activated: tests that run the project's console scripts or `python` find them
+            "VIRTUAL_ENV": str(venv),
+            "PATH": os.pathsep.join([str(venv / "bin"), os.environ.get("PATH", os.defpath)]),
             "PIP_NO_INDEX": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
             "RUFF_CACHE_DIR": str(self.work / "ruff-cache"),
