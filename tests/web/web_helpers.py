@@ -1,0 +1,76 @@
+"""Helpers for the dashboard tests: a fast real campaign (no toolchain needed) on the local forge.
+
+Not a conftest.py: the web tests import this module by name.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from corral.campaigns import CampaignSummary, run_campaign
+from corral.engine.base import Engine
+from corral.pipeline.context import Runtime
+from corral.spec import CampaignSpec
+from corral.testing.repos import git, init_repo
+
+NOTES_CONFIG = """\
+verifiers:
+  custom:
+    - name: notes
+      activate: NOTES.md
+      command: ["sh", "-c", "grep -n TODO NOTES.md | sed 's/^/NOTES.md:/'; ! grep -q TODO NOTES.md"]
+      pattern: '^(?P<file>[^:]+):(?P<line>\\d+):(?P<message>.*)$'
+"""
+"""A verifier that needs no toolchain: NOTES.md must hold no TODO."""
+
+APPEND_LINE = "printf 'Signed off by the release team.\\n' >> NOTES.md"
+
+
+def notes_remote(forge: Path, name: str, notes: str = "Release notes.\n") -> Path:
+    """A bare repository `forge/name.git` whose NOTES.md is checked by the notes verifier."""
+    seed = init_repo(forge / f"{name}-seed", {".corral.yaml": NOTES_CONFIG, "NOTES.md": notes})
+    remote = forge / f"{name}.git"
+    git(forge, "clone", "-q", "--bare", str(seed), str(remote))
+    return remote
+
+
+def notes_spec(name: str, remotes: list[Path], **fields: Any) -> CampaignSpec:
+    return CampaignSpec.model_validate(
+        {
+            "name": name,
+            "command": APPEND_LINE,
+            "targets": {"repos": [str(remote) for remote in remotes]},
+            **fields,
+        }
+    )
+
+
+def run_notes_campaign(
+    spec: CampaignSpec, store_url: str, work: Path, engine: Engine | None = None
+) -> CampaignSummary:
+    runtime = Runtime(store_url=store_url, work_dir=work, cache_dir=work / "cache", sandbox="local")
+    return run_campaign(spec, runtime, engine=engine)
+
+
+def chromium_args() -> list[str]:
+    return [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+
+
+def artifacts_dir() -> Path:
+    """test-artifacts/ at the repository root (git-ignored)."""
+    root = Path(
+        os.environ.get("CORRAL_TEST_ARTIFACTS", Path(__file__).parents[2] / "test-artifacts")
+    )
+    path = root / "web"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
