@@ -215,6 +215,8 @@ class _FrontHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         step = front.take(self.command, url.path)
+        violations: list[dict[str, Any]]
+        payload: Any
         if step is not None and not step.forward:
             status, headers, payload, violations = step.status, step.headers, step.body, []
         else:
@@ -248,7 +250,7 @@ class _FrontHandler(BaseHTTPRequestHandler):
     def _forward(
         self, front: Recorder, raw: bytes
     ) -> tuple[int, dict[str, str], bytes, list[dict[str, Any]]]:
-        upstream = http.client.HTTPConnection(front.upstream.hostname, front.upstream.port)
+        upstream = http.client.HTTPConnection(front.upstream.netloc)
         skip = {"host", "content-length", "connection", "accept-encoding"}
         headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
         # GitHub's media types (application/vnd.github.v3+json, ...) are JSON, which the

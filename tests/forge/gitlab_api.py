@@ -278,6 +278,7 @@ class _GitLabHandler(BaseHTTPRequestHandler):
         body = json.loads(raw) if raw else {}
         query = parse_qs(url.query)
         headers: dict[str, str] = {}
+        violations: list[dict[str, Any]]
         with api.lock:
             if self.headers.get("PRIVATE-TOKEN") != api.token:
                 status, payload, violations = 401, {"message": "401 Unauthorized"}, []
