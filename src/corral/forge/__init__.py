@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corral.config import ConfigError
 from corral.forge.base import (
@@ -16,6 +17,10 @@ from corral.forge.base import (
 from corral.forge.local import LocalForge, PullRequestBook, RunnerFactory
 from corral.spec import CampaignSpec
 
+if TYPE_CHECKING:
+    from corral.forge.github import GitHubForge
+    from corral.forge.gitlab import GitLabForge
+
 __all__ = [
     "CIStatus",
     "Checkout",
@@ -24,6 +29,7 @@ __all__ = [
     "LocalForge",
     "PullRequest",
     "PullRequestRequest",
+    "find_repositories",
     "make_forge",
 ]
 
@@ -31,7 +37,28 @@ __all__ = [
 def make_forge(
     spec: CampaignSpec, book: PullRequestBook, *, work_dir: Path, ci_runner: RunnerFactory
 ) -> Forge:
-    """The forge the campaign names. GitHub and GitLab clients plug in here."""
+    """The forge the campaign names. GitHub and GitLab read their token and URLs from the
+    environment (GITHUB_TOKEN, GITHUB_API_URL, GITHUB_SERVER_URL; GITLAB_TOKEN, GITLAB_URL)."""
     if spec.forge == "local":
         return LocalForge(book, work_dir, ci_runner, spec.gate.verifiers)
-    raise ConfigError(f"forge: the {spec.forge} forge is not available in this version yet")
+    return _hosted_forge(spec, work_dir)
+
+
+def find_repositories(spec: CampaignSpec, work_dir: Path) -> list[str]:
+    """The repository URLs the spec's `targets.query` selects on its forge."""
+    if spec.targets.query is None:
+        return []
+    return _hosted_forge(spec, work_dir).find_repositories(spec.targets.query)
+
+
+def _hosted_forge(spec: CampaignSpec, work_dir: Path) -> GitHubForge | GitLabForge:
+    # imported here: a local campaign need not load the forges' HTTP clients
+    if spec.forge == "github":
+        from corral.forge.github import GitHubForge, GitHubSettings
+
+        return GitHubForge(GitHubSettings.from_env(), work_dir)
+    if spec.forge == "gitlab":
+        from corral.forge.gitlab import GitLabForge, GitLabSettings
+
+        return GitLabForge(GitLabSettings.from_env(), work_dir)
+    raise ConfigError(f"forge: {spec.forge!r} is not a forge that can search repositories")
