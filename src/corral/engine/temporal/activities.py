@@ -177,10 +177,13 @@ class CorralActivities:
             store = self._store
         campaign = store.campaign(ref.id)
         if campaign is None or campaign.name != ref.name:
-            raise ConfigError(
+            # Retryable: another worker of the fleet, on the right store, may take it.
+            message = (
                 f"this worker's store ({self.runtime.store_url}) does not hold campaign "
                 f"{ref.name!r} (#{ref.id}): point it at the store `corral run` used"
             )
+            activity.logger.error(message)
+            raise ApplicationError(message, type="CorralWrongStore")
         with self._lock:
             ctx = self._contexts.get(ref.id)
             if ctx is None or ctx.campaign.spec != campaign.spec:

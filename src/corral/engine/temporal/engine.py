@@ -9,8 +9,9 @@ itself is done by `corral worker` processes, anywhere.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 
 from corral.engine.base import OnChange
 from corral.engine.temporal.client import connect, progress, start_or_attach
@@ -51,8 +52,7 @@ class TemporalEngine:
             if description.status != WorkflowExecutionStatus.RUNNING:
                 self._report(ctx, seen, on_change)
                 if description.status != WorkflowExecutionStatus.COMPLETED:
-                    status = description.status.name if description.status else "unknown"
-                    raise TemporalEngineError(f"workflow {ref.workflow_id} ended {status}")
+                    raise TemporalEngineError(await _why_it_ended(handle))
                 return
             if not self.wait_for_approval and (await progress(handle)).settled:
                 self._report(ctx, seen, on_change)
@@ -65,3 +65,14 @@ class TemporalEngine:
             if seen.get(job.id) != job.state:
                 seen[job.id] = job.state
                 on_change(job)
+
+
+async def _why_it_ended(handle: WorkflowHandle[Any, Any]) -> str:
+    try:
+        await handle.result()
+    except WorkflowFailureError as exc:
+        cause: BaseException = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        return f"workflow {handle.id} failed: {cause}"
+    return f"workflow {handle.id} ended without finishing"

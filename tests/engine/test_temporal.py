@@ -1,0 +1,222 @@
+"""The campaign pipeline on a real Temporal dev server, driven through the real CLI: worker
+processes sharing the work, a worker killed with SIGKILL mid-job and replaced, and a held
+job released by the approval signal."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from campaign_helpers import CORRAL, make_remote, notes_repo, remote_branches, write_spec
+from temporal_helpers import StartWorker, corral_env
+from temporalio.client import Client
+
+from corral.pipeline.states import JobState, Reason
+from corral.store import Store
+from corral.store.records import Job, Session
+from corral.testing.samples import sample
+
+pytestmark = pytest.mark.xdist_group("temporal")
+
+CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
+
+
+def corral(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CORRAL, *args], capture_output=True, text=True, timeout=timeout, env=corral_env()
+    )
+
+
+def run_args(spec: Path, store: str, tmp_path: Path, address: str) -> list[str]:
+    return [
+        "run",
+        str(spec),
+        "--engine",
+        "temporal",
+        "--temporal-address",
+        address,
+        "--store",
+        store,
+        "--work-dir",
+        str(tmp_path / "client-work"),
+        "--sandbox",
+        "local",
+    ]
+
+
+def jobs_of(store_url: str, campaign: str) -> list[Job]:
+    store = Store.open(store_url)
+    try:
+        record = store.campaign(campaign)
+        return [] if record is None else store.jobs(record.id)
+    finally:
+        store.close()
+
+
+def assert_one_pr_each_and_every_transition(
+    store_url: str, campaign: str, remotes: list[Path]
+) -> dict[str, list[Session]]:
+    """Every job has its PR, one each, pushed once; every transition chains; the sessions."""
+    store = Store.open(store_url)
+    try:
+        record = store.campaign(campaign)
+        assert record is not None
+        jobs = store.jobs(record.id)
+        assert {job.state for job in jobs} == {JobState.PR_OPEN}, [(j.name, j.reason) for j in jobs]
+        prs = store.pull_requests(record.id)
+        assert sorted(pr.repo for pr in prs) == sorted(str(r) for r in remotes)
+        for job in jobs:
+            chain = store.transitions(job.id)
+            assert chain[0].from_state is None and chain[0].to_state == JobState.QUEUED
+            for before, after in itertools.pairwise(chain):
+                assert after.from_state == before.to_state, (job.name, before, after)
+            states = [t.to_state for t in chain]
+            for state in (JobState.PREPARED, JobState.BASELINED, JobState.GATING):
+                assert state in states, (job.name, states)
+            assert states[-3:] == [JobState.COMMITTED, JobState.PUSHED, JobState.PR_OPEN]
+        sessions = {job.name: store.sessions(job.id) for job in jobs}
+    finally:
+        store.close()
+    for remote in remotes:
+        assert remote_branches(remote) == [f"corral/{campaign}", "main"]
+    return sessions
+
+
+async def _activity_workers(address: str, workflow_ids: list[str]) -> set[str]:
+    """The identities (pid@host) of the workers that started the workflows' activities."""
+    client = await Client.connect(address)
+    identities = set()
+    for workflow_id in workflow_ids:
+        async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+            if event.HasField("activity_task_started_event_attributes"):
+                identities.add(event.activity_task_started_event_attributes.identity)
+    return identities
+
+
+def test_campaign_completes_through_two_workers(
+    temporal_address: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    forge = tmp_path / "forge"
+    remotes = [make_remote(forge, "svc-go", sample("go").clean())]
+    remotes += [make_remote(forge, f"docs-{i}", notes_repo()) for i in range(3)]
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="fleet",
+        command=f"sleep 1 && {CONTRIBUTING}",
+        targets={"repos": [str(r) for r in remotes]},
+        concurrency=4,
+    )
+    store = str(tmp_path / "corral.db")
+    workers = [start_worker(store, tmp_path / "work", max_jobs=1) for _ in range(2)]
+
+    result = corral(*run_args(spec, store, tmp_path, temporal_address))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 PR open" in result.stdout
+    assert_one_pr_each_and_every_transition(store, "fleet", remotes)
+    jobs = jobs_of(store, "fleet")
+    workflow_ids = [f"corral-fleet-{jobs[0].campaign_id}-job-{job.id}" for job in jobs]
+    identities = asyncio.run(_activity_workers(temporal_address, workflow_ids))
+    assert {identity.split("@")[0] for identity in identities} == {
+        str(w.pid) for w in workers
+    }  # both workers ran steps
+
+
+def test_worker_killed_mid_job_is_replaced_and_the_campaign_finishes(
+    temporal_address: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    forge = tmp_path / "forge"
+    remotes = [make_remote(forge, f"svc-{i}", notes_repo()) for i in range(3)]
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="crash",
+        command=f"sleep 3 && {CONTRIBUTING}",
+        targets={"repos": [str(r) for r in remotes]},
+        concurrency=3,
+    )
+    store = str(tmp_path / "corral.db")
+    first = start_worker(store, tmp_path / "work", max_jobs=3)
+    run = subprocess.Popen(
+        [CORRAL, *run_args(spec, store, tmp_path, temporal_address)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=corral_env(),
+    )
+    try:
+        changing = _wait_for_state(store, "crash", JobState.CHANGING)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        assert not any(job.state == JobState.PR_OPEN for job in jobs_of(store, "crash"))
+        start_worker(store, tmp_path / "work", max_jobs=3)
+        out, _ = run.communicate(timeout=600)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, out
+
+    sessions = assert_one_pr_each_and_every_transition(store, "crash", remotes)
+    # the killed change was run again by the new worker: a lost session, then a finished one
+    # (on a loaded machine a slow heartbeat may cost one more retry in between)
+    statuses = [s.status for s in sessions[changing.name]]
+    assert statuses[0] is None and statuses[-1] == "passed", statuses
+
+
+def _wait_for_state(store: str, campaign: str, state: JobState, timeout_s: float = 300) -> Job:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for job in jobs_of(store, campaign):
+            if job.state == state:
+                return job
+        time.sleep(0.1)
+    raise AssertionError(f"no job of {campaign} reached {state}")
+
+
+def test_approval_signal_releases_a_held_job(
+    temporal_address: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    forge = tmp_path / "forge"
+    remotes = [make_remote(forge, name, notes_repo()) for name in ("docs-a", "docs-b")]
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="held",
+        command="printf 'Release notes, reviewed.\\n' > NOTES.md",
+        targets={"repos": [str(r) for r in remotes]},
+        approval="each",
+    )
+    store = str(tmp_path / "corral.db")
+    start_worker(store, tmp_path / "work")
+
+    held = corral(*run_args(spec, store, tmp_path, temporal_address))
+    assert held.returncode == 3, held.stdout + held.stderr  # nothing failed, jobs wait
+    jobs = {job.name: job for job in jobs_of(store, "held")}
+    assert {job.state for job in jobs.values()} == {JobState.AWAITING_APPROVAL}
+    assert all(remote_branches(r) == ["main"] for r in remotes)
+
+    decide = ["--store", store, "--temporal-address", temporal_address]
+    approved = corral("approve", str(jobs["docs-a"].id), "--by", "alice", *decide)
+    assert approved.returncode == 0, approved.stderr
+    assert "it goes on now" in approved.stdout
+    rejected = corral("reject", str(jobs["docs-b"].id), "--reason", "not this quarter", *decide)
+    assert rejected.returncode == 0, rejected.stderr
+
+    # no second `corral run`: the signalled workflows go on by themselves
+    released = _wait_for_state(store, "held", JobState.PR_OPEN, timeout_s=120)
+    assert released.name == "docs-a"
+    after = {job.name: job for job in jobs_of(store, "held")}
+    deadline = time.monotonic() + 60
+    while after["docs-b"].state != JobState.FAILED and time.monotonic() < deadline:
+        time.sleep(0.2)
+        after = {job.name: job for job in jobs_of(store, "held")}
+    assert after["docs-b"].reason_code == Reason.REJECTED
+    assert "not this quarter" in (after["docs-b"].reason or "")
+    assert remote_branches(remotes[0]) == ["corral/held", "main"]
+    assert remote_branches(remotes[1]) == ["main"]
+
+    done = corral("status", "held", "--store", store)
+    assert done.returncode == 1  # one repository ended without a PR (rejected)
