@@ -150,6 +150,7 @@ def test_worker_killed_mid_job_is_replaced_and_the_campaign_finishes(
     )
     try:
         changing = _wait_for_state(store, "crash", JobState.CHANGING)
+        _wait_for_session(store, changing.id)  # the change command is running
         first.send_signal(signal.SIGKILL)
         first.wait()
         assert not any(job.state == JobState.PR_OPEN for job in jobs_of(store, "crash"))
@@ -165,6 +166,15 @@ def test_worker_killed_mid_job_is_replaced_and_the_campaign_finishes(
     # (on a loaded machine a slow heartbeat may cost one more retry in between)
     statuses = [s.status for s in sessions[changing.name]]
     assert statuses[0] is None and statuses[-1] == "passed", statuses
+
+
+def _wait_for_session(store_url: str, job_id: int) -> None:
+    store = Store.open(store_url)
+    try:
+        while not store.sessions(job_id):
+            time.sleep(0.05)
+    finally:
+        store.close()
 
 
 def _wait_for_state(store: str, campaign: str, state: JobState, timeout_s: float = 300) -> Job:
