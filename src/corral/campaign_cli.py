@@ -404,7 +404,7 @@ def decide_command(store_url: str | None, job_id: int, reason: str | None, by: s
     with _store(store_url) as store:
         if reason is None:
             approve(store, job_id, by)
-            print(f"job {job_id} approved: it is pushed on the campaign's next run")
+            print(f"job {job_id} approved: a waiting `corral run --wait` or the next run pushes it")
         else:
             reject(store, job_id, reason, by)
             print(f"job {job_id} rejected: it ends without a PR on the campaign's next run")

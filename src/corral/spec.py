@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import string
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -218,14 +219,11 @@ def resolve(spec: CampaignSpec, base_dir: Path, origin: str = "spec") -> Campaig
     return spec.model_copy(update=updates)
 
 
-def selected_targets(spec: CampaignSpec) -> list[TargetSpec]:
-    """The resolved spec's repositories after include/exclude, duplicates refused."""
-    if spec.targets.query is not None:
-        raise ConfigError(
-            f"targets.query needs the {spec.forge} forge's search, which is not available here; "
-            "list the repositories instead"
-        )
-    chosen = [t for t in map(_as_target, spec.targets.repos) if spec.targets.selects(t)]
+def selected_targets(spec: CampaignSpec, found: Sequence[str] = ()) -> list[TargetSpec]:
+    """The resolved spec's repositories, plus those its forge query `found`, after
+    include/exclude; duplicates refused."""
+    listed = [*spec.targets.repos, *found]
+    chosen = [t for t in map(_as_target, listed) if spec.targets.selects(t)]
     seen: dict[str, TargetSpec] = {}
     for target in chosen:
         if target.display_name in seen:

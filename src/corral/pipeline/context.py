@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corral.config import ConfigError
-from corral.forge import Forge, make_forge
+from corral.forge import Forge, find_repositories, make_forge
 from corral.sandbox import Backend, CommandRunner, default_cache_dir, make_runner
 from corral.spec import CampaignSpec, TargetSpec, selected_targets
 from corral.store import Store
@@ -72,7 +72,8 @@ class CampaignContext:
 
 def open_campaign(spec: CampaignSpec, runtime: Runtime, store: Store) -> CampaignContext:
     """Record the (resolved) spec and one job per selected target; a re-run finds them."""
-    targets = selected_targets(spec)
+    found = find_repositories(spec, runtime.work_dir / spec.name / "forge")
+    targets = selected_targets(spec, found)
     if not targets:
         raise ConfigError("targets: no repository is left after include/exclude")
     campaign = store.save_campaign(spec.name, spec.model_dump(mode="json"))
