@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from corral.engine.temporal.activities import CorralActivities, machine_queue
 from corral.engine.temporal.client import connect
+from corral.engine.temporal.devserver import READY
 from corral.engine.temporal.settings import TemporalSettings
 from corral.engine.temporal.workflows import CampaignWorkflow, JobWorkflow
 from corral.pipeline.context import Runtime
@@ -55,7 +56,7 @@ async def run_worker(
         try:
             async with shared, machine:
                 print(
-                    f"corral worker ready: task queue {settings.task_queue}, machine queue "
+                    f"{READY}: task queue {settings.task_queue}, machine queue "
                     f"{queue}, {max_jobs} job step(s) at once",
                     file=sys.stderr,
                     flush=True,

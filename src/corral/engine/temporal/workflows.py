@@ -265,10 +265,10 @@ class CampaignWorkflow:
         admission: Admission = await _shared(
             CorralActivities.admit, AdmitRequest(self.inp.campaign, batch, list(self._admitted))
         )
+        self._admitted += admission.admitted
+        self._active.update(admission.admitted)  # before any await: a rescan must see them
         self._admitting = []
         for job_id in admission.admitted:
-            self._admitted.append(job_id)
-            self._active.add(job_id)
             handle = await workflow.start_child_workflow(
                 JobWorkflow.run,
                 JobInput(
