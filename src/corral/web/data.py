@@ -187,7 +187,7 @@ def _line(line: SummaryLine) -> v.JobLine:
 
 def burndown(store: Store, campaign_id: int) -> v.Burndown:
     """After each transition: how many jobs are merged, have a PR open, ended without a
-    merged PR, or remain. The last point is now while some job is not over."""
+    merged PR, or remain. The last point is now while corral still works on some job."""
     campaign = find_campaign(store, campaign_id)
     states: dict[int, JobState] = {}
     points: list[v.BurndownPoint] = []
@@ -198,7 +198,7 @@ def burndown(store: Store, campaign_id: int) -> v.Burndown:
             points[-1] = point
         elif not points or _counts(points[-1]) != _counts(point):
             points.append(point)
-    if points and any(state not in TERMINAL for state in states.values()):
+    if points and any(state not in SETTLED for state in states.values()):
         points.append(_point(max(datetime.now(UTC), points[-1].at), states.values()))
     return v.Burndown(total=len(states), points=points)
 
