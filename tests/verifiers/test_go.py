@@ -114,6 +114,43 @@ def test_packages_list_every_go_file_including_tests() -> None:
     assert boom.dir == RECORDED_ROOT / "boom"
 
 
+def test_failures_that_print_no_position_point_at_the_test_function() -> None:
+    """An example whose output differs, and a test that ends the binary (log.Fatal).
+
+    Recorded at /tmp/hard/go1 (see data/go/README.md); the test files are in data/go/unlocated.
+    """
+    module = DATA / "unlocated"
+    dirs = {
+        "example.com/shop/internal/price": module / "internal/price",
+        "example.com/shop/internal/cart": module / "internal/cart",
+    }
+    report = parse_test_events(recorded("unlocated.jsonl"), dirs, lambda p: Path(p).name)
+    by_id = {f.test_id: f for f in report.findings}
+    example = by_id["example.com/shop/internal/price.ExampleParse"]
+    assert (*where(example), example.message) == (
+        "example_test.go",
+        9,
+        "output differs from the example's // Output: comment",
+    )
+    assert example.context == "got:\n125\nwant:\n126"
+    exited = by_id["example.com/shop/internal/cart.TestExits"]
+    assert (*where(exited), exited.message) == (
+        "exit_test.go",
+        8,
+        "the test binary exited during this test: config file missing",
+    )
+    # The helper's t.Fatal is reported at the caller's line (t.Helper), no lookup needed.
+    subtest = by_id["example.com/shop/internal/price.TestParse/spaces"]
+    assert (*where(subtest), subtest.message) == (
+        "price_test.go",
+        33,
+        "got -15695 cents, want 305",
+    )
+    assert set(by_id) == {example.test_id, exited.test_id, subtest.test_id}
+    # The test that never finished counts as run and failed.
+    assert vars(report.counts) == {"run": 7, "failed": 3, "skipped": 1}
+
+
 # --- the real toolchain on the sample module ----------------------------------------------
 
 
@@ -265,3 +302,39 @@ def test_module_without_packages_has_nothing_to_fail(make_repo: MakeRepo, cache_
     report = verify(repo, LocalRunner(cache_dir), ONLY_GO)
     assert report.ok, report.message
     assert vars(report.results[0].tests) == {"run": 0, "failed": 0, "skipped": 0}
+
+
+def test_go_work_modules_prepare_and_leave_no_binary_behind(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    """A go.work repo: `api` (one main package) requires the workspace module `lib` at
+    v0.0.0, which no proxy serves; building it must not write an `api` binary either."""
+    repo = make_repo(
+        {
+            "go.work": "go 1.22\n\nuse (\n\t./api\n\t./lib\n)\n",
+            "lib/go.mod": "module example.com/lib\n\ngo 1.22\n",
+            "lib/lib.go": "package lib\n\nfunc Double(n int) int { return n * 2 }\n",
+            "api/go.mod": "module example.com/api\n\ngo 1.22\n\nrequire example.com/lib v0.0.0\n",
+            "api/main.go": (
+                'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/lib"\n)\n\n'
+                "func main() { fmt.Println(lib.Double(21)) }\n"
+            ),
+            "api/main_test.go": (
+                'package main\n\nimport (\n\t"testing"\n\n\t"example.com/lib"\n)\n\n'
+                "func TestDouble(t *testing.T) {\n\tif lib.Double(2) != 5 {\n"
+                '\t\tt.Error("Double(2) != 5")\n\t}\n}\n'
+            ),
+        }
+    )
+    report = verify(repo, LocalRunner(cache_dir), ONLY_GO)
+    by_project = {r.project: r for r in report.results}
+    assert by_project["lib"].ok, report.message
+    [finding] = by_project["api"].findings
+    assert (finding.kind, *where(finding), finding.message) == (
+        FindingKind.TEST,
+        "api/main_test.go",
+        11,
+        "Double(2) != 5",
+    )
+    status = git(repo, "status", "--porcelain", "--untracked-files=all")
+    assert status == ""

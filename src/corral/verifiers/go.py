@@ -42,7 +42,10 @@ _POSITION = re.compile(r"^(?P<file>[^\s:][^:]*\.go):(?P<line>\d+)(?::\d+)?: (?P<
 _TEST_LOG = re.compile(r"^\s+(?P<file>[^\s:]+\.go):(?P<line>\d+): (?P<message>.*)$")
 # A goroutine stack frame: `\t/abs/path/calc_test.go:12 +0x1d`.
 _FRAME = re.compile(r"^\t(?P<file>/\S+\.go):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$")
+_TEST_FUNC = re.compile(r"^func (?P<name>\w+)\(")
 _DIFF_FILE = re.compile(r"^\+\+\+ (?P<file>.+?)(?:\t.*)?$")
+# The `log` package's default prefix, which would make every run's message a new one.
+_LOG_TIME = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? ")
 _HUNK = re.compile(r"^@@ -(?P<line>\d+)")
 
 
@@ -60,11 +63,16 @@ class GoVerifier(Verifier):
     nested = True
 
     def prepare(self, ctx: ProjectContext) -> None:
-        result = run_tool(ctx, ["go", "mod", "download"], "go mod download")
+        if _workspace_file(ctx):
+            # `go mod download` fetches the modules go.mod requires, including the go.work
+            # modules themselves (often at v0.0.0), which no proxy has: fetch what the
+            # packages and their tests import instead; check reports what is still missing.
+            argv, what = ["go", "list", "-e", "-deps", "-test", "./..."], "go list -deps"
+        else:
+            argv, what = ["go", "mod", "download"], "go mod download"
+        result = run_tool(ctx, argv, what)
         if not result.ok:
-            raise VerifierError(
-                f"go mod download failed: {output_tail(result)}", file=ctx.rel("go.mod")
-            )
+            raise VerifierError(f"{what} failed: {output_tail(result)}", file=ctx.rel("go.mod"))
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         packages = _list_packages(ctx)
@@ -74,7 +82,8 @@ class GoVerifier(Verifier):
             return CheckOutcome(tests=TestCounts())
         findings = _gofmt(ctx, packages)
         unexplained: list[str] = []
-        build = _go(ctx, ["build", "-json", "./..."], "go build")
+        # -o /dev/null: a module whose ./... is one main package would get its binary written.
+        build = _go(ctx, ["build", "-json", "-o", os.devnull, "./..."], "go build")
         compile_errors = parse_build_events(build.stdout, ctx.rel)
         if compile_errors:
             # vet and test would only repeat the same errors.
@@ -96,6 +105,12 @@ class GoVerifier(Verifier):
             findings += [Finding(FindingKind.ERROR, None, None, m) for m in unexplained]
         findings += [*test_compile, *lint, *report.findings]
         return CheckOutcome(unique_findings(findings), tests=report.counts)
+
+
+def _workspace_file(ctx: ProjectContext) -> str:
+    """The go.work file the module is built in (GOWORK, else one found above it), or ''."""
+    result = run_tool(ctx, ["go", "env", "GOWORK"], "go env")
+    return result.stdout.strip() if result.ok else ""
 
 
 def _go(ctx: ProjectContext, args: list[str], what: str) -> CommandResult:
@@ -267,6 +282,7 @@ def _split_position(posn: str) -> tuple[str, int | None]:
 @dataclass
 class _TestRun:
     action: str = "run"
+    """run (started, never ended), pass, fail or skip."""
     output: list[str] = field(default_factory=list)
 
 
@@ -298,16 +314,20 @@ def parse_test_events(text: str, package_dirs: dict[str, Path], rel: Rel) -> Tes
             run.output.append(event["Output"].rstrip("\n"))
         elif action in ("pass", "fail", "skip"):
             run.action = action
+    for (package, _), run in tests.items():
+        if run.action == "run" and package in package_failed:
+            # The test binary ended inside this test (os.Exit, log.Fatal): it failed.
+            run.action = "exit"
     leaves = {key: run for key, run in tests.items() if not _has_subtests(key, tests)}
     counts = TestCounts(
-        run=sum(r.action in ("pass", "fail") for r in leaves.values()),
-        failed=sum(r.action == "fail" for r in leaves.values()),
+        run=sum(r.action in ("pass", "fail", "exit") for r in leaves.values()),
+        failed=sum(r.action in ("fail", "exit") for r in leaves.values()),
         skipped=sum(r.action == "skip" for r in leaves.values()),
     )
     findings = [
-        _test_finding(package, test, run.output, package_dirs.get(package), rel)
+        _test_finding(package, test, run, package_dirs.get(package), rel)
         for (package, test), run in leaves.items()
-        if run.action == "fail"
+        if run.action in ("fail", "exit")
     ]
     for package, output in package_failed.items():
         if not any(f.test_id and f.test_id.startswith(f"{package}.") for f in findings):
@@ -321,10 +341,10 @@ def _has_subtests(key: tuple[str, str], tests: dict[tuple[str, str], _TestRun]) 
 
 
 def _test_finding(
-    package: str, test: str, output: list[str], package_dir: Path | None, rel: Rel
+    package: str, test: str, run: _TestRun, package_dir: Path | None, rel: Rel
 ) -> Finding:
     test_id = f"{package}.{test}"
-    lines = [ln for ln in output if not ln.startswith(("=== ", "--- ")) and ln.strip()]
+    lines = [ln for ln in run.output if not ln.startswith(("=== ", "--- ")) and ln.strip()]
     for i, raw in enumerate(lines):
         match = _TEST_LOG.match(raw)
         if match:
@@ -342,14 +362,43 @@ def _test_finding(
     if panic is not None:
         file, line = _test_frame(lines, package_dir)
         return Finding(FindingKind.TEST, rel(file) if file else None, line, panic, test_id=test_id)
+    message, context = _unlocated_failure(test, run, lines)
+    file, line = _test_declaration(package_dir, test)
     return Finding(
         FindingKind.TEST,
-        None,
-        None,
-        "failed",
+        rel(file) if file else None,
+        line,
+        message,
         test_id=test_id,
-        context="\n".join(lines[-_CONTEXT_LINES:]) or None,
+        context="\n".join(context[:_CONTEXT_LINES]) or None,
     )
+
+
+def _unlocated_failure(test: str, run: _TestRun, lines: list[str]) -> tuple[str, list[str]]:
+    """The message of a failure that names no file:line: an example, or an early exit."""
+    if test.startswith("Example") and lines[:1] == ["got:"]:
+        return "output differs from the example's // Output: comment", lines
+    if run.action == "exit":
+        last = _LOG_TIME.sub("", lines[-1]).strip() if lines else ""
+        return f"the test binary exited during this test: {last or 'no output'}", lines[-3:-1]
+    return "failed", lines[-_CONTEXT_LINES:]
+
+
+def _test_declaration(package_dir: Path | None, test: str) -> tuple[str | None, int | None]:
+    """Where the top-level test function is declared in the package's test files."""
+    if package_dir is None:
+        return None, None
+    name = test.split("/", 1)[0]
+    for path in sorted(package_dir.glob("*_test.go")):
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        for number, raw in enumerate(text.splitlines(), start=1):
+            match = _TEST_FUNC.match(raw)
+            if match and match["name"] == name:
+                return str(path), number
+    return None, None
 
 
 def _test_frame(lines: list[str], package_dir: Path | None) -> tuple[str | None, int | None]:
