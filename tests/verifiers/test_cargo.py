@@ -78,6 +78,34 @@ def test_libtest_report_gives_each_failure_at_its_line_in_the_test_source() -> N
     assert vars(report.counts) == {"run": 5, "failed": 4, "skipped": 1}
 
 
+def test_workspace_failures_point_into_each_member_crate() -> None:
+    """RUST_BACKTRACE=full frames are absolute: each member's test lands in its own folder."""
+    root = Path("/tmp/hard/cargows")
+    ctx = ProjectContext(root, root, LocalRunner(Path("/nonexistent")))
+    report = parse_libtest(recorded("workspace_test.out").splitlines(), ctx.rel)
+    by_id = {f.test_id: (f.file, f.line, f.message) for f in report.findings}
+    assert by_id == {
+        "tests::sums": ("crates/cli/src/main.rs", 13, "assertion `left == right` failed"),
+        # The assert is in a helper (line 4); the test's own call is line 10.
+        "cents": (
+            "crates/core/tests/parse.rs",
+            10,
+            'assertion `left == right` failed: parsing " 2.05 "',
+        ),
+        "tests::nth_out_of_range": (
+            "crates/core/src/lib.rs",
+            29,
+            "test did not panic as expected",
+        ),
+        "crates/core/src/lib.rs - parse (line 5)": (
+            "crates/core/src/lib.rs",
+            5,
+            "assertion `left == right` failed",
+        ),
+    }
+    assert vars(report.counts) == {"run": 5, "failed": 4, "skipped": 1}
+
+
 def test_compile_errors_once_each_and_warnings_left_out() -> None:
     findings = parse_compiler_messages(recorded("build_compile_error.jsonl"), rel)
     assert summary(findings) == [("compile", "src/lib.rs", 11)]

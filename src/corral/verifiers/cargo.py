@@ -55,8 +55,17 @@ _RESULT = re.compile(
     r"^test result: \w+\. (?P<passed>\d+) passed; (?P<failed>\d+) failed; (?P<ignored>\d+) ignored;"
 )
 _PANIC = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at (?P<file>.+?):(?P<line>\d+):\d+:$")
-_FRAME_FUNCTION = re.compile(r"^\s+\d+: (?P<function>.+)$")
+# A backtrace frame: `  4: sample::tests::indexes` (RUST_BACKTRACE=1), or with =full
+# `  21:     0x5556... - shop::tests::sums::ha2312f464adf226b`.
+_FRAME_FUNCTION = re.compile(
+    r"^\s+\d+:\s+(?:0x[0-9a-f]+ - )?(?P<function>.+?)(?:::h[0-9a-f]{16})?$"
+)
 _FRAME_PLACE = re.compile(r"^\s+at (?P<file>.+?):(?P<line>\d+):\d+$")
+# Rust 1.80+ names the test's own line: `note: test did not panic as expected at src/lib.rs:29:8`.
+_NO_PANIC = re.compile(
+    r"^note: (?P<message>test did not panic as expected)"
+    r"(?: at (?P<file>.+?):(?P<line>\d+):\d+)?$"
+)
 
 
 class CargoVerifier(Verifier):
@@ -89,7 +98,9 @@ class CargoVerifier(Verifier):
             ctx,
             ["test", "--workspace", "--no-fail-fast", *ctx.extra_args],
             "cargo test",
-            env={"RUST_BACKTRACE": "1"},
+            # Full backtraces print absolute paths; short ones print them relative to the
+            # test binary's package, which in a workspace is not the project folder.
+            env={"RUST_BACKTRACE": "full"},
         )
         test_build = parse_compiler_messages(test.stdout, ctx.rel)
         report = parse_libtest(_text_lines(test.stdout), ctx.rel)
@@ -255,6 +266,11 @@ def _test_finding(name: str, section: list[str], rel: Rel) -> Finding:
     panic_at = next((i for i, ln in enumerate(section) if _PANIC.match(ln)), None)
     if panic_at is None:
         lines = [ln for ln in section if ln.strip()]
+        no_panic = next(filter(None, map(_NO_PANIC.match, lines)), None)
+        if no_panic is not None:
+            line = int(no_panic["line"]) if no_panic["line"] else None
+            file = rel(no_panic["file"]) if no_panic["file"] else None
+            return Finding(FindingKind.TEST, file, line, no_panic["message"], test_id=name)
         return Finding(
             FindingKind.TEST,
             None,
