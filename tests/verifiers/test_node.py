@@ -102,6 +102,38 @@ def test_jest_and_vitest_json_reports(report: str, assert_line: int) -> None:
     assert vars(counts) == {"run": 3, "failed": 2, "skipped": 1}
 
 
+def test_vitest_1_report_locates_failures_by_its_location_field() -> None:
+    """vitest 1.x: no stack in failureMessages, an empty file-level title, a `location`."""
+    findings, counts = parse_jest_json(recorded("vitest1.json"), rel_to("/tmp/hard/node-vitest"))
+    [failure] = findings
+    assert summary(failure) == (
+        FindingKind.TEST,
+        "src/slug.test.js",
+        13,
+        "expected 'a-b' to be 'a-c' // Object.is equality",
+    )
+    assert failure.test_id == "slugify > slugifies   a--b  "
+    assert vars(counts) == {"run": 3, "failed": 1, "skipped": 1}
+
+
+def test_ts_jest_type_errors_in_a_test_file_are_compile_findings_at_their_line() -> None:
+    findings, counts = parse_jest_json(
+        recorded("jest-ts-type-error.json"), rel_to("/tmp/hard/node-jest-ts")
+    )
+    [error] = findings
+    assert summary(error) == (
+        FindingKind.COMPILE,
+        "test/cart.test.ts",
+        11,
+        "TS2345: Argument of type '{ name: string; }' is not assignable to parameter of type "
+        "'Item'.",
+    )
+    assert error.context == (
+        "Property 'cents' is missing in type '{ name: string; }' but required in type 'Item'."
+    )
+    assert vars(counts) == {"run": 1, "failed": 1, "skipped": 0}
+
+
 def test_jest_context_carries_expected_and_received() -> None:
     findings, _ = parse_jest_json(recorded("jest.json"), rel_to("/tmp/nodescratch/runners/jest"))
     wrong = next(f for f in findings if f.test_id == "add > sums wrongly")
@@ -403,6 +435,42 @@ def test_yarn_project_without_yarn_or_corepack_says_what_to_install(
     assert finding.kind == FindingKind.ERROR
     assert "yarn is not installed and neither is corepack" in finding.message
     assert "npm install -g yarn" in finding.message
+
+
+def test_prepare_installs_again_only_when_the_manifests_change(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    """npm ci wipes node_modules: a file it did not write survives only a skipped install."""
+    lock = {
+        "name": "p",
+        "version": "1.0.0",
+        "lockfileVersion": 3,
+        "requires": True,
+        "packages": {
+            "": {"name": "p", "version": "1.0.0", "dependencies": {"dep": "file:dep"}},
+            "dep": {"version": "1.0.0"},
+            "node_modules/dep": {"resolved": "dep", "link": True},
+        },
+    }
+    manifest = {"name": "p", "version": "1.0.0", "dependencies": {"dep": "file:dep"}}
+    root = make_repo(
+        {
+            "package.json": json.dumps(manifest),
+            "package-lock.json": json.dumps(lock),
+            "dep/package.json": '{"name": "dep", "version": "1.0.0"}',
+            ".gitignore": "node_modules/\n",
+        }
+    )
+    ctx = ProjectContext(root, root, local_runner)
+    marker = root / "node_modules" / "marker"
+    NodeVerifier().prepare(ctx)
+    marker.write_text("left by a test")
+    NodeVerifier().prepare(ctx)
+    assert marker.is_file()  # same manifests: not installed again
+    (root / "package.json").write_text(json.dumps({**manifest, "description": "changed"}))
+    NodeVerifier().prepare(ctx)
+    assert not marker.exists()
+    assert (root / "node_modules" / "dep").is_symlink()
 
 
 def test_cli_verify_json_with_a_lockfile_runs_npm_ci(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import hashlib
 import json
 import re
 import shlex
@@ -73,7 +74,13 @@ class NodeVerifier(Verifier):
         return (directory / "package.json").is_file() and not _covered_by_workspace(directory)
 
     def prepare(self, ctx: ProjectContext) -> None:
-        pm = package_manager(ctx.project_dir, read_package_json(ctx, ctx.project_dir))
+        root = read_package_json(ctx, ctx.project_dir)
+        pm = package_manager(ctx.project_dir, root)
+        stamp = ctx.project_dir / "node_modules" / _STAMP_NAME
+        fingerprint = install_fingerprint(ctx, root, pm)
+        if stamp.is_file() and stamp.read_text() == fingerprint:
+            return  # installed from these exact manifests already: a reinstall takes minutes
+        stamp.unlink(missing_ok=True)
         tools = _Tools(ctx, pm)
         result = tools.run_pm(pm.install_args(), "installing dependencies")
         if not result.ok:
@@ -82,6 +89,8 @@ class NodeVerifier(Verifier):
                 + "\n".join(_install_errors(result.output)),
                 file=ctx.rel("package.json"),
             )
+        if stamp.parent.is_dir():  # not with Yarn's Plug'n'Play, which has no node_modules
+            stamp.write_text(fingerprint)
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         root = read_package_json(ctx, ctx.project_dir)
@@ -229,6 +238,30 @@ def package_manager(directory: Path, package: Mapping[str, Any]) -> PackageManag
         or (lockfile == "yarn.lock" and "__metadata:" in (directory / lockfile).read_text())
     )
     return PackageManager(name, lockfile, berry)
+
+
+_STAMP_NAME = ".corral-prepared"
+"""In node_modules (build output, never tracked): which manifests it was installed from."""
+_INSTALL_INPUTS = (
+    *(name for name, _ in _LOCKFILES),
+    "pnpm-workspace.yaml",
+    ".npmrc",
+    ".yarnrc",
+    ".yarnrc.yml",
+)
+
+
+def install_fingerprint(
+    ctx: ProjectContext, root: Mapping[str, Any], pm: PackageManager
+) -> str:
+    """A digest of everything an install reads: the manifests of the root and its workspaces."""
+    digest = hashlib.sha256(f"{pm}\0{pm.install_args()}\0".encode())
+    files = [ctx.project_dir / name for name in _INSTALL_INPUTS]
+    files += [site.directory / "package.json" for site in _script_sites(ctx, root)]
+    for path in files:
+        if path.is_file():
+            digest.update(f"{ctx.rel(path)}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _require_installed(ctx: ProjectContext, package: Mapping[str, Any]) -> None:
@@ -741,11 +774,15 @@ def error_summary(text: str) -> tuple[str, str | None]:
 
 
 def _test_finding(
-    name: str, failure_text: str, rel: _Rel, fallback_file: str | None = None
+    name: str,
+    failure_text: str,
+    rel: _Rel,
+    fallback_file: str | None = None,
+    fallback_line: int | None = None,
 ) -> Finding:
     message, context = error_summary(failure_text)
     where = source_frame(failure_text, rel)
-    file, line = where if where else (fallback_file, None)
+    file, line = where if where else (fallback_file, fallback_line)
     return Finding(FindingKind.TEST, file, line, message, test_id=name, context=context)
 
 
@@ -817,18 +854,32 @@ def parse_jest_json(text: str, rel: _Rel) -> tuple[list[Finding], TestCounts]:
                 continue
             counts.failed += 1
             failed_here += 1
-            name = " > ".join([*case.get("ancestorTitles", []), case.get("title", "?")])
+            # vitest 1 puts an empty title for the file first, and no stack in the message.
+            titles = [*case.get("ancestorTitles", []), case.get("title", "?")]
+            location = case.get("location") or {}
             findings.append(
-                _test_finding(name, "\n".join(case.get("failureMessages", [])), rel, file)
+                _test_finding(
+                    " > ".join(t for t in titles if t),
+                    "\n".join(case.get("failureMessages", [])),
+                    rel,
+                    file,
+                    location.get("line"),
+                )
             )
         if suite.get("status") == "failed" and not failed_here:
             # The file itself failed (syntax error, failing import): not one test.
             counts.run += 1
             counts.failed += 1
-            findings.append(
-                _test_finding(file, _suite_message(suite.get("message", "")), rel, file)
-            )
+            findings += _suite_failure(file, suite.get("message", ""), rel)
     return findings, counts
+
+
+def _suite_failure(file: str, message: str, rel: _Rel) -> list[Finding]:
+    """A test file that did not run: ts-jest's type errors in it, else the error itself."""
+    text = _suite_message(message)
+    rest = text.partition("\n")[2]
+    type_errors = parse_tsc(textwrap.dedent(rest), rel)
+    return type_errors or [_test_finding(file, text, rel, file)]
 
 
 def _suite_message(message: str) -> str:
