@@ -20,6 +20,7 @@ from corral.verifiers.junit import failure_finding, parse_junit_xml, read_checks
 from corral.verifiers.maven import (
     MavenBuild,
     error_lines,
+    explain_failure,
     parse_compile_errors,
     parse_format_output,
 )
@@ -81,6 +82,33 @@ def test_surefire_report_counts_and_points_into_the_test_source(tmp_path: Path) 
     assert finding.message == "2 * 3 ==> expected: <7> but was: <6>"
 
 
+def test_testng_report_with_no_test_frame_and_run_specific_message() -> None:
+    """TestNG via Surefire (recorded at /tmp/hard/mvn-testng, its test source in data/maven/testng):
+    a data-provider case fails an assertion; an expectedExceptions test throws nothing, so no
+    frame names the test, and TestNG's message carries the instance's identity hash."""
+    module = DATA / "testng"
+    report = parse_junit_xml(recorded("TEST-testng.xml"))
+    assert vars(report.counts) == {"run": 4, "failed": 2, "skipped": 0}
+    findings = {f.test_id: failure_finding(context_at(module), module, f) for f in report.failures}
+    source = "src/test/java/org/shop/DiscountTest.java"
+    case = findings["org.shop.DiscountTest.applies[999, 50, 499](2)"]
+    assert (*where(case), case.message) == (
+        FindingKind.TEST,
+        source,
+        16,
+        "expected [499] but found [500]",
+    )
+    # The line declaring the test method, and a message the same on every run.
+    silent = findings["org.shop.DiscountTest.rejectsNegative"]
+    assert (*where(silent), silent.message) == (
+        FindingKind.TEST,
+        source,
+        20,
+        "TestException: Method DiscountTest.rejectsNegative() should have thrown an exception "
+        "of type class java.lang.IllegalArgumentException",
+    )
+
+
 def test_surefire_errors_skips_and_nested_classes(tmp_path: Path) -> None:
     # dividesByZero threw inside Calculator.java:10; the finding must point at the test's call.
     write_files(tmp_path, {CALC: "", CALC_TEST: ""})
@@ -126,6 +154,17 @@ def test_error_lines_drop_maven_boilerplate() -> None:
         " offline mode and the artifact org.apache.maven.plugins:maven-checkstyle-plugin:jar:3.3.1"
         " has not been downloaded from it before."
     ]
+
+
+def test_a_failed_goal_is_explained_once_with_its_cause() -> None:
+    """maven-compiler-plugin 3.1 (the default) refusing `maven.compiler.release` 17: Maven
+    says `Compilation failure: Compilation failure:` with the causes above and below."""
+    message, context = explain_failure(recorded("compiler_source_option.log"), 1)
+    assert message == (
+        "mvn failed in org.apache.maven.plugins:maven-compiler-plugin:3.1:compile: "
+        "Compilation failure: Source option 5 is no longer supported. Use 7 or later."
+    )
+    assert context == "Target option 5 is no longer supported. Use 7 or later."
 
 
 @pytest.mark.parametrize("log", ["clean.log", "checkstyle_violation.log", "failing_test.log"])

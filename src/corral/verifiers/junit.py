@@ -23,6 +23,11 @@ _SOURCE_SUFFIXES = (".java", ".kt", ".groovy", ".scala")
 # Assertion failures speak for themselves; any other exception is named with its message.
 _ASSERTION_TYPE = re.compile(r"Assert|ComparisonFailure|MultipleFailures")
 _BUILD_DIRS = frozenset({"target", "build", "out", ".gradle", "node_modules"})
+# What differs from run to run in a message (`Foo@1b6d3586` identity hashes, TestNG's
+# `[pri:0, instance:...]`) would make a failure already there at the baseline look new.
+_RUN_SPECIFIC = re.compile(r"\[pri:\d+, instance:[^\]]*\]|(?<=[\w$])@[0-9a-f]{5,8}\b")
+# The method name in a test case's name: `applies[1, 2](2)`, `placesMany(int)[3]`.
+_METHOD_NAME = re.compile(r"^[^\[(]+")
 
 # `at app//com.example.FooTest.bar(FooTest.java:12)`; the prefix before `//` or `/` is the
 # class loader or module (`app//`, `java.base/`, `java.base@17/`).
@@ -80,7 +85,7 @@ def parse_junit_xml(text: str) -> JUnitReport:
 def _failure(case: ET.Element, problem: ET.Element) -> TestFailure:
     exc_type = problem.get("type") or ""
     trace = problem.text or ""
-    raw = problem.get("message") or _first_line(trace)
+    raw = _RUN_SPECIFIC.sub("", problem.get("message") or _first_line(trace))
     if exc_type and raw.startswith(f"{exc_type}: "):  # Gradle repeats the type in the message
         raw = raw[len(exc_type) + 2 :]
     lines = [line.rstrip() for line in raw.strip().splitlines() if line.strip()]
@@ -148,8 +153,23 @@ def _failure_location(module_dir: Path, failure: TestFailure) -> tuple[Path | No
     for suffix in _SOURCE_SUFFIXES:
         source = find_source(module_dir, outer, outer.rsplit(".", 1)[-1] + suffix)
         if source is not None:
-            return source, None
+            return source, _declaration_line(source, failure.name)
     return None, None
+
+
+def _declaration_line(source: Path, test_name: str) -> int | None:
+    """The line declaring the test method (no frame of the test in the trace: a TestNG
+    expectedExceptions that was never thrown, a timeout)."""
+    method = _METHOD_NAME.match(test_name)
+    if method is None:
+        return None
+    name = re.escape(method[0].strip())
+    declaration = re.compile(rf"\b(?:void|fun|def)\s+(`?){name}\1\s*\(")
+    try:
+        lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return next((i for i, line in enumerate(lines, 1) if declaration.search(line)), None)
 
 
 def find_source(module_dir: Path, cls: str, file_name: str) -> Path | None:

@@ -56,7 +56,7 @@ _ERROR = "[ERROR] "
 _JAVAC = re.compile(r"^\[ERROR\] (?P<file>/.+?):\[(?P<line>\d+),(?P<col>\d+)\] (?P<message>.+)$")
 _FAILED_GOAL = re.compile(r"^Failed to execute goal (?P<goal>\S+)(?: \([^)]*\))?(?P<rest>.*)$")
 _ON_PROJECT = re.compile(r" on project (?P<project>[^:\s]+): (?P<reason>.*)$")
-_HELP = re.compile(r" -> \[Help \d+\]$")
+_HELP = re.compile(r"\s*-> \[Help \d+\]$")
 # Checkstyle's console lines look like javac's (older plugins print absolute paths too).
 _CHECKSTYLE_LINE = re.compile(r"^\(\w+\) \w+: ")
 _NON_COMPLYING = re.compile(r"^\[ERROR\] Non complying file: (?P<file>.+)$")
@@ -64,7 +64,13 @@ _RESOLUTION = re.compile(
     r"Could not (?:resolve|transfer|find artifact)|Non-resolvable|Failure to find"
     r"|could not be resolved|Unresolveable|Cannot access \S+ in offline mode"
 )
-_BOILERPLATE = ("To see the full stack trace", "Re-run Maven", "For more information", "[Help ")
+_BOILERPLATE = (
+    "To see the full stack trace",
+    "Re-run Maven",
+    "For more information",
+    "[Help ",
+    "COMPILATION ERROR :",
+)
 
 
 @dataclass(frozen=True)
@@ -207,34 +213,53 @@ def _module_named(build: MavenBuild, text: str, default: Path) -> Path:
 
 def _unexplained(ctx: ProjectContext, build: MavenBuild, result: CommandResult) -> Finding:
     """A failed run none of the parsers explains: say which goal failed and why."""
-    errors = error_lines(result.output)
-    headline = next((e for e in errors if e.startswith("Failed to execute goal")), None)
-    goal = _FAILED_GOAL.match(headline) if headline else None
-    if goal:
-        on_project = _ON_PROJECT.search(goal["rest"])
-        reason = on_project["reason"] if on_project else goal["rest"].strip(" :")
-        message = f"mvn failed in {goal['goal']}: {reason}"
-    elif errors:
-        headline = errors[0]
-        message = f"mvn failed: {headline}"
-    else:
-        tail = result.output.strip().splitlines()[-1:] or ["no output"]
-        message = f"mvn exited {result.exit_code}: {tail[0]}"
+    message, context = explain_failure(result.output, result.exit_code)
     if _RESOLUTION.search(result.output):
         _stamp(ctx, build).unlink(missing_ok=True)  # so that the next prepare fetches again
         message = f"dependencies are missing from the local cache; {message}"
-    context = "\n".join(e for e in errors if e != headline)[:600] or None
     return Finding(FindingKind.ERROR, None, None, message[:400], context=context)
 
 
+def explain_failure(output: str, exit_code: int) -> tuple[str, str | None]:
+    """The failed goal and its reason (a message, then other error lines as context)."""
+    errors = error_lines(output)
+    at = next((i for i, e in enumerate(errors) if e.startswith("Failed to execute goal")), None)
+    goal = _FAILED_GOAL.match(errors[at]) if at is not None else None
+    if at is not None and goal:
+        before, after = errors[:at], errors[at + 1 :]
+        on_project = _ON_PROJECT.search(goal["rest"])
+        reason = _collapse(on_project["reason"] if on_project else goal["rest"].strip(" :"))
+        causes = after or before  # below the headline, unless printed (once) above it
+        if reason.endswith(":") and causes:  # "Compilation failure:" then its cause
+            reason = f"{reason} {causes.pop(0)}"
+        message, rest = f"mvn failed in {goal['goal']}: {reason}", [*before, *after]
+    elif errors:
+        message, rest = f"mvn failed: {errors[0]}", errors[1:]
+    else:
+        tail = output.strip().splitlines()[-1:] or ["no output"]
+        message, rest = f"mvn exited {exit_code}: {tail[0]}", []
+    return message, "\n".join(e for e in rest if e not in message)[:600] or None
+
+
+def _collapse(reason: str) -> str:
+    """`Compilation failure: Compilation failure:` (Maven repeats it) said once."""
+    kept: list[str] = []
+    for part in reason.strip().split(": "):
+        if kept and kept[-1].rstrip(":") == part.rstrip(":"):
+            kept[-1] = part
+        else:
+            kept.append(part)
+    return ": ".join(kept)
+
+
 def error_lines(output: str) -> list[str]:
-    """Maven's `[ERROR]` lines, without the prefix, the help links and the boilerplate."""
+    """Maven's `[ERROR]` lines, without the prefix, the help links, boilerplate and repeats."""
     lines = (
         _HELP.sub("", raw.removeprefix(_ERROR)).rstrip()
         for raw in output.splitlines()
         if raw.startswith(_ERROR)
     )
-    return [line for line in lines if line and not line.startswith(_BOILERPLATE)]
+    return list(dict.fromkeys(line for line in lines if line and not line.startswith(_BOILERPLATE)))
 
 
 def _raise_on_resolution_failure(result: CommandResult) -> None:
