@@ -251,9 +251,7 @@ _INSTALL_INPUTS = (
 )
 
 
-def install_fingerprint(
-    ctx: ProjectContext, root: Mapping[str, Any], pm: PackageManager
-) -> str:
+def install_fingerprint(ctx: ProjectContext, root: Mapping[str, Any], pm: PackageManager) -> str:
     """A digest of everything an install reads: the manifests of the root and its workspaces."""
     digest = hashlib.sha256(f"{pm}\0{pm.install_args()}\0".encode())
     files = [ctx.project_dir / name for name in _INSTALL_INPUTS]
