@@ -151,6 +151,21 @@ def test_failures_that_print_no_position_point_at_the_test_function() -> None:
     assert vars(report.counts) == {"run": 7, "failed": 3, "skipped": 1}
 
 
+def test_a_chatty_test_is_reported_at_its_failure_not_its_first_log_line() -> None:
+    """200 t.Logf lines before t.Fatal; a t.Log before a panic (recorded at /tmp/hard/poly)."""
+    root = Path("/tmp/hard/poly/service")
+    report = parse_test_events(recorded("chatty.jsonl"), {"example.com/service": root}, rel)
+    by_id = {f.test_id: (f.file, f.line, f.message) for f in report.findings}
+    assert by_id == {
+        "example.com/service.TestDouble": (str(root / "lib_test.go"), 10, "bad"),
+        "example.com/service.TestLogsThenPanics": (
+            str(root / "panic_test.go"),
+            8,
+            "panic: assignment to entry in nil map [recovered, repanicked]",
+        ),
+    }
+
+
 # --- the real toolchain on the sample module ----------------------------------------------
 
 

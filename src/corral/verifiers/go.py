@@ -345,23 +345,27 @@ def _test_finding(
 ) -> Finding:
     test_id = f"{package}.{test}"
     lines = [ln for ln in run.output if not ln.startswith(("=== ", "--- ")) and ln.strip()]
-    for i, raw in enumerate(lines):
-        match = _TEST_LOG.match(raw)
-        if match:
-            file = str(package_dir / match["file"]) if package_dir else match["file"]
-            context = [ln.strip() for ln in lines[i + 1 : i + 1 + _CONTEXT_LINES]]
-            return Finding(
-                FindingKind.TEST,
-                rel(file),
-                int(match["line"]),
-                match["message"],
-                test_id=test_id,
-                context="\n".join(context) or None,
-            )
     panic = next((ln for ln in lines if ln.startswith("panic: ")), None)
     if panic is not None:
         file, line = _test_frame(lines, package_dir)
         return Finding(FindingKind.TEST, rel(file) if file else None, line, panic, test_id=test_id)
+    # t.Log and t.Error print alike; the failure is most often the last one (t.Fatal ends
+    # the test), and chatty tests log a lot before it.
+    positioned = [i for i, raw in enumerate(lines) if _TEST_LOG.match(raw)]
+    if positioned:
+        i = positioned[-1]
+        match = _TEST_LOG.match(lines[i])
+        assert match is not None
+        file = str(package_dir / match["file"]) if package_dir else match["file"]
+        context = [ln.strip() for ln in lines[i + 1 : i + 1 + _CONTEXT_LINES]]
+        return Finding(
+            FindingKind.TEST,
+            rel(file),
+            int(match["line"]),
+            match["message"],
+            test_id=test_id,
+            context="\n".join(context) or None,
+        )
     message, context = _unlocated_failure(test, run, lines)
     file, line = _test_declaration(package_dir, test)
     return Finding(
