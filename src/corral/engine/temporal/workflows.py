@@ -236,7 +236,8 @@ class CampaignWorkflow:
 
     @workflow.query(name="progress")
     def progress(self) -> Progress:
-        return Progress(sorted(self._active), sorted(self._parked), list(self._pending))
+        pending = [*self._admitting, *self._pending]  # admitting: out of the queue, not started
+        return Progress(sorted(self._active), sorted(self._parked), pending)
 
     @workflow.run
     async def run(self, inp: CampaignInput) -> Progress:
