@@ -134,6 +134,23 @@ def test_ts_jest_type_errors_in_a_test_file_are_compile_findings_at_their_line()
     assert vars(counts) == {"run": 1, "failed": 1, "skipped": 0}
 
 
+def test_babel_syntax_error_in_a_test_file_is_a_compile_finding_at_its_line() -> None:
+    """babel-jest's SyntaxError; its stack is source-mapped into node_modules (relative)."""
+    findings, counts = parse_jest_json(
+        recorded("jest-babel-syntax-error.json"), rel_to("/tmp/hard/node-yarn")
+    )
+    [error] = findings
+    assert summary(error) == (
+        FindingKind.COMPILE,
+        "__tests__/queue.test.js",
+        6,
+        'SyntaxError: Unexpected token, expected ","',
+    )
+    assert error.context is not None
+    assert error.context.splitlines()[2:4] == ["> 6 |   q.push(2;", "    |           ^"]
+    assert vars(counts) == {"run": 1, "failed": 1, "skipped": 0}
+
+
 def test_jest_context_carries_expected_and_received() -> None:
     findings, _ = parse_jest_json(recorded("jest.json"), rel_to("/tmp/nodescratch/runners/jest"))
     wrong = next(f for f in findings if f.test_id == "add > sums wrongly")

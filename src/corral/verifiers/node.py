@@ -749,7 +749,9 @@ def source_frame(stack: str, rel: _Rel) -> tuple[str, int] | None:
         if match is None:
             continue
         location = _frame_path(match["loc"])
-        if location.startswith(("node:", "internal/", "<")) or "/node_modules/" in location:
+        # Source-mapped frames of dependencies are relative: `node_modules/@babel/...`.
+        dependency = "node_modules" in location.split("/")
+        if dependency or location.startswith(("node:", "internal/", "<")):
             continue
         path = rel(location)
         if path.startswith(("/", "..")):  # outside the repository
@@ -872,12 +874,32 @@ def parse_jest_json(text: str, rel: _Rel) -> tuple[list[Finding], TestCounts]:
     return findings, counts
 
 
+_BABEL_SYNTAX = re.compile(
+    r"^\s*SyntaxError: (?P<file>.+?): (?P<message>.+) \((?P<line>\d+):\d+\)$", re.MULTILINE
+)
+
+
 def _suite_failure(file: str, message: str, rel: _Rel) -> list[Finding]:
-    """A test file that did not run: ts-jest's type errors in it, else the error itself."""
+    """A test file that did not run: ts-jest's type errors or Babel's syntax error in it (at
+    their line), else the error itself."""
     text = _suite_message(message)
     rest = text.partition("\n")[2]
     type_errors = parse_tsc(textwrap.dedent(rest), rel)
-    return type_errors or [_test_finding(file, text, rel, file)]
+    if type_errors:
+        return type_errors
+    syntax = _BABEL_SYNTAX.search(rest)
+    if syntax is not None:
+        _, code_frame = error_summary(rest[syntax.start() :])
+        return [
+            Finding(
+                FindingKind.COMPILE,
+                rel(syntax["file"]),
+                int(syntax["line"]),
+                f"SyntaxError: {syntax['message']}",
+                context=code_frame,
+            )
+        ]
+    return [_test_finding(file, text, rel, file)]
 
 
 def _suite_message(message: str) -> str:
