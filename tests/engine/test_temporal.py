@@ -9,6 +9,7 @@ import itertools
 import signal
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from temporalio.client import Client
 
 from corral.pipeline.states import JobState, Reason
 from corral.store import Store
-from corral.store.records import Job, Session
+from corral.store.records import Job, Session, Transition
 from corral.testing.samples import sample
 
 pytestmark = pytest.mark.xdist_group("temporal")
@@ -125,6 +126,50 @@ def test_campaign_completes_through_two_workers(
     assert {identity.split("@")[0] for identity in identities} == {
         str(w.pid) for w in workers
     }  # both workers ran steps
+
+
+def test_concurrency_and_pr_rate_limit_hold_across_workers(
+    temporal_address: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    forge = tmp_path / "forge"
+    remotes = [make_remote(forge, f"docs-{i}", notes_repo()) for i in range(4)]
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="paced",
+        command=CONTRIBUTING,
+        targets={"repos": [str(r) for r in remotes]},
+        concurrency=2,
+        pr_rate_limit={"count": 1, "per_s": 2},
+    )
+    store = str(tmp_path / "corral.db")
+    for _ in range(2):
+        start_worker(store, tmp_path / "work", max_jobs=2)  # room for 4 jobs at once
+
+    result = corral(*run_args(spec, store, tmp_path, temporal_address))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_one_pr_each_and_every_transition(store, "paced", remotes)
+    db = Store.open(store)
+    try:
+        record = db.campaign("paced")
+        assert record is not None
+        opened = sorted(
+            t.at
+            for job in db.jobs(record.id)
+            for t in db.transitions(job.id)
+            if t.to_state == JobState.PR_OPEN
+        )
+        spans = [_busy_span(db.transitions(job.id)) for job in db.jobs(record.id)]
+    finally:
+        db.close()
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(opened)]
+    assert all(gap >= 1.9 for gap in gaps), gaps  # one PR per 2 s, whichever worker opened it
+    assert max(sum(s <= t < e for s, e in spans) for t, _ in spans) <= 2, spans
+
+
+def _busy_span(chain: list[Transition]) -> tuple[datetime, datetime]:
+    """From leaving `queued` to the last transition: within the job's workflow's life."""
+    return chain[1].at, chain[-1].at
 
 
 def test_worker_killed_mid_job_is_replaced_and_the_campaign_finishes(

@@ -119,10 +119,13 @@ class JobWorkflow:
                 continue
             if decision.step is None:
                 return job.state
-            if decision.step in RATE_LIMITED_STEPS and self.spec.pr_rate_limit is not None:
+            paced = decision.step in RATE_LIMITED_STEPS and self.spec.pr_rate_limit is not None
+            if paced:
                 await self._wait_for_pr_slot()
             before = job.state
             job, queue = await self._run_step(queue, job, decision.step)
+            if paced:
+                await self._tell_campaign(CampaignWorkflow.pr_slot_done)
             if job.state == before and decision.step == "watch":
                 return job.state  # nothing new on the PR: it waits for review or CI
 
@@ -200,7 +203,9 @@ class CampaignWorkflow:
         self._parked: set[int] = set()
         self._admitted: list[int] = []
         self._pr_wanted: deque[int] = deque()
-        self._pr_grants: list[datetime] = []
+        self._pr_opening: set[int] = set()
+        self._pr_opened: list[datetime] = []
+        """When PR creations (this run's, and the store's recent ones) were over."""
         self._admitting: list[int] = []
         self._loaded = False
         self._wake = False
@@ -234,6 +239,13 @@ class CampaignWorkflow:
         self._pr_wanted.append(job_id)
         self._wake = True
 
+    @workflow.signal(name="pr_slot_done")
+    def pr_slot_done(self, job_id: int) -> None:
+        if job_id in self._pr_opening:
+            self._pr_opening.discard(job_id)
+            self._pr_opened.append(workflow.now())
+        self._wake = True
+
     @workflow.query(name="progress")
     def progress(self) -> Progress:
         pending = [*self._admitting, *self._pending]  # admitting: out of the queue, not started
@@ -245,7 +257,7 @@ class CampaignWorkflow:
         view = await self._load()
         self.spec = CampaignSpec.model_validate(view.spec)
         self._pending.extend(view.live_jobs)
-        self._pr_grants = list(view.pr_opened_at)
+        self._pr_opened = list(view.pr_opened_at)
         self._loaded = True
         while True:
             await self._start_jobs()
@@ -288,29 +300,33 @@ class CampaignWorkflow:
             workflow.logger.error("job %s's workflow failed: %s", job_id, exc.cause or exc)
         finally:
             self._following.discard(asyncio.current_task())
+            self.pr_slot_done(job_id)  # a job that ended while opening its PR frees its slot
             self._active.discard(job_id)
             self._parked.discard(job_id)
             self._wake = True
 
     async def _grant_pr_slots(self) -> None:
+        """At most `count` PR creations under way or over within the last `per_s` seconds:
+        counted from when each was over, so the limit holds on the forge's side too."""
         limit = self.spec.pr_rate_limit
         while self._pr_wanted and limit is not None:
-            now = workflow.now()
-            window = timedelta(seconds=limit.per_s)
-            self._pr_grants = [t for t in self._pr_grants if t > now - window]
-            if len(self._pr_grants) >= limit.count:
+            since = workflow.now() - timedelta(seconds=limit.per_s)
+            self._pr_opened = [t for t in self._pr_opened if t > since]
+            if len(self._pr_opening) + len(self._pr_opened) >= limit.count:
                 return
             job_id = self._pr_wanted.popleft()
-            self._pr_grants.append(now)
+            self._pr_opening.add(job_id)
             child = workflow.get_external_workflow_handle(self.inp.campaign.job_workflow_id(job_id))
             await child.signal(JobWorkflow.pr_slot)
 
     def _next_grant_in(self) -> timedelta | None:
+        """When the oldest finished PR creation leaves the window, if that frees a slot."""
         limit = self.spec.pr_rate_limit
-        if not self._pr_wanted or limit is None or len(self._pr_grants) < limit.count:
+        if not self._pr_wanted or limit is None or not self._pr_opened:
             return None
-        oldest = sorted(self._pr_grants)[-limit.count]
-        wait = oldest + timedelta(seconds=limit.per_s) - workflow.now()
+        if len(self._pr_opening) >= limit.count:
+            return None  # a creation under way must end first (its signal wakes us)
+        wait = min(self._pr_opened) + timedelta(seconds=limit.per_s) - workflow.now()
         return max(wait, timedelta(milliseconds=100))
 
     async def _add_new_live_jobs(self) -> None:
