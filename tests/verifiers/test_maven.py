@@ -167,6 +167,17 @@ def test_a_failed_goal_is_explained_once_with_its_cause() -> None:
     assert context == "Target option 5 is no longer supported. Use 7 or later."
 
 
+def test_a_test_jvm_that_exits_is_explained_without_the_resume_hint() -> None:
+    """A test calling System.exit in module acme-core of /tmp/hard/mvn multi (Surefire 2.12)."""
+    message, context = explain_failure(recorded("forked_vm_exit.log"), 1)
+    assert message == (
+        "mvn failed in org.apache.maven.plugins:maven-surefire-plugin:2.12.4:test: Execution "
+        "default-test of goal org.apache.maven.plugins:maven-surefire-plugin:2.12.4:test failed: "
+        "The forked VM terminated without saying properly goodbye. VM crash or System.exit called ?"
+    )
+    assert context is None
+
+
 @pytest.mark.parametrize("log", ["clean.log", "checkstyle_violation.log", "failing_test.log"])
 def test_logs_without_javac_errors_give_no_compile_findings(log: str) -> None:
     # Checkstyle's console lines look like javac's: they must not pass for compile errors.

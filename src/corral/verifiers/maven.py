@@ -70,6 +70,8 @@ _BOILERPLATE = (
     "For more information",
     "[Help ",
     "COMPILATION ERROR :",
+    "After correcting the problems, you can resume",
+    "mvn <args> -rf ",
 )
 
 
@@ -259,7 +261,8 @@ def error_lines(output: str) -> list[str]:
         for raw in output.splitlines()
         if raw.startswith(_ERROR)
     )
-    return list(dict.fromkeys(line for line in lines if line and not line.startswith(_BOILERPLATE)))
+    kept = (line for line in lines if line and not line.lstrip().startswith(_BOILERPLATE))
+    return list(dict.fromkeys(kept))
 
 
 def _raise_on_resolution_failure(result: CommandResult) -> None:
