@@ -31,6 +31,7 @@ from corral.verifiers.node import (
     parse_node_junit,
     parse_prettier_check,
     parse_tsc,
+    resolve_script,
 )
 from corral.verifiers.registry import BUILTIN
 
@@ -237,6 +238,20 @@ def test_detect_test_runner(script: str, runner: str) -> None:
 
 
 # --- detection and package managers ------------------------------------------------------
+
+
+def test_a_test_script_that_only_forwards_resolves_to_the_runners_script() -> None:
+    scripts = {
+        "test": "npm run test:unit",
+        "test:unit": "yarn run -s test:jest",
+        "test:jest": "jest --coverage",
+        "loop": "pnpm loop",
+        "both": "npm run lint && npm run test:unit",
+    }
+    assert resolve_script(scripts, "test") == "test:jest"
+    assert resolve_script(scripts, "loop") == "loop"
+    assert resolve_script(scripts, "both") == "both"  # not only a forward: runs as it is
+    assert resolve_script({"test": "npm run missing"}, "test") == "test"
 
 
 def test_workspace_root_covers_its_packages_but_a_plain_root_does_not(tmp_path: Path) -> None:

@@ -672,14 +672,34 @@ def detect_test_runner(script: str) -> Runner:
     return next((runner for runner in runners if runner in words), "other")
 
 
+_SCRIPT_ALIAS = re.compile(
+    r"^\s*(?:npm run(?:-script)?|yarn(?: run)?|pnpm(?: run)?)(?: --silent| -s)?"
+    r" (?P<name>[\w:.@/-]+)\s*$"
+)
+
+
+def resolve_script(scripts: Mapping[str, str], name: str) -> str:
+    """The script that `name` only forwards to (`"test": "npm run test:unit"`), if any: the
+    runner's own flags (report files) reach the runner only when that script runs itself."""
+    seen = {name}
+    while (alias := _SCRIPT_ALIAS.match(scripts.get(name, ""))) and alias["name"] in scripts:
+        if alias["name"] in seen:
+            break
+        name = alias["name"]
+        seen.add(name)
+    return name
+
+
 def _run_tests(tools: _Tools, sites: Sequence[_Site]) -> tuple[list[Finding], TestCounts | None]:
     findings: list[Finding] = []
     counts: TestCounts | None = None
     for site in _sites_for(sites, "test"):
-        script = site.scripts["test"]
+        name = resolve_script(site.scripts, "test")
+        script = site.scripts[name]
         if NPM_PLACEHOLDER_TEST in script:
             continue
-        site_findings, site_counts = _run_test_site(tools, site, detect_test_runner(script))
+        runner = detect_test_runner(script)
+        site_findings, site_counts = _run_test_site(tools, site, runner, name)
         findings += site_findings
         if site_counts is not None:
             counts = site_counts if counts is None else counts.add(site_counts)
@@ -687,11 +707,11 @@ def _run_tests(tools: _Tools, sites: Sequence[_Site]) -> tuple[list[Finding], Te
 
 
 def _run_test_site(
-    tools: _Tools, site: _Site, runner: Runner
+    tools: _Tools, site: _Site, runner: Runner, script: str
 ) -> tuple[list[Finding], TestCounts | None]:
     report = tools.report_path(f"{runner}-report")
     args, env = _report_options(runner, report)
-    result = _run_script(tools, site, "test", [*args, *tools.ctx.extra_args], env)
+    result = _run_script(tools, site, script, [*args, *tools.ctx.extra_args], env)
     rel = _site_rel(tools.ctx, site)
     parsed: tuple[list[Finding], TestCounts] | None = None
     try:
@@ -704,7 +724,7 @@ def _run_test_site(
             parsed = parse_mocha_json(text, rel)
     except (OSError, ValueError, ET.ParseError, KeyError, TypeError):
         parsed = None
-    failed = _failed(tools.ctx, site, "test", result, FindingKind.TEST)
+    failed = _failed(tools.ctx, site, script, result, FindingKind.TEST)
     if parsed is None:
         return failed, None
     # A non-zero exit with every test passing (a hook, a coverage threshold) still fails.
