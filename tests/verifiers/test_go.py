@@ -166,6 +166,16 @@ def test_a_chatty_test_is_reported_at_its_failure_not_its_first_log_line() -> No
     }
 
 
+def test_a_panic_in_a_folder_with_spaces_points_at_the_test_line() -> None:
+    root = Path("/tmp/hard/sp ace")  # where it was recorded
+    ctx = ProjectContext(root, root, LocalRunner(Path("/nonexistent")))
+    dirs = {"example.com/shop/internal/cart": root / "internal/cart"}
+    report = parse_test_events(recorded("panic_in_spaced_folder.jsonl"), dirs, ctx.rel)
+    failure = next(f for f in report.findings if f.test_id and f.test_id.endswith("TestPanics"))
+    assert where(failure) == ("internal/cart/panic_test.go", 11)
+    assert failure.message.startswith("panic: runtime error: invalid memory address")
+
+
 # --- the real toolchain on the sample module ----------------------------------------------
 
 

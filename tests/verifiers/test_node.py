@@ -87,6 +87,21 @@ def test_node_junit_names_each_failure_at_its_line_in_the_test_source() -> None:
     assert vars(counts) == {"run": 5, "failed": 4, "skipped": 2}
 
 
+def test_stack_frames_in_folders_with_spaces() -> None:
+    """node --test in `/tmp/hard/sp ace/web ui`: the frame's path holds spaces."""
+    findings, counts = parse_node_junit(
+        recorded("node-test-junit-spaces.xml"), rel_to("/tmp/hard/sp ace")
+    )
+    [failure] = findings
+    assert summary(failure) == (
+        FindingKind.TEST,
+        "web ui/test/clamp.test.js",
+        10,
+        "AssertionError: Expected values to be strictly equal:",
+    )
+    assert vars(counts) == {"run": 2, "failed": 1, "skipped": 0}
+
+
 @pytest.mark.parametrize(("report", "assert_line"), [("jest.json", 9), ("vitest.json", 10)])
 def test_jest_and_vitest_json_reports(report: str, assert_line: int) -> None:
     runner = report.removesuffix(".json")

@@ -41,7 +41,7 @@ _CONTEXT_LINES = 4
 _POSITION = re.compile(r"^(?P<file>[^\s:][^:]*\.go):(?P<line>\d+)(?::\d+)?: (?P<message>.*)$")
 _TEST_LOG = re.compile(r"^\s+(?P<file>[^\s:]+\.go):(?P<line>\d+): (?P<message>.*)$")
 # A goroutine stack frame: `\t/abs/path/calc_test.go:12 +0x1d`.
-_FRAME = re.compile(r"^\t(?P<file>/\S+\.go):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$")
+_FRAME = re.compile(r"^\t(?P<file>/.+?\.go):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$")
 _TEST_FUNC = re.compile(r"^func (?P<name>\w+)\(")
 _DIFF_FILE = re.compile(r"^\+\+\+ (?P<file>.+?)(?:\t.*)?$")
 # The `log` package's default prefix, which would make every run's message a new one.

@@ -750,7 +750,8 @@ def _report_options(runner: Runner, report: Path) -> tuple[list[str], dict[str, 
     return [], {}
 
 
-_FRAME = re.compile(r"^\s*at (?:.*?\()?(?P<loc>[^()\s]+?):(?P<line>\d+)(?::\d+)?\)?\s*$")
+# `at fn (/path/a b.js:10:5)` or `at /path/a b.js:10:5`: paths may hold spaces.
+_FRAME = re.compile(r"^\s*at (?:.*? \()?(?P<loc>[^()]+?):(?P<line>\d+)(?::\d+)?\)?\s*$")
 
 
 _STACK_LINE = re.compile(r"^\s*at \S")
