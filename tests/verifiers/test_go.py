@@ -363,3 +363,19 @@ def test_go_work_modules_prepare_and_leave_no_binary_behind(
     )
     status = git(repo, "status", "--porcelain", "--untracked-files=all")
     assert status == ""
+
+
+def test_prepare_leaves_a_missing_go_sum_missing(make_repo: MakeRepo, cache_dir: Path) -> None:
+    """`go mod download` writes the checksums it fetched: prepare puts go.sum back as it was."""
+    files = sample.clean()
+    del files["go.sum"]
+    repo = make_repo(files)
+    report = verify(repo, LocalRunner(cache_dir), ONLY_GO)
+    [finding] = report.results[0].findings
+    assert (finding.kind, finding.file, finding.line) == (
+        FindingKind.COMPILE,
+        "calc/calc_test.go",
+        6,
+    )
+    assert "missing go.sum entry" in finding.message
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""

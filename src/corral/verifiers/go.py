@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -63,14 +64,21 @@ class GoVerifier(Verifier):
     nested = True
 
     def prepare(self, ctx: ProjectContext) -> None:
-        if _workspace_file(ctx):
+        work = _workspace_file(ctx)
+        if work is not None:
             # `go mod download` fetches the modules go.mod requires, including the go.work
             # modules themselves (often at v0.0.0), which no proxy has: fetch what the
             # packages and their tests import instead; check reports what is still missing.
             argv, what = ["go", "list", "-e", "-deps", "-test", "./..."], "go list -deps"
         else:
             argv, what = ["go", "mod", "download"], "go mod download"
-        result = run_tool(ctx, argv, what)
+        # `go mod download` adds the checksums it fetched to go.sum: a missing entry is the
+        # project's to fix (check reports it), never the verifier's.
+        sums = [ctx.project_dir / "go.mod", ctx.project_dir / "go.sum"]
+        if work is not None:
+            sums.append(work.with_name("go.work.sum"))
+        with _left_as_they_were(sums):
+            result = run_tool(ctx, argv, what)
         if not result.ok:
             raise VerifierError(f"{what} failed: {output_tail(result)}", file=ctx.rel("go.mod"))
 
@@ -107,10 +115,25 @@ class GoVerifier(Verifier):
         return CheckOutcome(unique_findings(findings), tests=report.counts)
 
 
-def _workspace_file(ctx: ProjectContext) -> str:
-    """The go.work file the module is built in (GOWORK, else one found above it), or ''."""
+@contextmanager
+def _left_as_they_were(paths: list[Path]) -> Iterator[None]:
+    """Put the files back as they were (or absent) once the block is done."""
+    saved = {path: path.read_bytes() if path.is_file() else None for path in paths}
+    try:
+        yield
+    finally:
+        for path, data in saved.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            elif not path.is_file() or path.read_bytes() != data:
+                path.write_bytes(data)
+
+
+def _workspace_file(ctx: ProjectContext) -> Path | None:
+    """The go.work file the module is built in (GOWORK, else one found above it), if any."""
     result = run_tool(ctx, ["go", "env", "GOWORK"], "go env")
-    return result.stdout.strip() if result.ok else ""
+    path = Path(result.stdout.strip()) if result.ok else None
+    return path if path is not None and path.is_absolute() else None  # not "", not "off"
 
 
 def _go(ctx: ProjectContext, args: list[str], what: str) -> CommandResult:
