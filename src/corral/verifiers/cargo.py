@@ -17,6 +17,7 @@ Choices:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tomllib
@@ -79,37 +80,65 @@ class CargoVerifier(Verifier):
         return super().detect(directory) and not is_workspace_member(directory)
 
     def prepare(self, ctx: ProjectContext) -> None:
+        lock = ctx.project_dir / "Cargo.lock"
+        had_lock = lock.is_file()
         result = run_tool(ctx, ["cargo", "fetch"], "cargo fetch")
+        if not had_lock and lock.is_file():
+            _lock_marker(ctx).parent.mkdir(parents=True, exist_ok=True)
+            _lock_marker(ctx).write_text(_digest(lock))
         if not result.ok:
             raise VerifierError(
                 f"cargo fetch failed: {output_tail(result)}", file=ctx.rel("Cargo.toml")
             )
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
-        findings, unexplained = _rustfmt(ctx)
-        build = _build(ctx)
-        diagnostics = parse_compiler_messages(build.stdout, ctx.rel)
-        findings += diagnostics
-        if any(f.kind == FindingKind.COMPILE for f in diagnostics):
-            return CheckOutcome(unique_findings(findings))  # the tests would not build either
-        if not build.ok and not diagnostics:
-            raise VerifierError(f"{build.argv[1]} failed: {output_tail(build)}")
-        test = _cargo(
-            ctx,
-            ["test", "--workspace", "--no-fail-fast", *ctx.extra_args],
-            "cargo test",
-            # Full backtraces print absolute paths; short ones print them relative to the
-            # test binary's package, which in a workspace is not the project folder.
-            env={"RUST_BACKTRACE": "full"},
-        )
-        test_build = parse_compiler_messages(test.stdout, ctx.rel)
-        report = parse_libtest(_text_lines(test.stdout), ctx.rel)
-        if not test.ok and not test_build and not report.findings:
-            unexplained.append(f"cargo test failed: {output_tail(test)}")
-        if not any(f.kind == FindingKind.COMPILE for f in test_build):
-            findings += [Finding(FindingKind.ERROR, None, None, m) for m in unexplained]
-        findings += [*test_build, *report.findings]
-        return CheckOutcome(unique_findings(findings), tests=report.counts)
+        # A crate that commits no Cargo.lock (libraries often do not) gets one from cargo:
+        # it is removed afterwards, as the checkout must be left as it was.
+        lock, marker = ctx.project_dir / "Cargo.lock", _lock_marker(ctx)
+        generated = not lock.is_file() or (marker.is_file() and marker.read_text() == _digest(lock))
+        try:
+            return _check(ctx)
+        finally:
+            if generated:
+                lock.unlink(missing_ok=True)
+            marker.unlink(missing_ok=True)
+
+
+def _lock_marker(ctx: ProjectContext) -> Path:
+    """Records (outside the checkout) the Cargo.lock that prepare had cargo generate."""
+    key = hashlib.sha256(str(ctx.project_dir.resolve()).encode()).hexdigest()[:32]
+    return ctx.cache_dir / "cargo-generated-locks" / key
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check(ctx: ProjectContext) -> CheckOutcome:
+    findings, unexplained = _rustfmt(ctx)
+    build = _build(ctx)
+    diagnostics = parse_compiler_messages(build.stdout, ctx.rel)
+    findings += diagnostics
+    if any(f.kind == FindingKind.COMPILE for f in diagnostics):
+        return CheckOutcome(unique_findings(findings))  # the tests would not build either
+    if not build.ok and not diagnostics:
+        raise VerifierError(f"{build.argv[1]} failed: {output_tail(build)}")
+    test = _cargo(
+        ctx,
+        ["test", "--workspace", "--no-fail-fast", *ctx.extra_args],
+        "cargo test",
+        # Full backtraces print absolute paths; short ones print them relative to the
+        # test binary's package, which in a workspace is not the project folder.
+        env={"RUST_BACKTRACE": "full"},
+    )
+    test_build = parse_compiler_messages(test.stdout, ctx.rel)
+    report = parse_libtest(_text_lines(test.stdout), ctx.rel)
+    if not test.ok and not test_build and not report.findings:
+        unexplained.append(f"cargo test failed: {output_tail(test)}")
+    if not any(f.kind == FindingKind.COMPILE for f in test_build):
+        findings += [Finding(FindingKind.ERROR, None, None, m) for m in unexplained]
+    findings += [*test_build, *report.findings]
+    return CheckOutcome(unique_findings(findings), tests=report.counts)
 
 
 def _cargo(
