@@ -147,12 +147,17 @@ def cargo_projects(root: Path, files: dict[str, str]) -> list[str]:
 
 def test_workspace_members_are_built_by_their_root(tmp_path: Path) -> None:
     files = {
-        "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\nexclude = ["crates/odd"]\n',
+        "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\nexclude = ["crates/odd", "demos"]\n',
         "crates/a/Cargo.toml": PACKAGE.format("a"),
         "crates/odd/Cargo.toml": PACKAGE.format("odd"),
         "fuzz/Cargo.toml": PACKAGE.format("fuzz") + "[workspace]\n",
+        # Excluded as everything below an excluded path is.
+        "demos/hello/Cargo.toml": PACKAGE.format("hello"),
+        # Neither listed nor excluded: cargo refuses to build it alone ("believes it's in a
+        # workspace when it's not"); it is test data, not a project.
+        "crates/a/tests/fixtures/broken/Cargo.toml": PACKAGE.format("broken"),
     }
-    assert cargo_projects(tmp_path, files) == [".", "crates/odd", "fuzz"]
+    assert cargo_projects(tmp_path, files) == [".", "crates/odd", "demos/hello", "fuzz"]
 
 
 def test_a_crate_below_a_plain_crate_is_its_own_project(tmp_path: Path) -> None:

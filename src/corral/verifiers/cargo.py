@@ -72,12 +72,13 @@ _NO_PANIC = re.compile(
 class CargoVerifier(Verifier):
     name = "cargo"
     markers = ("Cargo.toml",)
-    # Every Cargo.toml is offered to detect(), which leaves out workspace members: their
-    # workspace root builds them. A crate below a plain (non-workspace) crate is its own.
+    # Every Cargo.toml is offered to detect(), which leaves out workspace members (their
+    # workspace root builds them) and crates cargo would not build alone (builds_on_its_own).
+    # A crate below a plain (non-workspace) crate is its own.
     nested = True
 
     def detect(self, directory: Path) -> bool:
-        return super().detect(directory) and not is_workspace_member(directory)
+        return super().detect(directory) and builds_on_its_own(directory)
 
     def prepare(self, ctx: ProjectContext) -> None:
         lock = ctx.project_dir / "Cargo.lock"
@@ -339,37 +340,31 @@ def _test_frame(name: str, section: list[str]) -> tuple[str, int] | None:
     return None
 
 
-def is_workspace_member(directory: Path) -> bool:
-    """Whether the crate in `directory` is built by a workspace root above it, as cargo sees it."""
+def builds_on_its_own(directory: Path) -> bool:
+    """Whether cargo builds the crate in `directory` by itself, as its own project.
+
+    Yes for a workspace root, a crate in no workspace, and one its workspace excludes. No for
+    a workspace member (its root builds it), nor for a crate below a workspace that neither
+    lists nor excludes it: cargo refuses to build that one alone (test fixtures, templates).
+    """
     manifest = _manifest(directory)
     if manifest is None or "workspace" in manifest:
-        return False  # unreadable (cargo will say why), or a workspace root itself
+        return True  # unreadable (cargo will say why), or a workspace root itself
     if isinstance(manifest.get("package", {}).get("workspace"), str):
-        return True
+        return False
     for parent in directory.parents:
         root = _manifest(parent)
         if root is not None and "workspace" in root:
-            return _lists_member(root, parent, directory)
-    return False
+            return _excluded(root["workspace"], directory.relative_to(parent))
+    return True
 
 
-def _lists_member(root: dict[str, Any], root_dir: Path, directory: Path) -> bool:
-    """Member globs, or a path dependency of the root package (an implicit member)."""
-    rel = PurePosixPath(directory.relative_to(root_dir).as_posix())
-    workspace = root["workspace"]
-    if any(_same_path(rel, e) for e in workspace.get("exclude", [])):
-        return False
-    patterns = list(workspace.get("members", []))
-    for table in ("dependencies", "dev-dependencies", "build-dependencies"):
-        for dependency in root.get(table, {}).values():
-            if isinstance(dependency, dict) and isinstance(dependency.get("path"), str):
-                patterns.append(dependency["path"])
-    return any(_same_path(rel, p) for p in patterns)
-
-
-def _same_path(rel: PurePosixPath, pattern: str) -> bool:
-    normalised = PurePosixPath(pattern.strip("/").removeprefix("./"))
-    return len(rel.parts) == len(normalised.parts) and rel.match(str(normalised))
+def _excluded(workspace: dict[str, Any], rel: Path) -> bool:
+    """cargo's `exclude`: paths below the root, each excluding everything beneath it."""
+    excludes = [
+        PurePosixPath(e.strip("/").removeprefix("./")) for e in workspace.get("exclude", [])
+    ]
+    return any(PurePosixPath(rel.as_posix()).is_relative_to(e) for e in excludes)
 
 
 def _manifest(directory: Path) -> dict[str, Any] | None:
