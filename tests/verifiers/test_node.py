@@ -285,6 +285,20 @@ def test_workspace_root_covers_its_packages_but_a_plain_root_does_not(tmp_path: 
     assert found == [".", "tools/gen", "tools/gen/sub"]
 
 
+def test_package_json_files_in_a_packages_fixtures_are_not_projects(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "package.json": '{"name": "plugin"}',
+            "tests/fixtures/broken/package.json": "{ not json",
+            "src/__fixtures__/app/package.json": '{"name": "app"}',
+            "examples/demo/package.json": '{"name": "demo"}',
+        },
+    )
+    projects = find_projects(tmp_path, [NodeVerifier()])
+    assert [p.relative(tmp_path) for p in projects] == [".", "examples/demo"]
+
+
 def test_package_manager_by_field_then_lockfile(tmp_path: Path) -> None:
     assert package_manager(tmp_path, {}).install_args() == ["install", "--no-package-lock"]
     (tmp_path / "package-lock.json").write_text("{}")

@@ -71,7 +71,11 @@ class NodeVerifier(Verifier):
     nested = True
 
     def detect(self, directory: Path) -> bool:
-        return (directory / "package.json").is_file() and not _covered_by_workspace(directory)
+        return (
+            (directory / "package.json").is_file()
+            and not _covered_by_workspace(directory)
+            and not _test_fixture(directory)
+        )
 
     def prepare(self, ctx: ProjectContext) -> None:
         root = read_package_json(ctx, ctx.project_dir)
@@ -160,6 +164,22 @@ def _in_workspace(rel: str, patterns: Sequence[str]) -> bool:
     included = any(fnmatch.fnmatch(rel, p) for p in patterns if not p.startswith("!"))
     excluded = any(fnmatch.fnmatch(rel, p[1:].removeprefix("./")) for p in patterns if p[:1] == "!")
     return included and not excluded
+
+
+FIXTURE_DIRS = frozenset({"fixtures", "__fixtures__", "__mocks__", "test-fixtures"})
+"""Folders whose package.json files are a package's test data (often invalid on purpose)."""
+
+
+def _test_fixture(directory: Path) -> bool:
+    """Whether `directory` lies in a fixtures folder of a package above it."""
+    directory = directory.resolve()
+    for ancestor in directory.parents:
+        if (ancestor / "package.json").is_file():
+            between = directory.relative_to(ancestor).parts
+            return any(part in FIXTURE_DIRS for part in between)
+        if (ancestor / ".git").exists():
+            return False
+    return False
 
 
 def _covered_by_workspace(directory: Path) -> bool:
