@@ -96,10 +96,6 @@ class Diff:
     patch: str = ""
     """The unified diff, as a reviewer (or the judge) reads it."""
 
-    @property
-    def empty(self) -> bool:
-        return not self.files
-
 
 def resolve_commit(repo: Path, ref: str) -> str:
     """The full sha of `ref`; DiffError when it names no commit in `repo`."""

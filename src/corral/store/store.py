@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
 from corral.forge.base import CIStatus, PullRequest
-from corral.gate.base import GateResult
 from corral.llm.base import Usage
 from corral.pipeline.states import JobState
 from corral.store import models as m
@@ -331,17 +330,6 @@ class Store:
             return None
         latest = max(run.at for run in runs)
         return [result_from_json(dataclasses.asdict(run)) for run in runs if run.at == latest]
-
-    def record_gate(
-        self,
-        job_id: int,
-        result: GateResult,
-        *,
-        session_id: int | None = None,
-        final: bool = False,
-    ) -> None:
-        with self._tx() as s:
-            _add_gate(s, job_id, session_id, result.to_json(), final)
 
     def gate_verdicts(self, job_id: int) -> list[r.GateVerdict]:
         with self._tx() as s:

@@ -11,7 +11,7 @@ import fnmatch
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
@@ -218,10 +218,6 @@ def run_tool(
     if result.limit_hit in ("memory", "processes"):
         raise VerifierError(f"{what} was stopped by the sandbox's {result.limit_hit} limit")
     return result
-
-
-def with_new(findings: Sequence[Finding], new: bool) -> list[Finding]:
-    return [replace(f, new=new) for f in findings]
 
 
 def output_tail(result: CommandResult, lines: int = 3) -> str:

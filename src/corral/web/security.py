@@ -74,15 +74,6 @@ def signer_or_refuse(token: str | None) -> Signer:
     return Signer(token)
 
 
-def bearer_user(request: Request, token: str | None) -> str:
-    """For the API: the request must carry `Authorization: Bearer <token>`."""
-    signer = signer_or_refuse(token)
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not signer.matches(given.strip()):
-        raise WriteRefused(401, "a write needs the dashboard token: Authorization: Bearer <token>")
-    return "api"
-
-
 def check_same_origin(request: Request) -> None:
     """Refuse a browser request sent from another site (or whose origin cannot be told)."""
     origin = request.headers.get("origin") or _origin_of(request.headers.get("referer"))
