@@ -1,15 +1,23 @@
-"""What both adapters share: parsing tool arguments and pricing a call."""
+"""What both adapters share: building the SDK client, parsing tool arguments, pricing a call."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from corral.llm.base import ToolCall, Usage
 from corral.llm.pricing import cost_usd
-from corral.llm.settings import ModelSettings
+from corral.llm.settings import ApiKey, ModelSettings
 
-STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}
-"""OpenAI finish reasons in Anthropic's words, so callers see one vocabulary."""
+
+def client_options(settings: ModelSettings, key: ApiKey) -> dict[str, Any]:
+    """The arguments both SDK clients take: key, endpoint, the SDK's own retries, timeout."""
+    return {
+        "api_key": key.value,
+        "base_url": settings.base_url,
+        "max_retries": settings.max_retries,
+        "timeout": settings.timeout_s,
+    }
 
 
 def parse_tool_call(call_id: str, name: str, raw_arguments: str) -> ToolCall:

@@ -10,7 +10,7 @@ import anthropic
 from anthropic.types import Message as AnthropicMessage
 from anthropic.types import RawMessageStreamEvent
 
-from corral.llm._common import parse_tool_call, priced_usage
+from corral.llm._common import client_options, parse_tool_call, priced_usage
 from corral.llm.base import Message, ModelReply, ToolCall, ToolSpec
 from corral.llm.errors import ModelError, connection_error, status_error
 from corral.llm.settings import ApiKey, ModelSettings
@@ -22,12 +22,7 @@ class AnthropicModel:
     def __init__(self, settings: ModelSettings, key: ApiKey) -> None:
         self.settings = settings
         self._key_source = key.source
-        self._client = anthropic.Anthropic(
-            api_key=key.value,
-            base_url=settings.base_url,
-            max_retries=settings.max_retries,
-            timeout=settings.timeout_s,
-        )
+        self._client = anthropic.Anthropic(**client_options(settings, key))
 
     def complete(
         self,

@@ -13,24 +13,21 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from corral.llm._common import STOP_REASONS, parse_tool_call, priced_usage
+from corral.llm._common import client_options, parse_tool_call, priced_usage
 from corral.llm.base import Message, ModelReply, ToolSpec
 from corral.llm.errors import ModelError, ModelResponseError, connection_error, status_error
 from corral.llm.settings import ApiKey, ModelSettings
 
 PROVIDER = "OpenAI"
+STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}
+"""OpenAI finish reasons in Anthropic's words, so callers see one vocabulary."""
 
 
 class OpenAIModel:
     def __init__(self, settings: ModelSettings, key: ApiKey) -> None:
         self.settings = settings
         self._key_source = key.source
-        self._client = openai.OpenAI(
-            api_key=key.value,
-            base_url=settings.base_url,
-            max_retries=settings.max_retries,
-            timeout=settings.timeout_s,
-        )
+        self._client = openai.OpenAI(**client_options(settings, key))
 
     def complete(
         self,
