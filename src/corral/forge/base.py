@@ -1,6 +1,6 @@
 """What every forge is: clone, push, find-or-open a pull request, follow it, read its CI.
 
-Implementations: local.py (any git remote; the default), and later github.py and gitlab.py.
+Implementations: local.py (any git remote; the default), github.py and gitlab.py.
 The pipeline is the only caller: a forge never acts on its own. Every method is idempotent,
 so a step that is re-run after a crash finds what the first run left.
 """

@@ -24,7 +24,6 @@ from requests import RequestException
 
 from corral.config import ConfigError
 from corral.forge.base import (
-    Checkout,
     CIStatus,
     ForgeError,
     PullRequest,
@@ -34,13 +33,10 @@ from corral.forge.base import (
 from corral.forge.hosted import (
     CheckOutcome,
     CheckState,
+    HostedForge,
     RemoteRepo,
-    TokenGit,
-    WritePace,
     combine_checks,
     one_line,
-    parse_repo_url,
-    repo_url,
 )
 from corral.spec import ForgeQuery
 
@@ -83,10 +79,17 @@ class GitHubSettings:
         )
 
 
-class GitHubForge:
+class GitHubForge(HostedForge):
     name = "github"
 
     def __init__(self, settings: GitHubSettings, work_dir: Path) -> None:
+        super().__init__(
+            settings.web_url,
+            "x-access-token",
+            settings.token,
+            settings.seconds_between_writes,
+            work_dir,
+        )
         self.settings = settings
         self._gh = Github(
             auth=Auth.Token(settings.token),
@@ -104,18 +107,6 @@ class GitHubForge:
             seconds_between_requests=settings.seconds_between_requests or None,
             seconds_between_writes=None,  # paced by self._writes, which holds across threads
         )
-        self._git = TokenGit(
-            settings.web_url, "x-access-token", settings.token, work_dir / "mirrors"
-        )
-        self._writes = WritePace(settings.seconds_between_writes)
-
-    # git
-
-    def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
-        return self._git.checkout(self._remote(repo), dest, base_branch)
-
-    def push(self, checkout: Path, repo: str, branch: str) -> str:
-        return self._git.push(checkout, self._remote(repo), branch)
 
     # pull requests
 
@@ -193,12 +184,9 @@ class GitHubForge:
                 names = list(dict.fromkeys(hit.repository.full_name for hit in hits))
             else:
                 raise ConfigError("targets.query: the github forge cannot search a GitLab group")
-        return [repo_url(self.settings.web_url, name) for name in names]
+        return [self._repo_url(name) for name in names]
 
     # helpers
-
-    def _remote(self, repo: str) -> RemoteRepo:
-        return parse_repo_url(repo, self.settings.web_url)
 
     def _repository(self, remote: RemoteRepo) -> Repository:
         return self._gh.get_repo(remote.path)

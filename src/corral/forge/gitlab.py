@@ -22,7 +22,6 @@ from gitlab.v4.objects import Project, ProjectMergeRequest, ProjectPipeline
 
 from corral.config import ConfigError
 from corral.forge.base import (
-    Checkout,
     CIStatus,
     ForgeError,
     PullRequest,
@@ -32,13 +31,9 @@ from corral.forge.base import (
 from corral.forge.hosted import (
     CheckOutcome,
     CheckState,
-    RemoteRepo,
-    TokenGit,
-    WritePace,
+    HostedForge,
     combine_checks,
     one_line,
-    parse_repo_url,
-    repo_url,
 )
 from corral.spec import ForgeQuery
 
@@ -77,10 +72,13 @@ class GitLabSettings:
         return cls(token=token, url=env.get("GITLAB_URL") or cls.url)
 
 
-class GitLabForge:
+class GitLabForge(HostedForge):
     name = "gitlab"
 
     def __init__(self, settings: GitLabSettings, work_dir: Path) -> None:
+        super().__init__(
+            settings.url, "oauth2", settings.token, settings.seconds_between_writes, work_dir
+        )
         self.settings = settings
         self._gl = gitlab.Gitlab(
             settings.url,
@@ -89,16 +87,6 @@ class GitLabForge:
             retry_transient_errors=True,
             per_page=100,
         )
-        self._git = TokenGit(settings.url, "oauth2", settings.token, work_dir / "mirrors")
-        self._writes = WritePace(settings.seconds_between_writes)
-
-    # git
-
-    def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
-        return self._git.checkout(self._remote(repo), dest, base_branch)
-
-    def push(self, checkout: Path, repo: str, branch: str) -> str:
-        return self._git.push(checkout, self._remote(repo), branch)
 
     # merge requests
 
@@ -162,12 +150,9 @@ class GitLabForge:
                 include_subgroups="true", archived="false", order_by="path", iterator=True
             )
             paths = [p.path_with_namespace for p in projects]
-        return [repo_url(self.settings.url, path) for path in paths]
+        return [self._repo_url(path) for path in paths]
 
     # helpers
-
-    def _remote(self, repo: str) -> RemoteRepo:
-        return parse_repo_url(repo, self.settings.url)
 
     def _project(self, repo: str) -> Project:
         return self._gl.projects.get(self._remote(repo).path, lazy=True)

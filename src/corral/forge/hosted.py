@@ -63,11 +63,6 @@ def parse_repo_url(repo: str, web_url: str) -> RemoteRepo:
     return RemoteRepo(url=f"{web_url.rstrip('/')}/{path}.git", path=path)
 
 
-def repo_url(web_url: str, path: str) -> str:
-    """The URL a target list uses for the repository at `path` on this forge."""
-    return f"{web_url.rstrip('/')}/{path}"
-
-
 class TokenGit:
     """git against one forge host, authenticated by a token that only host-side git sees."""
 
@@ -163,6 +158,35 @@ class WritePace:
                 yield
             finally:
                 self._last = time.monotonic()
+
+
+class HostedForge:
+    """The git half of a hosted forge, and its pace for writes: the subclasses add the API."""
+
+    def __init__(
+        self,
+        web_url: str,
+        git_username: str,
+        token: str,
+        seconds_between_writes: float,
+        work_dir: Path,
+    ) -> None:
+        self._web_url = web_url
+        self._git = TokenGit(web_url, git_username, token, work_dir / "mirrors")
+        self._writes = WritePace(seconds_between_writes)
+
+    def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
+        return self._git.checkout(self._remote(repo), dest, base_branch)
+
+    def push(self, checkout: Path, repo: str, branch: str) -> str:
+        return self._git.push(checkout, self._remote(repo), branch)
+
+    def _remote(self, repo: str) -> RemoteRepo:
+        return parse_repo_url(repo, self._web_url)
+
+    def _repo_url(self, path: str) -> str:
+        """The URL a target list uses for the repository at `path` on this forge."""
+        return f"{self._web_url.rstrip('/')}/{path}"
 
 
 CheckState = Literal["pending", "passed", "failed"]
