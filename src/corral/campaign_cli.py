@@ -6,7 +6,6 @@ cli.py parses options and calls these; the logic they show lives in corral.campa
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import threading
 from collections import Counter
@@ -300,8 +299,6 @@ err = Console(stderr=True)
 def runtime_from(
     store: str | None, work_dir: Path | None, cache_dir: Path | None, sandbox: Backend
 ) -> Runtime:
-    if sandbox == "local":  # the command has said so once; not again for every runner
-        logging.getLogger("corral.sandbox").setLevel(logging.ERROR)
     return Runtime(
         store_url=store or default_store_url(),
         work_dir=work_dir or default_work_dir(),

@@ -13,7 +13,13 @@ from rich.console import Console
 
 from corral.config import ConfigError
 from corral.gate.base import Gate
-from corral.sandbox import Backend, SandboxUnavailableError, default_cache_dir, make_runner
+from corral.sandbox import (
+    Backend,
+    SandboxUnavailableError,
+    default_cache_dir,
+    make_runner,
+    warn_local_once,
+)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 err = Console(stderr=True)
@@ -40,9 +46,7 @@ def _backend(name: str) -> Backend:
         err.print(f"[red]error:[/] unknown sandbox {name!r}: use bwrap or local")
         raise typer.Exit(EXIT_USAGE)
     if name == "local":
-        err.print(
-            "[yellow]warning:[/] the local sandbox runs the repository's code with no isolation"
-        )
+        warn_local_once(lambda text: err.print(f"[yellow]warning:[/] {text}"))
     return name  # type: ignore[return-value]
 
 

@@ -27,7 +27,7 @@ from corral.campaigns import CampaignSummary, ExitCode, run_campaign
 from corral.config import ConfigError
 from corral.pipeline.context import Runtime
 from corral.pipeline.states import Outcome, Reason
-from corral.sandbox import Backend, default_cache_dir, make_runner
+from corral.sandbox import Backend, default_cache_dir, make_runner, warn_local_once
 from corral.spec import load_spec
 from corral.store import Store, default_store_url
 from corral.testing.samples import sample
@@ -217,7 +217,7 @@ def choose_sandbox(requested: str | None, cache_dir: Path, console: Console) -> 
                 return "bwrap"
     except Exception as exc:  # any failure to sandbox means: say so, and run unisolated
         console.print(f"[yellow]bubblewrap is not usable here ({escape(str(exc))})[/]")
-    console.print("[yellow]warning:[/] running the demo without a sandbox (--sandbox local)")
+    warn_local_once(lambda text: console.print(f"[yellow]warning:[/] the demo runs with {text}"))
     return "local"
 
 

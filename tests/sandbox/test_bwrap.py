@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import socket
 import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from corral.sandbox import BwrapRunner, SandboxUnavailableError, ToolMissingError, make_runner
+from corral.sandbox import BwrapRunner, SandboxUnavailableError, ToolMissingError
 from corral.sandbox.base import CommandResult, Limits, NetworkPolicy
 from corral.verifiers.base import cache_env
 
@@ -308,7 +308,14 @@ def test_missing_bwrap_says_how_to_fix(tmp_path: Path) -> None:
         BwrapRunner(tmp_path, tmp_path / "cache", bwrap=str(tmp_path / "no-bwrap"))
 
 
-def test_local_backend_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="corral.sandbox"):
-        make_runner("local", workspace=tmp_path, cache_dir=tmp_path / "cache")
-    assert "no isolation" in caplog.text
+def test_local_backend_warns_once_per_process(tmp_path: Path) -> None:
+    """A campaign makes a runner for every command: the warning must not repeat each time."""
+    script = (
+        "import sys; from pathlib import Path; from corral.sandbox import make_runner\n"
+        "for _ in range(3):\n"
+        "    make_runner('local', workspace=Path(sys.argv[1]), cache_dir=Path(sys.argv[1]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert done.stderr.count("no isolation") == 1, done.stderr

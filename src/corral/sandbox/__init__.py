@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +22,10 @@ from corral.sandbox.local import LocalRunner
 Backend = Literal["bwrap", "local"]
 log = logging.getLogger(__name__)
 
+LOCAL_WARNING = "sandbox 'local': commands run on the host with no isolation"
+_local_warned = False
+_warn_lock = threading.Lock()
+
 __all__ = [
     "Backend",
     "BwrapRunner",
@@ -32,6 +38,7 @@ __all__ = [
     "ToolMissingError",
     "default_cache_dir",
     "make_runner",
+    "warn_local_once",
 ]
 
 
@@ -47,8 +54,19 @@ def make_runner(backend: Backend, *, workspace: Path, cache_dir: Path) -> Comman
     """
     cache_dir.mkdir(parents=True, exist_ok=True)
     if backend == "local":
-        log.warning("sandbox 'local': commands run on the host with no isolation")
+        warn_local_once()
         return LocalRunner(cache_dir)
     if backend != "bwrap":
         raise ValueError(f"unknown sandbox backend {backend!r}: use bwrap or local")
     return BwrapRunner(workspace=workspace, cache_dir=cache_dir)
+
+
+def warn_local_once(emit: Callable[[str], None] | None = None) -> None:
+    """Say once per process (through `emit`, default: a logged warning) that the local
+    sandbox does not isolate; a campaign makes a runner per command and need not repeat it."""
+    global _local_warned
+    with _warn_lock:
+        if _local_warned:
+            return
+        _local_warned = True
+    (emit or log.warning)(LOCAL_WARNING)
