@@ -65,6 +65,7 @@ def verify(
 ) -> None:
     """Run every verifier that applies. Exit 0 pass, 1 fail, 2 nothing applies or bad usage."""
     from corral.verifiers import verify_path
+    from corral.verifiers.baseline import GitError
 
     if not path.is_dir():
         err.print(f"[red]error:[/] {path} is not a folder")
@@ -85,7 +86,7 @@ def verify(
                 prepare=not no_prepare,
                 on_progress=lambda text: status.update(text),
             )
-    except (ConfigError, ValueError) as exc:
+    except (ConfigError, GitError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
     if as_json:
