@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from corral import campaigns
 from corral.pipeline.states import JobState
 from corral.store import Store
-from corral.store.records import Approval
+from corral.store.records import Approval, Feedback
 from corral.web import data
 from corral.web import models as v
 from corral.web.security import Signer, WriteRefused, signer_or_refuse
@@ -102,43 +102,27 @@ def get_job_diff(job_id: JobId, store: StoreDep) -> v.JobDiff:
     return data.job_diff(data.find_job(store, job_id))
 
 
-@router.post("/jobs/{job_id}/approve", response_model=v.DecisionResult, responses=_WRITE_ERRORS)
-def approve_job(
-    job_id: JobId, body: v.ApproveRequest, store: StoreDep, _: Writer
-) -> v.DecisionResult:
+@router.post("/jobs/{job_id}/approve", response_model=Approval, responses=_WRITE_ERRORS)
+def approve_job(job_id: JobId, body: v.ApproveRequest, store: StoreDep, _: Writer) -> Approval:
     """Approve a held job's diff; the engine pushes it and opens the PR."""
     data.find_job(store, job_id)
-    return _decided(campaigns.approve(store, job_id, body.by or "api"))
+    return campaigns.approve(store, job_id, body.by or "api")
 
 
-@router.post("/jobs/{job_id}/reject", response_model=v.DecisionResult, responses=_WRITE_ERRORS)
-def reject_job(
-    job_id: JobId, body: v.RejectRequest, store: StoreDep, _: Writer
-) -> v.DecisionResult:
+@router.post("/jobs/{job_id}/reject", response_model=Approval, responses=_WRITE_ERRORS)
+def reject_job(job_id: JobId, body: v.RejectRequest, store: StoreDep, _: Writer) -> Approval:
     """Reject a held job's diff; it ends without a PR."""
     data.find_job(store, job_id)
-    return _decided(campaigns.reject(store, job_id, body.reason, body.by or "api"))
+    return campaigns.reject(store, job_id, body.reason, body.by or "api")
 
 
 @router.post(
     "/jobs/{job_id}/feedback",
-    response_model=v.FeedbackEntry,
+    response_model=Feedback,
     status_code=201,
     responses=_WRITE_ERRORS,
 )
-def give_feedback(
-    job_id: JobId, body: v.FeedbackRequest, store: StoreDep, _: Writer
-) -> v.FeedbackEntry:
+def give_feedback(job_id: JobId, body: v.FeedbackRequest, store: StoreDep, _: Writer) -> Feedback:
     """Record a person's verdict on the job's change (kept with the job, for the evals)."""
     data.find_job(store, job_id)
-    entry = store.add_feedback(job_id, body.verdict, body.by or "api", body.comment or None)
-    return v.FeedbackEntry.model_validate(entry, from_attributes=True)
-
-
-def _decided(approval: Approval) -> v.DecisionResult:
-    return v.DecisionResult(
-        job_id=approval.job_id,
-        decision=approval.decision,
-        by=approval.by,
-        head_sha=approval.head_sha,
-    )
+    return store.add_feedback(job_id, body.verdict, body.by or "api", body.comment or None)

@@ -232,8 +232,6 @@ def _counts(point: v.BurndownPoint) -> tuple[int, int, int, int]:
 def job_detail(store: Store, job_id: int) -> v.JobDetail:
     job = find_job(store, job_id)
     campaign = find_campaign(store, job.campaign_id)
-    sessions = store.sessions(job.id)
-    verdicts = store.gate_verdicts(job.id)
     return v.JobDetail(
         job=_line(SummaryLine(job, store.pull_request_for_job(job.id))),
         campaign_id=campaign.id,
@@ -242,15 +240,11 @@ def job_detail(store: Store, job_id: int) -> v.JobDetail:
         head_sha=job.head_sha,
         branch=job.branch,
         awaiting_approval=job.state == JobState.AWAITING_APPROVAL,
-        sessions=[v.SessionSummary.model_validate(s, from_attributes=True) for s in sessions],
+        sessions=store.sessions(job.id),
         timeline=timeline(store, job.id),
-        gate_verdicts=[_verdict(verdict) for verdict in verdicts],
-        approvals=[
-            v.Decision.model_validate(a, from_attributes=True) for a in store.approvals(job.id)
-        ],
-        feedback=[
-            v.FeedbackEntry.model_validate(f, from_attributes=True) for f in store.feedback(job.id)
-        ],
+        gate_verdicts=[_verdict(verdict) for verdict in store.gate_verdicts(job.id)],
+        approvals=store.approvals(job.id),
+        feedback=store.feedback(job.id),
     )
 
 

@@ -1,5 +1,6 @@
 """What the dashboard's JSON API serves (and its pages show): pydantic models, so FastAPI
-documents every field in the OpenAPI schema."""
+documents every field in the OpenAPI schema. Sessions, approvals and feedback are served as
+the store records them (`corral.store.records`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from corral.store.records import Approval, Feedback, Session
 
 
 class CampaignOverview(BaseModel):
@@ -114,20 +117,6 @@ class TimelineEntry(BaseModel):
     cost_usd: float | None = None
 
 
-class SessionSummary(BaseModel):
-    id: int
-    agent: str
-    purpose: str
-    status: str | None
-    reason: str | None
-    turns: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    started_at: datetime
-    ended_at: datetime | None
-
-
 class Finding(BaseModel):
     stage: str
     file: str | None
@@ -156,22 +145,6 @@ class Verdict(BaseModel):
     findings: list[Finding]
 
 
-class Decision(BaseModel):
-    decision: str
-    by: str
-    reason: str | None
-    head_sha: str | None
-    at: datetime
-
-
-class FeedbackEntry(BaseModel):
-    id: int
-    verdict: str
-    comment: str | None
-    by: str
-    at: datetime
-
-
 class JobDetail(BaseModel):
     job: JobLine
     campaign_id: int
@@ -180,11 +153,11 @@ class JobDetail(BaseModel):
     head_sha: str | None
     branch: str | None
     awaiting_approval: bool
-    sessions: list[SessionSummary]
+    sessions: list[Session]
     timeline: list[TimelineEntry]
     gate_verdicts: list[Verdict]
-    approvals: list[Decision]
-    feedback: list[FeedbackEntry]
+    approvals: list[Approval]
+    feedback: list[Feedback]
 
 
 DiffSource = Literal["commit", "working tree"]
@@ -241,10 +214,3 @@ class FeedbackRequest(BaseModel):
     verdict: FeedbackVerdict
     comment: str | None = Field(default=None, max_length=4000)
     by: str | None = Field(default=None, max_length=200)
-
-
-class DecisionResult(BaseModel):
-    job_id: int
-    decision: str
-    by: str
-    head_sha: str | None
