@@ -3,6 +3,7 @@ line (never a traceback), and what the commands print says what happened."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -45,3 +46,15 @@ def test_verify_with_a_baseline_that_is_not_a_commit(make_repo: MakeRepo) -> Non
     done = corral("verify", str(repo), "--baseline", "no-such-ref", "--sandbox", "local")
 
     assert_usage_error(done, "no-such-ref")
+
+
+def test_change_whose_command_fails_is_not_a_success(make_repo: MakeRepo) -> None:
+    """The untouched repository passes the gate, but nothing was changed: exit 1, not 0."""
+    repo = make_repo({".corral.yaml": NOTES_CONFIG, "NOTES.md": "Notes.\n"})
+
+    done = corral("change", str(repo), "--command", "exit 3", "--json", "--sandbox", "local")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert (report["ok"], report["status"]) == (False, "error")
+    assert "exited 3" in report["reason"]

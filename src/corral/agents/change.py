@@ -18,7 +18,7 @@ from corral.agents.builtin import BuiltinAgent
 from corral.agents.transcript import JsonlRecorder, MemoryRecorder
 from corral.config import ConfigError
 from corral.gate.base import GateResult
-from corral.gate.gate import build_gate
+from corral.gate.gate import StagedGate
 from corral.gate.settings import GateSettings, JudgeSettings
 from corral.llm.settings import ModelSettings, make_model
 from corral.sandbox import Backend, CommandRunner, default_cache_dir, make_runner
@@ -94,7 +94,7 @@ def change_command(
     runner = make_runner(backend, workspace=workspace, cache_dir=cache_dir or default_cache_dir())
     chosen = make_agent(agent, runner)
     settings = GateSettings(judge=JudgeSettings(mode="off"))
-    gate = build_gate(workspace, base_ref="HEAD", runner=runner, settings=settings, prompt=prompt)
+    gate = StagedGate(workspace, base_ref="HEAD", runner=runner, settings=settings, prompt=prompt)
     recorder: Recorder = JsonlRecorder(transcript) if transcript else MemoryRecorder()
     try:
         outcome = chosen.run(workspace, prompt, gate, recorder)
@@ -103,7 +103,13 @@ def change_command(
             recorder.close()
     final = None if outcome.status == "no_change" else outcome.final_gate or gate.check()
     echo(_render(outcome, final, transcript, as_json))
-    return EXIT_OK if final is not None and final.ok else EXIT_FAILED
+    return EXIT_OK if _succeeded(outcome, final) else EXIT_FAILED
+
+
+def _succeeded(outcome: AgentOutcome, final: GateResult | None) -> bool:
+    """The final gate passed on the work of a session that did not fail: an agent that could
+    not run (model unreachable, command crashed) has made no change worth keeping."""
+    return outcome.status != "error" and final is not None and final.ok
 
 
 def command_prompt(command: str) -> str:
@@ -133,7 +139,7 @@ def _render(
     }
     if as_json:
         report: dict[str, Any] = {
-            "ok": final is not None and final.ok,
+            "ok": _succeeded(outcome, final),
             "status": outcome.status,
             "reason": outcome.reason,
             "turns": outcome.turns,
