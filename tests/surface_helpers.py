@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from corral.gate.base import Gate
-from corral.gate.gate import build_gate
+from corral.gate.gate import StagedGate
 from corral.gate.settings import GateSettings
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import git, write_files
@@ -53,7 +53,7 @@ def go_repo(root: Path) -> Path:
 
 def local_gate(repo: Path, cache_dir: Path) -> Gate:
     """The job's gate as a backend builds it, on the local runner (bwrap is tested apart)."""
-    return build_gate(repo, base_ref="main", runner=LocalRunner(cache_dir), settings=GateSettings())
+    return StagedGate(repo, base_ref="main", runner=LocalRunner(cache_dir), settings=GateSettings())
 
 
 def surface_args(cache_dir: Path) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from gate_helpers import CHECK_SCRIPT, ListRecorder, grep_verifier
 
 from corral.gate.base import Gate
-from corral.gate.gate import build_gate
+from corral.gate.gate import StagedGate
 from corral.gate.judge import parse_verdict
 from corral.gate.settings import GateSettings, JudgeSettings
 from corral.sandbox.base import CommandRunner
@@ -46,7 +46,7 @@ def judged_gate(
 ) -> Gate:
     judge = JudgeSettings(mode="required", model=server.model_settings(protocol, max_retries=0))
     settings = GateSettings(verifiers=grep_verifier(), judge=judge)
-    return build_gate(
+    return StagedGate(
         repo, base_ref="HEAD", runner=runner, settings=settings, prompt=prompt, recorder=recorder
     )
 
@@ -121,7 +121,7 @@ def test_a_required_judge_without_a_model_fails_closed(
     repo: Path, local_runner: CommandRunner
 ) -> None:
     settings = GateSettings(verifiers=grep_verifier(), judge=JudgeSettings(mode="required"))
-    gate = build_gate(repo, base_ref="HEAD", runner=local_runner, settings=settings, prompt=PROMPT)
+    gate = StagedGate(repo, base_ref="HEAD", runner=local_runner, settings=settings, prompt=PROMPT)
     result = gate.check()
     assert not result.ok and "requires the judge" in result.message
 
@@ -131,7 +131,7 @@ def test_judge_off_or_unconfigured_is_skipped_and_says_so(
 ) -> None:
     for mode in ("off", "when_configured"):
         settings = GateSettings(verifiers=grep_verifier(), judge=JudgeSettings(mode=mode))
-        result = build_gate(repo, base_ref="HEAD", runner=local_runner, settings=settings).check()
+        result = StagedGate(repo, base_ref="HEAD", runner=local_runner, settings=settings).check()
         assert result.ok, result.message
         judge = result.stages[-1]
         assert judge.name == "judge" and judge.skipped and judge.details["mode"] == mode

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from gate_helpers import CHECK_SCRIPT, ListRecorder, grep_verifier
 
-from corral.gate.gate import build_gate
+from corral.gate.gate import StagedGate
 from corral.gate.settings import GateSettings
 from corral.sandbox.base import CommandRunner
 from corral.testing.repos import MakeRepo, git
@@ -21,7 +21,7 @@ def repo(make_repo: MakeRepo) -> Path:
 def test_clean_change_passes_and_is_recorded(repo: Path, local_runner: CommandRunner) -> None:
     (repo / "a.txt").write_text("fine\nstill fine\n")
     recorder = ListRecorder()
-    gate = build_gate(
+    gate = StagedGate(
         repo,
         base_ref="HEAD",
         runner=local_runner,
@@ -39,7 +39,7 @@ def test_clean_change_passes_and_is_recorded(repo: Path, local_runner: CommandRu
 def test_new_verifier_failure_fails_the_gate(repo: Path, local_runner: CommandRunner) -> None:
     (repo / "a.txt").write_text("fine\nBROKEN\n")
     recorder = ListRecorder()
-    gate = build_gate(
+    gate = StagedGate(
         repo,
         base_ref="HEAD",
         runner=local_runner,
@@ -59,7 +59,7 @@ def test_pre_existing_failure_is_excused_by_the_baseline(
 ) -> None:
     repo = make_repo({"check.sh": CHECK_SCRIPT, "a.txt": "BROKEN already\n"})
     (repo / "b.txt").write_text("a new file\n")
-    gate = build_gate(
+    gate = StagedGate(
         repo, base_ref="HEAD", runner=local_runner, settings=GateSettings(verifiers=grep_verifier())
     )
     result = gate.check()
@@ -73,7 +73,7 @@ def test_pre_existing_failure_is_excused_by_the_baseline(
 def test_verifier_that_cannot_run_fails_closed(repo: Path, local_runner: CommandRunner) -> None:
     (repo / "a.txt").write_text("fine\nstill fine\n")
     recorder = ListRecorder()
-    gate = build_gate(
+    gate = StagedGate(
         repo,
         base_ref="HEAD",
         runner=local_runner,
@@ -90,7 +90,7 @@ def test_unknown_base_ref_is_refused(repo: Path, local_runner: CommandRunner) ->
     from corral.gate.diff import DiffError
 
     with pytest.raises(DiffError, match="not a commit"):
-        build_gate(repo, base_ref="nope", runner=local_runner, settings=GateSettings())
+        StagedGate(repo, base_ref="nope", runner=local_runner, settings=GateSettings())
     assert git(repo, "status", "--porcelain") == ""
 
 
@@ -101,7 +101,7 @@ def test_guard_runs_after_verifiers_and_its_message_reaches_the_agent(
     repo = make_repo({"check.sh": CHECK_SCRIPT, "a.txt": "fine\n", "tests/test_a.py": test_file})
     (repo / "tests/test_a.py").write_text("import pytest\n\n@pytest.mark.skip\n" + test_file)
     recorder = ListRecorder()
-    gate = build_gate(
+    gate = StagedGate(
         repo,
         base_ref="HEAD",
         runner=local_runner,

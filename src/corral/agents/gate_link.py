@@ -142,7 +142,7 @@ def open_gate(
     if base is None:
         raise JobFileError("say which gate to run: --job FILE, or --base REF for this checkout")
     from corral.config import load_yaml_model
-    from corral.gate.gate import build_gate
+    from corral.gate.gate import StagedGate
     from corral.gate.settings import GateSettings
     from corral.sandbox import make_runner
 
@@ -151,4 +151,4 @@ def open_gate(
     )
     workspace = workspace.resolve()
     runner = make_runner(sandbox, workspace=workspace, cache_dir=cache_dir)
-    return build_gate(workspace, base_ref=base, runner=runner, settings=settings)
+    return StagedGate(workspace, base_ref=base, runner=runner, settings=settings)

@@ -13,7 +13,7 @@ from pathlib import Path
 from corral.config import ConfigError, load_yaml_model
 from corral.gate.diff import Diff
 from corral.gate.evals import JudgeFn, Verdict, format_report, load_cases, run_eval
-from corral.gate.gate import build_gate
+from corral.gate.gate import StagedGate
 from corral.gate.guard import GuardReport
 from corral.gate.judge import Judge
 from corral.gate.settings import GateSettings, GuardSettings, JudgeSettings
@@ -88,7 +88,7 @@ def gate_command(
         raise ConfigError("the judge needs the campaign prompt: give --prompt FILE")
     workspace = path.resolve()
     runner = make_runner(backend, workspace=workspace, cache_dir=cache_dir or default_cache_dir())
-    result = build_gate(
+    result = StagedGate(
         workspace, base_ref=base, runner=runner, settings=settings, prompt=prompt
     ).check()
     echo(json.dumps(result.to_json(), indent=2) if as_json else result.message)

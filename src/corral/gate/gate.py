@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from corral.agents.base import Recorder
-from corral.gate.base import Gate, GateResult, StageResult
+from corral.gate.base import GateResult, StageResult
 from corral.gate.diff import Diff, compute_diff, resolve_commit
 from corral.gate.guard import GuardContext, GuardReport, run_guard
 from corral.gate.judge import Judge, JudgeVerdict
@@ -28,7 +28,12 @@ Stage = Callable[[], StageResult]
 
 
 class StagedGate:
-    """The gate on one workspace against one base commit. Reusable: call `check()` often."""
+    """The gate on one workspace, judging the change from `base_ref` to its working tree.
+    Reusable: call `check()` often (the baseline is computed once).
+
+    `judge_model` overrides `settings.judge.model` (tests, or a model built elsewhere).
+    Raises DiffError when `base_ref` names no commit in `workspace`.
+    """
 
     def __init__(
         self,
@@ -181,34 +186,6 @@ def veto_message(verdict: JudgeVerdict) -> str:
         lines += [f"- {item.strip()}" for item in verdict.out_of_scope]
     lines.append("Address each point, keep to what the prompt asks, then verify again.")
     return "\n".join(lines)
-
-
-def build_gate(
-    workspace: Path,
-    *,
-    base_ref: str,
-    runner: CommandRunner,
-    settings: GateSettings,
-    prompt: str | None = None,
-    baseline: list[VerifierResult] | None = None,
-    recorder: Recorder | None = None,
-    judge_model: ChatModel | None = None,
-) -> Gate:
-    """The gate for `workspace`, judging the change from `base_ref` to its working tree.
-
-    `judge_model` overrides `settings.judge.model` (tests, or a model built elsewhere).
-    Raises DiffError when `base_ref` names no commit in `workspace`.
-    """
-    return StagedGate(
-        workspace,
-        base_ref=base_ref,
-        runner=runner,
-        settings=settings,
-        prompt=prompt,
-        baseline=baseline,
-        recorder=recorder,
-        judge_model=judge_model,
-    )
 
 
 def _fail_closed(name: str, stage: Stage) -> StageResult:

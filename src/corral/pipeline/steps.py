@@ -314,9 +314,9 @@ def tree_id(root: Path) -> str:
 def _gate(
     ctx: CampaignContext, job: Job, workspace: Path, runner: CommandRunner, recorder: Recorder
 ) -> Gate:
-    from corral.gate.gate import build_gate
+    from corral.gate.gate import StagedGate
 
-    return build_gate(
+    return StagedGate(
         workspace,
         base_ref=job.base_sha or "HEAD",
         runner=runner,
@@ -423,4 +423,3 @@ def _describe(outcome: AgentOutcome) -> str:
 
 def _end(ctx: CampaignContext, job: Job, state: JobState, code: Reason | None, reason: str) -> Job:
     return ctx.store.transition(job.id, state, expect=job.state, reason=reason, reason_code=code)
-
