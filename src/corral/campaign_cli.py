@@ -187,7 +187,7 @@ def print_job_log(console: Console, store: Store, job_id: int) -> None:
         f"  state: {job.state} ({job.outcome})" + (f" — {escape(job.reason)}" if job.reason else "")
     )
     if pr is not None:
-        console.print(f"  pull request: {escape(pr.url)} [{pr.state}], CI {pr.ci.state}")
+        console.print(f"  pull request: {escape(pr.url)} ({pr.state}), CI {pr.ci.state}")
     console.print("\n[bold]transitions[/]")
     for t in store.transitions(job_id):
         why = f"  {escape(t.reason)}" if t.reason else ""

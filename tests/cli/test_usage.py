@@ -4,33 +4,12 @@ line (never a traceback), and what the commands print says what happened."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_helpers import bare_remote, corral, notes_files, runtime_args, write_spec
+
 from corral.testing.repos import MakeRepo
-
-CORRAL = str(Path(sys.executable).with_name("corral"))
-NOTES_CONFIG = """\
-verifiers:
-  custom:
-    - name: notes
-      activate: NOTES.md
-      command: ["sh", "-c", "! grep -n TODO NOTES.md"]
-      pattern: '^(?P<line>\\d+):(?P<message>.*)$(?P<file>)'
-"""
-"""A verifier that needs no toolchain."""
-
-
-def corral(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CORRAL, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-    )
 
 
 def assert_usage_error(done: subprocess.CompletedProcess[str], *words: str) -> None:
@@ -41,7 +20,7 @@ def assert_usage_error(done: subprocess.CompletedProcess[str], *words: str) -> N
 
 
 def test_verify_with_a_baseline_that_is_not_a_commit(make_repo: MakeRepo) -> None:
-    repo = make_repo({".corral.yaml": NOTES_CONFIG, "NOTES.md": "Notes.\n"})
+    repo = make_repo(notes_files())
 
     done = corral("verify", str(repo), "--baseline", "no-such-ref", "--sandbox", "local")
 
@@ -50,7 +29,7 @@ def test_verify_with_a_baseline_that_is_not_a_commit(make_repo: MakeRepo) -> Non
 
 def test_change_whose_command_fails_is_not_a_success(make_repo: MakeRepo) -> None:
     """The untouched repository passes the gate, but nothing was changed: exit 1, not 0."""
-    repo = make_repo({".corral.yaml": NOTES_CONFIG, "NOTES.md": "Notes.\n"})
+    repo = make_repo(notes_files())
 
     done = corral("change", str(repo), "--command", "exit 3", "--json", "--sandbox", "local")
 
@@ -58,3 +37,19 @@ def test_change_whose_command_fails_is_not_a_success(make_repo: MakeRepo) -> Non
     report = json.loads(done.stdout)
     assert (report["ok"], report["status"]) == (False, "error")
     assert "exited 3" in report["reason"]
+
+
+def test_logs_show_the_pull_request_and_its_state(tmp_path: Path) -> None:
+    remote = bare_remote(tmp_path / "forge", "docs", notes_files())
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="notes",
+        command="echo More. >> NOTES.md",
+        targets={"repos": [str(remote)]},
+    )
+    assert corral("run", str(spec), *runtime_args(tmp_path)).returncode == 0
+
+    done = corral("logs", "1", "--store", str(tmp_path / "corral.db"))
+
+    assert done.returncode == 0, done.stderr
+    assert f"pull request: {remote}#pr-1 (open), CI passed" in done.stdout
