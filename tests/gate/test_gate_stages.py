@@ -18,16 +18,19 @@ def repo(make_repo: MakeRepo) -> Path:
     return make_repo({"check.sh": CHECK_SCRIPT, "a.txt": "fine\n"})
 
 
+def grep_gate(
+    repo: Path, runner: CommandRunner, command: list[str] | None = None
+) -> tuple[StagedGate, ListRecorder]:
+    """The gate on repo's working tree against HEAD, with the grep verifier, recording."""
+    recorder = ListRecorder()
+    settings = GateSettings(verifiers=grep_verifier(command))
+    gate = StagedGate(repo, base_ref="HEAD", runner=runner, settings=settings, recorder=recorder)
+    return gate, recorder
+
+
 def test_clean_change_passes_and_is_recorded(repo: Path, local_runner: CommandRunner) -> None:
     (repo / "a.txt").write_text("fine\nstill fine\n")
-    recorder = ListRecorder()
-    gate = StagedGate(
-        repo,
-        base_ref="HEAD",
-        runner=local_runner,
-        settings=GateSettings(verifiers=grep_verifier()),
-        recorder=recorder,
-    )
+    gate, recorder = grep_gate(repo, local_runner)
     result = gate.check()
     assert result.ok, result.message
     assert result.stages[0].name == "verifiers"
@@ -38,14 +41,7 @@ def test_clean_change_passes_and_is_recorded(repo: Path, local_runner: CommandRu
 
 def test_new_verifier_failure_fails_the_gate(repo: Path, local_runner: CommandRunner) -> None:
     (repo / "a.txt").write_text("fine\nBROKEN\n")
-    recorder = ListRecorder()
-    gate = StagedGate(
-        repo,
-        base_ref="HEAD",
-        runner=local_runner,
-        settings=GateSettings(verifiers=grep_verifier()),
-        recorder=recorder,
-    )
+    gate, recorder = grep_gate(repo, local_runner)
     result = gate.check()
     assert not result.ok
     assert "a.txt:2" in result.message
@@ -59,9 +55,7 @@ def test_pre_existing_failure_is_excused_by_the_baseline(
 ) -> None:
     repo = make_repo({"check.sh": CHECK_SCRIPT, "a.txt": "BROKEN already\n"})
     (repo / "b.txt").write_text("a new file\n")
-    gate = StagedGate(
-        repo, base_ref="HEAD", runner=local_runner, settings=GateSettings(verifiers=grep_verifier())
-    )
+    gate, _ = grep_gate(repo, local_runner)
     result = gate.check()
     assert result.ok, result.message
     # and the same finding in a new place is the change's fault
@@ -72,14 +66,7 @@ def test_pre_existing_failure_is_excused_by_the_baseline(
 
 def test_verifier_that_cannot_run_fails_closed(repo: Path, local_runner: CommandRunner) -> None:
     (repo / "a.txt").write_text("fine\nstill fine\n")
-    recorder = ListRecorder()
-    gate = StagedGate(
-        repo,
-        base_ref="HEAD",
-        runner=local_runner,
-        settings=GateSettings(verifiers=grep_verifier(["no-such-tool-corral"])),
-        recorder=recorder,
-    )
+    gate, recorder = grep_gate(repo, local_runner, ["no-such-tool-corral"])
     result = gate.check()
     assert not result.ok
     assert "no-such-tool-corral" in result.message
@@ -100,14 +87,7 @@ def test_guard_runs_after_verifiers_and_its_message_reaches_the_agent(
     test_file = "def test_add():\n    assert 1 + 1 == 2\n"
     repo = make_repo({"check.sh": CHECK_SCRIPT, "a.txt": "fine\n", "tests/test_a.py": test_file})
     (repo / "tests/test_a.py").write_text("import pytest\n\n@pytest.mark.skip\n" + test_file)
-    recorder = ListRecorder()
-    gate = StagedGate(
-        repo,
-        base_ref="HEAD",
-        runner=local_runner,
-        settings=GateSettings(verifiers=grep_verifier()),
-        recorder=recorder,
-    )
+    gate, recorder = grep_gate(repo, local_runner)
     result = gate.check()
     assert not result.ok
     assert [(s.name, s.ok) for s in result.stages] == [("verifiers", True), ("guard", False)]
