@@ -416,7 +416,11 @@ def serve(
     from corral.store import default_store_url
     from corral.web.app import serve as serve_dashboard
 
-    serve_dashboard(store or default_store_url(), host=host, port=port)
+    def run_server() -> int:
+        serve_dashboard(store or default_store_url(), host=host, port=port)
+        return EXIT_OK
+
+    _campaign_exit(run_server)
 
 
 def _campaign_exit(command: Callable[[], int]) -> None:

@@ -53,3 +53,13 @@ def test_logs_show_the_pull_request_and_its_state(tmp_path: Path) -> None:
 
     assert done.returncode == 0, done.stderr
     assert f"pull request: {remote}#pr-1 (open), CI passed" in done.stdout
+
+
+def test_a_store_that_cannot_be_opened_is_named_without_its_password() -> None:
+    unreachable = "postgresql://corral:hunter2@127.0.0.1:1/corral"
+    for argv in (["status"], ["serve", "--port", "1"], ["logs", "1"]):
+        done = corral(*argv, "--store", unreachable)
+        assert_usage_error(done, "cannot open the store", "127.0.0.1", "refused")
+        assert "hunter2" not in done.stderr
+
+    assert_usage_error(corral("status", "--store", "mysql://db/corral"), "SQLite", "PostgreSQL")

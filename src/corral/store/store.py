@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
@@ -49,9 +50,17 @@ class Store:
 
     @classmethod
     def open(cls, url: str) -> Store:
-        """Connect, then bring the schema up to date (Alembic, run in-process)."""
-        engine = make_engine(url)
-        upgrade(engine)
+        """Connect, then bring the schema up to date (Alembic, run in-process). StoreError,
+        naming the store (never its password) and the reason, when that cannot be done."""
+        try:
+            engine = make_engine(url)
+        except (ArgumentError, ImportError, OSError) as exc:
+            raise StoreError(f"cannot open the store {_shown(url)}: {_reason(exc)}") from exc
+        try:
+            upgrade(engine)
+        except (SQLAlchemyError, OSError) as exc:
+            engine.dispose()
+            raise StoreError(f"cannot open the store {_shown(url)}: {_reason(exc)}") from exc
         return cls(engine)
 
     def close(self) -> None:
@@ -497,6 +506,8 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ArgumentError("corral keeps its records in SQLite (a path) or PostgreSQL")
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if parsed.database and parsed.database != ":memory:":
@@ -505,6 +516,16 @@ def make_engine(url: str) -> Engine:
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True) if "://" in url else url
+
+
+def _reason(exc: Exception) -> str:
+    """The driver's own words (not SQLAlchemy's wrapping and links), on one line."""
+    cause = getattr(exc, "orig", None) or exc
+    return " ".join(str(cause).split()) or type(cause).__name__
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
