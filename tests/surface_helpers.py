@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from corral.gate.base import Gate
+from corral.gate.base import Gate, GateResult
 from corral.gate.gate import StagedGate
 from corral.gate.settings import GateSettings
 from corral.sandbox.local import LocalRunner
@@ -54,6 +54,18 @@ def go_repo(root: Path) -> Path:
 def local_gate(repo: Path, cache_dir: Path) -> Gate:
     """The job's gate as a backend builds it, on the local runner (bwrap is tested apart)."""
     return StagedGate(repo, base_ref="main", runner=LocalRunner(cache_dir), settings=GateSettings())
+
+
+class CountingGate:
+    """A gate that keeps each result it gave: how often it was asked, and what it said."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.results: list[GateResult] = []
+
+    def check(self) -> GateResult:
+        self.results.append(self.gate.check())
+        return self.results[-1]
 
 
 def surface_args(cache_dir: Path) -> list[str]:

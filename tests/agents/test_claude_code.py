@@ -19,11 +19,10 @@ import pytest
 from corral.agents.base import Budgets
 from corral.agents.claude_code import VERIFY_TOOL, ClaudeCodeAgent, ClaudeCodeError
 from corral.agents.transcript import MemoryRecorder
-from corral.gate.base import Gate, GateResult
 from corral.testing.fake_llm import Call, FakeModelServer, FakeRequest, Turn, tool
 from corral.testing.repos import git
 from corral.testing.samples import go
-from surface_helpers import CORRAL, TRIPLED, go_repo, local_gate
+from surface_helpers import CORRAL, TRIPLED, CountingGate, go_repo, local_gate
 
 PROMPT = "Add a function Tripled to calc/calc.go that returns each element times three."
 BUG = ("range xs {\n\t\ttotal", "range xs[1:] {\n\t\ttotal")
@@ -66,16 +65,6 @@ class ScriptedClaude:
         if len(self.main) > len(self.turns):
             return Turn(text="(the script has ended)")
         return self.turns[len(self.main) - 1]
-
-
-class CountingGate:
-    def __init__(self, gate: Gate) -> None:
-        self.gate = gate
-        self.results: list[GateResult] = []
-
-    def check(self) -> GateResult:
-        self.results.append(self.gate.check())
-        return self.results[-1]
 
 
 def tool_results(request: FakeRequest) -> list[dict[str, Any]]:

@@ -12,23 +12,12 @@ import pytest
 from corral.agents.base import AgentOutcome
 from corral.agents.command import CommandAgent
 from corral.agents.transcript import MemoryRecorder
-from corral.gate.base import Gate, GateResult
 from corral.sandbox.local import LocalRunner
 from corral.testing.samples import go
-from surface_helpers import CORRAL, TRIPLED, go_repo, local_gate
+from surface_helpers import CORRAL, TRIPLED, CountingGate, go_repo, local_gate
 
 BREAKS_THE_BUILD = """sed -i 's/total += x/total += x + "1"/' calc/calc.go"""
 ADDS_TRIPLED = f"cat >> calc/calc.go <<'EOF'\n{TRIPLED}EOF"
-
-
-class CountingGate:
-    def __init__(self, gate: Gate) -> None:
-        self.gate = gate
-        self.checks = 0
-
-    def check(self) -> GateResult:
-        self.checks += 1
-        return self.gate.check()
 
 
 @pytest.fixture
@@ -50,7 +39,7 @@ def test_a_command_that_breaks_the_build_is_stopped_by_the_gate(
     assert outcome.status == "gate_failed"
     assert outcome.final_gate is not None and not outcome.final_gate.ok
     assert "calc/calc.go:8" in outcome.final_gate.message
-    assert gate.checks == 1
+    assert len(gate.results) == 1
 
 
 def test_a_command_whose_change_passes(repo: Path, cache_dir: Path) -> None:
@@ -74,7 +63,7 @@ def test_a_failed_or_empty_command_ends_without_a_gate(
 
     assert outcome.status == status
     assert reason in outcome.reason
-    assert gate.checks == 0
+    assert len(gate.results) == 0
 
 
 def test_corral_change_runs_a_command_through_the_gate(repo: Path, cache_dir: Path) -> None:

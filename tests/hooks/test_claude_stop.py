@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from corral.agents.gate_link import GateServer, JobFile
-from corral.gate.base import Gate, GateResult
 from corral.testing.repos import write_files
 from surface_helpers import (
     CORRAL,
+    CountingGate,
     failing_change,
     go_repo,
     local_gate,
@@ -85,7 +85,7 @@ def test_the_job_file_reaches_the_backends_own_gate(
     assert json.loads(blocked.stdout)["decision"] == "block"
     assert "calc/calc_test.go:11" in json.loads(blocked.stdout)["reason"]
     assert (allowed.returncode, allowed.stdout) == (0, "")
-    assert gate.checks == 2  # both answers came from the backend's gate, none built anew
+    assert len(gate.results) == 2  # both answers came from the backend's gate, none built anew
     assert not JobFile.load(job).socket.exists()  # the server cleans up after itself
 
 
@@ -121,13 +121,3 @@ def test_no_gate_named_is_refused(repo: Path) -> None:
 
     assert done.returncode == 2
     assert "--job FILE, or --base REF" in done.stderr
-
-
-class CountingGate:
-    def __init__(self, gate: Gate) -> None:
-        self.gate = gate
-        self.checks = 0
-
-    def check(self) -> GateResult:
-        self.checks += 1
-        return self.gate.check()
