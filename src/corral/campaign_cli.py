@@ -6,6 +6,8 @@ cli.py parses options and calls these; the logic they show lives in corral.campa
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import threading
 from collections import Counter
@@ -42,6 +44,7 @@ from corral.pipeline.context import (
 )
 from corral.pipeline.states import TERMINAL, JobState, Outcome
 from corral.sandbox import Backend
+from corral.sandbox.local import kill_running
 from corral.spec import load_spec
 from corral.store import Store, default_store_url
 from corral.store.records import Event, Job
@@ -326,7 +329,7 @@ def run_command(
         return ExitCode.USAGE
     progress = CampaignProgress(err, verbose)
     try:
-        with progress.shown():
+        with interruptible(f"`corral run {spec_path}` resumes it"), progress.shown():
             summary = run_campaign(
                 spec, runtime, engine=chosen, on_change=progress.on_change, on_start=progress.start
             )
@@ -376,7 +379,7 @@ def retry_command(
         retried = retry_failed(store, record)
         err.print(f"retrying {len(retried)} job(s) of {record.name}")
         progress = CampaignProgress(err, verbose)
-        with progress.shown():
+        with interruptible(f"`corral retry {record.name} --failed` resumes it"), progress.shown():
             progress.start(context_for(record, runtime, store))
             summary = resume_campaign(
                 store,
@@ -406,6 +409,41 @@ def decide_command(store_url: str | None, job_id: int, reason: str | None, by: s
             reject(store, job_id, reason, by)
             print(f"job {job_id} rejected: it ends without a PR on the campaign's next run")
     return ExitCode.OK
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it stops a run the way Ctrl-C does."""
+
+
+@contextmanager
+def interruptible(resume_hint: str) -> Iterator[None]:
+    """Ctrl-C or SIGTERM ends the process at once, saying how to go on.
+
+    Nothing is lost: every step stores its job's state before the next one starts and is
+    idempotent, so a step cut short runs again on resume. The commands still running die with
+    the process (bubblewrap's --die-with-parent; the local runner's are killed here)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        kill_running()
+        err.print(
+            f"\n[yellow]stopped ({signum.name}):[/] the campaign is recorded as far as it went; "
+            f"{escape(resume_hint)}"
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + signum)  # worker threads would finish their steps first: do not wait
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 @contextmanager

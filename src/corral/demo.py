@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from corral.campaign_cli import CampaignProgress, counts_line, outcome_table
+from corral.campaign_cli import CampaignProgress, counts_line, interruptible, outcome_table
 from corral.campaigns import CampaignSummary, ExitCode, run_campaign
 from corral.config import ConfigError
 from corral.pipeline.context import Runtime
@@ -272,9 +272,10 @@ def demo_command(
     directory = (directory or Path(tempfile.mkdtemp(prefix="corral-demo-"))).resolve()
     console.print(f"Building the demo's repositories in {escape(str(directory))}")
     started = time.monotonic()
-    summary, repos = run_demo(
-        directory, agent=agent, store_url=store_url, sandbox=sandbox, console=console
-    )
+    with interruptible("`corral demo` runs it again from the start"):
+        summary, repos = run_demo(
+            directory, agent=agent, store_url=store_url, sandbox=sandbox, console=console
+        )
     out.print(outcome_table(summary))
     out.print(f"{counts_line(summary)} in {time.monotonic() - started:.0f}s\n")
     surprises = _explain(out, summary, repos, agent)

@@ -37,13 +37,21 @@ class LocalEngine:
         self.poll_s = poll_s
 
     def run(self, ctx: CampaignContext, on_change: OnChange | None = None) -> None:
+        """Drive every live job. Interrupted (Ctrl-C), no job or step starts any more and the
+        interruption is raised at once, without waiting for the jobs still queued."""
         run = _CampaignRun(ctx, on_change or (lambda job: None), self)
         jobs = [job for job in ctx.store.jobs(ctx.campaign.id) if job.state not in TERMINAL]
-        with ThreadPoolExecutor(
+        pool = ThreadPoolExecutor(
             max_workers=self.workers or ctx.spec.concurrency, thread_name_prefix="corral-job"
-        ) as pool:
+        )
+        try:
             for future in [pool.submit(run.drive, job.id) for job in jobs]:
                 future.result()
+        except BaseException:
+            run.stopping.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
 
 class _CampaignRun:
@@ -57,6 +65,8 @@ class _CampaignRun:
         self._starting: set[int] = set()
         """Jobs let start by this run that the store does not count as started yet."""
         self._pr_lock = threading.Lock()
+        self.stopping = threading.Event()
+        """Set when the run is interrupted: the jobs end after the step they are in."""
 
     def drive(self, job_id: int) -> None:
         """Run the job's steps until it is done, or waits, or a step makes no progress."""
@@ -65,7 +75,7 @@ class _CampaignRun:
         if job.state == JobState.QUEUED and not self._may_start(job):
             return
         try:
-            while True:
+            while not self.stopping.is_set():
                 decision = decide(job, self.ctx.spec, store.approvals(job.id))
                 if decision.waiting_for == "approval" and self.engine.wait_for_approval:
                     time.sleep(self.engine.poll_s)

@@ -8,8 +8,9 @@ import selectors
 import shutil
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from corral.sandbox.base import (
@@ -79,15 +80,16 @@ def run_process(
         start_new_session=True,
         pass_fds=pass_fds,
     )
-    if stdin is not None and proc.stdin is not None:
-        try:
-            proc.stdin.write(stdin.encode())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-    out, err = OutputCap(limits.max_output_bytes), OutputCap(limits.max_output_bytes)
-    limit_hit = _pump(proc, out, err, started + limits.timeout_s, kill or kill_group)
-    exit_code = proc.wait()
+    with _running(proc):
+        if stdin is not None and proc.stdin is not None:
+            try:
+                proc.stdin.write(stdin.encode())
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        out, err = OutputCap(limits.max_output_bytes), OutputCap(limits.max_output_bytes)
+        limit_hit = _pump(proc, out, err, started + limits.timeout_s, kill or kill_group)
+        exit_code = proc.wait()
     if limit_hit is None and (out.dropped or err.dropped):
         limit_hit = "output"
     return CommandResult(
@@ -127,6 +129,31 @@ def _pump(
             cap.feed(chunk)
     sel.close()
     return None
+
+
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _running(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    with _RUNNING_LOCK:
+        _RUNNING.add(proc)
+    try:
+        yield
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
+
+
+def kill_running() -> None:
+    """Kill every command this process is running, with their process groups: for a process
+    about to exit at once (interrupted), whose commands run in sessions of their own and would
+    otherwise outlive it."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        kill_group(proc)
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
