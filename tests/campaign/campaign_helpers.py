@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -11,6 +12,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from corral.pipeline.states import JobState
+from corral.store import Store
+from corral.store.records import Job, Session
+
 CORRAL = str(Path(sys.executable).parent / "corral")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "corral-tests",
@@ -18,6 +23,9 @@ GIT_ENV = {
     "GIT_COMMITTER_NAME": "corral-tests",
     "GIT_COMMITTER_EMAIL": "tests@corral.invalid",
 }
+
+CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
+"""A change command that needs no toolchain: a CONTRIBUTING file in every repository."""
 
 NOTES_CONFIG = """\
 verifiers:
@@ -69,13 +77,14 @@ def write_spec(path: Path, **fields: Any) -> Path:
     return path
 
 
+def corral_env() -> dict[str, str]:
+    """The environment of the corral processes a test starts: git's identity, wide tables."""
+    return {**os.environ, **GIT_ENV, "COLUMNS": "200"}
+
+
 def corral(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [CORRAL, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **GIT_ENV, "COLUMNS": "200"},
+        [CORRAL, *args], capture_output=True, text=True, timeout=timeout, env=corral_env()
     )
 
 
@@ -94,3 +103,44 @@ def runtime_args(store: str, work: Path, cache: Path) -> list[str]:
 
 def remote_branches(remote: Path) -> list[str]:
     return git("for-each-ref", "--format=%(refname:short)", "refs/heads", cwd=remote).splitlines()
+
+
+def jobs_of(store_url: str, campaign: str) -> list[Job]:
+    store = Store.open(store_url)
+    try:
+        record = store.campaign(campaign)
+        return [] if record is None else store.jobs(record.id)
+    finally:
+        store.close()
+
+
+def assert_one_pr_each_and_every_transition(
+    store_url: str, campaign: str, remotes: list[Path]
+) -> dict[str, list[Session]]:
+    """Every job has its PR, one each, pushed once; every transition chains; every job had
+    its baseline and a session. Returns the sessions by job name."""
+    store = Store.open(store_url)
+    try:
+        record = store.campaign(campaign)
+        assert record is not None
+        jobs = store.jobs(record.id)
+        assert {job.state for job in jobs} == {JobState.PR_OPEN}, [(j.name, j.reason) for j in jobs]
+        prs = store.pull_requests(record.id)
+        assert sorted(pr.repo for pr in prs) == sorted(str(r) for r in remotes)
+        for job in jobs:
+            chain = store.transitions(job.id)
+            assert chain[0].from_state is None and chain[0].to_state == JobState.QUEUED
+            for before, after in itertools.pairwise(chain):
+                assert after.from_state == before.to_state, (job.name, before, after)
+            states = [t.to_state for t in chain]
+            for state in (JobState.PREPARED, JobState.BASELINED, JobState.GATING):
+                assert state in states, (job.name, states)
+            assert states[-3:] == [JobState.COMMITTED, JobState.PUSHED, JobState.PR_OPEN]
+            assert store.verifier_runs(job.id, "baseline"), job.name
+        sessions = {job.name: store.sessions(job.id) for job in jobs}
+    finally:
+        store.close()
+    assert all(sessions.values()), sessions
+    for remote in remotes:
+        assert remote_branches(remote) == [f"corral/{campaign}", "main"]
+    return sessions

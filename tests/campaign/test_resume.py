@@ -4,8 +4,6 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import itertools
-import os
 import signal
 import subprocess
 import time
@@ -14,9 +12,12 @@ from pathlib import Path
 
 import pytest
 from campaign_helpers import (
+    CONTRIBUTING,
     CORRAL,
-    GIT_ENV,
+    assert_one_pr_each_and_every_transition,
     corral,
+    corral_env,
+    jobs_of,
     make_remote,
     notes_repo,
     remote_branches,
@@ -25,22 +26,9 @@ from campaign_helpers import (
 )
 
 from corral.pipeline.states import JobState, Reason
-from corral.store import Store
-from corral.store.records import Job
 from corral.testing.samples import sample
 
 pytestmark = pytest.mark.xdist_group("campaign-resume")
-
-CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
-
-
-def _jobs(store_url: str, campaign: str) -> list[Job]:
-    store = Store.open(store_url)
-    try:
-        record = store.campaign(campaign)
-        return [] if record is None else store.jobs(record.id)
-    finally:
-        store.close()
 
 
 def test_killed_run_resumes_with_one_pr_per_repository(
@@ -65,46 +53,28 @@ def test_killed_run_resumes_with_one_pr_per_repository(
         [CORRAL, *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, **GIT_ENV},
+        env=corral_env(),
     )
     try:
         _wait_for_middle(store_url)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    states = {job.name: job.state for job in _jobs(store_url, "crash")}
+    states = {job.name: job.state for job in jobs_of(store_url, "crash")}
     assert JobState.PR_OPEN in states.values(), states
     assert set(states.values()) != {JobState.PR_OPEN}, states  # killed in the middle
 
     again = corral(*args)
     assert again.returncode == 0, again.stdout + again.stderr
 
-    store = Store.open(store_url)
-    try:
-        record = store.campaign("crash")
-        assert record is not None
-        jobs = store.jobs(record.id)
-        assert {job.state for job in jobs} == {JobState.PR_OPEN}
-        prs = store.pull_requests(record.id)
-        assert sorted(pr.repo for pr in prs) == sorted(str(r) for r in remotes)  # one each
-        for job in jobs:
-            chain = store.transitions(job.id)
-            for before, after in itertools.pairwise(chain):
-                assert after.from_state == before.to_state
-            assert chain[-1].to_state == JobState.PR_OPEN
-            assert store.sessions(job.id), job.name
-            assert store.verifier_runs(job.id, "baseline"), job.name
-    finally:
-        store.close()
-    for remote in remotes:
-        assert remote_branches(remote) == ["corral/crash", "main"]
+    assert_one_pr_each_and_every_transition(store_url, "crash", remotes)
 
 
 def _wait_for_middle(store_url: str, timeout_s: float = 300) -> None:
     """Until one repository has its PR and another is not done yet."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        states = {job.state for job in _jobs(store_url, "crash")}
+        states = {job.state for job in jobs_of(store_url, "crash")}
         if JobState.PR_OPEN in states and states - {JobState.PR_OPEN}:
             return
         time.sleep(0.2)
@@ -130,7 +100,7 @@ def test_approval_holds_jobs_until_a_person_decides(
 
     held = corral(*args)
     assert held.returncode == 3, held.stdout + held.stderr  # nothing failed, jobs wait
-    jobs = {job.name: job for job in _jobs(store_url, "held")}
+    jobs = {job.name: job for job in jobs_of(store_url, "held")}
     assert {job.state for job in jobs.values()} == {JobState.AWAITING_APPROVAL}
     assert all(remote_branches(r) == ["main"] for r in remotes)  # nothing pushed yet
     assert f"corral approve {jobs['docs-a'].id}" in held.stdout
@@ -150,7 +120,7 @@ def test_approval_holds_jobs_until_a_person_decides(
 
     done = corral(*args)
     assert done.returncode == 1, done.stdout  # one repository ends without a PR
-    after = {job.name: job for job in _jobs(store_url, "held")}
+    after = {job.name: job for job in jobs_of(store_url, "held")}
     assert after["docs-a"].state == JobState.PR_OPEN
     assert after["docs-b"].state == JobState.FAILED
     assert after["docs-b"].reason_code == Reason.REJECTED
@@ -181,7 +151,7 @@ def test_a_repository_that_does_not_clone_fails_alone_and_retries(
     runtime = runtime_args(store_url, tmp_path / "work", cache_dir)
     first = corral("run", str(spec), *runtime)
     assert first.returncode == 1
-    jobs = {job.name: job for job in _jobs(store_url, "clones")}
+    jobs = {job.name: job for job in jobs_of(store_url, "clones")}
     assert jobs["ok-1"].state == jobs["ok-2"].state == JobState.PR_OPEN
     assert jobs["later"].state == JobState.FAILED
     assert jobs["later"].reason_code == Reason.CLONE_FAILED
@@ -189,7 +159,7 @@ def test_a_repository_that_does_not_clone_fails_alone_and_retries(
     make_remote(forge, "later", notes_repo())  # the repository appears
     retried = corral("retry", "clones", "--failed", *runtime)
     assert retried.returncode == 0, retried.stdout + retried.stderr
-    assert {job.state for job in _jobs(store_url, "clones")} == {JobState.PR_OPEN}
+    assert {job.state for job in jobs_of(store_url, "clones")} == {JobState.PR_OPEN}
     assert remote_branches(missing) == ["corral/clones", "main"]
 
 

@@ -12,7 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "campaign"))  # the campaign test helpers
 
-from temporal_helpers import StartWorker, corral_env
+from campaign_helpers import corral_env
+from temporal_helpers import PACE_ENV, StartWorker
 
 from corral.engine.temporal.devserver import (
     dev_server,
@@ -34,6 +35,13 @@ def own_task_queue(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureReque
     queue = f"corral-{request.node.name}"
     monkeypatch.setenv("CORRAL_TEMPORAL_TASK_QUEUE", queue)
     return queue
+
+
+@pytest.fixture(autouse=True)
+def engine_pace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The corral processes a test starts run at the tests' pace (PACE_ENV)."""
+    for name, value in PACE_ENV.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

@@ -13,24 +13,27 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from campaign_helpers import CORRAL, make_remote, notes_repo, remote_branches, write_spec
-from temporal_helpers import StartWorker, corral_env
+from campaign_helpers import (
+    CONTRIBUTING,
+    CORRAL,
+    assert_one_pr_each_and_every_transition,
+    corral,
+    corral_env,
+    jobs_of,
+    make_remote,
+    notes_repo,
+    remote_branches,
+    write_spec,
+)
+from temporal_helpers import StartWorker
 from temporalio.client import Client
 
 from corral.pipeline.states import JobState, Reason
 from corral.store import Store
-from corral.store.records import Job, Session, Transition
+from corral.store.records import Job, Transition
 from corral.testing.samples import sample
 
 pytestmark = pytest.mark.xdist_group("temporal")
-
-CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
-
-
-def corral(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CORRAL, *args], capture_output=True, text=True, timeout=timeout, env=corral_env()
-    )
 
 
 def run_args(spec: Path, store: str, tmp_path: Path, address: str) -> list[str]:
@@ -48,44 +51,6 @@ def run_args(spec: Path, store: str, tmp_path: Path, address: str) -> list[str]:
         "--sandbox",
         "local",
     ]
-
-
-def jobs_of(store_url: str, campaign: str) -> list[Job]:
-    store = Store.open(store_url)
-    try:
-        record = store.campaign(campaign)
-        return [] if record is None else store.jobs(record.id)
-    finally:
-        store.close()
-
-
-def assert_one_pr_each_and_every_transition(
-    store_url: str, campaign: str, remotes: list[Path]
-) -> dict[str, list[Session]]:
-    """Every job has its PR, one each, pushed once; every transition chains; the sessions."""
-    store = Store.open(store_url)
-    try:
-        record = store.campaign(campaign)
-        assert record is not None
-        jobs = store.jobs(record.id)
-        assert {job.state for job in jobs} == {JobState.PR_OPEN}, [(j.name, j.reason) for j in jobs]
-        prs = store.pull_requests(record.id)
-        assert sorted(pr.repo for pr in prs) == sorted(str(r) for r in remotes)
-        for job in jobs:
-            chain = store.transitions(job.id)
-            assert chain[0].from_state is None and chain[0].to_state == JobState.QUEUED
-            for before, after in itertools.pairwise(chain):
-                assert after.from_state == before.to_state, (job.name, before, after)
-            states = [t.to_state for t in chain]
-            for state in (JobState.PREPARED, JobState.BASELINED, JobState.GATING):
-                assert state in states, (job.name, states)
-            assert states[-3:] == [JobState.COMMITTED, JobState.PUSHED, JobState.PR_OPEN]
-        sessions = {job.name: store.sessions(job.id) for job in jobs}
-    finally:
-        store.close()
-    for remote in remotes:
-        assert remote_branches(remote) == [f"corral/{campaign}", "main"]
-    return sessions
 
 
 async def _activity_workers(address: str, workflow_ids: list[str]) -> set[str]:
