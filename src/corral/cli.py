@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -633,4 +634,23 @@ def _surface_gate(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if "temporalio.bridge" in sys.modules:
+            _exit_before_temporal_teardown(exc.code)
+        raise
+
+
+def _exit_before_temporal_teardown(code: object) -> None:
+    """Exit without interpreter teardown once Temporal's client has run.
+
+    Its Rust runtime's threads can outlive the interpreter's finalisation and abort the
+    process ("PyGILState_Release: thread state must be current", temporalio/sdk-python#300),
+    turning a finished command into exit 134.
+    """
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
