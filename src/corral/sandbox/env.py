@@ -54,6 +54,11 @@ HOST_ALLOWED = frozenset(
         "NODE_OPTIONS",
         "NVM_DIR",
         "npm_config_registry",
+        "NPM_CONFIG_REGISTRY",
+        "YARN_REGISTRY",
+        "YARN_NPM_REGISTRY_SERVER",
+        "COREPACK_NPM_REGISTRY",
+        "COREPACK_INTEGRITY_KEYS",
         # certificate bundles: paths, needed by prepare steps behind a TLS-inspecting proxy
         "SSL_CERT_FILE",
         "SSL_CERT_DIR",
