@@ -87,6 +87,23 @@ def test_node_junit_names_each_failure_at_its_line_in_the_test_source() -> None:
     assert vars(counts) == {"run": 5, "failed": 4, "skipped": 2}
 
 
+def test_a_module_that_does_not_parse_is_a_compile_finding_at_its_line() -> None:
+    """A test file's import fails to parse: node prints `file:///...:LINE` and no project frame."""
+    [finding], counts = parse_node_junit(
+        recorded("node-test-junit-module-syntax.xml"),
+        rel_to("/tmp/pj"),
+        recorded("node-test-spec-module-syntax.txt"),
+    )
+    assert summary(finding) == (
+        FindingKind.COMPILE,
+        "bin/fee.js",
+        2,
+        "SyntaxError: Invalid or unexpected token",
+    )
+    assert finding.context == "#!/usr/bin/env node"
+    assert vars(counts) == {"run": 1, "failed": 1, "skipped": 0}
+
+
 def test_stack_frames_in_folders_with_spaces() -> None:
     """node --test in `/tmp/hard/sp ace/web ui`: the frame's path holds spaces."""
     findings, counts = parse_node_junit(

@@ -875,7 +875,32 @@ def _load_failure(path: str, output: str, rel: _Rel) -> Finding:
         error = next((ln.strip() for ln in reversed(lines[:i]) if _ERROR_LINE.match(ln)), None)
         message = _ERROR_CODE.sub(r"\1:", error) if error else "the test file failed to load"
         return Finding(FindingKind.TEST, file, int(match["line"]), message, test_id=file)
+    syntax_error = _module_syntax_error(lines, rel)
+    if syntax_error is not None:
+        return syntax_error
     return Finding(FindingKind.TEST, file, None, "the test file failed to run", test_id=file)
+
+
+# Node prints a module it cannot parse as `file:///abs/path.js:LINE`, the source line, a
+# caret, then `SyntaxError: ...`, with no stack frame in the project.
+_MODULE_HEADER = re.compile(r"^(?:file://)?(?P<path>/[^:]+):(?P<line>\d+)$")
+
+
+def _module_syntax_error(lines: list[str], rel: _Rel) -> Finding | None:
+    """The source file and line of a SyntaxError that stopped a test file from loading."""
+    for i, line in enumerate(lines):
+        header = _MODULE_HEADER.match(line.strip())
+        if header is None:
+            continue
+        error = next((ln.strip() for ln in lines[i + 1 : i + 6] if _ERROR_LINE.match(ln)), None)
+        if error is None:
+            continue
+        source = lines[i + 1].rstrip() if i + 1 < len(lines) else ""
+        path = rel(header["path"])
+        return Finding(
+            FindingKind.COMPILE, path, int(header["line"]), error, context=source or None
+        )
+    return None
 
 
 def parse_jest_json(text: str, rel: _Rel) -> tuple[list[Finding], TestCounts]:
