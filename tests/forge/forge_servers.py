@@ -2,6 +2,8 @@
 
 - `GitHttpServer`: real git smart HTTP (`git http-backend` as CGI) over bare repositories,
   refusing any request without the expected `Authorization` header.
+- `ApiServer` and `JsonHandler`: what the API servers here share (recorded exchanges, every
+  method to one handler, JSON replies); `gitlab_api.py` builds on them.
 - `Recorder`: a front that forwards API requests to a validating server (Prism), records each
   exchange with the validator's verdict, and can answer chosen requests itself (to play a
   rate limit) or swap a validated response's body (to reach a branch such as "no PR yet").
@@ -163,33 +165,24 @@ class Scripted:
     edit: Callable[[Any], Any] | None = None
 
 
-class Recorder(LoopbackServer):
-    def __init__(self, upstream: str) -> None:
-        self.upstream = urlsplit(upstream)
+class ApiServer(LoopbackServer):
+    """A loopback API server that records every exchange (under `lock`)."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
         self.exchanges: list[Exchange] = []
-        self.script: list[Scripted] = []
         self.lock = threading.Lock()
-        super().__init__(_FrontHandler)
-
-    def play(self, *steps: Scripted) -> None:
-        with self.lock:
-            self.script.extend(steps)
-
-    def take(self, method: str, path: str) -> Scripted | None:
-        with self.lock:
-            for step in self.script:
-                if step.method == method and re.fullmatch(step.path, path):
-                    self.script.remove(step)
-                    return step
-        return None
+        super().__init__(handler)
 
     def reset(self) -> list[Exchange]:
+        """The exchanges so far; the server starts recording afresh."""
         with self.lock:
-            seen, self.exchanges, self.script = self.exchanges, [], []
+            seen, self.exchanges = self.exchanges, []
         return seen
 
 
-class _FrontHandler(BaseHTTPRequestHandler):
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet HTTP/1.1 handler that sends every method to `_handle` and answers in JSON."""
+
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -211,9 +204,51 @@ class _FrontHandler(BaseHTTPRequestHandler):
         self._handle()
 
     def _handle(self) -> None:
+        raise NotImplementedError
+
+    def read_body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def send_json(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class Recorder(ApiServer):
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urlsplit(upstream)
+        self.script: list[Scripted] = []
+        super().__init__(_FrontHandler)
+
+    def play(self, *steps: Scripted) -> None:
+        with self.lock:
+            self.script.extend(steps)
+
+    def take(self, method: str, path: str) -> Scripted | None:
+        with self.lock:
+            for step in self.script:
+                if step.method == method and re.fullmatch(step.path, path):
+                    self.script.remove(step)
+                    return step
+        return None
+
+    def reset(self) -> list[Exchange]:
+        """The exchanges so far; what was scripted and not played is dropped."""
+        with self.lock:
+            self.script = []
+        return super().reset()
+
+
+class _FrontHandler(JsonHandler):
+    def _handle(self) -> None:
         front: Recorder = self.server.owner  # type: ignore[attr-defined]
         url = urlsplit(self.path)
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        raw = self.read_body()
         step = front.take(self.command, url.path)
         violations: list[dict[str, Any]]
         payload: Any
@@ -239,13 +274,7 @@ class _FrontHandler(BaseHTTPRequestHandler):
                 )
             )
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, headers, data)
 
     def _forward(
         self, front: Recorder, raw: bytes

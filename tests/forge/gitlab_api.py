@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from forge_servers import Exchange, LoopbackServer
+from forge_servers import ApiServer, Exchange, JsonHandler
 
 PAGING = {"page", "per_page"}
 ID = r"(?P<id>[^/]+)"  # a numeric id or a URL-encoded path (group%2Fname)
@@ -79,12 +77,11 @@ ROUTES = [
 ]  # fmt: skip
 
 
-class GitLabApi(LoopbackServer):
+class GitLabApi(ApiServer):
     """GitLab's REST API under /api/v4 for one token; `exchanges` records every request."""
 
     def __init__(self, token: str) -> None:
         self.token = token
-        self.exchanges: list[Exchange] = []
         self.merge_requests: dict[str, dict[int, dict[str, Any]]] = {}
         self.pipelines: dict[str, list[dict[str, Any]]] = {}
         """Per project: pipelines (with their `jobs`), newest last."""
@@ -93,13 +90,7 @@ class GitLabApi(LoopbackServer):
         """Numeric project ids given out so far, by path."""
         self.throttled = 0
         """How many coming requests get a 429 with Retry-After: 1."""
-        self.lock = threading.Lock()
         super().__init__(_GitLabHandler)
-
-    def reset(self) -> list[Exchange]:
-        with self.lock:
-            seen, self.exchanges = self.exchanges, []
-        return seen
 
     def answer(
         self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any]
@@ -256,25 +247,11 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
 }
 
 
-class _GitLabHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
+class _GitLabHandler(JsonHandler):
     def _handle(self) -> None:
         api: GitLabApi = self.server.owner  # type: ignore[attr-defined]
         url = urlsplit(self.path)
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        raw = self.read_body()
         body = json.loads(raw) if raw else {}
         query = parse_qs(url.query)
         headers: dict[str, str] = {}
@@ -307,11 +284,4 @@ class _GitLabHandler(BaseHTTPRequestHandler):
                     time.monotonic(),
                 )
             )
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, headers, json.dumps(payload).encode())
