@@ -425,11 +425,14 @@ def serve(
 
 
 def _campaign_exit(command: Callable[[], int]) -> None:
+    """Run a command body; what stops it before anything ran (a bad spec or option, a store
+    or forge that cannot be reached) is one line and exit code 2."""
+    from corral.forge import ForgeError
     from corral.store import StoreError
 
     try:
         code = command()
-    except (ConfigError, StoreError) as exc:
+    except (ConfigError, ForgeError, StoreError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
     raise typer.Exit(code)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import fnmatch
 import re
 import string
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -221,15 +223,34 @@ def resolve(spec: CampaignSpec, base_dir: Path, origin: str = "spec") -> Campaig
 
 def selected_targets(spec: CampaignSpec, found: Sequence[str] = ()) -> list[TargetSpec]:
     """The resolved spec's repositories, plus those its forge query `found`, after
-    include/exclude; duplicates refused."""
-    listed = [*spec.targets.repos, *found]
-    chosen = [t for t in map(_as_target, listed) if spec.targets.selects(t)]
-    seen: dict[str, TargetSpec] = {}
+    include/exclude. A repository both listed and found counts once; a found one whose name
+    is taken is named by its path on the forge (`group/sub/name`); a name listed twice is
+    refused."""
+    listed = [t for t in map(_as_target, spec.targets.repos) if spec.targets.selects(t)]
+    known = {(t.repo, t.workspace) for t in map(_as_target, spec.targets.repos)}
+    queried = [TargetSpec(repo=url) for url in dict.fromkeys(found) if (url, None) not in known]
+    chosen = listed + _distinct_names([t for t in queried if spec.targets.selects(t)], listed)
+    seen: set[str] = set()
     for target in chosen:
         if target.display_name in seen:
             raise ConfigError(f"targets: {target.display_name!r} is listed twice")
-        seen[target.display_name] = target
+        seen.add(target.display_name)
     return chosen
+
+
+def _distinct_names(queried: list[TargetSpec], listed: list[TargetSpec]) -> list[TargetSpec]:
+    """Found repositories, those sharing a name with another named by their path instead."""
+    names = Counter(t.display_name for t in [*listed, *queried])
+    return [
+        t.model_copy(update={"name": _forge_path(t.repo)}) if names[t.display_name] > 1 else t
+        for t in queried
+    ]
+
+
+def _forge_path(url: str) -> str:
+    """`group/sub/name` of `https://host/group/sub/name.git` or `git@host:group/sub/name.git`."""
+    path = urlsplit(url).path if "://" in url else url.split(":", 1)[-1]
+    return re.sub(r"\.git$", "", path.strip("/"))
 
 
 def _as_target(item: TargetSpec | str) -> TargetSpec:

@@ -224,12 +224,13 @@ def watch(ctx: CampaignContext, job: Job) -> Job:
     pr = ctx.store.pull_request_for_job(job.id)
     if pr is None:  # the PR record was lost with the step that opened it: open it again
         return ctx.store.transition(job.id, JobState.PUSHED, expect=job.state)
-    pr = ctx.forge.refresh_pr(pr)
+    pr = ctx.store.save_pull_request(ctx.forge.refresh_pr(pr))  # a hosted PR's mirror
     if pr.state == "merged":
         return ctx.store.transition(job.id, JobState.MERGED, expect=job.state, reason=pr.url)
     if pr.state == "closed":
         return _end(ctx, job, JobState.CLOSED, None, f"closed unmerged: {pr.url}")
     ci = ctx.forge.ci_status(pr)
+    ctx.store.save_pull_request(pr.with_changes(ci=ci))
     ctx.store.add_event(job.id, "ci", {"state": ci.state, "sha": ci.sha, "summary": ci.summary})
     if ci.state == "failed" and job.state != JobState.CI_FAILED:
         return ctx.store.transition(

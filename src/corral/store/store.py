@@ -427,10 +427,14 @@ class Store:
             return _pull_request(row)
 
     def link_pull_request(self, pr: PullRequest, campaign_id: int, job_id: int) -> None:
+        """Tie the PR to its job, recording it first when its forge keeps no book here (a
+        hosted forge's PRs are mirrored, so outcomes and the PR rate limit can count them)."""
         with self._tx() as s:
             row = _pr_row(s, pr.forge, pr.repo, pr.branch)
             if row is None:
-                raise StoreError(f"no pull request recorded for {pr.repo} {pr.branch}")
+                row = m.PullRequestRow(forge=pr.forge, repo=pr.repo, branch=pr.branch)
+                s.add(row)
+                _fill_pr(row, pr)
             row.campaign_id = campaign_id
             row.job_id = job_id
 
