@@ -190,16 +190,26 @@ def write_spec(directory: Path, remotes: dict[str, Path], agent: str) -> Path:
     return spec
 
 
+DEMO_MODELS = {
+    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "claude-sonnet-4-5"),
+    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL", "gpt-4.1"),
+}
+"""Provider -> the key's variable, the endpoint's variable (the SDKs' own), the model."""
+
+
 def _agent_block(agent: str) -> str:
+    """The spec's agent: the first provider whose key is set, at its endpoint if one is set."""
     if agent != "builtin":
         return ""
-    if os.environ.get("ANTHROPIC_API_KEY"):
-        provider, model = "anthropic", "claude-sonnet-4-5"
-    elif os.environ.get("OPENAI_API_KEY"):
-        provider, model = "openai", "gpt-4.1"
-    else:
-        raise DemoError("--agent builtin needs ANTHROPIC_API_KEY or OPENAI_API_KEY set")
-    return f"agent:\n  kind: builtin\n  model:\n    provider: {provider}\n    model: {model}\n"
+    for provider, (key_env, url_env, model) in DEMO_MODELS.items():
+        if os.environ.get(key_env):
+            base_url = os.environ.get(url_env)
+            endpoint = f"    base_url: {json.dumps(base_url)}\n" if base_url else ""
+            return (
+                "agent:\n  kind: builtin\n  model:\n"
+                f"    provider: {provider}\n    model: {model}\n{endpoint}"
+            )
+    raise DemoError("--agent builtin needs ANTHROPIC_API_KEY or OPENAI_API_KEY set")
 
 
 class DemoError(ConfigError):
