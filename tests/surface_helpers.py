@@ -13,7 +13,7 @@ from corral.gate.base import Gate, GateResult
 from corral.gate.gate import StagedGate
 from corral.gate.settings import GateSettings
 from corral.sandbox.local import LocalRunner
-from corral.testing.repos import git, write_files
+from corral.testing.repos import init_repo
 from corral.testing.samples import go
 
 CORRAL = [sys.executable, "-m", "corral"]
@@ -43,12 +43,7 @@ def failing_change() -> dict[str, str]:
 
 def go_repo(root: Path) -> Path:
     """A real git repository holding the clean Go sample, committed on main."""
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    write_files(root, go.clean())
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "initial")
-    return root
+    return init_repo(root, go.clean())
 
 
 def local_gate(repo: Path, cache_dir: Path) -> Gate:

@@ -1,74 +1,24 @@
-"""Helpers for the campaign tests: remotes on a local forge, specs, and the real CLI."""
+"""Helpers for the campaign tests: specs, the real CLI, and what a campaign left in the store
+and on its remotes (which `corral.testing.repos.make_remote` makes)."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from corral.pipeline.states import JobState
 from corral.store import Store
 from corral.store.records import Job, Session
+from corral.testing.repos import GIT_ENV, git
 
 CORRAL = str(Path(sys.executable).parent / "corral")
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "corral-tests",
-    "GIT_AUTHOR_EMAIL": "tests@corral.invalid",
-    "GIT_COMMITTER_NAME": "corral-tests",
-    "GIT_COMMITTER_EMAIL": "tests@corral.invalid",
-}
-
 CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
 """A change command that needs no toolchain: a CONTRIBUTING file in every repository."""
-
-NOTES_CONFIG = """\
-verifiers:
-  custom:
-    - name: notes
-      activate: NOTES.md
-      command: ["sh", "-c", "grep -n TODO NOTES.md | sed 's/^/NOTES.md:/'; ! grep -q TODO NOTES.md"]
-      pattern: '^(?P<file>[^:]+):(?P<line>\\d+):(?P<message>.*)$'
-"""
-"""A verifier that needs no toolchain: NOTES.md must hold no TODO."""
-
-
-def notes_repo(text: str = "Release notes.\n") -> dict[str, str]:
-    return {".corral.yaml": NOTES_CONFIG, "NOTES.md": text}
-
-
-def git(*args: str, cwd: Path | None = None) -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-    ).stdout.strip()
-
-
-def make_remote(forge: Path, name: str, files: dict[str, str]) -> Path:
-    """A bare repository `forge/name.git` with `files` committed on main."""
-    remote = forge / f"{name}.git"
-    git("init", "-q", "--bare", "-b", "main", str(remote))
-    tree = Path(tempfile.mkdtemp(prefix="corral-seed-"))
-    try:
-        for rel, content in files.items():
-            (tree / rel).parent.mkdir(parents=True, exist_ok=True)
-            (tree / rel).write_text(content)
-        git("init", "-q", "-b", "main", cwd=tree)
-        git("add", "-A", cwd=tree)
-        git("commit", "-q", "-m", "initial", cwd=tree)
-        git("push", "-q", str(remote), "main", cwd=tree)
-    finally:
-        shutil.rmtree(tree)
-    return remote
 
 
 def write_spec(path: Path, **fields: Any) -> Path:
@@ -102,7 +52,7 @@ def runtime_args(store: str, work: Path, cache: Path) -> list[str]:
 
 
 def remote_branches(remote: Path) -> list[str]:
-    return git("for-each-ref", "--format=%(refname:short)", "refs/heads", cwd=remote).splitlines()
+    return git(remote, "for-each-ref", "--format=%(refname:short)", "refs/heads").splitlines()
 
 
 def jobs_of(store_url: str, campaign: str) -> list[Job]:

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from campaign_helpers import CORRAL, GIT_ENV, make_remote, runtime_args, write_spec
+from campaign_helpers import CORRAL, runtime_args, write_spec
 
 from corral.pipeline.states import JobState
 from corral.store import Store
 from corral.testing.fake_llm import FakeModelServer, Turn, tool
+from corral.testing.repos import GIT_ENV, make_remote
 
 pytestmark = pytest.mark.xdist_group("campaign-resume")
 

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from campaign_helpers import corral, git, make_remote, remote_branches, runtime_args, write_spec
+from campaign_helpers import corral, remote_branches, runtime_args, write_spec
 
 from corral.pipeline.states import JobState, Outcome, Reason
 from corral.store import Store
+from corral.testing.repos import git, make_remote
 from corral.testing.samples import sample
 
 pytestmark = pytest.mark.xdist_group("campaign-outcomes")
@@ -89,10 +90,10 @@ def campaign(
     assert first.returncode == 1, first.stderr  # some repositories end without a PR
     # People act on the pull requests: one is merged, one closed by deleting its branch.
     clone = root / "merge"
-    git("clone", "-q", str(forge / "cargo-merged.git"), str(clone))
-    git("merge", "-q", "--no-edit", "origin/corral/outcomes", cwd=clone)
-    git("push", "-q", "origin", "main", cwd=clone)
-    git("branch", "-D", "corral/outcomes", cwd=forge / "go-closed.git")
+    git(forge, "clone", "-q", str(forge / "cargo-merged.git"), str(clone))
+    git(clone, "merge", "-q", "--no-edit", "origin/corral/outcomes")
+    git(clone, "push", "-q", "origin", "main")
+    git(forge / "go-closed.git", "branch", "-D", "corral/outcomes")
     second = corral("run", str(spec), "--json", *args)
     assert second.returncode == 1, second.stderr
     return Campaign(store_url, forge, json.loads(first.stdout), json.loads(second.stdout))
@@ -134,10 +135,10 @@ def test_pull_requests_are_pushed_branches(campaign: Campaign) -> None:
     for repo in ("go-open", "go-ci"):
         remote = campaign.forge / f"{repo}.git"
         assert "corral/outcomes" in remote_branches(remote)
-        files = git("show", "--name-only", "--format=", "corral/outcomes", cwd=remote)
+        files = git(remote, "show", "--name-only", "--format=", "corral/outcomes")
         assert "CONTRIBUTING.md" in files.splitlines()
     assert "zz_generated.go" not in git(
-        "ls-tree", "-r", "--name-only", "corral/outcomes", cwd=campaign.forge / "go-ci.git"
+        campaign.forge / "go-ci.git", "ls-tree", "-r", "--name-only", "corral/outcomes"
     )
     for repo in ("py-vetoed", "go-slow", "go-gives-up"):
         assert remote_branches(campaign.forge / f"{repo}.git") == ["main"]

@@ -18,14 +18,13 @@ from campaign_helpers import (
     corral,
     corral_env,
     jobs_of,
-    make_remote,
-    notes_repo,
     remote_branches,
     runtime_args,
     write_spec,
 )
 
 from corral.pipeline.states import JobState, Reason
+from corral.testing.repos import make_remote, notes_repo
 from corral.testing.samples import sample
 
 pytestmark = pytest.mark.xdist_group("campaign-resume")

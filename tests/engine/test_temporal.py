@@ -20,8 +20,6 @@ from campaign_helpers import (
     corral,
     corral_env,
     jobs_of,
-    make_remote,
-    notes_repo,
     remote_branches,
     write_spec,
 )
@@ -31,6 +29,7 @@ from temporalio.client import Client
 from corral.pipeline.states import JobState, Reason
 from corral.store import Store
 from corral.store.records import Job, Transition
+from corral.testing.repos import make_remote, notes_repo
 from corral.testing.samples import sample
 
 pytestmark = pytest.mark.xdist_group("temporal")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from rich.console import Console
-from web_helpers import notes_remote, notes_spec, run_notes_campaign
+from web_helpers import notes_spec, run_notes_campaign
 
 from corral.campaigns import CampaignSummary
 from corral.demo import run_demo
@@ -20,6 +20,7 @@ from corral.engine.local import LocalEngine
 from corral.pipeline.states import JobState
 from corral.store import Store
 from corral.store.records import Job
+from corral.testing.repos import make_remote, notes_repo
 from corral.web.app import create_app
 from corral.web.settings import DashboardSettings
 
@@ -77,7 +78,7 @@ def hold_campaign(demo: Demo, demo_store: Store, tmp_path: Path) -> Callable[[st
     engine polling the store for a decision in a thread; returns once the job is held."""
 
     def start(name: str) -> HeldCampaign:
-        remote = notes_remote(tmp_path / "forge", name)
+        remote = make_remote(tmp_path / "forge", name, notes_repo())
         spec = notes_spec(name, [remote], approval="each")
         engine = LocalEngine(wait_for_approval=True, poll_s=0.2)
         thread = threading.Thread(

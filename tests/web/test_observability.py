@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from web_helpers import notes_remote, notes_spec, run_notes_campaign
+from web_helpers import notes_spec, run_notes_campaign
 
 from corral import observability
 from corral.config import ConfigError
+from corral.testing.repos import make_remote, notes_repo
 
 
 @pytest.fixture
@@ -30,8 +31,8 @@ def test_each_step_is_logged_and_traced_under_its_job(
 ) -> None:
     log = tmp_path / "logs" / "corral.jsonl"
     monkeypatch.setenv("CORRAL_LOG", str(log))
-    good = notes_remote(tmp_path / "forge", "good")
-    blocked = notes_remote(tmp_path / "forge", "blocked")
+    good = make_remote(tmp_path / "forge", "good", notes_repo())
+    blocked = make_remote(tmp_path / "forge", "blocked", notes_repo())
     spec = notes_spec(
         "observed",
         [good, blocked],

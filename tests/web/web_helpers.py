@@ -13,27 +13,8 @@ from corral.campaigns import CampaignSummary, run_campaign
 from corral.engine.base import Engine
 from corral.pipeline.context import Runtime
 from corral.spec import CampaignSpec
-from corral.testing.repos import git, init_repo
-
-NOTES_CONFIG = """\
-verifiers:
-  custom:
-    - name: notes
-      activate: NOTES.md
-      command: ["sh", "-c", "grep -n TODO NOTES.md | sed 's/^/NOTES.md:/'; ! grep -q TODO NOTES.md"]
-      pattern: '^(?P<file>[^:]+):(?P<line>\\d+):(?P<message>.*)$'
-"""
-"""A verifier that needs no toolchain: NOTES.md must hold no TODO."""
 
 APPEND_LINE = "printf 'Signed off by the release team.\\n' >> NOTES.md"
-
-
-def notes_remote(forge: Path, name: str, notes: str = "Release notes.\n") -> Path:
-    """A bare repository `forge/name.git` whose NOTES.md is checked by the notes verifier."""
-    seed = init_repo(forge / f"{name}-seed", {".corral.yaml": NOTES_CONFIG, "NOTES.md": notes})
-    remote = forge / f"{name}.git"
-    git(forge, "clone", "-q", "--bare", str(seed), str(remote))
-    return remote
 
 
 def notes_spec(name: str, remotes: list[Path], **fields: Any) -> CampaignSpec:

@@ -1,9 +1,11 @@
-"""Real git repositories made from a dict of files: for tests, benchmarks and the demo."""
+"""Real git repositories made from a dict of files, bare remotes holding them, and a sample
+repository that needs no toolchain (`notes_repo`): for tests, benchmarks and the demo."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +17,21 @@ GIT_ENV = {
     "GIT_COMMITTER_NAME": "corral-tests",
     "GIT_COMMITTER_EMAIL": "tests@corral.invalid",
 }
+
+NOTES_CONFIG = """\
+verifiers:
+  custom:
+    - name: notes
+      activate: NOTES.md
+      command: ["sh", "-c", "grep -n TODO NOTES.md | sed 's/^/NOTES.md:/'; ! grep -q TODO NOTES.md"]
+      pattern: '^(?P<file>[^:]+):(?P<line>\\d+):(?P<message>.*)$'
+"""
+"""A verifier that needs no toolchain: NOTES.md must hold no TODO."""
+
+
+def notes_repo(text: str = "Release notes.\n") -> dict[str, str]:
+    """A repository that needs no toolchain: NOTES.md, checked by the NOTES_CONFIG verifier."""
+    return {".corral.yaml": NOTES_CONFIG, "NOTES.md": text}
 
 
 def git(repo: Path, *args: str) -> str:
@@ -44,3 +61,14 @@ def init_repo(root: Path, files: dict[str, str], *, commit: bool = True) -> Path
         git(root, "add", "-A")
         git(root, "commit", "-q", "-m", "initial")
     return root
+
+
+def make_remote(forge: Path, name: str, files: dict[str, str]) -> Path:
+    """A bare repository `forge/name.git` with `files` committed on main: a remote to clone."""
+    remote = forge / f"{name}.git"
+    remote.mkdir(parents=True, exist_ok=True)
+    git(remote, "init", "-q", "--bare", "-b", "main")
+    with tempfile.TemporaryDirectory(prefix="corral-seed-") as seed:
+        tree = init_repo(Path(seed) / name, files)
+        git(tree, "push", "-q", str(remote), "main")
+    return remote
