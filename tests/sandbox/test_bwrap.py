@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -270,6 +271,26 @@ def test_toolchains_under_the_hidden_home_keep_working(
 ) -> None:
     result = runner.run(argv, cwd=runner.workspace, env=cache_env(runner.cache_dir))
     assert result.ok, result.output
+
+
+def test_shims_of_a_version_manager_in_a_hidden_folder_find_the_manager(
+    runner: BwrapRunner, tmp_path: Path
+) -> None:
+    """pyenv's or rbenv's shims exec the manager from the folder above them, even when its
+    root variable (PYENV_ROOT) is not set: an MCP client or a cron job starts corral so."""
+    manager = tmp_path / "manager"  # below the host's /tmp, which the sandbox hides
+    (manager / "libexec").mkdir(parents=True)
+    (manager / "shims").mkdir()
+    (manager / "libexec" / "tool").write_text("#!/bin/sh\necho managed\n")
+    (manager / "shims" / "tool").write_text(f'#!/bin/sh\nexec "{manager}/libexec/tool" "$@"\n')
+    for script in ("libexec/tool", "shims/tool"):
+        (manager / script).chmod(0o755)
+    env = {**os.environ, "PATH": f"{manager / 'shims'}:{os.environ['PATH']}"}
+    shimmed = BwrapRunner(runner.workspace, runner.cache_dir, base_env=env)
+
+    result = shimmed.run(["tool"], cwd=runner.workspace)
+
+    assert result.stdout == "managed\n", result.output
 
 
 def test_missing_program_raises(runner: BwrapRunner) -> None:

@@ -296,6 +296,8 @@ def _toolchain_paths(env: Mapping[str, str]) -> list[Path]:
     """PATH entries, toolchain homes and the resolver's configuration: what must stay seen."""
     named = [*env.get("PATH", "").split(os.pathsep), *(env.get(v, "") for v in TOOLCHAIN_VARS)]
     paths = [Path(n) for n in named if n and Path(n).is_absolute()]
+    # a version manager's shims (pyenv, rbenv, asdf) run the manager from the folder above
+    paths += [p.parent for p in paths if p.name == "shims"]
     paths.append(Path("/etc/resolv.conf").resolve())
     return [p for p in paths if p.exists()]
 
