@@ -43,11 +43,12 @@ def test_gate_passes_fails_and_refuses_bad_usage(grep_repo: tuple[Path, Path]) -
 
     passed = corral("gate", str(repo), *common)
     assert passed.returncode == 0, passed.stderr
-    assert [s["name"] for s in json.loads(passed.stdout)["stages"]] == [
-        "verifiers",
-        "guard",
-        "judge",
-    ]
+    report = json.loads(passed.stdout)
+    assert [s["name"] for s in report["stages"]] == ["verifiers", "guard", "judge"]
+    # verify's object, plus the stages
+    [verifier] = report["verifiers"]
+    assert {"name", "ok", "duration_s", "findings"} <= set(verifier)
+    assert report["message"].startswith("Gate passed: ") and ".;" not in report["message"]
 
     out_of_scope = corral("gate", str(repo), *common, "--scope", "a.txt")
     assert out_of_scope.returncode == 1

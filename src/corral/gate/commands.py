@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from corral.config import ConfigError, load_yaml_model
+from corral.gate.base import GateResult
 from corral.gate.diff import Diff
 from corral.gate.evals import JudgeFn, Verdict, format_report, load_cases, run_eval
 from corral.gate.gate import StagedGate
@@ -91,11 +93,19 @@ def gate_command(
     result = StagedGate(
         workspace, base_ref=base, runner=runner, settings=settings, prompt=prompt
     ).check()
-    echo(json.dumps(result.to_json(), indent=2) if as_json else result.message)
+    echo(json.dumps(gate_json(result), indent=2) if as_json else result.message)
     verifiers = result.stages[0] if result.stages else None
     if verifiers is not None and verifiers.details.get("verifiers") == []:
         return EXIT_USAGE
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def gate_json(result: GateResult) -> dict[str, Any]:
+    """What `corral gate --json` prints: `corral verify --json`'s object plus the stages."""
+    first = result.stages[0] if result.stages else None
+    verifiers = first.details.get("verifiers", []) if first and first.name == "verifiers" else []
+    gate = result.to_json()
+    return {"ok": gate["ok"], "message": gate["message"], "verifiers": verifiers, **gate}
 
 
 def eval_gate_command(

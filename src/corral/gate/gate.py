@@ -207,9 +207,8 @@ def _gate_result(stages: list[StageResult]) -> GateResult:
     failed = next((s for s in stages if not s.ok), None)
     if failed is not None:
         return GateResult(ok=False, message=failed.message, stages=stages)
-    ran = [s for s in stages if not s.skipped]
-    summary = "; ".join(s.message for s in ran)
-    return GateResult(ok=True, message=f"Gate passed: {summary}", stages=stages)
+    ran = [s.message.rstrip(".") for s in stages if not s.skipped]
+    return GateResult(ok=True, message=f"Gate passed: {'. '.join(ran)}.", stages=stages)
 
 
 def _stage_record(stage: StageResult) -> dict[str, Any]:
