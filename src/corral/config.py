@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -77,10 +77,12 @@ class ConfigError(ValueError):
 def load_yaml_model(path: Path, model: type[M]) -> M:
     """Load YAML into a pydantic model; errors name `file:line field: reason`."""
     from ruamel.yaml import YAML  # imported here: it costs 0.1 s at every CLI start
-    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
         data = YAML(typ="rt").load(path.read_text())
+    except MarkedYAMLError as exc:
+        raise ConfigError(_yaml_problem(path, exc)) from exc
     except YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     except OSError as exc:
@@ -91,13 +93,57 @@ def load_yaml_model(path: Path, model: type[M]) -> M:
         raise ConfigError(_describe(path, data, exc)) from exc
 
 
+def _yaml_problem(path: Path, exc: Any) -> str:
+    """`file:line:column: not valid YAML: problem` (ruamel's marks are 0-based)."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    return f"{where}: not valid YAML: {exc.problem or exc.context}"
+
+
+_SCALAR_TYPES = frozenset({"str", "int", "float", "bool"})
+
+
 def _describe(path: Path, data: object, exc: ValidationError) -> str:
     lines = []
-    for error in exc.errors():
-        loc = [str(part) for part in error["loc"]]
-        where = f"{path}:{_line_of(data, error['loc'])}" if data is not None else str(path)
-        lines.append(f"{where} {'.'.join(loc) or '(top)'}: {error['msg']}")
+    for loc, message in _errors(data, exc):
+        where = f"{path}:{_line_of(data, loc)}" if data is not None else str(path)
+        lines.append(f"{where} {'.'.join(map(str, loc)) or '(top)'}: {message}")
     return "\n".join(lines)
+
+
+def _errors(data: object, exc: ValidationError) -> list[tuple[tuple[int | str, ...], str]]:
+    """(location in the file, message) per error. A field that may be one of several types
+    (a repository as a URL or as a mapping) gets pydantic's error for each: only those for
+    the kind of value written are kept, and the type names are left out of the location."""
+    kept: list[tuple[tuple[int | str, ...], str]] = []
+    dropped: list[tuple[tuple[int | str, ...], str]] = []
+    for error in exc.errors():
+        loc, fits = _data_location(data, error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        (kept if fits else dropped).append((loc, message))
+    return kept or dropped
+
+
+def _data_location(data: object, loc: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], bool]:
+    """`loc` without the union members' type names, and whether the member named fits the
+    value written there (a mapping for a model, a scalar for `str`...)."""
+    node, path, fits = data, [], True
+    for part in loc:
+        if _has(node, part):
+            path.append(part)
+            node = node[part]  # type: ignore[index]
+        elif isinstance(part, str) and (part in _SCALAR_TYPES or part[:1].isupper()):
+            fits = fits and (part in _SCALAR_TYPES) != isinstance(node, dict | list)
+        else:
+            path.append(part)
+            node = None
+    return tuple(path), fits
+
+
+def _has(node: object, part: int | str) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
 def _line_of(data: object, loc: tuple[int | str, ...]) -> int:

@@ -7,6 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from cli_helpers import bare_remote, corral, notes_files, runtime_args, write_spec
 
 from corral.testing.repos import MakeRepo
@@ -63,3 +64,31 @@ def test_a_store_that_cannot_be_opened_is_named_without_its_password() -> None:
         assert "hunter2" not in done.stderr
 
     assert_usage_error(corral("status", "--store", "mysql://db/corral"), "SQLite", "PostgreSQL")
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (
+            "name: x\ncommand: [unclosed\ntargets: {repos: [a]}\n",
+            "spec.yaml:3:8: not valid YAML: expected ',' or ']', but got ':'",
+        ),
+        (
+            "name: x\ncommand: a\ntargets:\n  repos:\n    - {repo: a.git, workspace: /etc}\n",
+            "spec.yaml:5 targets.repos.0.workspace: must be a relative folder inside the "
+            "repository",
+        ),
+        ("name: x\ntargets: {repos: [a]}\n", "spec.yaml:1 (top): give exactly one of prompt"),
+    ],
+    ids=["yaml", "repository-mapping", "no-change"],
+)
+def test_an_invalid_spec_is_named_by_place_and_reason(
+    spec: str, expected: str, tmp_path: Path
+) -> None:
+    (tmp_path / "spec.yaml").write_text(spec)
+
+    done = corral("run", str(tmp_path / "spec.yaml"), "--store", str(tmp_path / "corral.db"))
+
+    assert_usage_error(done)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], done.stderr
