@@ -22,7 +22,13 @@ from corral.sandbox import (
     warn_local_once,
 )
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Coding agents that make one change across many repositories, each change verified "
+    "(build, lint, tests, a tamper guard, a judge) before its pull request opens. "
+    "Try `corral demo`.",
+)
 err = Console(stderr=True)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -33,7 +39,7 @@ SandboxOpt = Annotated[
     str, typer.Option("--sandbox", help="bwrap (isolated, default) or local (no isolation).")
 ]
 CacheOpt = Annotated[
-    Path | None, typer.Option("--cache-dir", help="Dependency caches (default: ~/.cache/corral).")
+    Path | None, typer.Option("--cache-dir", help="Dependency caches (default: under ~/.cache/corral/caches).")
 ]
 
 
@@ -305,8 +311,8 @@ def approve(
     temporal: TemporalDecisionOpt = False,
     temporal_address: TemporalAddressOpt = None,
 ) -> None:
-    """Approve a held job's diff; the campaign's next run (on Temporal: its workflow, told with
-    --temporal) pushes it and opens the PR."""
+    """Approve a held job's diff: a waiting `corral run --wait`, or the campaign's next run,
+    pushes it and opens the PR (on Temporal, --temporal tells its workflow at once)."""
     _campaign_exit(lambda: _decide(store, job, None, by, temporal, temporal_address))
 
 

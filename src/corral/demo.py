@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -317,18 +318,28 @@ def _explain(
 def _how_to_look_closer(
     out: Console, summary: CampaignSummary, directory: Path, store_url: str | None
 ) -> None:
+    corral = _program()
     store = f" --store {store_url}" if store_url else ""
     vetoed = next((line.job for line in summary.lines if line.outcome == Outcome.NO_PR), None)
     opened = next((line for line in summary.lines if line.pull_request is not None), None)
-    out.print("\nLook closer:")
-    out.print(f"  corral status {CAMPAIGN}{store}          # outcomes per repository")
+    hints = [(f"{corral} status {CAMPAIGN}{store}", "outcomes per repository")]
     if vetoed is not None:
-        out.print(f"  corral logs {vetoed.id}{store}              # why {vetoed.name} got no PR")
+        hints.append((f"{corral} logs {vetoed.id}{store}", f"why {vetoed.name} got no PR"))
     if opened is not None and opened.pull_request is not None:
         pr = opened.pull_request
-        out.print(f"  git -C {pr.repo} log -p {pr.branch} -1   # a PR's change")
-    out.print(f"  corral serve{store}                  # the dashboard")
-    out.print(f"  spec: {directory / 'campaign.yaml'}")
+        hints.append((f"git -C {pr.repo} log -p {pr.branch} -1", "a PR's change"))
+    hints.append((f"{corral} serve{store}", "the dashboard"))
+    width = max(len(command) for command, _ in hints)
+    out.print("\nLook closer:")
+    for command, what in hints:
+        out.print(f"  {escape(command.ljust(width))}  # {escape(what)}", soft_wrap=True)
+    out.print(f"  spec: {escape(str(directory / 'campaign.yaml'))}", soft_wrap=True)
+
+
+def _program() -> str:
+    """How to run corral again: `corral` when it is on PATH, else as it was run now
+    (`.venv/bin/corral` straight after scripts/setup.sh)."""
+    return "corral" if shutil.which("corral") else (sys.argv[0] or "corral")
 
 
 def _git(*args: str) -> None:
