@@ -39,7 +39,8 @@ SandboxOpt = Annotated[
     str, typer.Option("--sandbox", help="bwrap (isolated, default) or local (no isolation).")
 ]
 CacheOpt = Annotated[
-    Path | None, typer.Option("--cache-dir", help="Dependency caches (default: under ~/.cache/corral/caches).")
+    Path | None,
+    typer.Option("--cache-dir", help="Dependency caches (default: under ~/.cache/corral/caches)."),
 ]
 
 
