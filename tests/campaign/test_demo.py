@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,8 @@ def test_demo_with_the_builtin_agent_on_a_model_server(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "5 PR open" in result.stdout
+    corral_now = "corral" if shutil.which("corral") else CORRAL  # as the user can run it
+    assert f"{corral_now} status demo --store {store}" in result.stdout
     assert asked == 5 * 5  # list, read, write, verify, stop: for each repository
     fee = git(tmp_path / "demo" / "forge" / "payments-js.git", "show", "corral/demo:bin/fee.js")
     assert fee.startswith(f"#!/usr/bin/env node\n// {HEADER}\n")
