@@ -433,7 +433,8 @@ def interruptible(resume_hint: str) -> Iterator[None]:
         kill_running()
         err.print(
             f"\n[yellow]stopped ({signum.name}):[/] the campaign is recorded as far as it went; "
-            f"{escape(resume_hint)}"
+            f"{escape(resume_hint)}",
+            soft_wrap=True,  # a command to copy, not to break
         )
         sys.stdout.flush()
         sys.stderr.flush()

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import CORRAL, bare_remote, corral, notes_files, runtime_args, write_spec
+from cli_helpers import CORRAL, corral, runtime_args, write_spec
 
 from corral.pipeline.states import JobState
 from corral.store import Store
-from corral.testing.repos import GIT_ENV
+from corral.testing.repos import GIT_ENV, make_remote, notes_repo
 
 
 def job_states(store_url: str) -> dict[str, JobState]:
@@ -40,7 +40,7 @@ def test_an_interrupted_run_stops_at_once_and_resumes(
     signum: signal.Signals, tmp_path: Path
 ) -> None:
     forge = tmp_path / "forge"
-    remotes = [bare_remote(forge, name, notes_files()) for name in ("docs-a", "docs-b")]
+    remotes = [make_remote(forge, name, notes_repo()) for name in ("docs-a", "docs-b")]
     started, go_on = tmp_path / "started", tmp_path / "go-on"
     # the first run's change hangs (until killed); once go-on exists it is quick
     command = f"touch {started}; test -f {go_on} || sleep 600; echo More. >> NOTES.md"

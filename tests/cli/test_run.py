@@ -7,11 +7,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from cli_helpers import CORRAL, bare_remote, corral, notes_files, runtime_args, write_spec
+from cli_helpers import CORRAL, corral, runtime_args, write_spec
 
 from corral.pipeline.states import JobState
 from corral.store import Store
-from corral.testing.repos import GIT_ENV
+from corral.testing.repos import GIT_ENV, make_remote, notes_repo
 
 
 def jobs_by_name(store_url: str, campaign: str) -> dict[str, JobState]:
@@ -34,7 +34,7 @@ def wait_for_states(store_url: str, campaign: str, expected: dict[str, JobState]
 
 def test_run_wait_takes_decisions_made_while_it_runs(tmp_path: Path) -> None:
     forge = tmp_path / "forge"
-    remotes = [bare_remote(forge, name, notes_files()) for name in ("docs-a", "docs-b")]
+    remotes = [make_remote(forge, name, notes_repo()) for name in ("docs-a", "docs-b")]
     spec = write_spec(
         tmp_path / "spec.yaml",
         name="held",

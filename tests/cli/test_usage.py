@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_helpers import bare_remote, corral, notes_files, runtime_args, write_spec
+from cli_helpers import corral, runtime_args, write_spec
 
-from corral.testing.repos import MakeRepo
+from corral.testing.repos import MakeRepo, make_remote, notes_repo
 
 
 def assert_usage_error(done: subprocess.CompletedProcess[str], *words: str) -> None:
@@ -21,7 +21,7 @@ def assert_usage_error(done: subprocess.CompletedProcess[str], *words: str) -> N
 
 
 def test_verify_with_a_baseline_that_is_not_a_commit(make_repo: MakeRepo) -> None:
-    repo = make_repo(notes_files())
+    repo = make_repo(notes_repo())
 
     done = corral("verify", str(repo), "--baseline", "no-such-ref", "--sandbox", "local")
 
@@ -30,7 +30,7 @@ def test_verify_with_a_baseline_that_is_not_a_commit(make_repo: MakeRepo) -> Non
 
 def test_change_whose_command_fails_is_not_a_success(make_repo: MakeRepo) -> None:
     """The untouched repository passes the gate, but nothing was changed: exit 1, not 0."""
-    repo = make_repo(notes_files())
+    repo = make_repo(notes_repo())
 
     done = corral("change", str(repo), "--command", "exit 3", "--json", "--sandbox", "local")
 
@@ -41,7 +41,7 @@ def test_change_whose_command_fails_is_not_a_success(make_repo: MakeRepo) -> Non
 
 
 def test_logs_show_the_pull_request_and_its_state(tmp_path: Path) -> None:
-    remote = bare_remote(tmp_path / "forge", "docs", notes_files())
+    remote = make_remote(tmp_path / "forge", "docs", notes_repo())
     spec = write_spec(
         tmp_path / "spec.yaml",
         name="notes",
