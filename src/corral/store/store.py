@@ -7,18 +7,19 @@ worker killed at any point leaves every record it finished, and nothing half-wri
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select
+from sqlalchemy import Engine, Select, create_engine, delete, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import InstrumentedAttribute, sessionmaker
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import sessionmaker
 
 from corral.forge.base import CIStatus, PullRequest
 from corral.llm.base import Usage
@@ -30,6 +31,7 @@ from corral.store.serialize import result_from_json, result_to_json
 from corral.verifiers.base import VerifierResult
 
 R = TypeVar("R")
+Row = TypeVar("Row")
 _UNSET: Any = object()
 
 
@@ -71,6 +73,11 @@ class Store:
         with self._sessions() as session, session.begin():
             yield session
 
+    def _records(self, query: Select[Row], record: Callable[[Row], R]) -> list[R]:
+        """The query's rows as records, read in one transaction."""
+        with self._tx() as s:
+            return [record(row) for row in s.scalars(query)]
+
     # campaigns
 
     def save_campaign(self, name: str, spec: dict[str, Any]) -> r.Campaign:
@@ -96,9 +103,7 @@ class Store:
             return None if row is None else _record(r.Campaign, row)
 
     def campaigns(self) -> list[r.Campaign]:
-        with self._tx() as s:
-            rows = s.scalars(select(m.CampaignRow).order_by(m.CampaignRow.id))
-            return [_record(r.Campaign, row) for row in rows]
+        return self._records(select(m.CampaignRow).order_by(m.CampaignRow.id), _as(r.Campaign))
 
     def delete_campaign(self, campaign_id: int) -> None:
         with self._tx() as s:
@@ -134,11 +139,8 @@ class Store:
             return _job(row)
 
     def jobs(self, campaign_id: int) -> list[r.Job]:
-        with self._tx() as s:
-            rows = s.scalars(
-                select(m.JobRow).where(m.JobRow.campaign_id == campaign_id).order_by(m.JobRow.id)
-            )
-            return [_job(row) for row in rows]
+        query = select(m.JobRow).where(m.JobRow.campaign_id == campaign_id)
+        return self._records(query.order_by(m.JobRow.id), _job)
 
     def transition(
         self,
@@ -196,13 +198,8 @@ class Store:
             return _job(row)
 
     def transitions(self, job_id: int) -> list[r.Transition]:
-        with self._tx() as s:
-            rows = s.scalars(
-                select(m.TransitionRow)
-                .where(m.TransitionRow.job_id == job_id)
-                .order_by(m.TransitionRow.id)
-            )
-            return [_transition(row) for row in rows]
+        query = select(m.TransitionRow).where(m.TransitionRow.job_id == job_id)
+        return self._records(query.order_by(m.TransitionRow.id), _transition)
 
     # sessions and events
 
@@ -214,11 +211,8 @@ class Store:
             return SessionRecorder(self, job_id, row.id)
 
     def sessions(self, job_id: int) -> list[r.Session]:
-        with self._tx() as s:
-            rows = s.scalars(
-                select(m.SessionRow).where(m.SessionRow.job_id == job_id).order_by(m.SessionRow.id)
-            )
-            return [_record(r.Session, row) for row in rows]
+        query = select(m.SessionRow).where(m.SessionRow.job_id == job_id)
+        return self._records(query.order_by(m.SessionRow.id), _as(r.Session))
 
     def add_event(self, job_id: int, kind: str, data: dict[str, Any]) -> None:
         """An event outside any agent session (a pipeline step's note, CI's result)."""
@@ -229,11 +223,10 @@ class Store:
         return SessionRecorder(self, job_id, None, final_gate=final_gate)
 
     def events(self, job_id: int, session_id: int | None = None) -> list[r.Event]:
-        with self._tx() as s:
-            query = select(m.EventRow).where(m.EventRow.job_id == job_id)
-            if session_id is not None:
-                query = query.where(m.EventRow.session_id == session_id)
-            return [_record(r.Event, row) for row in s.scalars(query.order_by(m.EventRow.id))]
+        query = select(m.EventRow).where(m.EventRow.job_id == job_id)
+        if session_id is not None:
+            query = query.where(m.EventRow.session_id == session_id)
+        return self._records(query.order_by(m.EventRow.id), _as(r.Event))
 
     def campaign_usage(self, campaign_id: int) -> Usage:
         with self._tx() as s:
@@ -267,34 +260,16 @@ class Store:
     # a whole campaign at once (the dashboard's charts and rates, without a query per job)
 
     def campaign_transitions(self, campaign_id: int) -> list[r.Transition]:
-        with self._tx() as s:
-            rows = s.scalars(
-                select(m.TransitionRow)
-                .join(m.JobRow, m.JobRow.id == m.TransitionRow.job_id)
-                .where(m.JobRow.campaign_id == campaign_id)
-                .order_by(m.TransitionRow.at, m.TransitionRow.id)
-            )
-            return [_transition(row) for row in rows]
+        query = _in_campaign(select(m.TransitionRow), m.TransitionRow.job_id, campaign_id)
+        return self._records(query.order_by(m.TransitionRow.at, m.TransitionRow.id), _transition)
 
     def campaign_sessions(self, campaign_id: int) -> list[r.Session]:
-        with self._tx() as s:
-            rows = s.scalars(
-                select(m.SessionRow)
-                .join(m.JobRow, m.JobRow.id == m.SessionRow.job_id)
-                .where(m.JobRow.campaign_id == campaign_id)
-                .order_by(m.SessionRow.id)
-            )
-            return [_record(r.Session, row) for row in rows]
+        query = _in_campaign(select(m.SessionRow), m.SessionRow.job_id, campaign_id)
+        return self._records(query.order_by(m.SessionRow.id), _as(r.Session))
 
     def campaign_gate_verdicts(self, campaign_id: int) -> list[r.GateVerdict]:
-        with self._tx() as s:
-            rows = s.scalars(
-                select(m.GateVerdictRow)
-                .join(m.JobRow, m.JobRow.id == m.GateVerdictRow.job_id)
-                .where(m.JobRow.campaign_id == campaign_id)
-                .order_by(m.GateVerdictRow.id)
-            )
-            return [_record(r.GateVerdict, row) for row in rows]
+        query = _in_campaign(select(m.GateVerdictRow), m.GateVerdictRow.job_id, campaign_id)
+        return self._records(query.order_by(m.GateVerdictRow.id), _as(r.GateVerdict))
 
     # verifier runs and gate verdicts
 
@@ -325,12 +300,10 @@ class Store:
                 )
 
     def verifier_runs(self, job_id: int, phase: str | None = None) -> list[r.VerifierRun]:
-        with self._tx() as s:
-            query = select(m.VerifierRunRow).where(m.VerifierRunRow.job_id == job_id)
-            if phase is not None:
-                query = query.where(m.VerifierRunRow.phase == phase)
-            rows = s.scalars(query.order_by(m.VerifierRunRow.id))
-            return [_record(r.VerifierRun, row) for row in rows]
+        query = select(m.VerifierRunRow).where(m.VerifierRunRow.job_id == job_id)
+        if phase is not None:
+            query = query.where(m.VerifierRunRow.phase == phase)
+        return self._records(query.order_by(m.VerifierRunRow.id), _as(r.VerifierRun))
 
     def baseline(self, job_id: int) -> list[VerifierResult] | None:
         """The verifier results of the job's latest baseline, or None if it has none."""
@@ -341,13 +314,8 @@ class Store:
         return [result_from_json(dataclasses.asdict(run)) for run in runs if run.at == latest]
 
     def gate_verdicts(self, job_id: int) -> list[r.GateVerdict]:
-        with self._tx() as s:
-            rows = s.scalars(
-                select(m.GateVerdictRow)
-                .where(m.GateVerdictRow.job_id == job_id)
-                .order_by(m.GateVerdictRow.id)
-            )
-            return [_record(r.GateVerdict, row) for row in rows]
+        query = select(m.GateVerdictRow).where(m.GateVerdictRow.job_id == job_id)
+        return self._records(query.order_by(m.GateVerdictRow.id), _as(r.GateVerdict))
 
     # approvals and feedback
 
@@ -370,13 +338,8 @@ class Store:
             return _record(r.Approval, row)
 
     def approvals(self, job_id: int) -> list[r.Approval]:
-        with self._tx() as s:
-            rows = s.scalars(
-                select(m.ApprovalRow)
-                .where(m.ApprovalRow.job_id == job_id)
-                .order_by(m.ApprovalRow.id)
-            )
-            return [_record(r.Approval, row) for row in rows]
+        query = select(m.ApprovalRow).where(m.ApprovalRow.job_id == job_id)
+        return self._records(query.order_by(m.ApprovalRow.id), _as(r.Approval))
 
     def add_feedback(
         self, job_id: int, verdict: str, by: str, comment: str | None = None
@@ -388,13 +351,8 @@ class Store:
             return _record(r.Feedback, row)
 
     def feedback(self, job_id: int) -> list[r.Feedback]:
-        with self._tx() as s:
-            rows = s.scalars(
-                select(m.FeedbackRow)
-                .where(m.FeedbackRow.job_id == job_id)
-                .order_by(m.FeedbackRow.id)
-            )
-            return [_record(r.Feedback, row) for row in rows]
+        query = select(m.FeedbackRow).where(m.FeedbackRow.job_id == job_id)
+        return self._records(query.order_by(m.FeedbackRow.id), _as(r.Feedback))
 
     # pull requests: the local forge's book, and every forge's mirror
 
@@ -439,13 +397,8 @@ class Store:
             row.job_id = job_id
 
     def pull_requests(self, campaign_id: int) -> list[PullRequest]:
-        with self._tx() as s:
-            rows = s.scalars(
-                select(m.PullRequestRow)
-                .where(m.PullRequestRow.campaign_id == campaign_id)
-                .order_by(m.PullRequestRow.id)
-            )
-            return [_pull_request(row) for row in rows]
+        query = select(m.PullRequestRow).where(m.PullRequestRow.campaign_id == campaign_id)
+        return self._records(query.order_by(m.PullRequestRow.id), _pull_request)
 
     def pull_requests_opened_since(self, campaign_id: int, since: datetime) -> list[datetime]:
         """When each of the campaign's PRs opened after `since` was opened, oldest first."""
@@ -628,6 +581,18 @@ def _pull_request(row: m.PullRequestRow) -> PullRequest:
 def _record(cls: type[R], row: object) -> R:
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     return cls(**{name: _aware(getattr(row, name)) for name in names})
+
+
+def _as(cls: type[R]) -> Callable[[object], R]:
+    """A row's record of type `cls`: the same-named fields, times in UTC."""
+    return functools.partial(_record, cls)
+
+
+def _in_campaign(
+    query: Select[Row], job_id: InstrumentedAttribute[int], campaign_id: int
+) -> Select[Row]:
+    """The query narrowed to the rows whose `job_id` is a job of the campaign."""
+    return query.join(m.JobRow, m.JobRow.id == job_id).where(m.JobRow.campaign_id == campaign_id)
 
 
 def _aware(value: Any) -> Any:
