@@ -6,15 +6,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from rich.console import Console
-from web_helpers import notes_spec, run_notes_campaign
+from web_helpers import TOKEN, Demo, HeldCampaign, notes_spec, run_notes_campaign
 
-from corral.campaigns import CampaignSummary
 from corral.demo import run_demo
 from corral.engine.local import LocalEngine
 from corral.pipeline.states import JobState
@@ -23,18 +21,6 @@ from corral.store.records import Job
 from corral.testing.repos import make_remote, notes_repo
 from corral.web.app import create_app
 from corral.web.settings import DashboardSettings
-
-TOKEN = "test-dashboard-token-0123456789"
-
-
-@dataclass(frozen=True)
-class Demo:
-    store_url: str
-    directory: Path
-    summary: CampaignSummary
-
-    def job(self, name: str) -> Job:
-        return next(line.job for line in self.summary.lines if line.job.name == name)
 
 
 @pytest.fixture(scope="session")
@@ -58,18 +44,6 @@ def demo_store(demo: Demo) -> Iterator[Store]:
 @pytest.fixture(scope="session")
 def app(demo_store: Store) -> FastAPI:
     return create_app(demo_store, DashboardSettings(token=TOKEN, refresh_s=0.5))
-
-
-@dataclass
-class HeldCampaign:
-    """A campaign whose engine keeps running while its one job waits for approval."""
-
-    job_id: int
-    thread: threading.Thread
-
-    def wait_until_done(self, timeout_s: float = 120) -> None:
-        self.thread.join(timeout_s)
-        assert not self.thread.is_alive(), "the engine did not finish after the decision"
 
 
 @pytest.fixture

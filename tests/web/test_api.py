@@ -9,8 +9,8 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from web_helpers import TOKEN, Demo, HeldCampaign
 
-from conftest import TOKEN, Demo, HeldCampaign
 from corral.pipeline.states import JobState
 from corral.store import Store
 from corral.web.app import create_app

@@ -13,9 +13,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from web_helpers import artifacts_dir, chromium_args
+from web_helpers import TOKEN, Demo, HeldCampaign, artifacts_dir, chromium_args
 
-from conftest import TOKEN, Demo, HeldCampaign
 from corral.pipeline.states import JobState
 from corral.store import Store
 

@@ -1,11 +1,15 @@
-"""Helpers for the dashboard tests: a fast real campaign (no toolchain needed) on the local forge.
+"""Helpers for the dashboard tests: a fast real campaign (no toolchain needed) on the local forge,
+and what the fixtures in conftest.py hand the tests.
 
-Not a conftest.py: the web tests import this module by name.
+Not a conftest.py: the web tests import this module by name (a test importing `conftest`
+gets whichever folder's conftest was imported last).
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +17,32 @@ from corral.campaigns import CampaignSummary, run_campaign
 from corral.engine.base import Engine
 from corral.pipeline.context import Runtime
 from corral.spec import CampaignSpec
+from corral.store.records import Job
+
+TOKEN = "test-dashboard-token-0123456789"
+
+
+@dataclass(frozen=True)
+class Demo:
+    store_url: str
+    directory: Path
+    summary: CampaignSummary
+
+    def job(self, name: str) -> Job:
+        return next(line.job for line in self.summary.lines if line.job.name == name)
+
+
+@dataclass
+class HeldCampaign:
+    """A campaign whose engine keeps running while its one job waits for approval."""
+
+    job_id: int
+    thread: threading.Thread
+
+    def wait_until_done(self, timeout_s: float = 120) -> None:
+        self.thread.join(timeout_s)
+        assert not self.thread.is_alive(), "the engine did not finish after the decision"
+
 
 APPEND_LINE = "printf 'Signed off by the release team.\\n' >> NOTES.md"
 
