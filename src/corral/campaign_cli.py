@@ -334,7 +334,7 @@ def run_command(
                 spec, runtime, engine=chosen, on_change=progress.on_change, on_start=progress.start
             )
     except ConfigError as exc:
-        err.print(f"[red]invalid spec:[/] {escape(str(exc))}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         return ExitCode.USAGE
     return report(summary, as_json)
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import corral, runtime_args, write_spec
 
+from corral.pipeline.states import JobState
+from corral.store import Store
 from corral.testing.repos import MakeRepo, make_remote, notes_repo
 
 
@@ -92,3 +94,24 @@ def test_an_invalid_spec_is_named_by_place_and_reason(
     assert_usage_error(done)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0], done.stderr
+
+
+def test_a_campaign_whose_model_has_no_key_starts_no_job(tmp_path: Path) -> None:
+    remote = make_remote(tmp_path / "forge", "docs", notes_repo())
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="agentic",
+        prompt="Add a line to the notes.",
+        agent={"kind": "builtin", "model": {"provider": "openai", "model": "gpt-4.1"}},
+        targets={"repos": [str(remote)]},
+    )
+
+    done = corral("run", str(spec), *runtime_args(tmp_path), env={"OPENAI_API_KEY": ""})
+
+    assert_usage_error(done, "no API key for openai", "OPENAI_API_KEY")
+    store = Store.open(str(tmp_path / "corral.db"))
+    try:
+        [job] = store.jobs(1)
+    finally:
+        store.close()
+    assert job.state == JobState.QUEUED  # not cloned, not baselined: resumable once the key is set

@@ -16,6 +16,7 @@ from corral.engine.base import OnChange
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.machine import advance, decide
 from corral.pipeline.states import TERMINAL, JobState, Reason
+from corral.pipeline.steps import require_model_keys
 from corral.store import StaleStateError
 from corral.store.records import Job
 
@@ -39,6 +40,7 @@ class LocalEngine:
     def run(self, ctx: CampaignContext, on_change: OnChange | None = None) -> None:
         """Drive every live job. Interrupted (Ctrl-C), no job or step starts any more and the
         interruption is raised at once, without waiting for the jobs still queued."""
+        require_model_keys(ctx.spec)
         run = _CampaignRun(ctx, on_change or (lambda job: None), self)
         jobs = [job for job in ctx.store.jobs(ctx.campaign.id) if job.state not in TERMINAL]
         pool = ThreadPoolExecutor(

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from corral.agents.base import Agent, AgentOutcome, Recorder
 from corral.agents.base import Budgets as AgentBudgets
+from corral.config import ConfigError
 from corral.forge.base import ForgeError, PullRequestRequest
 from corral.forge.git import git
 from corral.gate.base import Gate, GateResult
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.states import JobState, Reason
 from corral.sandbox.base import CommandRunner
+from corral.spec import CampaignSpec
 from corral.store.records import Job
 
 Step = Callable[[CampaignContext, Job], Job]
@@ -278,6 +280,23 @@ def make_agent(ctx: CampaignContext, runner: CommandRunner) -> Agent:
     from corral.llm.settings import make_model
 
     return BuiltinAgent(make_model(ctx.spec.agent.model), budgets)
+
+
+def require_model_keys(spec: CampaignSpec) -> None:
+    """ConfigError when the agent's or the judge's model has no key on this machine: every
+    job would fail alike after its checkout and baseline, so none should start."""
+    from corral.llm.errors import ModelAuthError
+    from corral.llm.settings import resolve_api_key
+
+    judge = spec.gate.judge
+    models = [] if spec.command is not None else [spec.agent.model]
+    if judge.model is not None and judge.mode != "off":
+        models.append(judge.model)
+    for model in models:
+        try:
+            resolve_api_key(model)
+        except ModelAuthError as exc:
+            raise ConfigError(str(exc)) from exc
 
 
 class WatchedGate:
