@@ -164,15 +164,17 @@ def change(
     try:
         settings = model_settings(provider, model, base_url, stream=stream)
         choice = AgentChoice(agent, settings, command=command)
-        code = change_command(
-            path,
-            prompt_file=prompt,
-            agent=choice,
-            backend=_backend(sandbox),
-            cache_dir=cache_dir,
-            transcript=transcript,
-            as_json=as_json,
-        )
+        backend = _backend(sandbox)
+        with _status("the agent is working; then the gate checks its change"):
+            code = change_command(
+                path,
+                prompt_file=prompt,
+                agent=choice,
+                backend=backend,
+                cache_dir=cache_dir,
+                transcript=transcript,
+                as_json=as_json,
+            )
     except (ConfigError, DiffError, ModelAuthError, SandboxUnavailableError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
@@ -515,15 +517,17 @@ def gate(
             max_diff_lines=max_diff_lines,
             judge=commands.judge_model_settings(judge_provider, judge_model, judge_base_url),
         )
-        code = commands.gate_command(
-            path,
-            base=base,
-            prompt_file=prompt,
-            settings=settings,
-            backend=_backend(sandbox),
-            cache_dir=cache_dir,
-            as_json=as_json,
-        )
+        backend = _backend(sandbox)
+        with _status(f"gating the change since {base}: verifiers (here and at {base}), guard"):
+            code = commands.gate_command(
+                path,
+                base=base,
+                prompt_file=prompt,
+                settings=settings,
+                backend=backend,
+                cache_dir=cache_dir,
+                as_json=as_json,
+            )
     except (ConfigError, DiffError, SandboxUnavailableError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
