@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from corral.pipeline.states import JobState
+from corral.pipeline.states import JobState, Reason
 from corral.store import Store
 from corral.store.records import Job, Session
-from corral.testing.repos import GIT_ENV, git
+from corral.testing.repos import GIT_ENV, git, make_remote, notes_repo
 
 CORRAL = str(Path(sys.executable).parent / "corral")
 CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
@@ -94,3 +94,36 @@ def assert_one_pr_each_and_every_transition(
     for remote in remotes:
         assert remote_branches(remote) == [f"corral/{campaign}", "main"]
     return sessions
+
+
+def held_campaign(tmp_path: Path) -> tuple[Path, list[Path]]:
+    """The spec of campaign `held` over two toolchain-free repositories (docs-a, docs-b) whose
+    jobs wait for a person's approval before their push; and the two remotes."""
+    forge = tmp_path / "forge"
+    remotes = [make_remote(forge, name, notes_repo()) for name in ("docs-a", "docs-b")]
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="held",
+        command="printf 'Release notes, reviewed.\\n' > NOTES.md",
+        targets={"repos": [str(r) for r in remotes]},
+        approval="each",
+    )
+    return spec, remotes
+
+
+def assert_held(store_url: str, remotes: list[Path]) -> dict[str, Job]:
+    """Both of `held`'s jobs await approval and nothing was pushed; the jobs by name."""
+    jobs = {job.name: job for job in jobs_of(store_url, "held")}
+    assert {job.state for job in jobs.values()} == {JobState.AWAITING_APPROVAL}
+    assert all(remote_branches(r) == ["main"] for r in remotes)
+    return jobs
+
+
+def assert_a_approved_b_rejected(jobs: dict[str, Job], remotes: list[Path]) -> None:
+    """docs-a has its PR; docs-b ended without one, rejected "not this quarter"."""
+    assert jobs["docs-a"].state == JobState.PR_OPEN
+    assert jobs["docs-b"].state == JobState.FAILED
+    assert jobs["docs-b"].reason_code == Reason.REJECTED
+    assert "not this quarter" in (jobs["docs-b"].reason or "")
+    assert remote_branches(remotes[0]) == ["corral/held", "main"]
+    assert remote_branches(remotes[1]) == ["main"]

@@ -14,9 +14,12 @@ import pytest
 from campaign_helpers import (
     CONTRIBUTING,
     CORRAL,
+    assert_a_approved_b_rejected,
+    assert_held,
     assert_one_pr_each_and_every_transition,
     corral,
     corral_env,
+    held_campaign,
     jobs_of,
     remote_branches,
     runtime_args,
@@ -85,23 +88,13 @@ def test_approval_holds_jobs_until_a_person_decides(
     tmp_path: Path,
     cache_dir: Path,
 ) -> None:
-    forge = tmp_path / "forge"
-    remotes = [make_remote(forge, name, notes_repo()) for name in ("docs-a", "docs-b")]
-    spec = write_spec(
-        tmp_path / "spec.yaml",
-        name="held",
-        command="printf 'Release notes, reviewed.\\n' > NOTES.md",
-        targets={"repos": [str(r) for r in remotes]},
-        approval="each",
-    )
+    spec, remotes = held_campaign(tmp_path)
     store_url = new_store()
     args = ["run", str(spec), *runtime_args(store_url, tmp_path / "work", cache_dir)]
 
     held = corral(*args)
     assert held.returncode == 3, held.stdout + held.stderr  # nothing failed, jobs wait
-    jobs = {job.name: job for job in jobs_of(store_url, "held")}
-    assert {job.state for job in jobs.values()} == {JobState.AWAITING_APPROVAL}
-    assert all(remote_branches(r) == ["main"] for r in remotes)  # nothing pushed yet
+    jobs = assert_held(store_url, remotes)
     assert f"corral approve {jobs['docs-a'].id}" in held.stdout
 
     still = corral(*args)  # a re-run does not push without a decision
@@ -119,13 +112,7 @@ def test_approval_holds_jobs_until_a_person_decides(
 
     done = corral(*args)
     assert done.returncode == 1, done.stdout  # one repository ends without a PR
-    after = {job.name: job for job in jobs_of(store_url, "held")}
-    assert after["docs-a"].state == JobState.PR_OPEN
-    assert after["docs-b"].state == JobState.FAILED
-    assert after["docs-b"].reason_code == Reason.REJECTED
-    assert "not this quarter" in (after["docs-b"].reason or "")
-    assert remote_branches(remotes[0]) == ["corral/held", "main"]
-    assert remote_branches(remotes[1]) == ["main"]
+    assert_a_approved_b_rejected({job.name: job for job in jobs_of(store_url, "held")}, remotes)
 
     again = corral("approve", str(jobs["docs-a"].id), "--store", store_url)
     assert again.returncode == 2 and "not awaiting approval" in again.stderr

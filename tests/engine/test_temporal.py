@@ -16,17 +16,19 @@ import pytest
 from campaign_helpers import (
     CONTRIBUTING,
     CORRAL,
+    assert_a_approved_b_rejected,
+    assert_held,
     assert_one_pr_each_and_every_transition,
     corral,
     corral_env,
+    held_campaign,
     jobs_of,
-    remote_branches,
     write_spec,
 )
 from temporal_helpers import StartWorker
 from temporalio.client import Client
 
-from corral.pipeline.states import JobState, Reason
+from corral.pipeline.states import JobState
 from corral.store import Store
 from corral.store.records import Job, Transition
 from corral.testing.repos import make_remote, notes_repo
@@ -199,23 +201,13 @@ def _wait_for_state(store: str, campaign: str, state: JobState, timeout_s: float
 def test_approval_signal_releases_a_held_job(
     temporal_address: str, start_worker: StartWorker, tmp_path: Path
 ) -> None:
-    forge = tmp_path / "forge"
-    remotes = [make_remote(forge, name, notes_repo()) for name in ("docs-a", "docs-b")]
-    spec = write_spec(
-        tmp_path / "spec.yaml",
-        name="held",
-        command="printf 'Release notes, reviewed.\\n' > NOTES.md",
-        targets={"repos": [str(r) for r in remotes]},
-        approval="each",
-    )
+    spec, remotes = held_campaign(tmp_path)
     store = str(tmp_path / "corral.db")
     start_worker(store, tmp_path / "work")
 
     held = corral(*run_args(spec, store, tmp_path, temporal_address))
     assert held.returncode == 3, held.stdout + held.stderr  # nothing failed, jobs wait
-    jobs = {job.name: job for job in jobs_of(store, "held")}
-    assert {job.state for job in jobs.values()} == {JobState.AWAITING_APPROVAL}
-    assert all(remote_branches(r) == ["main"] for r in remotes)
+    jobs = assert_held(store, remotes)
 
     decide = ["--store", store, "--temporal-address", temporal_address]
     approved = corral("approve", str(jobs["docs-a"].id), "--by", "alice", *decide)
@@ -232,10 +224,7 @@ def test_approval_signal_releases_a_held_job(
     while after["docs-b"].state != JobState.FAILED and time.monotonic() < deadline:
         time.sleep(0.2)
         after = {job.name: job for job in jobs_of(store, "held")}
-    assert after["docs-b"].reason_code == Reason.REJECTED
-    assert "not this quarter" in (after["docs-b"].reason or "")
-    assert remote_branches(remotes[0]) == ["corral/held", "main"]
-    assert remote_branches(remotes[1]) == ["main"]
+    assert_a_approved_b_rejected(after, remotes)
 
     done = corral("status", "held", "--store", store)
     assert done.returncode == 1  # one repository ended without a PR (rejected)
