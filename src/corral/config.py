@@ -18,7 +18,7 @@ M = TypeVar("M", bound=BaseModel)
 class CustomVerifierSpec(BaseModel):
     """A verifier a repository or campaign defines: run a command, parse its output."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     activate: str
@@ -40,7 +40,7 @@ class CustomVerifierSpec(BaseModel):
 
 
 class VerifierSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     disable: list[str] = Field(default_factory=list)
     """Built-in verifiers switched off by name (e.g. `node`)."""
@@ -65,7 +65,7 @@ class VerifierSettings(BaseModel):
 
 
 class RepoConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     verifiers: VerifierSettings = Field(default_factory=VerifierSettings)
 

@@ -27,7 +27,7 @@ TEMPLATE_FIELDS = frozenset({"campaign", "repo", "prompt", "change"})
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class AgentSpec(_Strict):
@@ -168,12 +168,14 @@ class CampaignSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
     """Lower-case letters, digits, `.`, `_`, `-`: it names branches and records."""
     prompt: str | None = None
+    """What the agent is asked to change, in every repository."""
     prompt_file: Path | None = None
     """A file holding the prompt, relative to the spec."""
     command: str | None = None
     """A deterministic change command (`sh -c`), instead of a prompt and an agent."""
     agent: AgentSpec = Field(default_factory=AgentSpec)
     targets: TargetsSpec
+    """The repositories: listed, from a file, or found by a forge query."""
     gate: GateSettings = Field(default_factory=GateSettings)
     """Verifier overrides, guard rules (scope globs, rules allowed, diff size) and the judge."""
     budgets: Budgets = Field(default_factory=Budgets)
@@ -181,9 +183,12 @@ class CampaignSpec(_Strict):
     approval: Literal["none", "each"] = "none"
     """each: a person approves every diff (`corral approve JOB`) before it is pushed."""
     concurrency: int = Field(default=4, gt=0, le=256)
+    """How many repositories are worked on at once."""
     pr_rate_limit: RateLimit | None = None
     """At most `count` pull requests opened per `per_s` seconds, across all workers."""
     forge: Literal["local", "github", "gitlab"] = "local"
+    """Where pull requests open: local bare repositories, GitHub or GitLab (token from the
+    environment: GITHUB_TOKEN, GITLAB_TOKEN)."""
 
     @model_validator(mode="after")
     def _one_change(self) -> CampaignSpec:

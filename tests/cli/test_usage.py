@@ -115,3 +115,11 @@ def test_a_campaign_whose_model_has_no_key_starts_no_job(tmp_path: Path) -> None
     finally:
         store.close()
     assert job.state == JobState.QUEUED  # not cloned, not baselined: resumable once the key is set
+
+
+def test_the_schema_describes_the_fields_a_spec_writer_needs() -> None:
+    done = corral("schema")
+
+    schema = json.loads(done.stdout)
+    assert "monorepo" in schema["$defs"]["TargetSpec"]["properties"]["workspace"]["description"]
+    assert "at once" in schema["properties"]["concurrency"]["description"]

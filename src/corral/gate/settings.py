@@ -32,7 +32,7 @@ JudgeMode = Literal["required", "when_configured", "off"]
 class GuardSettings(BaseModel):
     """The deterministic guard: rules on the diff against the base commit."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     allow: list[RuleId] = Field(default_factory=list)
     """Rules whose hits this campaign accepts: they become notes for the judge, not vetoes."""
@@ -54,7 +54,7 @@ class GuardSettings(BaseModel):
 class JudgeSettings(BaseModel):
     """The LLM judge: does the diff do what the prompt asked, and nothing else?"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     mode: JudgeMode = "when_configured"
     """required: no pass without an approving verdict; when_configured: used if a model is set."""
@@ -69,7 +69,7 @@ class JudgeSettings(BaseModel):
 class GateSettings(BaseModel):
     """The whole gate: verifiers, then the guard, then the judge."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     verifiers: VerifierSettings = Field(default_factory=VerifierSettings)
     """Verifier settings merged over each repository's own `.corral.yaml`."""

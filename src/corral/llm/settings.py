@@ -26,7 +26,7 @@ DEFAULT_KEY_ENV: dict[Provider, str] = {
 
 
 class ModelSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     provider: Provider
     """`anthropic` (Messages API) or `openai` (Chat Completions, also vLLM, Ollama, llama.cpp)."""
