@@ -73,6 +73,13 @@ class Store:
         with self._sessions() as session, session.begin():
             yield session
 
+    def _insert(self, row: Row, record: Callable[[Row], R]) -> R:
+        """The new row's record (ids and defaults filled in), written in one transaction."""
+        with self._tx() as s:
+            s.add(row)
+            s.flush()
+            return record(row)
+
     def _records(self, query: Select[Row], record: Callable[[Row], R]) -> list[R]:
         """The query's rows as records, read in one transaction."""
         with self._tx() as s:
@@ -204,11 +211,8 @@ class Store:
     # sessions and events
 
     def start_session(self, job_id: int, agent: str, purpose: str = "change") -> SessionRecorder:
-        with self._tx() as s:
-            row = m.SessionRow(job_id=job_id, agent=agent, purpose=purpose)
-            s.add(row)
-            s.flush()
-            return SessionRecorder(self, job_id, row.id)
+        row = m.SessionRow(job_id=job_id, agent=agent, purpose=purpose)
+        return SessionRecorder(self, job_id, self._insert(row, lambda added: added.id))
 
     def sessions(self, job_id: int) -> list[r.Session]:
         query = select(m.SessionRow).where(m.SessionRow.job_id == job_id)
@@ -329,13 +333,10 @@ class Store:
     ) -> r.Approval:
         if decision not in ("approved", "rejected"):
             raise StoreError(f"decision must be approved or rejected, not {decision!r}")
-        with self._tx() as s:
-            row = m.ApprovalRow(
-                job_id=job_id, decision=decision, by=by, reason=reason, head_sha=head_sha
-            )
-            s.add(row)
-            s.flush()
-            return _record(r.Approval, row)
+        row = m.ApprovalRow(
+            job_id=job_id, decision=decision, by=by, reason=reason, head_sha=head_sha
+        )
+        return self._insert(row, _as(r.Approval))
 
     def approvals(self, job_id: int) -> list[r.Approval]:
         query = select(m.ApprovalRow).where(m.ApprovalRow.job_id == job_id)
@@ -344,11 +345,8 @@ class Store:
     def add_feedback(
         self, job_id: int, verdict: str, by: str, comment: str | None = None
     ) -> r.Feedback:
-        with self._tx() as s:
-            row = m.FeedbackRow(job_id=job_id, verdict=verdict, comment=comment, by=by)
-            s.add(row)
-            s.flush()
-            return _record(r.Feedback, row)
+        row = m.FeedbackRow(job_id=job_id, verdict=verdict, comment=comment, by=by)
+        return self._insert(row, _as(r.Feedback))
 
     def feedback(self, job_id: int) -> list[r.Feedback]:
         query = select(m.FeedbackRow).where(m.FeedbackRow.job_id == job_id)
