@@ -31,9 +31,6 @@ class StopHookInput(BaseModel):
     session_id: str
     cwd: Path
     """The session's working directory: the workspace when no job file names one."""
-    transcript_path: str | None = None
-    stop_hook_active: bool = False
-    """True when Claude Code is already continuing because of an earlier block."""
 
 
 def parse_stop_input(stdin_text: str) -> StopHookInput:
