@@ -22,7 +22,7 @@ def test_demo_shows_prs_a_broken_build_and_a_vetoed_test(tmp_path: Path) -> None
     result = corral("demo", "--dir", str(tmp_path / "demo"), "--store", store)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 PR open, 2 no PR" in result.stdout
-    assert "gate vetoed (verifiers): test/fee.test.js" in result.stdout
+    assert "gate vetoed (verifiers): bin/fee.js:3: [compile] SyntaxError" in result.stdout
     assert "gate vetoed (guard): You deleted the test file tests/test_calc_old.py" in result.stdout
     assert f"corral status demo --store {store}" in result.stdout
 
