@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -22,17 +23,30 @@ def create_app(store: Store, settings: DashboardSettings | None = None) -> FastA
         title="corral dashboard",
         summary="Campaigns, jobs and agent sessions recorded by corral.",
         version="1",
+        docs_url=None,  # served below from vendored assets: FastAPI's default needs a CDN
     )
     app.state.store = store
     app.state.settings = settings or DashboardSettings.from_env()
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.get("/docs", include_in_schema=False)(_api_docs)
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(WriteRefused, _refused)
     app.add_exception_handler(StoreError, _conflict)
     app.middleware("http")(_security_headers)
     return app
+
+
+async def _api_docs() -> Response:
+    """The API's OpenAPI description in Swagger UI, with no network needed."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="corral dashboard API",
+        swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger/swagger-ui.css",
+        swagger_favicon_url="/static/swagger/favicon.png",
+    )
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
