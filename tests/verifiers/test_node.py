@@ -600,3 +600,25 @@ def test_cli_verify_json_with_a_lockfile_runs_npm_ci(
     # npm ci installed from the lockfile and left it as it was.
     assert (root / "node_modules" / "eslint").is_dir()
     assert git(root, "status", "--porcelain") == ""
+
+
+def test_a_package_without_check_scripts_is_syntax_checked(make_repo: MakeRepo) -> None:
+    """No lint, build or test script: node --check still runs, so a syntax error cannot pass."""
+    package = json.dumps({"name": "tool", "version": "1.0.0", "bin": {"tool": "bin/tool.js"}})
+    files = {
+        "package.json": package,
+        "bin/tool.js": "#!/usr/bin/env node\nconsole.log(require('../lib/add.js')(1, 2));\n",
+        "lib/add.js": "module.exports = (a, b) => a + b;\n",
+    }
+    runner = LocalRunner(Path("/nonexistent-cache"))
+    clean = verify(make_repo(files, name="clean"), runner, ONLY_NODE, prepare=False)
+    assert clean.ok, clean.message
+    broken = {**files, "lib/add.js": "module.exports = (a, b) => a + ;\n"}
+    report = verify(make_repo(broken, name="broken"), runner, ONLY_NODE, prepare=False)
+    [finding] = report.results[0].findings
+    assert summary(finding) == (
+        FindingKind.COMPILE,
+        "lib/add.js",
+        1,
+        "SyntaxError: Unexpected token ';'",
+    )

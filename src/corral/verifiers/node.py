@@ -14,6 +14,7 @@ import difflib
 import fnmatch
 import hashlib
 import json
+import os
 import re
 import shlex
 import shutil
@@ -41,6 +42,7 @@ from corral.verifiers.base import (
     VerifierError,
     run_tool,
 )
+from corral.verifiers.discovery import SKIPPED_DIRS
 
 _Rel = Callable[[str], str]
 """A path as a tool printed it, made relative to the repository root."""
@@ -101,6 +103,8 @@ class NodeVerifier(Verifier):
         pm = package_manager(ctx.project_dir, root)
         _require_installed(ctx, root)
         sites = _script_sites(ctx, root)
+        if not _checks_anything(ctx, sites):
+            return CheckOutcome(syntax_check(ctx))
         with _Tools(ctx, pm, env=CHECK_ENV).scratch() as tools:
             findings = [
                 *_run_named(tools, sites, FORMAT_SCRIPTS),
@@ -411,6 +415,48 @@ def _scripts(package: Mapping[str, Any]) -> dict[str, str]:
     if not isinstance(scripts, dict):
         return {}
     return {k: v for k, v in scripts.items() if isinstance(v, str)}
+
+
+def _checks_anything(ctx: ProjectContext, sites: Sequence[_Site]) -> bool:
+    scripts = (*FORMAT_SCRIPTS, *TYPECHECK_SCRIPTS, "lint", "build", "test")
+    has_tsconfig = (ctx.project_dir / "tsconfig.json").is_file()
+    return has_tsconfig or any(_has(sites, script) for script in scripts)
+
+
+MAX_SYNTAX_CHECKED = 300
+
+
+def syntax_check(ctx: ProjectContext) -> list[Finding]:
+    """`node --check` on the package's own scripts, when it declares no check of its own.
+
+    Without it a package with no lint, build or test script would pass with nothing run.
+    """
+    findings = []
+    for path in _own_scripts(ctx.project_dir)[:MAX_SYNTAX_CHECKED]:
+        result = run_tool(ctx, ["node", "--check", str(path)], "node --check")
+        if result.exit_code != 0:
+            lines = result.stderr.splitlines()
+            finding = _module_syntax_error(lines, ctx.rel)
+            findings.append(finding or _unparsed_syntax_failure(ctx.rel(path), lines))
+    return findings
+
+
+def _own_scripts(directory: Path) -> list[Path]:
+    found = []
+    for folder, subdirs, files in os.walk(directory):
+        subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS and not d.startswith("."))
+        found += [Path(folder) / f for f in sorted(files) if f.endswith((".js", ".mjs", ".cjs"))]
+    return found
+
+
+def _unparsed_syntax_failure(file: str, lines: list[str]) -> Finding:
+    return Finding(
+        FindingKind.COMPILE,
+        file,
+        None,
+        "node --check failed",
+        context="\n".join(lines[-4:]) or None,
+    )
 
 
 def _has(sites: Sequence[_Site], script: str) -> bool:
