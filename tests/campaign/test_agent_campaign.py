@@ -10,15 +10,12 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from campaign_helpers import CORRAL, runtime_args, write_spec
 
 from corral.pipeline.states import JobState
 from corral.store import Store
 from corral.testing.fake_llm import FakeModelServer, Turn, tool
 from corral.testing.repos import GIT_ENV, make_remote
-
-pytestmark = pytest.mark.xdist_group("campaign-resume")
 
 # The check passes when "reviewed" is in NOTES.md or in notes.local, a file git ignores:
 # so it passes in the agent's checkout and fails on CI's fresh clone of the branch.

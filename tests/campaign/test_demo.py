@@ -14,7 +14,7 @@ from corral.testing import Call, FakeModelServer, Turn
 from corral.testing.fake_llm import FakeRequest, tool
 from corral.testing.repos import git
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("campaign-demo")]
+pytestmark = pytest.mark.slow
 
 
 def test_demo_shows_prs_a_broken_build_and_a_vetoed_test(tmp_path: Path) -> None:

@@ -18,8 +18,6 @@ from corral.store import Store
 from corral.testing.repos import git, make_remote
 from corral.testing.samples import sample
 
-pytestmark = pytest.mark.xdist_group("campaign-outcomes")
-
 COMMAND = (
     "printf '# Contributing\\n\\nOpen a pull request.\\n' > CONTRIBUTING.md && "
     "if [ -f campaign-hook.sh ]; then sh campaign-hook.sh; fi"

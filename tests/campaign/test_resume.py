@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from campaign_helpers import (
     CONTRIBUTING,
     CORRAL,
@@ -29,8 +28,6 @@ from campaign_helpers import (
 from corral.pipeline.states import JobState, Reason
 from corral.testing.repos import make_remote, notes_repo
 from corral.testing.samples import sample
-
-pytestmark = pytest.mark.xdist_group("campaign-resume")
 
 
 def test_killed_run_resumes_with_one_pr_per_repository(

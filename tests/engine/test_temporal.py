@@ -12,7 +12,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from campaign_helpers import (
     CONTRIBUTING,
     CORRAL,
@@ -33,8 +32,6 @@ from corral.store import Store
 from corral.store.records import Job, Transition
 from corral.testing.repos import make_remote, notes_repo
 from corral.testing.samples import sample
-
-pytestmark = pytest.mark.xdist_group("temporal")
 
 
 def run_args(spec: Path, store: str, tmp_path: Path, address: str) -> list[str]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from verifier_helpers import only, verify_json_via_cli
 
-from corral.config import VerifierSettings
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import cargo as sample
@@ -23,9 +22,6 @@ from corral.verifiers.cargo import (
     parse_rustfmt_check,
 )
 from corral.verifiers.discovery import find_projects
-from corral.verifiers.registry import BUILTIN
-
-pytestmark = pytest.mark.xdist_group("cargo")
 
 DATA = Path(__file__).parent / "data" / "cargo"
 # Where the recorded output was produced (see data/cargo/README.md).
@@ -39,7 +35,7 @@ version = 4
 name = "sample"
 version = "0.1.0"
 """
-ONLY_CARGO = VerifierSettings(disable=sorted(set(BUILTIN) - {"cargo"}))
+ONLY_CARGO = only("cargo")
 
 
 def recorded(name: str) -> str:
@@ -297,18 +293,7 @@ def test_missing_cargo_is_an_error_finding(repos: dict[str, Path], cache_dir: Pa
 
 def test_cli_json_contract_on_a_compile_error(repos: dict[str, Path], cache_dir: Path) -> None:
     repo = repos["compile_error"]
-    config = repo / ".corral.yaml"
-    config.write_text(json.dumps({"verifiers": {"disable": ONLY_CARGO.disable}}))
-    corral = Path(sys.executable).with_name("corral")
-    try:
-        proc = subprocess.run(
-            [corral, "verify", repo, "--json", "--sandbox", "local", "--cache-dir", cache_dir],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    finally:
-        config.unlink()
+    proc = verify_json_via_cli(repo, "cargo", cache_dir)
     assert proc.returncode == 1, proc.stderr
     out = json.loads(proc.stdout)
     assert out["ok"] is False

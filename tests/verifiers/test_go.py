@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from verifier_helpers import only, verify_json_via_cli
 
-from corral.config import VerifierSettings
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import go as sample
@@ -25,14 +23,11 @@ from corral.verifiers.go import (
     parse_test_events,
     parse_vet_json,
 )
-from corral.verifiers.registry import BUILTIN
-
-pytestmark = pytest.mark.xdist_group("go")
 
 DATA = Path(__file__).parent / "data" / "go"
 # Where the recorded output was produced (see data/go/README.md).
 RECORDED_ROOT = Path("/tmp/gx/repo")
-ONLY_GO = VerifierSettings(disable=sorted(set(BUILTIN) - {"go"}))
+ONLY_GO = only("go")
 
 
 def recorded(name: str) -> str:
@@ -298,18 +293,7 @@ def test_each_go_module_is_its_own_project(tmp_path: Path) -> None:
 
 def test_cli_json_contract_on_a_failing_test(repos: dict[str, Path], cache_dir: Path) -> None:
     repo = repos["failing_test"]
-    config = repo / ".corral.yaml"
-    config.write_text(json.dumps({"verifiers": {"disable": ONLY_GO.disable}}))
-    corral = Path(sys.executable).with_name("corral")
-    try:
-        proc = subprocess.run(
-            [corral, "verify", repo, "--json", "--sandbox", "local", "--cache-dir", cache_dir],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    finally:
-        config.unlink()
+    proc = verify_json_via_cli(repo, "go", cache_dir)
     assert proc.returncode == 1, proc.stderr
     out = json.loads(proc.stdout)
     assert out["ok"] is False

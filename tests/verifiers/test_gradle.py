@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from verifier_helpers import only
 
-from corral.config import VerifierSettings
 from corral.sandbox.base import CommandResult
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, write_files
@@ -32,14 +32,11 @@ from corral.verifiers.gradle import (
     project_dirs,
     read_outcome,
 )
-from corral.verifiers.registry import BUILTIN
-
-pytestmark = pytest.mark.xdist_group("gradle")
 
 DATA = Path(__file__).parent / "data" / "gradle"
 WRITTEN_AT = Path("/home/dev/calc")
 """The project folder the samples' absolute paths name."""
-ONLY_GRADLE = VerifierSettings(disable=sorted(set(BUILTIN) - {"gradle"}))
+ONLY_GRADLE = only("gradle")
 CALC = "src/main/java/com/example/calc/Calculator.java"
 CALC_TEST = "src/test/java/com/example/calc/CalculatorTest.java"
 BUILD_GRADLE = "plugins { id 'java' }\n"

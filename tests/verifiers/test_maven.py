@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from verifier_helpers import only
 
-from corral.config import VerifierSettings
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import maven as sample
@@ -24,14 +24,11 @@ from corral.verifiers.maven import (
     parse_compile_errors,
     parse_format_output,
 )
-from corral.verifiers.registry import BUILTIN
-
-pytestmark = pytest.mark.xdist_group("maven")
 
 DATA = Path(__file__).parent / "data" / "maven"
 # The recorded output was produced by the sample's variants in /tmp/mvnrec/<variant>.
 RECORDED = Path("/tmp/mvnrec")
-ONLY_MAVEN = VerifierSettings(disable=sorted(set(BUILTIN) - {"maven"}))
+ONLY_MAVEN = only("maven")
 CALC = sample.MAIN
 CALC_TEST = sample.TEST
 CLI_VERIFY = [str(Path(sys.executable).with_name("corral")), "verify"]

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from verifier_helpers import only
 
-from corral.config import VerifierSettings
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import node as sample
@@ -33,12 +33,9 @@ from corral.verifiers.node import (
     parse_tsc,
     resolve_script,
 )
-from corral.verifiers.registry import BUILTIN
-
-pytestmark = pytest.mark.xdist_group("node")
 
 DATA = Path(__file__).parent / "data" / "node"
-ONLY_NODE = VerifierSettings(disable=sorted(set(BUILTIN) - {"node"}))
+ONLY_NODE = only("node")
 
 
 def recorded(name: str) -> str:

@@ -34,8 +34,6 @@ from corral.verifiers.python import (
     ruff_format_lacks_json,
 )
 
-pytestmark = pytest.mark.xdist_group("python")
-
 DATA = Path(__file__).parent / "data" / "python"
 RECORDED_IN = Path("/tmp/corral-python-sample")
 """Where the recorded outputs were captured (ruff prints absolute paths)."""

@@ -16,7 +16,7 @@ from corral.store import Store
 from corral.web.app import create_app
 from corral.web.settings import DashboardSettings
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web-demo")]
+pytestmark = pytest.mark.slow
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

@@ -18,7 +18,7 @@ from web_helpers import TOKEN, Demo, HeldCampaign, artifacts_dir, chromium_args
 from corral.pipeline.states import JobState
 from corral.store import Store
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web-demo")]
+pytestmark = pytest.mark.slow
 
 
 def _free_port() -> int:

@@ -1,0 +1,33 @@
+"""Helpers shared by the ecosystem test modules: one verifier alone, and `corral verify --json`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from corral.config import VerifierSettings
+from corral.verifiers.registry import BUILTIN
+
+CORRAL = Path(sys.executable).with_name("corral")
+
+
+def only(name: str) -> VerifierSettings:
+    """Settings that switch every built-in verifier off but `name`."""
+    return VerifierSettings(disable=sorted(set(BUILTIN) - {name}))
+
+
+def verify_json_via_cli(repo: Path, name: str, cache_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`corral verify --json` on repo with only verifier `name`, set through a `.corral.yaml`."""
+    config = repo / ".corral.yaml"
+    config.write_text(json.dumps({"verifiers": {"disable": only(name).disable}}))
+    try:
+        return subprocess.run(
+            [CORRAL, "verify", repo, "--json", "--sandbox", "local", "--cache-dir", cache_dir],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        config.unlink()
