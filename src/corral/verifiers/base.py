@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -23,6 +23,9 @@ from corral.sandbox.base import (
     NetworkPolicy,
     ToolMissingError,
 )
+
+Rel = Callable[[str], str]
+"""A path as a tool printed it, made relative to the repository root (`ProjectContext.rel`)."""
 
 
 class FindingKind(StrEnum):

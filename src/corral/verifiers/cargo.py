@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -32,6 +32,7 @@ from corral.verifiers.base import (
     Finding,
     FindingKind,
     ProjectContext,
+    Rel,
     TestCounts,
     Verifier,
     VerifierError,
@@ -39,8 +40,6 @@ from corral.verifiers.base import (
     run_tool,
     unique_findings,
 )
-
-Rel = Callable[[str], str]
 
 OFFLINE_ENV = {"CARGO_NET_OFFLINE": "true", "CARGO_TERM_COLOR": "never"}
 RUSTFMT_CONFIGS = ("rustfmt.toml", ".rustfmt.toml")

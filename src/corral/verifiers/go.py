@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +23,7 @@ from corral.verifiers.base import (
     Finding,
     FindingKind,
     ProjectContext,
+    Rel,
     TestCounts,
     Verifier,
     VerifierError,
@@ -30,8 +31,6 @@ from corral.verifiers.base import (
     run_tool,
     unique_findings,
 )
-
-Rel = Callable[[str], str]
 
 # No -mod=mod: a verifier must never rewrite go.mod or go.sum in the checkout.
 OFFLINE_ENV = {"GOPROXY": "off", "GOTOOLCHAIN": "local"}

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import textwrap
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ from corral.verifiers.base import (
     Finding,
     FindingKind,
     ProjectContext,
+    Rel,
     TestCounts,
     Verifier,
     VerifierError,
@@ -44,7 +45,6 @@ from corral.verifiers.base import (
 )
 from corral.verifiers.discovery import SKIPPED_DIRS
 
-_Rel = Callable[[str], str]
 """A path as a tool printed it, made relative to the repository root."""
 PmName = Literal["npm", "yarn", "pnpm"]
 Runner = Literal["node", "jest", "vitest", "mocha", "other"]
@@ -543,7 +543,7 @@ def _text_findings(tools: _Tools, site: _Site, result: CommandResult) -> list[Fi
     ]
 
 
-def _site_rel(ctx: ProjectContext, site: _Site) -> _Rel:
+def _site_rel(ctx: ProjectContext, site: _Site) -> Rel:
     return lambda path: ctx.rel(site.directory / path)
 
 
@@ -600,7 +600,7 @@ def _run_eslint_json(
         )
 
 
-def parse_eslint_json(text: str, rel: _Rel) -> list[Finding]:
+def parse_eslint_json(text: str, rel: Rel) -> list[Finding]:
     """ESLint's `--format json`: errors only (warnings do not fail ESLint either)."""
     findings = []
     for result in json.loads(text):
@@ -626,7 +626,7 @@ _STYLISH_PROBLEM = re.compile(
 )
 
 
-def parse_eslint_stylish(output: str, rel: _Rel) -> list[Finding]:
+def parse_eslint_stylish(output: str, rel: Rel) -> list[Finding]:
     """ESLint's default text output: a file path line, then indented `line:col error ...`."""
     findings = []
     current: str | None = None
@@ -659,7 +659,7 @@ _TSC = re.compile(
 )
 
 
-def parse_tsc(output: str, rel: _Rel) -> list[Finding]:
+def parse_tsc(output: str, rel: Rel) -> list[Finding]:
     """`file(line,col): error TSxxxx: message`, continuation lines as context."""
     findings: list[Finding] = []
     lines = output.splitlines()
@@ -687,7 +687,7 @@ def parse_tsc(output: str, rel: _Rel) -> list[Finding]:
 _PRETTIER_WARN = re.compile(r"^\[warn\] (?P<file>.+)$")
 
 
-def parse_prettier_check(output: str, rel: _Rel) -> list[Finding]:
+def parse_prettier_check(output: str, rel: Rel) -> list[Finding]:
     """`prettier --check`: one `[warn] <file>` per unformatted file, then a summary."""
     return [
         Finding(
@@ -829,7 +829,7 @@ def _frame_path(location: str) -> str:
     return unquote(location.removeprefix("file://")) if location.startswith("file://") else location
 
 
-def source_frame(stack: str, rel: _Rel) -> tuple[str, int] | None:
+def source_frame(stack: str, rel: Rel) -> tuple[str, int] | None:
     """The first stack frame in the repository's own code (not node_modules, not node:)."""
     for line in stack.splitlines():
         match = _FRAME.match(line)
@@ -863,7 +863,7 @@ def error_summary(text: str) -> tuple[str, str | None]:
 def _test_finding(
     name: str,
     failure_text: str,
-    rel: _Rel,
+    rel: Rel,
     fallback_file: str | None = None,
     fallback_line: int | None = None,
 ) -> Finding:
@@ -873,7 +873,7 @@ def _test_finding(
     return Finding(FindingKind.TEST, file, line, message, test_id=name, context=context)
 
 
-def parse_node_junit(xml: str, rel: _Rel, output: str = "") -> tuple[list[Finding], TestCounts]:
+def parse_node_junit(xml: str, rel: Rel, output: str = "") -> tuple[list[Finding], TestCounts]:
     """Node's `--test-reporter=junit`. The failing line comes from the cause's stack trace.
 
     A test file that failed to load appears as a test named by its absolute path, with no
@@ -910,7 +910,7 @@ def _junit_cases(
             yield from _junit_cases(child, (*path, child.get("name", "?")))
 
 
-def _load_failure(path: str, output: str, rel: _Rel) -> Finding:
+def _load_failure(path: str, output: str, rel: Rel) -> Finding:
     """A test file that crashed outside any test, located by node's printed stack frame."""
     file = rel(path)
     lines = output.splitlines()
@@ -932,7 +932,7 @@ def _load_failure(path: str, output: str, rel: _Rel) -> Finding:
 _MODULE_HEADER = re.compile(r"^(?:file://)?(?P<path>/[^:]+):(?P<line>\d+)$")
 
 
-def _module_syntax_error(lines: list[str], rel: _Rel) -> Finding | None:
+def _module_syntax_error(lines: list[str], rel: Rel) -> Finding | None:
     """The source file and line of a SyntaxError that stopped a test file from loading."""
     for i, line in enumerate(lines):
         header = _MODULE_HEADER.match(line.strip())
@@ -949,7 +949,7 @@ def _module_syntax_error(lines: list[str], rel: _Rel) -> Finding | None:
     return None
 
 
-def parse_jest_json(text: str, rel: _Rel) -> tuple[list[Finding], TestCounts]:
+def parse_jest_json(text: str, rel: Rel) -> tuple[list[Finding], TestCounts]:
     """jest's `--json` report; vitest's `--reporter=json` writes the same shape."""
     findings: list[Finding] = []
     counts = TestCounts()
@@ -991,7 +991,7 @@ _BABEL_SYNTAX = re.compile(
 )
 
 
-def _suite_failure(file: str, message: str, rel: _Rel) -> list[Finding]:
+def _suite_failure(file: str, message: str, rel: Rel) -> list[Finding]:
     """A test file that did not run: ts-jest's type errors or Babel's syntax error in it (at
     their line), else the error itself."""
     text = _suite_message(message)
@@ -1019,7 +1019,7 @@ def _suite_message(message: str) -> str:
     return "\n".join(ln.replace("●", "").strip() if i == 0 else ln for i, ln in enumerate(lines))
 
 
-def parse_mocha_json(text: str, rel: _Rel) -> tuple[list[Finding], TestCounts]:
+def parse_mocha_json(text: str, rel: Rel) -> tuple[list[Finding], TestCounts]:
     """mocha's `--reporter json`."""
     report = json.loads(text)
     stats = report["stats"]

@@ -38,6 +38,7 @@ from corral.verifiers.base import (
     Finding,
     FindingKind,
     ProjectContext,
+    Rel,
     TestCounts,
     Verifier,
     VerifierError,
@@ -45,7 +46,6 @@ from corral.verifiers.base import (
     run_tool,
 )
 
-Rel = Callable[[str], str]
 """A path as a tool printed it (absolute, or relative to the project) -> repository-relative."""
 
 DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py", "requirements*.txt")
