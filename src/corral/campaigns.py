@@ -10,14 +10,13 @@ import importlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from corral.config import ConfigError
 from corral.engine.base import Engine, OnChange
 from corral.forge.base import PullRequest
 from corral.pipeline.context import CampaignContext, Runtime, context_for, open_campaign
-from corral.pipeline.states import JobState, Outcome, Reason
+from corral.pipeline.states import CampaignVerdict, JobState, Outcome, Reason
 from corral.spec import CampaignSpec
 from corral.store import Store, StoreError
 from corral.store.records import Approval, Campaign, Job
@@ -26,20 +25,7 @@ ENGINES: dict[str, str] = {
     "local": "corral.engine.local:LocalEngine",
     "temporal": "corral.engine.temporal.engine:TemporalEngine",
 }
-"""Engine name -> "module:Class"; the Temporal engine adds itself here."""
-
-
-class ExitCode(IntEnum):
-    """What `corral run`, `corral retry` and `corral status` exit with; scripts rely on it."""
-
-    OK = 0
-    """Every repository has its PR (open with CI passing, merged or closed) or needed no change."""
-    FAILED = 1
-    """Some repository ended without a PR for a failure, or its PR fails CI."""
-    USAGE = 2
-    """Bad usage or an invalid spec: nothing ran."""
-    PENDING = 3
-    """Nothing failed, but some jobs wait for approval or are not finished."""
+"""Engine name -> "module:Class", imported only when chosen."""
 
 
 @dataclass(frozen=True)
@@ -73,18 +59,18 @@ class CampaignSummary:
         return Counter(line.job.state for line in self.lines)
 
     @property
-    def exit_code(self) -> ExitCode:
+    def verdict(self) -> CampaignVerdict:
         if any(line.failed for line in self.lines):
-            return ExitCode.FAILED
+            return CampaignVerdict.FAILED
         settled = {Outcome.NO_PR, Outcome.PR_OPEN, Outcome.MERGED, Outcome.CLOSED}
         if any(line.outcome not in settled for line in self.lines):
-            return ExitCode.PENDING
-        return ExitCode.OK
+            return CampaignVerdict.PENDING
+        return CampaignVerdict.OK
 
     def to_json(self) -> dict[str, Any]:
         return {
             "campaign": self.campaign.name,
-            "exit_code": int(self.exit_code),
+            "verdict": str(self.verdict),
             "counts": {str(k): v for k, v in self.counts.items()},
             "jobs": [
                 {

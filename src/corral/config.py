@@ -171,3 +171,15 @@ def load_repo_config(repo_root: Path) -> RepoConfig:
     if not path.is_file():
         return RepoConfig()
     return load_yaml_model(path, RepoConfig)
+
+
+def read_prompt(prompt_file: Path) -> str:
+    """A prompt file's text; ConfigError when it cannot be read or is empty."""
+    try:
+        text = prompt_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"cannot read the prompt {prompt_file}: {why}") from exc
+    if not text.strip():
+        raise ConfigError(f"the prompt {prompt_file} is empty")
+    return text

@@ -13,20 +13,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import textwrap
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-
-from corral.campaign_cli import CampaignProgress, counts_line, interruptible, outcome_table
-from corral.campaigns import CampaignSummary, ExitCode, run_campaign
+from corral.campaigns import CampaignSummary, JobLine, run_campaign
 from corral.config import ConfigError
-from corral.pipeline.context import Runtime
+from corral.engine.base import OnChange
+from corral.pipeline.context import CampaignContext, Runtime
 from corral.pipeline.states import Outcome, Reason
 from corral.sandbox import Backend, default_cache_dir, make_runner, warn_local_once
 from corral.spec import load_spec
@@ -217,7 +213,7 @@ class DemoError(ConfigError):
     """The demo cannot run as asked (bad option, no model key)."""
 
 
-def choose_sandbox(requested: str | None, cache_dir: Path, console: Console) -> Backend:
+def choose_sandbox(requested: str | None, cache_dir: Path, warn: Callable[[str], None]) -> Backend:
     """bwrap when it works on this machine; the local runner (with a warning) otherwise."""
     if requested in ("bwrap", "local"):
         return requested  # type: ignore[return-value]
@@ -227,8 +223,8 @@ def choose_sandbox(requested: str | None, cache_dir: Path, console: Console) -> 
             if runner.run(["true"], cwd=Path(tmp)).ok:
                 return "bwrap"
     except Exception as exc:  # any failure to sandbox means: say so, and run unisolated
-        console.print(f"[yellow]bubblewrap is not usable here ({escape(str(exc))})[/]")
-    warn_local_once(lambda text: console.print(f"[yellow]warning:[/] the demo runs with {text}"))
+        warn(f"bubblewrap is not usable here ({exc})")
+    warn_local_once(lambda text: warn(f"the demo runs with {text}"))
     return "local"
 
 
@@ -238,9 +234,13 @@ def run_demo(
     agent: str = "command",
     store_url: str | None = None,
     sandbox: str | None = None,
-    console: Console | None = None,
+    warn: Callable[[str], None] = lambda _text: None,
+    on_start: Callable[[CampaignContext], None] | None = None,
+    on_change: OnChange | None = None,
 ) -> tuple[CampaignSummary, list[DemoRepo]]:
-    console = console or Console(stderr=True)
+    """Build the demo's repositories in `directory` and run its campaign over them."""
+    if agent not in ("command", "builtin"):
+        raise DemoError(f"unknown agent {agent!r}: use command or builtin")
     directory.mkdir(parents=True, exist_ok=True)
     repos = demo_repos()
     remotes = build_forge(directory, repos)
@@ -254,11 +254,9 @@ def run_demo(
         store_url=store_url,
         work_dir=directory / "work",
         cache_dir=cache_dir,
-        sandbox=choose_sandbox(sandbox, cache_dir, console),
+        sandbox=choose_sandbox(sandbox, cache_dir, warn),
     )
-    progress = CampaignProgress(console)
-    with progress.shown():
-        summary = run_campaign(spec, runtime, on_change=progress.on_change, on_start=progress.start)
+    summary = run_campaign(spec, runtime, on_change=on_change, on_start=on_start)
     return summary, repos
 
 
@@ -272,74 +270,11 @@ def _forget_previous_demo(store_url: str) -> None:
         store.close()
 
 
-def demo_command(
-    directory: Path | None, agent: str, store_url: str | None, sandbox: str | None
-) -> int:
-    """The CLI's `corral demo`: 0 when the demo showed what it should."""
-    if agent not in ("command", "builtin"):
-        raise DemoError(f"unknown agent {agent!r}: use command or builtin")
-    console = Console(stderr=True)
-    out = Console()
-    directory = (directory or Path(tempfile.mkdtemp(prefix="corral-demo-"))).resolve()
-    console.print(f"Building the demo's repositories in {escape(str(directory))}")
-    started = time.monotonic()
-    with interruptible("`corral demo` runs it again from the start"):
-        summary, repos = run_demo(
-            directory, agent=agent, store_url=store_url, sandbox=sandbox, console=console
-        )
-    out.print(outcome_table(summary))
-    out.print(f"{counts_line(summary)} in {time.monotonic() - started:.0f}s\n")
-    surprises = _explain(out, summary, repos, agent)
-    _how_to_look_closer(out, summary, directory, store_url)
-    if surprises and agent == "command":
-        out.print(f"[red]The demo did not go as expected for: {', '.join(surprises)}[/]")
-        return ExitCode.FAILED
-    return ExitCode.OK
-
-
-def _explain(
-    out: Console, summary: CampaignSummary, repos: list[DemoRepo], agent: str
-) -> list[str]:
-    by_name = {line.job.name: line for line in summary.lines}
-    surprises = []
-    for repo in repos:
-        line = by_name[repo.name]
-        as_expected = line.outcome == repo.expect and (
-            repo.expect != Outcome.NO_PR or line.job.reason_code == Reason.GATE_VETOED
-        )
-        if agent == "command":
-            story = repo.story if as_expected else f"expected {repo.expect}"
-            out.print(f"  {repo.name}: {escape(story)}")
-        if not as_expected:
-            surprises.append(repo.name)
-    return surprises
-
-
-def _how_to_look_closer(
-    out: Console, summary: CampaignSummary, directory: Path, store_url: str | None
-) -> None:
-    corral = _program()
-    store = f" --store {store_url}" if store_url else ""
-    vetoed = next((line.job for line in summary.lines if line.outcome == Outcome.NO_PR), None)
-    opened = next((line for line in summary.lines if line.pull_request is not None), None)
-    hints = [(f"{corral} status {CAMPAIGN}{store}", "outcomes per repository")]
-    if vetoed is not None:
-        hints.append((f"{corral} logs {vetoed.id}{store}", f"why {vetoed.name} got no PR"))
-    if opened is not None and opened.pull_request is not None:
-        pr = opened.pull_request
-        hints.append((f"git -C {pr.repo} log -p {pr.branch} -1", "a PR's change"))
-    hints.append((f"{corral} serve{store}", "the dashboard"))
-    width = max(len(command) for command, _ in hints)
-    out.print("\nLook closer:")
-    for command, what in hints:
-        out.print(f"  {escape(command.ljust(width))}  # {escape(what)}", soft_wrap=True)
-    out.print(f"  spec: {escape(str(directory / 'campaign.yaml'))}", soft_wrap=True)
-
-
-def _program() -> str:
-    """How to run corral again: `corral` when it is on PATH, else as it was run now
-    (`.venv/bin/corral` straight after scripts/setup.sh)."""
-    return "corral" if shutil.which("corral") else (sys.argv[0] or "corral")
+def as_expected(line: JobLine, repo: DemoRepo) -> bool:
+    """Whether a demo repository ended the way the demo means it to."""
+    return line.outcome == repo.expect and (
+        repo.expect != Outcome.NO_PR or line.job.reason_code == Reason.GATE_VETOED
+    )
 
 
 def _git(*args: str) -> None:

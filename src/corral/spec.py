@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from corral.agents.base import Budgets as SessionBudgets
 from corral.config import ConfigError, load_yaml_model
 from corral.gate.settings import GateSettings
 from corral.llm.settings import ModelSettings
@@ -104,15 +105,11 @@ class TargetsSpec(_Strict):
         return not any(fnmatch.fnmatch(k, p) for k in keys for p in self.exclude)
 
 
-class JobBudget(_Strict):
-    """Limits on one repository's work."""
+class JobBudget(SessionBudgets):
+    """Limits on one repository's work: its agent sessions' and its CI rounds."""
 
-    max_turns: int = Field(default=50, gt=0)
-    max_tokens: int = Field(default=2_000_000, gt=0)
-    max_cost_usd: float = Field(default=10.0, gt=0)
-    max_wall_s: float = Field(default=3600.0, gt=0)
-    """Wall time of one agent session (for a command: its run)."""
-    max_gate_retries: int = Field(default=3, ge=0)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
     max_ci_rounds: int = Field(default=2, ge=0)
     """How many times a failing CI is fed back to the agent before the PR is left as failed."""
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from rich.console import Console
 from web_helpers import TOKEN, Demo, HeldCampaign, notes_spec, run_notes_campaign
 
 from corral.demo import run_demo
@@ -28,9 +27,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """The `corral demo` campaign, really run: 3 PRs open, 2 vetoed (no PR)."""
     directory = tmp_path_factory.mktemp("web-demo")
     store_url = str(directory / "corral.db")
-    summary, _ = run_demo(
-        directory / "demo", store_url=store_url, console=Console(stderr=True, quiet=True)
-    )
+    summary, _ = run_demo(directory / "demo", store_url=store_url)
     return Demo(store_url, directory, summary)
 
 

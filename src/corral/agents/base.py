@@ -10,19 +10,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from corral.gate.base import Gate, GateResult
 from corral.llm.base import Usage
 
 AgentStatus = Literal["passed", "gate_failed", "budget_exhausted", "no_change", "error"]
 
 
-@dataclass(frozen=True)
-class Budgets:
-    max_turns: int = 50
-    max_tokens: int = 2_000_000
-    max_cost_usd: float = 10.0
-    max_wall_s: float = 3600.0
-    max_gate_retries: int = 3
+class Budgets(BaseModel):
+    """Limits on one agent session (or change command): the campaign spec's job budget is
+    these plus its CI rounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    max_turns: int = Field(default=50, gt=0)
+    max_tokens: int = Field(default=2_000_000, gt=0)
+    max_cost_usd: float = Field(default=10.0, gt=0)
+    max_wall_s: float = Field(default=3600.0, gt=0)
+    """Wall time of one agent session (for a command: its run)."""
+    max_gate_retries: int = Field(default=3, ge=0)
     """How many failed gates are fed back to the agent before it is given up on."""
 
 

@@ -109,7 +109,7 @@ class _Session:
                 "prompt": prompt,
                 "system_prompt_sha256": hashlib.sha256(agent.system.encode()).hexdigest(),
                 "tools": [spec.name for spec in self.tools.specs],
-                "budgets": asdict(self.budgets),
+                "budgets": self.budgets.model_dump(),
             },
         )
 

@@ -37,6 +37,30 @@ class GateResult:
             "stages": [{"name": s.name, "ok": s.ok, "message": s.message} for s in self.stages],
         }
 
+    def verifiers_json(self) -> list[dict[str, Any]]:
+        """The verifiers stage's results in `corral verify --json`'s shape ([] without it)."""
+        first = self.stages[0] if self.stages else None
+        if first is None or first.name != "verifiers":
+            return []
+        verifiers: list[dict[str, Any]] = first.details.get("verifiers", [])
+        return verifiers
+
+    def to_verify_json(self) -> dict[str, Any]:
+        """`corral verify --json`'s object plus the stages: what `corral gate --json` prints."""
+        gate = self.to_json()
+        return {
+            "ok": gate["ok"],
+            "message": gate["message"],
+            "verifiers": self.verifiers_json(),
+            **gate,
+        }
+
+    @property
+    def nothing_to_verify(self) -> bool:
+        """No verifier applied to the workspace at all."""
+        first = self.stages[0] if self.stages else None
+        return first is not None and first.details.get("verifiers") == []
+
 
 class Gate(Protocol):
     def check(self) -> GateResult:

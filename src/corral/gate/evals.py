@@ -20,7 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from corral.config import load_yaml_model
 from corral.gate.diff import Diff, compute_diff
 from corral.gate.guard import GuardContext, GuardReport, run_guard
-from corral.gate.settings import GuardSettings, RuleId
+from corral.gate.judge import Judge
+from corral.gate.settings import GuardSettings, JudgeSettings, RuleId
+from corral.llm.base import ChatModel
 from corral.testing.repos import init_repo, write_files
 from corral.verifiers.base import TestCounts, VerifierResult
 
@@ -284,3 +286,14 @@ def _case_problem(result: CaseResult) -> str | None:
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "n/a"
+
+
+def model_judge(model: ChatModel, settings: JudgeSettings | None = None) -> JudgeFn:
+    """The judge as the eval calls it: (prompt, diff, guard report) -> verdict."""
+    s = settings or JudgeSettings()
+    judge = Judge(model, max_diff_chars=s.max_diff_chars, max_tokens=s.max_tokens)
+
+    def verdict(prompt: str, diff: Diff, report: GuardReport) -> Verdict:
+        return judge.judge(prompt, diff, report.notes).verdict.verdict
+
+    return verdict

@@ -6,11 +6,12 @@ strict default (every guard rule on, scope = the whole repository, judge when co
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from corral.config import VerifierSettings
+from corral.config import ConfigError, VerifierSettings, load_yaml_model
 from corral.llm.settings import ModelSettings
 
 RuleId = Literal[
@@ -77,3 +78,37 @@ class GateSettings(BaseModel):
     """Deterministic scope and test-tampering rules."""
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     """The LLM judge's mode and model, set apart from the agent's model."""
+
+
+def gate_settings_from_options(
+    settings_file: Path | None,
+    *,
+    scope: list[str],
+    allow: list[str],
+    allow_changes_to: list[str],
+    max_diff_lines: int | None,
+    judge: ModelSettings | None,
+) -> GateSettings:
+    """A settings file (a campaign's `gate:` block) with the command-line options on top.
+
+    The judge is off unless a model is given, on the command line or in the file.
+    """
+    base = load_yaml_model(settings_file, GateSettings) if settings_file else GateSettings()
+    guard = base.guard.model_dump()
+    options = {"scope": scope, "allow": allow, "allow_changes_to": allow_changes_to}
+    guard.update({key: value for key, value in options.items() if value})
+    if max_diff_lines is not None:
+        guard["max_diff_lines"] = max_diff_lines
+    judge_settings = base.judge
+    if judge is not None:
+        judge_settings = base.judge.model_copy(update={"model": judge, "mode": "required"})
+    elif settings_file is None:
+        judge_settings = JudgeSettings(mode="off")
+    try:
+        return GateSettings(
+            verifiers=base.verifiers,
+            guard=GuardSettings.model_validate(guard),
+            judge=judge_settings,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"invalid gate options: {exc}") from exc

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from corral.config import ConfigError
 from corral.llm.base import ChatModel
 from corral.llm.errors import ModelAuthError
 from corral.llm.pricing import Price
@@ -88,3 +89,22 @@ def make_model(settings: ModelSettings) -> ChatModel:
     from corral.llm.openai import OpenAIModel
 
     return OpenAIModel(settings, key)
+
+
+def model_from_options(
+    provider: str | None,
+    model: str | None,
+    base_url: str | None,
+    *,
+    stream: bool = False,
+    flags: tuple[str, str] = ("--provider", "--model"),
+) -> ModelSettings | None:
+    """Model settings from command-line options; None when none were given. `flags` names
+    the options in the error (the judge's are --judge-provider and --judge-model)."""
+    if provider is None and model is None and base_url is None:
+        return None
+    if provider not in ("anthropic", "openai") or not model:
+        raise ConfigError(f"the model needs {flags[0]} (anthropic or openai) and {flags[1]}")
+    return ModelSettings.model_validate(
+        {"provider": provider, "model": model, "base_url": base_url, "stream": stream}
+    )

@@ -67,3 +67,15 @@ _OUTCOMES = {
     JobState.MERGED: Outcome.MERGED,
     JobState.CLOSED: Outcome.CLOSED,
 }
+
+
+class CampaignVerdict(StrEnum):
+    """A campaign as a whole, as scripts want to know it."""
+
+    OK = "ok"
+    """Every repository has its PR (open with CI passing, merged or closed) or needed no
+    change."""
+    FAILED = "failed"
+    """Some repository ended without a PR for a failure, or its PR fails CI."""
+    PENDING = "pending"
+    """Nothing failed, but some jobs wait for approval or are not finished."""

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from corral.agents.base import Agent, AgentOutcome, Recorder
-from corral.agents.base import Budgets as AgentBudgets
+from corral.agents.factory import AgentChoice, build_agent
 from corral.config import ConfigError
 from corral.forge.base import ForgeError, PullRequestRequest
 from corral.forge.git import git
@@ -267,19 +267,11 @@ def branch_name(ctx: CampaignContext, job: Job) -> str:
 
 
 def make_agent(ctx: CampaignContext, runner: CommandRunner) -> Agent:
-    budgets = _agent_budgets(ctx)
-    if ctx.spec.command is not None:
-        from corral.agents.command import CommandAgent
-
-        return CommandAgent(ctx.spec.command, runner, budgets)
-    if ctx.spec.agent.kind == "claude-code":
-        from corral.agents.claude_code import ClaudeCodeAgent
-
-        return ClaudeCodeAgent(ctx.spec.agent.model, budgets)
-    from corral.agents.builtin import BuiltinAgent
-    from corral.llm.settings import make_model
-
-    return BuiltinAgent(make_model(ctx.spec.agent.model), budgets)
+    spec = ctx.spec
+    choice = AgentChoice(
+        spec.agent.kind, spec.agent.model, budgets=spec.budgets.job, command=spec.command
+    )
+    return build_agent(choice, runner)
 
 
 def require_model_keys(spec: CampaignSpec) -> None:
@@ -380,17 +372,6 @@ def _prompt(ctx: CampaignContext, job: Job, ci_round: bool) -> str:
 
 def _agent_name(ctx: CampaignContext) -> str:
     return "command" if ctx.spec.command is not None else ctx.spec.agent.kind
-
-
-def _agent_budgets(ctx: CampaignContext) -> AgentBudgets:
-    b = ctx.spec.budgets.job
-    return AgentBudgets(
-        max_turns=b.max_turns,
-        max_tokens=b.max_tokens,
-        max_cost_usd=b.max_cost_usd,
-        max_wall_s=b.max_wall_s,
-        max_gate_retries=b.max_gate_retries,
-    )
 
 
 def _template(ctx: CampaignContext, job: Job, template: str) -> str:

@@ -66,8 +66,9 @@ async def tell_decided(client: Client, campaign: CampaignRef, job_id: int) -> bo
     return True
 
 
-def tell_decided_command(settings: TemporalSettings, store_url: str, job_id: int) -> int:
-    """After `corral approve/reject`: wake the job's workflow so it acts on the decision now."""
+def tell_decided_command(settings: TemporalSettings, store_url: str, job_id: int) -> bool:
+    """After `corral approve/reject`: wake the job's workflow so it acts on the decision now.
+    False when no workflow of the job runs (the decision applies at the campaign's next run)."""
     store = Store.open(store_url)
     try:
         job = store.job(job_id)
@@ -81,11 +82,4 @@ def tell_decided_command(settings: TemporalSettings, store_url: str, job_id: int
     async def tell() -> bool:
         return await tell_decided(await connect(settings), ref, job_id)
 
-    if asyncio.run(tell()):
-        print(f"told job {job_id}'s workflow on Temporal: it goes on now")
-    else:
-        print(
-            f"no workflow of job {job_id} runs on Temporal: the decision applies when the "
-            "campaign runs again"
-        )
-    return 0
+    return asyncio.run(tell())

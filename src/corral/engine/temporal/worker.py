@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.worker import Worker
 
 from corral.engine.temporal.activities import CorralActivities, machine_queue
 from corral.engine.temporal.client import connect
-from corral.engine.temporal.devserver import READY
 from corral.engine.temporal.settings import TemporalSettings
 from corral.engine.temporal.workflows import CampaignWorkflow, JobWorkflow
 from corral.pipeline.context import Runtime
@@ -32,8 +31,10 @@ async def run_worker(
     runtime: Runtime,
     max_jobs: int,
     stop: asyncio.Event,
+    on_ready: Callable[[str], None] = lambda _detail: None,
 ) -> None:
-    """Serve until `stop` is set; a step cut short is retried by whoever picks it up next."""
+    """Serve until `stop` is set; a step cut short is retried by whoever picks it up next.
+    `on_ready` hears what the worker serves once it polls."""
     client = await connect(settings)
     queue = machine_queue(settings.task_queue, runtime.work_dir)
     with ThreadPoolExecutor(
@@ -55,18 +56,21 @@ async def run_worker(
         )
         try:
             async with shared, machine:
-                print(
-                    f"{READY}: task queue {settings.task_queue}, machine queue "
-                    f"{queue}, {max_jobs} job step(s) at once",
-                    file=sys.stderr,
-                    flush=True,
+                on_ready(
+                    f"task queue {settings.task_queue}, machine queue {queue}, "
+                    f"{max_jobs} job step(s) at once"
                 )
                 await stop.wait()
         finally:
             activities.close()
 
 
-def worker_command(settings: TemporalSettings, runtime: Runtime, max_jobs: int) -> int:
+def worker_command(
+    settings: TemporalSettings,
+    runtime: Runtime,
+    max_jobs: int,
+    on_ready: Callable[[str], None] = lambda _detail: None,
+) -> None:
     """Run a worker until SIGINT or SIGTERM."""
 
     async def main() -> None:
@@ -74,7 +78,6 @@ def worker_command(settings: TemporalSettings, runtime: Runtime, max_jobs: int) 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings, runtime, max_jobs, stop)
+        await run_worker(settings, runtime, max_jobs, stop, on_ready)
 
     asyncio.run(main())
-    return 0

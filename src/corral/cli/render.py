@@ -1,7 +1,5 @@
-"""What the campaign commands of `corral` print: live progress, outcome tables, session logs.
-
-cli.py parses options and calls these; the logic they show lives in corral.campaigns.
-"""
+"""How campaign commands show things: live progress, outcome tables, a job's story, and
+what Ctrl-C says."""
 
 from __future__ import annotations
 
@@ -13,7 +11,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -22,31 +19,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from corral.campaigns import (
-    CampaignSummary,
-    ExitCode,
-    JobLine,
-    approve,
-    find_campaign,
-    make_engine,
-    reject,
-    resume_campaign,
-    retry_failed,
-    run_campaign,
-    summarize,
-)
-from corral.config import ConfigError
-from corral.pipeline.context import (
-    CampaignContext,
-    Runtime,
-    context_for,
-    default_work_dir,
-)
+from corral.campaigns import CampaignSummary, JobLine
+from corral.cli.app import err
+from corral.pipeline.context import CampaignContext
 from corral.pipeline.states import TERMINAL, JobState, Outcome
-from corral.sandbox import Backend
 from corral.sandbox.local import kill_running
-from corral.spec import load_spec
-from corral.store import Store, default_store_url
+from corral.store import Store
 from corral.store.records import Event, Job
 
 _OUTCOME_STYLE = {
@@ -161,26 +139,6 @@ def campaigns_table(store: Store) -> Table:
     return table
 
 
-def job_log(store: Store, job_id: int) -> dict[str, Any]:
-    """Everything recorded about one job, as JSON-ready data."""
-    job = store.job(job_id)
-    pr = store.pull_request_for_job(job_id)
-    return {
-        "job": _plain(job),
-        "pull_request": None if pr is None else _plain(pr),
-        "transitions": [_plain(t) for t in store.transitions(job_id)],
-        "baseline": [_plain(run) for run in store.verifier_runs(job_id, "baseline")],
-        "sessions": [
-            {**_plain(session), "events": [_plain(e) for e in store.events(job_id, session.id)]}
-            for session in store.sessions(job_id)
-        ],
-        "events": [_plain(e) for e in store.events(job_id) if e.session_id is None],
-        "gate_verdicts": [_plain(v) for v in store.gate_verdicts(job_id)],
-        "approvals": [_plain(a) for a in store.approvals(job_id)],
-        "feedback": [_plain(f) for f in store.feedback(job_id)],
-    }
-
-
 def print_job_log(console: Console, store: Store, job_id: int) -> None:
     """The job's story, readable: transitions, then each session's calls and gate runs."""
     job = store.job(job_id)
@@ -283,132 +241,8 @@ def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _plain(record: Any) -> dict[str, Any]:
-    import dataclasses
-
-    data: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(record), default=str))
-    return data
-
-
 def stdout_console() -> Console:
     return Console(file=sys.stdout, soft_wrap=False)
-
-
-# The commands' bodies: cli.py parses options and calls these, which return the exit code.
-
-err = Console(stderr=True)
-
-
-def runtime_from(
-    store: str | None, work_dir: Path | None, cache_dir: Path | None, sandbox: Backend
-) -> Runtime:
-    return Runtime(
-        store_url=store or default_store_url(),
-        work_dir=work_dir or default_work_dir(),
-        cache_dir=cache_dir,
-        sandbox=sandbox,
-    )
-
-
-def run_command(
-    spec_path: Path,
-    runtime: Runtime,
-    *,
-    engine: str,
-    verbose: bool,
-    wait: bool,
-    as_json: bool,
-    engine_options: dict[str, Any] | None = None,
-) -> int:
-    try:
-        spec = load_spec(spec_path)
-        options = {**(engine_options or {}), **({"wait_for_approval": True} if wait else {})}
-        chosen = make_engine(engine, **options)
-    except ConfigError as exc:
-        err.print(f"[red]invalid spec:[/] {escape(str(exc))}")
-        return ExitCode.USAGE
-    progress = CampaignProgress(err, verbose)
-    try:
-        with interruptible(f"`corral run {spec_path}` resumes it"), progress.shown():
-            summary = run_campaign(
-                spec, runtime, engine=chosen, on_change=progress.on_change, on_start=progress.start
-            )
-    except ConfigError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        return ExitCode.USAGE
-    return report(summary, as_json)
-
-
-def report(summary: CampaignSummary, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps(summary.to_json(), indent=2))
-    else:
-        out = stdout_console()
-        out.print(outcome_table(summary))
-        out.print(counts_line(summary))
-        waiting = [
-            line.job for line in summary.lines if line.job.state == JobState.AWAITING_APPROVAL
-        ]
-        for job in waiting:
-            out.print(f"job {job.id} ({escape(job.name)}) waits: corral approve {job.id}")
-    return int(summary.exit_code)
-
-
-def status_command(store_url: str | None, campaign: str | None, as_json: bool) -> int:
-    with _store(store_url) as store:
-        if campaign is None:
-            if as_json:
-                print(json.dumps([_plain(c) for c in store.campaigns()], indent=2))
-            else:
-                stdout_console().print(campaigns_table(store))
-            return ExitCode.OK
-        return report(summarize(store, find_campaign(store, campaign)), as_json)
-
-
-def retry_command(
-    runtime: Runtime,
-    campaign: str,
-    *,
-    engine: str,
-    verbose: bool,
-    as_json: bool,
-    engine_options: dict[str, Any] | None = None,
-) -> int:
-    with _store(runtime.store_url) as store:
-        record = find_campaign(store, campaign)
-        retried = retry_failed(store, record)
-        err.print(f"retrying {len(retried)} job(s) of {record.name}")
-        progress = CampaignProgress(err, verbose)
-        with interruptible(f"`corral retry {record.name} --failed` resumes it"), progress.shown():
-            progress.start(context_for(record, runtime, store))
-            summary = resume_campaign(
-                store,
-                record,
-                runtime,
-                engine=make_engine(engine, **(engine_options or {})),
-                on_change=progress.on_change,
-            )
-        return report(summary, as_json)
-
-
-def logs_command(store_url: str | None, job_id: int, as_json: bool) -> int:
-    with _store(store_url) as store:
-        if as_json:
-            print(json.dumps(job_log(store, job_id), indent=2))
-        else:
-            print_job_log(stdout_console(), store, job_id)
-    return ExitCode.OK
-
-
-def decide_command(store_url: str | None, job_id: int, reason: str | None, by: str | None) -> int:
-    with _store(store_url) as store:
-        if reason is None:
-            approve(store, job_id, by)
-            print(f"job {job_id} approved: a waiting `corral run --wait` or the next run pushes it")
-        else:
-            reject(store, job_id, reason, by)
-            print(f"job {job_id} rejected: it ends without a PR on the campaign's next run")
-    return ExitCode.OK
 
 
 class Terminated(KeyboardInterrupt):
@@ -445,12 +279,3 @@ def interruptible(resume_hint: str) -> Iterator[None]:
 
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated
-
-
-@contextmanager
-def _store(url: str | None) -> Iterator[Store]:
-    store = Store.open(url or default_store_url())
-    try:
-        yield store
-    finally:
-        store.close()

@@ -1,0 +1,141 @@
+"""The Typer application, the options its commands share, and how a command ends."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, cast
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from corral.cli.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from corral.sandbox import Backend
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Coding agents that make one change across many repositories, each change verified "
+    "(build, lint, tests, a tamper guard, a judge) before its pull request opens. "
+    "Try `corral demo`.",
+)
+err = Console(stderr=True)
+
+PathArg = Annotated[Path, typer.Argument(help="Repository or project folder.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+SandboxOpt = Annotated[
+    str, typer.Option("--sandbox", help="bwrap (isolated, default) or local (no isolation).")
+]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Dependency caches (default: under ~/.cache/corral/caches)."),
+]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="CORRAL_STORE",
+        help="SQLite path or database URL (default: ~/.local/share/corral/corral.db).",
+    ),
+]
+
+
+@app.callback()
+def _commands() -> None:
+    """Keeps `corral <command>` a command group even while it has a single command."""
+
+
+def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
+    """End the command with one line on stderr."""
+    err.print(f"[red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def finish(code: int) -> NoReturn:
+    raise typer.Exit(code)
+
+
+def backend(name: str) -> Backend:
+    """The sandbox backend named by --sandbox (warning once when it isolates nothing)."""
+    from corral.sandbox import warn_local_once
+
+    if name not in ("bwrap", "local"):
+        fail(f"unknown sandbox {name!r}: use bwrap or local")
+    if name == "local":
+        warn_local_once(lambda text: err.print(f"[yellow]warning:[/] {escape(text)}"))
+    return cast("Backend", name)
+
+
+def usage_errors() -> tuple[type[Exception], ...]:
+    """What stops a command before anything ran: bad input, a store or forge out of reach."""
+    from corral.agents.gate_link import JobFileError
+    from corral.config import ConfigError
+    from corral.forge import ForgeError
+    from corral.gate.diff import DiffError
+    from corral.llm.errors import ModelAuthError
+    from corral.sandbox import SandboxUnavailableError
+    from corral.store import StoreError
+    from corral.verifiers.baseline import GitError
+
+    return (
+        ConfigError,
+        DiffError,
+        ForgeError,
+        GitError,
+        JobFileError,
+        ModelAuthError,
+        SandboxUnavailableError,
+        StoreError,
+        ValueError,
+    )
+
+
+def run_body(body: Callable[[], int]) -> NoReturn:
+    """Run a command body and exit with its code; what stops it before anything ran is one
+    line and exit code 2."""
+    try:
+        code = body()
+    except usage_errors() as exc:
+        fail(str(exc))
+    finish(code)
+
+
+@contextmanager
+def spinner(text: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on a terminal while long work runs; yields a function to change its text."""
+    if not sys.stderr.isatty():
+        yield lambda _text: None
+        return
+    with err.status(text) as status:
+        yield lambda new: status.update(new)
+
+
+def run() -> None:
+    import corral.cli.commands  # noqa: F401 - registers every command on `app`
+
+    try:
+        app()
+    except SystemExit as exc:
+        if "temporalio.bridge" in sys.modules:
+            _exit_before_temporal_teardown(exc.code)
+        raise
+
+
+def _exit_before_temporal_teardown(code: object) -> None:
+    """Exit without interpreter teardown once Temporal's client has run.
+
+    Its Rust runtime's threads can outlive the interpreter's finalisation and abort the
+    process ("PyGILState_Release: thread state must be current", temporalio/sdk-python#300),
+    turning a finished command into exit 134.
+    """
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))

@@ -1,0 +1,346 @@
+"""Campaign commands: run, status, retry, logs, approve, reject, worker, schema.
+
+Exit codes of run, retry and status CAMPAIGN: see `cli.exit_codes.for_verdict`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from corral.cli.app import (
+    CacheOpt,
+    JsonOpt,
+    SandboxOpt,
+    StoreOpt,
+    app,
+    backend,
+    err,
+    fail,
+    run_body,
+)
+from corral.cli.exit_codes import ExitCode, for_verdict
+
+if TYPE_CHECKING:
+    from corral.campaigns import CampaignSummary
+    from corral.pipeline.context import Runtime
+    from corral.sandbox import Backend
+    from corral.store import Store
+
+WorkDirOpt = Annotated[
+    Path | None,
+    typer.Option("--work-dir", envvar="CORRAL_WORK_DIR", help="Where checkouts are kept."),
+]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", help="local (in-process threads) or temporal (a worker fleet).")
+]
+TemporalAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--temporal-address",
+        help="HOST:PORT of Temporal (default: Temporal's own configuration, TEMPORAL_ADDRESS).",
+    ),
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="One line per repository step.")]
+TemporalDecisionOpt = Annotated[
+    bool,
+    typer.Option(
+        "--temporal", help="The campaign runs on Temporal: signal the job's workflow to go on now."
+    ),
+]
+CampaignArg = Annotated[str, typer.Argument(help="Campaign name or id.")]
+JobArg = Annotated[int, typer.Argument(help="Job id (see corral status).")]
+
+
+@app.command()
+def run(
+    spec: Annotated[Path, typer.Argument(help="The campaign spec (YAML).")],
+    engine: EngineOpt = "local",
+    store: StoreOpt = None,
+    work_dir: WorkDirOpt = None,
+    cache_dir: CacheOpt = None,
+    sandbox: SandboxOpt = "bwrap",
+    verbose: VerboseOpt = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Keep running while jobs wait for approval.")
+    ] = False,
+    as_json: JsonOpt = False,
+    temporal_address: TemporalAddressOpt = None,
+) -> None:
+    """Run a campaign, or resume it: every repository goes as far as it can."""
+
+    def body() -> int:
+        from corral.campaigns import make_engine, run_campaign
+        from corral.cli.render import CampaignProgress, interruptible
+        from corral.config import ConfigError
+        from corral.spec import load_spec
+
+        runtime = _runtime(store, work_dir, cache_dir, backend(sandbox))
+        try:
+            loaded = load_spec(spec)
+        except ConfigError as exc:
+            err.print(f"[red]invalid spec:[/] {escape(str(exc))}")
+            return ExitCode.USAGE
+        options = _engine_options(engine, temporal_address)
+        chosen = make_engine(engine, **options, **({"wait_for_approval": True} if wait else {}))
+        progress = CampaignProgress(err, verbose)
+        with interruptible(f"`corral run {spec}` resumes it"), progress.shown():
+            summary = run_campaign(
+                loaded,
+                runtime,
+                engine=chosen,
+                on_change=progress.on_change,
+                on_start=progress.start,
+            )
+        return _report(summary, as_json)
+
+    run_body(body)
+
+
+@app.command()
+def status(
+    campaign: Annotated[str | None, typer.Argument(help="Campaign name or id.")] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Campaigns, or one campaign's outcomes per repository (exit code as for run)."""
+
+    def body() -> int:
+        from corral.campaigns import find_campaign, summarize
+        from corral.cli.render import campaigns_table, stdout_console
+        from corral.pipeline.job_log import plain
+
+        with _store(store) as opened:
+            if campaign is not None:
+                return _report(summarize(opened, find_campaign(opened, campaign)), as_json)
+            if as_json:
+                print(json.dumps([plain(c) for c in opened.campaigns()], indent=2))
+            else:
+                stdout_console().print(campaigns_table(opened))
+            return ExitCode.OK
+
+    run_body(body)
+
+
+@app.command()
+def retry(
+    campaign: CampaignArg,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Re-run the jobs that ended without a PR.")
+    ] = False,
+    engine: EngineOpt = "local",
+    store: StoreOpt = None,
+    work_dir: WorkDirOpt = None,
+    cache_dir: CacheOpt = None,
+    sandbox: SandboxOpt = "bwrap",
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
+    temporal_address: TemporalAddressOpt = None,
+) -> None:
+    """Re-run a campaign's failed repositories from its stored spec."""
+    if not failed:
+        fail("say what to retry: --failed")
+
+    def body() -> int:
+        from corral.campaigns import find_campaign, make_engine, resume_campaign, retry_failed
+        from corral.cli.render import CampaignProgress, interruptible
+        from corral.pipeline.context import context_for
+
+        runtime = _runtime(store, work_dir, cache_dir, backend(sandbox))
+        chosen = make_engine(engine, **_engine_options(engine, temporal_address))
+        with _store(runtime.store_url) as opened:
+            record = find_campaign(opened, campaign)
+            retried = retry_failed(opened, record)
+            err.print(f"retrying {len(retried)} job(s) of {escape(record.name)}")
+            progress = CampaignProgress(err, verbose)
+            with (
+                interruptible(f"`corral retry {record.name} --failed` resumes it"),
+                progress.shown(),
+            ):
+                progress.start(context_for(record, runtime, opened))
+                summary = resume_campaign(
+                    opened, record, runtime, engine=chosen, on_change=progress.on_change
+                )
+            return _report(summary, as_json)
+
+    run_body(body)
+
+
+@app.command()
+def logs(job: JobArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """One job's record: transitions, agent sessions with every call, gate verdicts."""
+
+    def body() -> int:
+        from corral.cli.render import print_job_log, stdout_console
+        from corral.pipeline.job_log import job_log
+
+        with _store(store) as opened:
+            if as_json:
+                print(json.dumps(job_log(opened, job), indent=2))
+            else:
+                print_job_log(stdout_console(), opened, job)
+        return ExitCode.OK
+
+    run_body(body)
+
+
+@app.command()
+def approve(
+    job: Annotated[int, typer.Argument(help="Job id awaiting approval.")],
+    by: Annotated[str | None, typer.Option(help="Who approves (default: you).")] = None,
+    store: StoreOpt = None,
+    temporal: TemporalDecisionOpt = False,
+    temporal_address: TemporalAddressOpt = None,
+) -> None:
+    """Approve a held job's diff: a waiting `corral run --wait`, or the campaign's next run,
+    pushes it and opens the PR (on Temporal, --temporal tells its workflow at once)."""
+    run_body(lambda: _decide(store, job, None, by, temporal, temporal_address))
+
+
+@app.command()
+def reject(
+    job: Annotated[int, typer.Argument(help="Job id awaiting approval.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
+    by: Annotated[str | None, typer.Option(help="Who rejects (default: you).")] = None,
+    store: StoreOpt = None,
+    temporal: TemporalDecisionOpt = False,
+    temporal_address: TemporalAddressOpt = None,
+) -> None:
+    """Reject a held job's diff; it ends without a PR."""
+    run_body(lambda: _decide(store, job, reason, by, temporal, temporal_address))
+
+
+def _decide(
+    store: str | None,
+    job: int,
+    reason: str | None,
+    by: str | None,
+    temporal: bool,
+    temporal_address: str | None,
+) -> int:
+    from corral import campaigns
+
+    with _store(store) as opened:
+        if reason is None:
+            campaigns.approve(opened, job, by)
+            print(f"job {job} approved: a waiting `corral run --wait` or the next run pushes it")
+        else:
+            campaigns.reject(opened, job, reason, by)
+            print(f"job {job} rejected: it ends without a PR on the campaign's next run")
+    if not (temporal or temporal_address):
+        return ExitCode.OK
+    from corral.engine.temporal.client import tell_decided_command
+    from corral.engine.temporal.settings import TemporalSettings
+    from corral.store import default_store_url
+
+    settings = TemporalSettings.from_env(temporal_address)
+    if tell_decided_command(settings, store or default_store_url(), job):
+        print(f"told job {job}'s workflow on Temporal: it goes on now")
+    else:
+        print(
+            f"no workflow of job {job} runs on Temporal: the decision applies when the "
+            "campaign runs again"
+        )
+    return ExitCode.OK
+
+
+@app.command()
+def worker(
+    temporal_address: TemporalAddressOpt = None,
+    store: StoreOpt = None,
+    work_dir: WorkDirOpt = None,
+    cache_dir: CacheOpt = None,
+    sandbox: SandboxOpt = "bwrap",
+    max_jobs: Annotated[
+        int, typer.Option("--max-jobs", min=1, help="Job steps this worker runs at once.")
+    ] = 4,
+) -> None:
+    """Run a Temporal worker: this machine takes campaign jobs until stopped (SIGINT/SIGTERM).
+    Namespace, TLS and task queue come from configuration (see the README's worker fleet)."""
+
+    def body() -> int:
+        from corral.engine.temporal.devserver import READY
+        from corral.engine.temporal.settings import TemporalSettings
+        from corral.engine.temporal.worker import worker_command
+
+        runtime = _runtime(store, work_dir, cache_dir, backend(sandbox))
+
+        def ready(detail: str) -> None:
+            print(f"{READY}: {detail}", file=sys.stderr, flush=True)
+
+        worker_command(TemporalSettings.from_env(temporal_address), runtime, max_jobs, ready)
+        return ExitCode.OK
+
+    run_body(body)
+
+
+@app.command()
+def schema() -> None:
+    """Print the campaign spec's JSON Schema."""
+    from corral.spec import spec_json_schema
+
+    print(json.dumps(spec_json_schema(), indent=2))
+
+
+def _report(summary: CampaignSummary, as_json: bool) -> int:
+    from corral.cli.render import counts_line, outcome_table, stdout_console
+    from corral.pipeline.states import JobState
+
+    code = for_verdict(summary.verdict)
+    if as_json:
+        print(json.dumps({**summary.to_json(), "exit_code": int(code)}, indent=2))
+        return code
+    out = stdout_console()
+    out.print(outcome_table(summary))
+    out.print(counts_line(summary))
+    for line in summary.lines:
+        if line.job.state == JobState.AWAITING_APPROVAL:
+            out.print(
+                f"job {line.job.id} ({escape(line.job.name)}) waits: corral approve {line.job.id}"
+            )
+    return code
+
+
+def _runtime(
+    store: str | None, work_dir: Path | None, cache_dir: Path | None, sandbox: Backend
+) -> Runtime:
+    from corral.pipeline.context import Runtime, default_work_dir
+    from corral.store import default_store_url
+
+    return Runtime(
+        store_url=store or default_store_url(),
+        work_dir=work_dir or default_work_dir(),
+        cache_dir=cache_dir,
+        sandbox=sandbox,
+    )
+
+
+def _engine_options(engine: str, temporal_address: str | None) -> dict[str, Any]:
+    """The chosen engine's settings from the options and configuration."""
+    from corral.config import ConfigError
+
+    if engine != "temporal":
+        if temporal_address:
+            raise ConfigError("--temporal-address needs --engine temporal")
+        return {}
+    from corral.engine.temporal.settings import TemporalSettings
+
+    return {"settings": TemporalSettings.from_env(temporal_address)}
+
+
+@contextmanager
+def _store(url: str | None) -> Iterator[Store]:
+    from corral.store import Store, default_store_url
+
+    store = Store.open(url or default_store_url())
+    try:
+        yield store
+    finally:
+        store.close()

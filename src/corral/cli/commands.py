@@ -1,0 +1,7 @@
+"""Imports every command module, so that each registers its commands on `app` (in the order
+`corral --help` lists them)."""
+
+from corral.cli import verify  # isort: skip
+from corral.cli import change, gate, campaign, demo, serve, evals, integrations  # isort: skip
+
+__all__ = ["campaign", "change", "demo", "evals", "gate", "integrations", "serve", "verify"]
