@@ -34,7 +34,7 @@ from pathlib import Path
 from corral.campaigns import run_campaign
 from corral.engine.local import LocalEngine
 from corral.pipeline.context import Runtime
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.sandbox.base import CommandResult, CommandRunner, Limits, NetworkPolicy
 from corral.spec import CampaignSpec
 from corral.store import Store

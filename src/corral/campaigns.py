@@ -16,8 +16,8 @@ from corral.config import ConfigError
 from corral.engine.base import Engine, OnChange
 from corral.forge.base import PullRequest
 from corral.pipeline.context import CampaignContext, Runtime, context_for, open_campaign
-from corral.pipeline.states import CampaignVerdict, JobState, Outcome, Reason
 from corral.spec import CampaignSpec
+from corral.states import CampaignVerdict, JobState, Outcome, Reason
 from corral.store import Store, StoreError
 from corral.store.records import Approval, Campaign, Job
 

@@ -23,9 +23,9 @@ from corral.campaigns import CampaignSummary, JobLine, run_campaign
 from corral.config import ConfigError
 from corral.engine.base import OnChange
 from corral.pipeline.context import CampaignContext, Runtime
-from corral.pipeline.states import Outcome, Reason
 from corral.sandbox import Backend, default_cache_dir, make_runner, warn_local_once
 from corral.spec import load_spec
+from corral.states import Outcome, Reason
 from corral.store import Store, default_store_url
 from corral.testing.samples import sample
 

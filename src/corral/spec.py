@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from corral.agents.base import Budgets as SessionBudgets
 from corral.config import ConfigError, load_yaml_model
 from corral.gate.settings import GateSettings
 from corral.llm.settings import ModelSettings
@@ -103,6 +102,21 @@ class TargetsSpec(_Strict):
         if self.include and not any(fnmatch.fnmatch(k, p) for k in keys for p in self.include):
             return False
         return not any(fnmatch.fnmatch(k, p) for k in keys for p in self.exclude)
+
+
+class SessionBudgets(_Strict):
+    """Limits on one agent session (or change command): the campaign spec's job budget is
+    these plus its CI rounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    max_turns: int = Field(default=50, gt=0)
+    max_tokens: int = Field(default=2_000_000, gt=0)
+    max_cost_usd: float = Field(default=10.0, gt=0)
+    max_wall_s: float = Field(default=3600.0, gt=0)
+    """Wall time of one agent session (for a command: its run)."""
+    max_gate_retries: int = Field(default=3, ge=0)
+    """How many failed gates are fed back to the agent before it is given up on."""
 
 
 class JobBudget(SessionBudgets):

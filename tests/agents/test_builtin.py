@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from agent_helpers import VerifierGate, pytest_repo_files, warm_go_cache
 
-from corral.agents.base import AgentOutcome, Budgets
+from corral.agents.base import AgentOutcome
 from corral.agents.builtin import BuiltinAgent
 from corral.agents.transcript import FanoutRecorder, JsonlRecorder, MemoryRecorder
 from corral.llm import ModelAuthError, make_model
 from corral.llm.pricing import Price
 from corral.sandbox.local import LocalRunner
+from corral.spec import SessionBudgets
 from corral.testing import Call, Failure, FakeModelServer, ScriptItem, Turn, replay_script
 from corral.testing.fake_llm import DEFAULT_MODELS, WIRE_MODES, Protocol
 from corral.testing.repos import MakeRepo, git
@@ -44,7 +45,7 @@ def run_session(
     cache_dir: Path,
     *,
     prompt: str = FIX_PROMPT,
-    budgets: Budgets | None = None,
+    budgets: SessionBudgets | None = None,
     recorder: Any = None,
     **settings: Any,
 ) -> tuple[AgentOutcome, MemoryRecorder]:
@@ -131,7 +132,7 @@ def test_the_gate_retry_budget_ends_the_session(make_repo: MakeRepo, cache_dir: 
     script = [turn(edit("calc.py", "a - b", "a * b")), turn(text="Done."), turn(text="Done!")]
     with FakeModelServer(script) as server:
         outcome, record = run_session(
-            server, "openai", False, repo, cache_dir, budgets=Budgets(max_gate_retries=1)
+            server, "openai", False, repo, cache_dir, budgets=SessionBudgets(max_gate_retries=1)
         )
     assert outcome.status == "gate_failed"
     assert outcome.reason.startswith("the gate still failed after 1 retries: Verification failed")
@@ -151,16 +152,16 @@ def endless_reading(delay_s: float = 0.0) -> Any:
 @pytest.mark.parametrize(
     ("budgets", "reason"),
     [
-        (Budgets(max_turns=3), "turn budget spent: 3 of 3 turns"),
-        (Budgets(max_tokens=2500), "token budget spent: 3300 of 2500 tokens"),
-        (Budgets(max_cost_usd=2.5), "cost budget spent: $3.0000 of $2.5000"),
+        (SessionBudgets(max_turns=3), "turn budget spent: 3 of 3 turns"),
+        (SessionBudgets(max_tokens=2500), "token budget spent: 3300 of 2500 tokens"),
+        (SessionBudgets(max_cost_usd=2.5), "cost budget spent: $3.0000 of $2.5000"),
     ],
     ids=["turns", "tokens", "cost"],
 )
 def test_each_budget_ends_the_session(
     protocol: Protocol,
     stream: bool,
-    budgets: Budgets,
+    budgets: SessionBudgets,
     reason: str,
     make_repo: MakeRepo,
     cache_dir: Path,
@@ -185,12 +186,12 @@ def test_the_wall_time_budget_ends_the_session(
     repo = make_repo(pytest_repo_files())
     with FakeModelServer(endless_reading(delay_s=0.3)) as server:
         outcome, _ = run_session(
-            server, protocol, stream, repo, cache_dir, budgets=Budgets(max_wall_s=0.5)
+            server, protocol, stream, repo, cache_dir, budgets=SessionBudgets(max_wall_s=0.5)
         )
     assert outcome.status == "budget_exhausted"
     assert outcome.reason.startswith("wall-time budget spent:")
     assert outcome.reason.endswith("of 0.5s")
-    assert 1 <= outcome.turns < Budgets().max_turns
+    assert 1 <= outcome.turns < SessionBudgets().max_turns
 
 
 @wire_modes

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from corral.agents.base import Budgets
 from corral.agents.claude_code import VERIFY_TOOL, ClaudeCodeAgent, ClaudeCodeError
 from corral.agents.transcript import MemoryRecorder
+from corral.spec import SessionBudgets
 from corral.testing.fake_llm import Call, FakeModelServer, FakeRequest, Turn, tool
 from corral.testing.repos import git
 from corral.testing.samples import go
@@ -92,7 +92,7 @@ def session(
     with pytest.MonkeyPatch.context() as env, FakeModelServer(script) as server:
         env.setenv("ANTHROPIC_API_KEY", "sk-fake-test-key-0123456789")
         settings = server.model_settings("anthropic", model="claude-sonnet-4-5")
-        agent = ClaudeCodeAgent(settings, Budgets(max_turns=20, max_wall_s=600))
+        agent = ClaudeCodeAgent(settings, SessionBudgets(max_turns=20, max_wall_s=600))
         outcome = agent.run(repo, PROMPT, gate, recorder)
     return outcome, script, gate, recorder, repo, server
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from corral.pipeline.states import JobState, Reason
+from corral.states import JobState, Reason
 from corral.store import Store
 from corral.store.records import Job, Session
 from corral.testing.repos import GIT_ENV, git, make_remote, notes_repo

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from campaign_helpers import corral, remote_branches, runtime_args, write_spec
 
-from corral.pipeline.states import JobState, Outcome, Reason
+from corral.states import JobState, Outcome, Reason
 from corral.store import Store
 from corral.testing.repos import git, make_remote
 from corral.testing.samples import sample

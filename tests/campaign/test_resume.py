@@ -25,7 +25,7 @@ from campaign_helpers import (
     write_spec,
 )
 
-from corral.pipeline.states import JobState, Reason
+from corral.states import JobState, Reason
 from corral.testing.repos import make_remote, notes_repo
 from corral.testing.samples import sample
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cli_helpers import CORRAL, corral, runtime_args, write_spec
 
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 from corral.testing.repos import GIT_ENV, make_remote, notes_repo
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import corral, runtime_args, write_spec
 
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 from corral.testing.repos import MakeRepo, make_remote, notes_repo
 

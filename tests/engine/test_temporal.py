@@ -27,7 +27,7 @@ from campaign_helpers import (
 from temporal_helpers import StartWorker
 from temporalio.client import Client
 
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 from corral.store.records import Job, Transition
 from corral.testing.repos import make_remote, notes_repo

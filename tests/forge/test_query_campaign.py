@@ -14,7 +14,7 @@ import pytest
 from forge_servers import _GitHandler, basic_auth
 from gitlab_api import GitLabApi, _GitLabHandler
 
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 from corral.testing.repos import GIT_ENV, git, init_repo
 

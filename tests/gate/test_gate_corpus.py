@@ -8,7 +8,7 @@ from typing import get_args
 
 import pytest
 
-from corral.gate.evals import CaseResult, EvalReport, load_cases, run_eval
+from corral.evals.gate_corpus import CaseResult, EvalReport, load_cases, run_eval
 from corral.gate.settings import RuleId
 
 CORPUS = Path(__file__).resolve().parents[2] / "evals" / "gate"

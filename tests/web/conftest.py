@@ -14,7 +14,7 @@ from web_helpers import TOKEN, Demo, HeldCampaign, notes_spec, run_notes_campaig
 
 from corral.demo import run_demo
 from corral.engine.local import LocalEngine
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 from corral.store.records import Job
 from corral.testing.repos import make_remote, notes_repo

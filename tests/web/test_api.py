@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from web_helpers import TOKEN, Demo, HeldCampaign
 
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 from corral.web.app import create_app
 from corral.web.settings import DashboardSettings
@@ -50,7 +50,7 @@ def test_campaign_detail_has_categories_vetoes_and_spend(client: TestClient) -> 
     assert vetoes["vetoed_sessions"] == 1 and vetoes["recovered_sessions"] == 0
     assert detail["spend"]["total_tokens"] == 0  # a change command uses no model
     assert detail["spend"]["jobs_started"] == 5
-    assert detail["exit_code"] == 1
+    assert detail["verdict"] == "failed"
 
 
 def test_jobs_filter_by_state(client: TestClient, demo: Demo) -> None:

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from web_helpers import TOKEN, Demo, HeldCampaign, artifacts_dir, chromium_args
 
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 
 pytestmark = pytest.mark.slow

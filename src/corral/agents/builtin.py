@@ -1,7 +1,7 @@
 """corral's own agent: any ChatModel, six tools, budgets and a transcript, in one loop.
 
 Ask the model; run the tools it calls; when it stops, run the gate. A failed gate becomes
-the model's next instruction, up to `Budgets.max_gate_retries`. Every way out of the loop is
+the model's next instruction, up to `SessionBudgets.max_gate_retries`. Every way out of the loop is
 a `SessionEnded` exception carrying the status and the reason to record.
 """
 
@@ -14,11 +14,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
-from corral.agents.base import AgentOutcome, AgentStatus, Budgets, Recorder
+from corral.agents.base import AgentOutcome, AgentStatus
 from corral.agents.tools import Toolbox
-from corral.gate.base import Gate, GateResult
+from corral.gate.base import Gate, GateResult, Recorder
 from corral.llm.base import ChatModel, Message, ModelReply, ToolCall, Usage
 from corral.llm.errors import ModelAuthError, ModelError
+from corral.spec import SessionBudgets
 
 
 def system_prompt() -> str:
@@ -70,13 +71,13 @@ class BuiltinAgent:
     def __init__(
         self,
         model: ChatModel,
-        budgets: Budgets | None = None,
+        budgets: SessionBudgets | None = None,
         *,
         max_output_tokens: int = 8192,
         system: str | None = None,
     ) -> None:
         self.model = model
-        self.budgets = budgets or Budgets()
+        self.budgets = budgets or SessionBudgets()
         self.max_output_tokens = max_output_tokens
         self.system = system if system is not None else system_prompt()
 

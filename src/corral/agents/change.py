@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corral.agents.base import AgentOutcome, Recorder
+from corral.agents.base import AgentOutcome
 from corral.agents.factory import AgentChoice, build_agent
 from corral.agents.transcript import JsonlRecorder, MemoryRecorder
 from corral.config import ConfigError, read_prompt
-from corral.gate.base import GateResult
+from corral.gate.base import GateResult, Recorder
 from corral.gate.gate import StagedGate
 from corral.gate.settings import GateSettings, JudgeSettings
 from corral.sandbox import Backend, default_cache_dir, make_runner

@@ -36,13 +36,14 @@ from claude_agent_sdk import (
 )
 from claude_agent_sdk.types import Message
 
-from corral.agents.base import AgentOutcome, Budgets, Recorder
+from corral.agents.base import AgentOutcome
 from corral.agents.command import has_changes
 from corral.agents.gate_link import GateServer
-from corral.gate.base import Gate, GateResult
+from corral.gate.base import Gate, GateResult, Recorder
 from corral.llm.base import Usage
 from corral.llm.settings import ModelSettings, resolve_api_key
 from corral.sandbox.env import is_secret
+from corral.spec import SessionBudgets
 
 MCP_SERVER = "corral"
 VERIFY_TOOL = f"mcp__{MCP_SERVER}__verify"
@@ -70,7 +71,7 @@ class ClaudeCodeAgent:
     def __init__(
         self,
         model: ModelSettings,
-        budgets: Budgets | None = None,
+        budgets: SessionBudgets | None = None,
         *,
         bash_allow: Sequence[str] = (),
         cli_path: Path | None = None,
@@ -81,7 +82,7 @@ class ClaudeCodeAgent:
             )
         self.model = model
         self.key = resolve_api_key(model)
-        self.budgets = budgets or Budgets()
+        self.budgets = budgets or SessionBudgets()
         self.bash_allow = tuple(bash_allow)
         self.cli_path = cli_path
 
@@ -212,7 +213,7 @@ def anthropic_base_url(base_url: str) -> str:
 class _Session:
     """One Claude Code conversation: its messages recorded, its spend and how it ended."""
 
-    def __init__(self, recorder: Recorder, budgets: Budgets) -> None:
+    def __init__(self, recorder: Recorder, budgets: SessionBudgets) -> None:
         self.recorder = recorder
         self.budgets = budgets
         self.usage = Usage()

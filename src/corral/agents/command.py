@@ -11,9 +11,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from corral.agents.base import AgentOutcome, Budgets, Recorder
-from corral.gate.base import Gate
+from corral.agents.base import AgentOutcome
+from corral.gate.base import Gate, Recorder
 from corral.sandbox.base import CommandResult, CommandRunner, Limits, ToolMissingError
+from corral.spec import SessionBudgets
 
 _KEEP_CHARS = 4000
 
@@ -21,10 +22,12 @@ _KEEP_CHARS = 4000
 class CommandAgent:
     """Implements `Agent` with `sh -c COMMAND`; the prompt is only recorded."""
 
-    def __init__(self, command: str, runner: CommandRunner, budgets: Budgets | None = None) -> None:
+    def __init__(
+        self, command: str, runner: CommandRunner, budgets: SessionBudgets | None = None
+    ) -> None:
         self.command = command
         self.runner = runner
-        self.budgets = budgets or Budgets()
+        self.budgets = budgets or SessionBudgets()
 
     def run(self, workspace: Path, prompt: str, gate: Gate, recorder: Recorder) -> AgentOutcome:
         recorder.record("note", {"event": "start", "command": self.command, "prompt": prompt})

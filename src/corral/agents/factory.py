@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from corral.agents.base import Agent, Budgets
+from corral.agents.base import Agent
 from corral.config import ConfigError
 from corral.llm.settings import ModelSettings
 from corral.sandbox import CommandRunner
+from corral.spec import SessionBudgets
 
 AGENT_KINDS = ("builtin", "claude-code")
 
@@ -21,7 +22,7 @@ class AgentChoice:
 
     kind: str
     model: ModelSettings | None = None
-    budgets: Budgets = field(default_factory=Budgets)
+    budgets: SessionBudgets = field(default_factory=SessionBudgets)
     command: str | None = None
     """A deterministic change command (`sh -c`), run instead of any agent when given."""
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from corral.agents.base import Recorder
+from corral.gate.base import Recorder
 
 
 class JsonlRecorder:

@@ -291,7 +291,7 @@ def schema() -> None:
 
 def _report(summary: CampaignSummary, as_json: bool) -> int:
     from corral.cli.render import counts_line, outcome_table, stdout_console
-    from corral.pipeline.states import JobState
+    from corral.states import JobState
 
     code = for_verdict(summary.verdict)
     if as_json:

@@ -89,7 +89,7 @@ def _how_to_look_closer(
     out: Console, summary: CampaignSummary, directory: Path, store_url: str | None
 ) -> None:
     from corral.demo import CAMPAIGN
-    from corral.pipeline.states import Outcome
+    from corral.states import Outcome
 
     corral = _program()
     store = f" --store {store_url}" if store_url else ""

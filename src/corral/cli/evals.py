@@ -31,7 +31,7 @@ def eval_gate(
 
     def body() -> int:
         from corral.config import ConfigError
-        from corral.gate.evals import format_report, load_cases, model_judge, run_eval
+        from corral.evals.gate_corpus import format_report, load_cases, model_judge, run_eval
         from corral.llm.settings import make_model, model_from_options
 
         if not corpus.is_dir():

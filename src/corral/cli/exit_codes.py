@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from corral.pipeline.states import CampaignVerdict
+from corral.states import CampaignVerdict
 
 
 class ExitCode(IntEnum):

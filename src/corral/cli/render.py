@@ -22,8 +22,8 @@ from rich.table import Table
 from corral.campaigns import CampaignSummary, JobLine
 from corral.cli.app import err
 from corral.pipeline.context import CampaignContext
-from corral.pipeline.states import TERMINAL, JobState, Outcome
 from corral.sandbox.local import kill_running
+from corral.states import TERMINAL, JobState, Outcome
 from corral.store import Store
 from corral.store.records import Event, Job
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from corral.engine.base import OnChange
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.machine import advance, decide
-from corral.pipeline.states import TERMINAL, JobState, Reason
 from corral.pipeline.steps import require_model_keys
+from corral.states import TERMINAL, JobState, Reason
 from corral.store import StaleStateError
 from corral.store.records import Job
 

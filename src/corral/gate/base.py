@@ -66,3 +66,11 @@ class Gate(Protocol):
     def check(self) -> GateResult:
         """Run the whole gate on the workspace as it is now."""
         ...
+
+
+class Recorder(Protocol):
+    """Where a session's transcript goes: a JSONL file, or the store."""
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
+        """kind: "model_call", "tool_call", "gate", "note"; data must be JSON-serialisable."""
+        ...

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from corral.agents.base import Recorder
-from corral.gate.base import GateResult, StageResult
+from corral.gate.base import GateResult, Recorder, StageResult
 from corral.gate.diff import Diff, compute_diff, resolve_commit
 from corral.gate.guard import GuardContext, GuardReport, run_guard
 from corral.gate.judge import Judge, JudgeVerdict

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from corral.observability import observe_step
 from corral.pipeline.context import CampaignContext
-from corral.pipeline.states import TERMINAL, JobState, Reason
+from corral.pipeline.observability import observe_step
 from corral.pipeline.steps import STEPS, WorkspaceLostError
 from corral.spec import CampaignSpec
+from corral.states import TERMINAL, JobState, Reason
 from corral.store import StaleStateError
 from corral.store.records import Approval, Job
 

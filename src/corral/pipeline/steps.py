@@ -15,16 +15,16 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from corral.agents.base import Agent, AgentOutcome, Recorder
+from corral.agents.base import Agent, AgentOutcome
 from corral.agents.factory import AgentChoice, build_agent
 from corral.config import ConfigError
 from corral.forge.base import ForgeError, PullRequestRequest
 from corral.forge.git import git
-from corral.gate.base import Gate, GateResult
+from corral.gate.base import Gate, GateResult, Recorder
 from corral.pipeline.context import CampaignContext
-from corral.pipeline.states import JobState, Reason
 from corral.sandbox.base import CommandRunner
 from corral.spec import CampaignSpec
+from corral.states import JobState, Reason
 from corral.store.records import Job
 
 Step = Callable[[CampaignContext, Job], Job]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from corral.pipeline.states import JobState, Outcome, outcome_of
+from corral.states import JobState, Outcome, outcome_of
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from corral.forge.base import CIStatus, PullRequest
 from corral.llm.base import Usage
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import models as m
 from corral.store import records as r
 from corral.store.migrate import upgrade

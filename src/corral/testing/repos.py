@@ -1,22 +1,25 @@
-"""Real git repositories made from a dict of files, bare remotes holding them, and a sample
-repository that needs no toolchain (`notes_repo`): for tests, benchmarks and the demo."""
+"""Test repositories: a sample that needs no toolchain (`notes_repo`), and the helpers that
+make repositories from files (their home is corral.forge.repos)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-MakeRepo = Callable[..., Path]
+from corral.forge.repos import GIT_ENV, git, init_repo, make_remote, write_files
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "corral-tests",
-    "GIT_AUTHOR_EMAIL": "tests@corral.invalid",
-    "GIT_COMMITTER_NAME": "corral-tests",
-    "GIT_COMMITTER_EMAIL": "tests@corral.invalid",
-}
+__all__ = [
+    "GIT_ENV",
+    "NOTES_CONFIG",
+    "MakeRepo",
+    "git",
+    "init_repo",
+    "make_remote",
+    "notes_repo",
+    "write_files",
+]
+
+MakeRepo = Callable[..., Path]
 
 NOTES_CONFIG = """\
 verifiers:
@@ -32,43 +35,3 @@ verifiers:
 def notes_repo(text: str = "Release notes.\n") -> dict[str, str]:
     """A repository that needs no toolchain: NOTES.md, checked by the NOTES_CONFIG verifier."""
     return {".corral.yaml": NOTES_CONFIG, "NOTES.md": text}
-
-
-def git(repo: Path, *args: str) -> str:
-    """Run git in repo with a fixed identity; raise on failure; return stdout."""
-    return subprocess.run(
-        ["git", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-    ).stdout
-
-
-def write_files(root: Path, files: dict[str, str]) -> None:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-
-
-def init_repo(root: Path, files: dict[str, str], *, commit: bool = True) -> Path:
-    """A new repository at root (branch main) holding files, committed unless commit=False."""
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    write_files(root, files)
-    if commit:
-        git(root, "add", "-A")
-        git(root, "commit", "-q", "-m", "initial")
-    return root
-
-
-def make_remote(forge: Path, name: str, files: dict[str, str]) -> Path:
-    """A bare repository `forge/name.git` with `files` committed on main: a remote to clone."""
-    remote = forge / f"{name}.git"
-    remote.mkdir(parents=True, exist_ok=True)
-    git(remote, "init", "-q", "--bare", "-b", "main")
-    with tempfile.TemporaryDirectory(prefix="corral-seed-") as seed:
-        tree = init_repo(Path(seed) / name, files)
-        git(tree, "push", "-q", str(remote), "main")
-    return remote

@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from corral import campaigns
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 from corral.store.records import Approval, Feedback
 from corral.web import data

@@ -12,9 +12,8 @@ from typing import Any
 
 from corral.campaigns import JobLine as SummaryLine
 from corral.campaigns import summarize
-from corral.cli.exit_codes import for_verdict
-from corral.pipeline.states import TERMINAL, JobState, Outcome
 from corral.spec import CampaignSpec
+from corral.states import TERMINAL, JobState, Outcome
 from corral.store import Store, StoreError
 from corral.store import records as r
 from corral.web import models as v
@@ -92,7 +91,7 @@ def campaign_detail(store: Store, campaign_id: int) -> v.CampaignDetail:
             store.campaign_gate_verdicts(campaign.id), store.campaign_sessions(campaign.id)
         ),
         spend=_spend(store, campaign),
-        exit_code=int(for_verdict(summary.verdict)),
+        verdict=summary.verdict,
     )
 
 

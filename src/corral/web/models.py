@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from corral.states import CampaignVerdict
 from corral.store.records import Approval, Feedback, Session
 
 
@@ -84,8 +85,8 @@ class CampaignDetail(BaseModel):
     categories: Categories
     vetoes: Vetoes
     spend: Spend
-    exit_code: int
-    """What `corral status` would exit with."""
+    verdict: CampaignVerdict
+    """The campaign as a whole: ok, failed or pending (`corral status` exits 0, 1 or 3)."""
 
 
 class BurndownPoint(BaseModel):

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from corral import campaigns
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 from corral.web import data
 from corral.web.api import CampaignId, JobId, settings_of, store_of

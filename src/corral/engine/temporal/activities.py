@@ -35,7 +35,7 @@ from corral.engine.temporal.messages import (
 )
 from corral.pipeline.context import CampaignContext, Runtime, context_for
 from corral.pipeline.machine import advance
-from corral.pipeline.states import TERMINAL, JobState, Reason
+from corral.states import TERMINAL, JobState, Reason
 from corral.store import StaleStateError, Store, StoreError
 from corral.store.records import Job
 

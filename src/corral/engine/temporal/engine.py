@@ -18,7 +18,7 @@ from corral.engine.temporal.client import connect, progress, start_or_attach
 from corral.engine.temporal.messages import CampaignRef
 from corral.engine.temporal.settings import TemporalSettings
 from corral.pipeline.context import CampaignContext
-from corral.pipeline.states import JobState
+from corral.states import JobState
 
 
 class TemporalEngineError(RuntimeError):

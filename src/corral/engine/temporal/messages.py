@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from corral.engine.temporal.settings import Pace
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store.records import Approval, Job
 
 

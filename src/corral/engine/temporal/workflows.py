@@ -40,8 +40,8 @@ with workflow.unsafe.imports_passed_through():
         StepRequest,
     )
     from corral.pipeline.machine import decide
-    from corral.pipeline.states import JobState
     from corral.spec import CampaignSpec
+    from corral.states import JobState
     from corral.store.records import Job
 
 TRANSIENT_RETRIES = RetryPolicy(

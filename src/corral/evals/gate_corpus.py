@@ -18,12 +18,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from corral.config import load_yaml_model
+from corral.forge.repos import init_repo, write_files
 from corral.gate.diff import Diff, compute_diff
 from corral.gate.guard import GuardContext, GuardReport, run_guard
 from corral.gate.judge import Judge
 from corral.gate.settings import GuardSettings, JudgeSettings, RuleId
 from corral.llm.base import ChatModel
-from corral.testing.repos import init_repo, write_files
 from corral.verifiers.base import TestCounts, VerifierResult
 
 Verdict = Literal["approve", "veto"]

@@ -35,7 +35,7 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags
 
 from corral.config import ConfigError
-from corral.pipeline.states import TERMINAL
+from corral.states import TERMINAL
 
 if TYPE_CHECKING:
     from corral.pipeline.context import CampaignContext

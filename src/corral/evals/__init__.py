@@ -1,0 +1,1 @@
+"""Measuring corral itself: the gate on labelled corpora (gate_corpus.py)."""
