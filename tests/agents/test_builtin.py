@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ from agent_helpers import VerifierGate, pytest_repo_files, warm_go_cache
 
 from corral.agents.base import AgentOutcome
 from corral.agents.builtin import BuiltinAgent
-from corral.agents.transcript import FanoutRecorder, JsonlRecorder, MemoryRecorder
+from corral.agents.transcript import JsonlRecorder, MemoryRecorder
+from corral.gate.base import Recorder
 from corral.llm import ModelAuthError, make_model
 from corral.llm.pricing import Price
 from corral.sandbox.local import LocalRunner
@@ -26,6 +28,17 @@ pytestmark = pytest.mark.usefixtures("fake_model_keys")
 wire_modes = pytest.mark.parametrize(("protocol", "stream"), WIRE_MODES)
 GO = sample("go")
 FIX_PROMPT = "test_add fails: make `add` return the sum of its arguments."
+
+
+class FanoutRecorder:
+    """Sends every record to a file and to memory, so a test can read both."""
+
+    def __init__(self, recorders: Sequence[Recorder]) -> None:
+        self.recorders = list(recorders)
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
+        for recorder in self.recorders:
+            recorder.record(kind, data)
 
 
 def turn(*calls: Call, text: str = "") -> Turn:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,10 @@ from agent_helpers import pytest_repo_files
 
 from corral.agents.transcript import read_transcript
 from corral.testing import Call, Failure, FakeModelServer, Turn
+from corral.testing.cli import CORRAL
 from corral.testing.fake_llm import DEFAULT_MODELS, Protocol
 from corral.testing.repos import MakeRepo, git
 
-CORRAL = str(Path(sys.executable).with_name("corral"))
 KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 
 

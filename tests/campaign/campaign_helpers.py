@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from corral.states import JobState, Reason
 from corral.store import Store
 from corral.store.records import Job, Session
-from corral.testing.repos import GIT_ENV, git, make_remote, notes_repo
+from corral.testing.cli import run_corral
+from corral.testing.repos import git, make_remote, notes_repo
 
-CORRAL = str(Path(sys.executable).parent / "corral")
 CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
 """A change command that needs no toolchain: a CONTRIBUTING file in every repository."""
 
@@ -27,15 +25,8 @@ def write_spec(path: Path, **fields: Any) -> Path:
     return path
 
 
-def corral_env() -> dict[str, str]:
-    """The environment of the corral processes a test starts: git's identity, wide tables."""
-    return {**os.environ, **GIT_ENV, "COLUMNS": "200"}
-
-
 def corral(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CORRAL, *args], capture_output=True, text=True, timeout=timeout, env=corral_env()
-    )
+    return run_corral(*args, timeout=timeout)
 
 
 def runtime_args(store: str, work: Path, cache: Path) -> list[str]:

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from campaign_helpers import CORRAL, corral, corral_env
+from campaign_helpers import corral
 
 from corral.testing import Call, FakeModelServer, Turn
+from corral.testing.cli import CORRAL, corral_env
 from corral.testing.fake_llm import FakeRequest, tool
 from corral.testing.repos import git
 

@@ -12,12 +12,10 @@ from pathlib import Path
 
 from campaign_helpers import (
     CONTRIBUTING,
-    CORRAL,
     assert_a_approved_b_rejected,
     assert_held,
     assert_one_pr_each_and_every_transition,
     corral,
-    corral_env,
     held_campaign,
     jobs_of,
     remote_branches,
@@ -26,6 +24,7 @@ from campaign_helpers import (
 )
 
 from corral.states import JobState, Reason
+from corral.testing.cli import CORRAL, corral_env
 from corral.testing.repos import make_remote, notes_repo
 from corral.testing.samples import sample
 

@@ -4,27 +4,17 @@ Repositories come from corral.testing.repos (notes_repo needs no toolchain; make
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from corral.testing.repos import GIT_ENV
-
-CORRAL = str(Path(sys.executable).with_name("corral"))
+from corral.testing.cli import run_corral
 
 
 def corral(
     *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CORRAL, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **GIT_ENV, "COLUMNS": "200", **(env or {})},
-    )
+    return run_corral(*args, env=env, timeout=timeout)
 
 
 def write_spec(path: Path, **fields: Any) -> Path:

@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import CORRAL, corral, runtime_args, write_spec
+from cli_helpers import corral, runtime_args, write_spec
 
 from corral.states import JobState
 from corral.store import Store
+from corral.testing.cli import CORRAL
 from corral.testing.repos import GIT_ENV, make_remote, notes_repo
 
 

@@ -12,7 +12,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "campaign"))  # the campaign test helpers
 
-from campaign_helpers import corral_env
 from temporal_helpers import PACE_ENV, StartWorker
 
 from corral.engine.temporal.devserver import (
@@ -20,6 +19,7 @@ from corral.engine.temporal.devserver import (
     start_worker_process,
     stop_processes,
 )
+from corral.testing.cli import corral_env
 
 
 @pytest.fixture(scope="session")

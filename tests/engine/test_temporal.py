@@ -14,12 +14,10 @@ from pathlib import Path
 
 from campaign_helpers import (
     CONTRIBUTING,
-    CORRAL,
     assert_a_approved_b_rejected,
     assert_held,
     assert_one_pr_each_and_every_transition,
     corral,
-    corral_env,
     held_campaign,
     jobs_of,
     write_spec,
@@ -30,6 +28,7 @@ from temporalio.client import Client
 from corral.states import JobState
 from corral.store import Store
 from corral.store.records import Job, Transition
+from corral.testing.cli import CORRAL, corral_env
 from corral.testing.repos import make_remote, notes_repo
 from corral.testing.samples import sample
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +15,9 @@ from gitlab_api import GitLabApi, _GitLabHandler
 
 from corral.states import JobState
 from corral.store import Store
+from corral.testing.cli import CORRAL
 from corral.testing.repos import GIT_ENV, git, init_repo
 
-CORRAL = str(Path(sys.executable).with_name("corral"))
 TOKEN = "glpat-corralQueryToken0123"
 NOTES_CONFIG = """\
 verifiers:

@@ -5,25 +5,24 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from gate_helpers import CHECK_SCRIPT, grep_verifier
 
 from corral.gate.settings import GateSettings
+from corral.testing.cli import run_corral
 from corral.testing.fake_llm import FakeModelServer, Turn
 from corral.testing.repos import MakeRepo, git
 from corral.testing.samples import sample
 
-CORRAL = [str(Path(sys.executable).parent / "corral")]
 CORPUS = Path(__file__).resolve().parents[2] / "evals" / "gate"
 
 
-def corral(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
-    return subprocess.run(
-        [*CORRAL, *args], capture_output=True, text=True, cwd=cwd, env=env, check=False
-    )
+def corral(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run_corral(*args, cwd=cwd, env=env)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from corral.sandbox.base import CommandResult
 from corral.sandbox.local import LocalRunner
+from corral.testing.cli import CORRAL
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import python as sample
 from corral.verifiers import verify, verify_path
@@ -37,7 +37,6 @@ from corral.verifiers.python import (
 DATA = Path(__file__).parent / "data" / "python"
 RECORDED_IN = Path("/tmp/corral-python-sample")
 """Where the recorded outputs were captured (ruff prints absolute paths)."""
-CORRAL = str(Path(sys.executable).with_name("corral"))
 SETUPTOOLS_PYPROJECT = """\
 [build-system]
 requires = ["setuptools>=64"]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from corral.config import VerifierSettings
+from corral.testing.cli import CORRAL
 from corral.verifiers.registry import BUILTIN
-
-CORRAL = Path(sys.executable).with_name("corral")
 
 
 def only(name: str) -> VerifierSettings:

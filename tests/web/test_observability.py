@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from web_helpers import notes_spec, run_notes_campaign
 
-from corral import observability
 from corral.config import ConfigError
+from corral.pipeline import observability
 from corral.testing.repos import make_remote, notes_repo
 
 

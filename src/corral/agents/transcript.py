@@ -9,11 +9,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
-
-from corral.gate.base import Recorder
 
 
 class JsonlRecorder:
@@ -54,17 +51,6 @@ class MemoryRecorder:
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [r["data"] for r in self.records if r["kind"] == kind]
-
-
-class FanoutRecorder:
-    """Sends every record to each of several recorders (a file and the store, say)."""
-
-    def __init__(self, recorders: Sequence[Recorder]) -> None:
-        self.recorders = list(recorders)
-
-    def record(self, kind: str, data: dict[str, Any]) -> None:
-        for recorder in self.recorders:
-            recorder.record(kind, data)
 
 
 def read_transcript(path: Path) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """What an engine is: something that drives every job of a campaign through the pipeline.
 
-Engines: local.py (threads in this process, the default); a Temporal engine (issue 9)
+Engines: local.py (threads in this process, the default); temporal/ (a worker fleet)
 implements the same protocol with `pipeline.machine.decide` in its workflow and the
 `pipeline.steps` functions as its activities. Neither holds state the store does not hold.
 """
