@@ -46,3 +46,14 @@ def fake_model_keys(monkeypatch: pytest.MonkeyPatch) -> str:
     for name in ("ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     return key
+
+
+SLOW_FIXTURES = frozenset({"cache_dir", "temporal_address", "demo", "postgres_server"})
+"""Fixtures that mean real toolchains, a Temporal server, the demo campaign or PostgreSQL:
+a test that uses one is `slow`, outside the fast lane (`pytest -m "not slow"`)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
