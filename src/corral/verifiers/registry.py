@@ -1,20 +1,14 @@
-"""The built-in verifiers, by name. Adding an ecosystem is adding a module and a line here."""
+"""The built-in verifiers, by name, from the ecosystem registry (corral.ecosystems)."""
 
 from __future__ import annotations
 
 import importlib
 
+from corral.ecosystems import ECOSYSTEMS
 from corral.verifiers.base import Verifier
 
 # name -> "module:Class", imported lazily so one broken toolchain module cannot break the rest.
-BUILTIN: dict[str, str] = {
-    "maven": "corral.verifiers.maven:MavenVerifier",
-    "gradle": "corral.verifiers.gradle:GradleVerifier",
-    "node": "corral.verifiers.node:NodeVerifier",
-    "python": "corral.verifiers.python:PythonVerifier",
-    "go": "corral.verifiers.go:GoVerifier",
-    "cargo": "corral.verifiers.cargo:CargoVerifier",
-}
+BUILTIN: dict[str, str] = {ecosystem.name: ecosystem.verifier for ecosystem in ECOSYSTEMS}
 
 
 def builtin_verifiers(disabled: frozenset[str] = frozenset()) -> list[Verifier]:

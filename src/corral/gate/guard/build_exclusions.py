@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from pathspec import GitIgnoreSpec
 
+from corral import ecosystems
 from corral.gate.diff import FileChange
 from corral.gate.guard.base import GuardContext, GuardFinding, Rule, quote
 from corral.gate.guard.languages import CommentStyle, added_lines_matching, count, strip_comments
@@ -110,7 +111,7 @@ _GROUPS = (
     _group(
         [".corral.yaml"],
         "hash",
-        (r"^\s*disable\s*:|^\s*-\s*(maven|gradle|node|python|go|cargo)\s*$", "a disabled verifier"),
+        (rf"^\s*disable\s*:|^\s*-\s*({'|'.join(ecosystems.names())})\s*$", "a disabled verifier"),
     ),
 )
 

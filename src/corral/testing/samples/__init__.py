@@ -19,7 +19,9 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-ECOSYSTEMS = ("maven", "node", "python", "go", "cargo")
+from corral import ecosystems as registry
+
+ECOSYSTEMS = tuple(e.sample for e in registry.ECOSYSTEMS if e.sample)
 """Gradle has no sample: no Gradle distribution can be fetched on these machines."""
 
 
