@@ -23,7 +23,7 @@ from corral.campaigns import CampaignSummary, JobLine, run_campaign
 from corral.config import ConfigError
 from corral.engine.base import OnChange
 from corral.pipeline.context import CampaignContext, Runtime
-from corral.sandbox import Backend, default_cache_dir, make_runner, warn_local_once
+from corral.sandbox import BACKENDS, Backend, default_cache_dir, make_runner, warn_local_once
 from corral.spec import load_spec
 from corral.states import Outcome, Reason
 from corral.store import Store, default_store_url
@@ -215,8 +215,8 @@ class DemoError(ConfigError):
 
 def choose_sandbox(requested: str | None, cache_dir: Path, warn: Callable[[str], None]) -> Backend:
     """bwrap when it works on this machine; the local runner (with a warning) otherwise."""
-    if requested in ("bwrap", "local"):
-        return requested  # type: ignore[return-value]
+    if requested in BACKENDS:
+        return requested
     try:
         with tempfile.TemporaryDirectory(prefix="corral-probe-") as tmp:
             runner = make_runner("bwrap", workspace=Path(tmp), cache_dir=cache_dir)

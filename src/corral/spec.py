@@ -26,6 +26,10 @@ TEMPLATE_FIELDS = frozenset({"campaign", "repo", "prompt", "change"})
 """Names a branch, commit message, PR title or body template may use, as `{campaign}`."""
 
 
+AgentKind = Literal["builtin", "claude-code"]
+"""The agents a prompt can be given to; a change command needs none."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
@@ -33,7 +37,7 @@ class _Strict(BaseModel):
 class AgentSpec(_Strict):
     """Who turns the prompt into edits (unused when the campaign gives a command)."""
 
-    kind: Literal["builtin", "claude-code"] = "builtin"
+    kind: AgentKind = "builtin"
     model: ModelSettings = Field(
         default_factory=lambda: ModelSettings(provider="anthropic", model="claude-sonnet-4-5")
     )

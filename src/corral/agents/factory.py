@@ -6,14 +6,15 @@ A new kind of agent is a module beside this one and a branch in `build_agent`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import get_args
 
 from corral.agents.base import Agent
 from corral.config import ConfigError
 from corral.llm.settings import ModelSettings
 from corral.sandbox import CommandRunner
-from corral.spec import SessionBudgets
+from corral.spec import AgentKind, SessionBudgets
 
-AGENT_KINDS = ("builtin", "claude-code")
+AGENT_KINDS = get_args(AgentKind)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, cast
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -63,13 +63,13 @@ def finish(code: int) -> NoReturn:
 
 def backend(name: str) -> Backend:
     """The sandbox backend named by --sandbox (warning once when it isolates nothing)."""
-    from corral.sandbox import warn_local_once
+    from corral.sandbox import BACKENDS, warn_local_once
 
-    if name not in ("bwrap", "local"):
-        fail(f"unknown sandbox {name!r}: use bwrap or local")
+    if name not in BACKENDS:
+        fail(f"unknown sandbox {name!r}: use {' or '.join(BACKENDS)}")
     if name == "local":
         warn_local_once(lambda text: err.print(f"[yellow]warning:[/] {escape(text)}"))
-    return cast("Backend", name)
+    return name
 
 
 def usage_errors() -> tuple[type[Exception], ...]:

@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from corral.sandbox.base import (
     CommandResult,
@@ -20,6 +20,7 @@ from corral.sandbox.bwrap import BwrapRunner, SandboxUnavailableError
 from corral.sandbox.local import LocalRunner
 
 Backend = Literal["bwrap", "local"]
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
 log = logging.getLogger(__name__)
 
 LOCAL_WARNING = "sandbox 'local': commands run on the host with no isolation"
@@ -27,6 +28,7 @@ _local_warned = False
 _warn_lock = threading.Lock()
 
 __all__ = [
+    "BACKENDS",
     "Backend",
     "BwrapRunner",
     "CommandResult",
