@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import textwrap
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from pathlib import Path
 from corral.campaigns import CampaignSummary, JobLine, run_campaign
 from corral.config import ConfigError
 from corral.engine.base import OnChange
+from corral.git.command import run_git
 from corral.pipeline.context import CampaignContext, Runtime
 from corral.sandbox import BACKENDS, Backend, default_cache_dir, make_runner, warn_local_once
 from corral.spec import load_spec
@@ -159,9 +159,9 @@ def build_forge(directory: Path, repos: list[DemoRepo]) -> dict[str, Path]:
                 (tree / rel).parent.mkdir(parents=True, exist_ok=True)
                 (tree / rel).write_text(content)
             _git("init", "-q", "-b", "main", str(tree))
-            _git("-C", str(tree), "add", "-A")
-            _git("-C", str(tree), "commit", "-q", "-m", f"{repo.name}: initial commit")
-            _git("-C", str(tree), "push", "-q", str(remote), "main")
+            _git("add", "-A", repo=tree)
+            _git("commit", "-q", "-m", f"{repo.name}: initial commit", repo=tree)
+            _git("push", "-q", str(remote), "main", repo=tree)
         remotes[repo.name] = remote
     return remotes
 
@@ -277,16 +277,13 @@ def as_expected(line: JobLine, repo: DemoRepo) -> bool:
     )
 
 
-def _git(*args: str) -> None:
-    subprocess.run(
-        ["git", *args],
-        check=True,
-        capture_output=True,
-        env={
-            **os.environ,
-            "GIT_AUTHOR_NAME": "corral demo",
-            "GIT_AUTHOR_EMAIL": "demo@corral.invalid",
-            "GIT_COMMITTER_NAME": "corral demo",
-            "GIT_COMMITTER_EMAIL": "demo@corral.invalid",
-        },
-    )
+def _git(*args: str, repo: Path | None = None) -> None:
+    run_git(args, repo=repo, env=_DEMO_IDENTITY)
+
+
+_DEMO_IDENTITY = {
+    "GIT_AUTHOR_NAME": "corral demo",
+    "GIT_AUTHOR_EMAIL": "demo@corral.invalid",
+    "GIT_COMMITTER_NAME": "corral demo",
+    "GIT_COMMITTER_EMAIL": "demo@corral.invalid",
+}

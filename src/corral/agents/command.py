@@ -7,12 +7,12 @@ command gives the same diff, so a failed gate ends the session.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 from corral.agents.base import AgentOutcome
 from corral.gate.base import Gate, Recorder
+from corral.git.worktree import has_change
 from corral.sandbox.base import CommandResult, CommandRunner, Limits, ToolMissingError
 from corral.spec import SessionBudgets
 
@@ -89,14 +89,8 @@ def _failure_reason(result: CommandResult) -> str:
 
 
 def has_changes(workspace: Path) -> bool:
-    status = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all", "--", "."],
-        cwd=workspace,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return bool(status.stdout.strip())
+    """Whether the workspace holds a change, as the gate and the commit will see it."""
+    return has_change(workspace)
 
 
 def _first_line(text: str) -> str:

@@ -1,22 +1,13 @@
-"""Running git on the host, for forges and the pipeline's checkouts: never prompts."""
+"""git for forges and the pipeline's checkouts (through `corral.git`, never prompting)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 from corral.forge.base import Checkout, ForgeError
-
-_ENV = {
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_ASKPASS": "true",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "LC_ALL": "C",
-}
-
+from corral.git.command import GitCommandError, git_text
 
 WORK_BRANCH = "corral-work"
 """The local branch a checkout works on; the pushed branch name is the pipeline's."""
@@ -26,26 +17,15 @@ def git(
     *args: str,
     cwd: Path | None = None,
     timeout_s: float = 600.0,
-    env: Mapping[str, str] | None = None,
+    auth: Mapping[str, str] | None = None,
 ) -> str:
-    """Run git; its stdout, stripped. Raises ForgeError with git's own message on failure.
-    `env` adds variables for this one git process (e.g. a forge's auth header)."""
+    """Run git through corral's hardened entry point; its stdout, stripped. Raises
+    ForgeError with git's own message on failure. `auth` is config carrying a forge's
+    credential, for network commands in a host-owned bare mirror only."""
     try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            env={**os.environ, **_ENV, **(env or {})},
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ForgeError(f"git {args[0]} timed out after {timeout_s:.0f}s") from exc
-    if done.returncode != 0:
-        message = (done.stderr.strip() or done.stdout.strip()).splitlines()
-        raise ForgeError(f"git {args[0]} failed: {' '.join(message[-3:])}")
-    return done.stdout.strip()
+        return git_text(args, repo=cwd, auth=auth, timeout_s=timeout_s).strip()
+    except GitCommandError as exc:
+        raise ForgeError(str(exc)) from exc
 
 
 def git_ok(*args: str, cwd: Path | None = None) -> bool:

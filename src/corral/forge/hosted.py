@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -118,19 +117,14 @@ class TokenGit:
 
     def _authenticated(self, *args: str, cwd: Path | None = None) -> str:
         try:
-            return git(*args, cwd=cwd, env=self._auth_env())
+            return git(*args, cwd=cwd, auth=self._auth_config())
         except ForgeError as exc:
             raise ForgeError(self.redact(str(exc))) from None
 
-    def _auth_env(self) -> dict[str, str]:
-        """The header as one more `GIT_CONFIG_*` entry, after any the host already sets."""
+    def _auth_config(self) -> dict[str, str]:
+        """The header, scoped to the forge host; `corral.git` passes it as `GIT_CONFIG_*`."""
         credential = base64.b64encode(f"{self._username}:{self._token}".encode()).decode()
-        index = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
-        return {
-            "GIT_CONFIG_COUNT": str(index + 1),
-            f"GIT_CONFIG_KEY_{index}": f"http.{self.web_url}.extraHeader",
-            f"GIT_CONFIG_VALUE_{index}": f"Authorization: Basic {credential}",
-        }
+        return {f"http.{self.web_url}.extraHeader": f"Authorization: Basic {credential}"}
 
     def redact(self, text: str) -> str:
         """text with the token (plain or as the header's encoding) replaced by `***`."""

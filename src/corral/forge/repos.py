@@ -3,10 +3,10 @@ demo's and the evals' sample repositories, and every test's."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 from pathlib import Path
+
+from corral.git.command import git_text
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "corral-tests",
@@ -18,13 +18,7 @@ GIT_ENV = {
 
 def git(repo: Path, *args: str) -> str:
     """Run git in repo with a fixed identity; raise on failure; return stdout."""
-    return subprocess.run(
-        ["git", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-    ).stdout
+    return git_text(args, repo=repo, env=GIT_ENV)
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:

@@ -1,22 +1,21 @@
 """The change under review: the diff between a base commit and the working tree, via git.
 
-Untracked files count (a new file is part of the change) unless git ignores them or they
-are build output a verifier left behind (node_modules/, target/, __pycache__/...). The
-user's index is never touched: the working tree is staged into a temporary copy of it.
+The working tree is taken as `corral.git.worktree.working_tree` defines it (untracked files
+count unless ignored or build output), the same tree the pipeline commits; the user's index
+is never touched.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from unidiff.patch import PatchSet
+
+from corral.git.command import GitCommandError, git_text, run_git
+from corral.git.worktree import working_tree
 
 ChangeStatus = Literal["added", "modified", "deleted", "renamed", "copied", "type_changed"]
 
@@ -28,26 +27,6 @@ _STATUS: dict[str, ChangeStatus] = {
     "C": "copied",
     "T": "type_changed",
 }
-
-# Untracked output of builds and test runs; tracked files below these folders still count.
-BUILD_OUTPUT_GLOBS = (
-    "**/node_modules/**",
-    "**/target/**",
-    "**/build/**",
-    "**/dist/**",
-    "**/__pycache__/**",
-    "**/*.pyc",
-    "**/.pytest_cache/**",
-    "**/.mypy_cache/**",
-    "**/.ruff_cache/**",
-    "**/.tox/**",
-    "**/.nox/**",
-    "**/.venv/**",
-    "**/venv/**",
-    "**/.gradle/**",
-    "**/*.egg-info/**",
-    "**/.coverage",
-)
 
 _GITLINK_MODE = "160000"
 _NULL_SHA = "0" * 40
@@ -108,7 +87,10 @@ def resolve_commit(repo: Path, ref: str) -> str:
 def compute_diff(repo: Path, base_ref: str) -> Diff:
     """The change from `base_ref` to the working tree of `repo`, untracked files included."""
     base = resolve_commit(repo, base_ref)
-    tree = _working_tree_as_tree(repo)
+    try:
+        tree = working_tree(repo)
+    except GitCommandError as exc:
+        raise DiffError(str(exc)) from exc
     raw = _git(repo, "diff", "--raw", "-z", "-M", "--no-abbrev", base, tree)
     patch = _git(
         repo,
@@ -137,23 +119,6 @@ class _RawEntry:
     new_sha: str
     old_path: str | None
     new_path: str | None
-
-
-def _working_tree_as_tree(repo: Path) -> str:
-    """Stage the working tree into a throwaway index and write it as a tree object."""
-    index = Path(_git(repo, "rev-parse", "--path-format=absolute", "--git-path", "index").strip())
-    with tempfile.TemporaryDirectory(prefix="corral-diff-") as tmp:
-        tmp_index = Path(tmp) / "index"
-        if index.is_file():
-            # Keeps git's stat cache, so only changed files are rehashed. copy2 keeps the
-            # index's mtime too: git's racy-clean check compares entries against it, and a
-            # fresh mtime would let a same-size edit made in the same second go unseen.
-            shutil.copy2(index, tmp_index)
-        env = {"GIT_INDEX_FILE": str(tmp_index)}
-        excludes = [f":(exclude,glob){glob}" for glob in BUILD_OUTPUT_GLOBS]
-        _git(repo, "add", "-A", "--", ".", *excludes, env=env)
-        _git(repo, "add", "-u", "--", ".", env=env)
-        return _git(repo, "write-tree", env=env).strip()
 
 
 def _parse_raw(raw: str) -> list[_RawEntry]:
@@ -214,14 +179,12 @@ def _read_blobs(repo: Path, shas: Sequence[str]) -> dict[str, bytes]:
     wanted = list(dict.fromkeys(s for s in shas if s != _NULL_SHA))
     if not wanted:
         return {}
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "cat-file", "--batch"],
-        input=("\n".join(wanted) + "\n").encode(),
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise DiffError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}")
+    try:
+        proc = run_git(
+            ["cat-file", "--batch"], repo=repo, stdin=("\n".join(wanted) + "\n").encode()
+        )
+    except GitCommandError as exc:
+        raise DiffError(str(exc)) from exc
     blobs: dict[str, bytes] = {}
     out = proc.stdout
     pos = 0
@@ -267,18 +230,8 @@ def _text(data: bytes | None, mode: str) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-def _git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+def _git(repo: Path, *args: str) -> str:
     try:
-        proc = subprocess.run(
-            ["git", "-c", "core.quotepath=false", "-C", str(repo), *args],
-            capture_output=True,
-            encoding="utf-8",
-            errors="replace",
-            check=False,
-            env={**os.environ, **(env or {})},
-        )
-    except FileNotFoundError as exc:
-        raise DiffError("git is not installed") from exc
-    if proc.returncode != 0:
-        raise DiffError(f"git {args[0]} failed in {repo}: {proc.stderr.strip()}")
-    return proc.stdout
+        return git_text(args, repo=repo)
+    except GitCommandError as exc:
+        raise DiffError(f"{exc} (in {repo})") from exc

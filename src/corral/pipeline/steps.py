@@ -9,9 +9,6 @@ them directly; a Temporal engine wraps each as an activity.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from corral.config import ConfigError
 from corral.forge.base import ForgeError, PullRequestRequest
 from corral.forge.git import git
 from corral.gate.base import Gate, GateResult, Recorder
+from corral.git.worktree import commit_tree, head_tree, working_tree
 from corral.pipeline.context import CampaignContext
 from corral.sandbox.base import CommandRunner
 from corral.spec import CampaignSpec
@@ -102,7 +100,7 @@ def change(ctx: CampaignContext, job: Job) -> Job:
     workspace = _workspace(ctx, job, at=start)
     runner = ctx.runner(workspace)
     recorder = ctx.store.start_session(job.id, _agent_name(ctx), "ci_fix" if ci_round else "change")
-    gate = WatchedGate(_gate(ctx, job, workspace, runner, recorder), Path(job.checkout or ""))
+    gate = WatchedGate(_gate(ctx, job, workspace, runner, recorder), workspace)
     outcome = make_agent(ctx, runner).run(workspace, _prompt(ctx, job, ci_round), gate, recorder)
     recorder.finish(outcome.status, outcome.reason, outcome.usage, outcome.turns)
     if outcome.status == "passed":
@@ -135,7 +133,7 @@ def commit(ctx: CampaignContext, job: Job) -> Job:
     """Nothing is committed that has not passed the gate: the same tree, or a fresh run."""
     workspace = _workspace(ctx, job)
     root = Path(job.checkout or "")
-    tree = tree_id(root)
+    tree = working_tree(workspace)  # the gate's own view: a monorepo's workspace only
     if tree != job.gated_tree:
         result = _gate(
             ctx,
@@ -146,25 +144,24 @@ def commit(ctx: CampaignContext, job: Job) -> Job:
         ).check()
         if not result.ok:
             return _vetoed(ctx, job, result)
+        tree = working_tree(workspace)  # as the gate's diff saw it, after the verifiers ran
     head = git("rev-parse", "HEAD", cwd=root)
-    if git("status", "--porcelain", cwd=root):
-        git("add", "-A", cwd=root)
-        git(
-            "-c",
-            f"user.name={ctx.spec.pull_request.author_name}",
-            "-c",
-            f"user.email={ctx.spec.pull_request.author_email}",
-            "-c",
-            "core.hooksPath=/dev/null",
-            "commit",
-            "-q",
-            "-m",
-            _template(ctx, job, ctx.spec.pull_request.commit_message),
-            cwd=root,
+    if tree != head_tree(root):
+        head = commit_tree(
+            root, tree, _template(ctx, job, ctx.spec.pull_request.commit_message), _identity(ctx)
         )
-        head = git("rev-parse", "HEAD", cwd=root)
     ctx.store.update_job(job.id, head_sha=head)
     return ctx.store.transition(job.id, JobState.COMMITTED, expect=job.state)
+
+
+def _identity(ctx: CampaignContext) -> dict[str, str]:
+    name, email = ctx.spec.pull_request.author_name, ctx.spec.pull_request.author_email
+    return {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
 
 
 # committed -> awaiting_approval; awaiting_approval (rejected) -> failed
@@ -301,26 +298,14 @@ class WatchedGate:
 
     def check(self) -> GateResult:
         result = self.gate.check()
-        self._passed_tree = tree_id(self.root) if result.ok else None
+        self._passed_tree = working_tree(self.root) if result.ok else None
         return result
 
     def passed_tree(self) -> str | None:
         """The tree that passed, if the checkout still holds exactly that tree."""
         if self._passed_tree is None:
             return None
-        return self._passed_tree if tree_id(self.root) == self._passed_tree else None
-
-
-def tree_id(root: Path) -> str:
-    """The git tree of the working tree as it is (untracked files included, ignored ones
-    not), computed in a scratch index so the checkout's own index is left alone."""
-    with tempfile.TemporaryDirectory(prefix="corral-index-") as tmp:
-        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
-        subprocess.run(["git", "add", "-A"], cwd=root, env=env, check=True, capture_output=True)
-        done = subprocess.run(
-            ["git", "write-tree"], cwd=root, env=env, check=True, capture_output=True, text=True
-        )
-        return done.stdout.strip()
+        return self._passed_tree if working_tree(self.root) == self._passed_tree else None
 
 
 def _gate(

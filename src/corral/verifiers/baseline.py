@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
+import contextlib
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from corral.git.command import GitCommandError, run_git
 from corral.verifiers.base import FindingKind, VerifierResult
 
 
@@ -35,23 +36,16 @@ class GitError(RuntimeError):
 def checkout_ref(repo: Path, ref: str, into: Path) -> Path:
     """A detached worktree of `ref`, so a baseline never touches the working tree."""
     try:
-        subprocess.run(
-            ["git", "-C", str(repo), "worktree", "add", "--detach", "--force", str(into), ref],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except subprocess.CalledProcessError as exc:
-        raise GitError(f"cannot check out {ref!r} in {repo}: {exc.stderr.strip()}") from exc
+        run_git(["worktree", "add", "--detach", "--force", str(into), ref], repo=repo)
+    except GitCommandError as exc:
+        raise GitError(f"cannot check out {ref!r} in {repo}: {exc}") from exc
     return into
 
 
 def remove_worktree(repo: Path, worktree: Path) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "worktree", "remove", "--force", str(worktree)],
-        capture_output=True,
-        check=False,
-    )
+    # The temporary folder goes anyway; `git worktree prune` forgets it later.
+    with contextlib.suppress(GitCommandError):
+        run_git(["worktree", "remove", "--force", str(worktree)], repo=repo, check=False)
 
 
 class BaselineCheckout:

@@ -1,15 +1,22 @@
 """A job's diff, for reading: from its commit when it has one, else from its checkout's
 working tree (a change the gate refused is left there uncommitted). The store keeps no
-diffs, so a job whose checkout is gone shows none, and says why."""
+diffs, so a job whose checkout is gone shows none, and says why.
+
+Opening a page must not run anything a repository controls: git runs through corral's
+hardened entry point (which refuses a checkout whose config names a program), with no
+textconv and no external diff, and never stages anything. Untracked files are read here,
+as regular files only (a symlink shows its target, as git shows it, and is not followed)."""
 
 from __future__ import annotations
 
-import subprocess
+import os
+import stat
 from pathlib import Path
 
 from unidiff.patch import Hunk, PatchedFile, PatchSet
 
-from corral.gate.diff import DiffError, compute_diff
+from corral.git.command import GitCommandError, git_text
+from corral.git.worktree import is_build_output
 from corral.store.records import Job
 from corral.web import models as v
 
@@ -23,26 +30,61 @@ def job_diff(job: Job) -> v.JobDiff:
         return _unavailable("the job's checkout is gone (or was never made); no diff is kept")
     if job.base_sha is None:
         return _unavailable("the job has no base commit yet")
+    workspace = root / job.workspace if job.workspace else root
     try:
         if job.head_sha is not None:
-            patch = _commit_diff(root, job.base_sha, job.head_sha)
+            patch = _git_diff(root, job.base_sha, job.head_sha)
             return _readable(patch, "commit", f"{job.base_sha[:10]}..{job.head_sha[:10]}")
-        patch = compute_diff(root, job.base_sha).patch
-    except (subprocess.CalledProcessError, DiffError) as exc:
-        return _unavailable(f"git could not show the diff: {getattr(exc, 'stderr', None) or exc}")
+        patch = _git_diff(workspace, job.base_sha, "--", ".") + _untracked(workspace)
+    except GitCommandError as exc:
+        return _unavailable(f"git could not show the diff: {exc}")
     return _readable(patch, "working tree", f"uncommitted change on {job.base_sha[:10]}")
 
 
-def _commit_diff(root: Path, base: str, head: str) -> str:
-    """git diff base..head, exactly as git prints it (a trailing blank context line matters)."""
-    done = subprocess.run(
-        ["git", "diff", "-M", "--no-color", "--no-ext-diff", base, head],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
+def _git_diff(repo: Path, *revisions: str) -> str:
+    """git diff, exactly as git prints it (a trailing blank context line matters)."""
+    args = ["diff", "-M", "--no-color", "--no-ext-diff", "--no-textconv", *revisions]
+    return git_text(args, repo=repo)
+
+
+def _untracked(workspace: Path) -> str:
+    """Untracked files that are part of the change (not ignored, not build output), as
+    added files in git's format."""
+    listed = git_text(
+        ["ls-files", "-z", "--others", "--exclude-standard", "--", "."], repo=workspace
     )
-    return done.stdout
+    top = Path(git_text(["rev-parse", "--show-toplevel"], repo=workspace).strip())
+    parts = []
+    for relative in sorted(p for p in listed.split("\0") if p and not is_build_output(p)):
+        parts.append(_added_file(top, (workspace / relative).relative_to(top).as_posix()))
+    return "".join(parts)
+
+
+def _added_file(top: Path, name: str) -> str:
+    path = top / name
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        mode, lines = "120000", [os.readlink(path)]
+    elif stat.S_ISREG(info.st_mode):
+        data = _head(path)
+        if b"\0" in data:
+            binary = f"Binary files /dev/null and b/{name} differ\n"
+            return f"diff --git a/{name} b/{name}\nnew file mode 100644\n{binary}"
+        mode = "100755" if info.st_mode & 0o111 else "100644"
+        lines = data.decode("utf-8", errors="replace").splitlines()
+    else:
+        return ""  # a FIFO, socket or device: nothing a diff can show
+    body = "".join(f"+{line}\n" for line in lines)
+    hunk = f"@@ -0,0 +1,{len(lines)} @@\n{body}" if lines else ""
+    header = f"diff --git a/{name} b/{name}\nnew file mode {mode}\n"
+    return f"{header}--- /dev/null\n+++ b/{name}\n{hunk}" if lines else header
+
+
+def _head(path: Path) -> bytes:
+    """The start of a regular file, opened without following a symlink swapped in since."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(MAX_PATCH_CHARS + 1)
 
 
 def _unavailable(note: str) -> v.JobDiff:

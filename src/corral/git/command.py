@@ -1,0 +1,306 @@
+"""The one way corral runs git on the host, hardened against the repository it runs in.
+
+A checkout's git directory is data a repository's code may have written (a change command,
+a test, an agent tool through a symlink). git would run what it says: hooks, `core.fsmonitor`,
+`filter.*` drivers, `diff.*.textconv`, an `include.path` to more of the same. So every call:
+
+- pins the keys that run programs or change where git works (`-c core.hooksPath=/dev/null`,
+  `core.fsmonitor=false`, no submodule recursion, no replace objects);
+- reads the repository's own config (local and worktree scopes, includes followed) first,
+  and refuses to run at all when it sets anything outside a list of inert keys
+  (`GitConfigRefused` names the key): a filter, a textconv, an include, a worktree
+  elsewhere, a credential helper, a URL rewrite...;
+- keeps git's own ownership check (`safe.directory` is never widened, so a repository
+  another user planted above a folder is not picked up);
+- runs with a minimal environment: no forge token, model key or dashboard token. A forge's
+  credential reaches git only through `auth` (as `GIT_CONFIG_*` entries), and only for
+  network commands in a repository with no working tree.
+
+System and global git config are the operator's and stay trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+PINNED_CONFIG: tuple[tuple[str, str], ...] = (
+    ("core.hooksPath", "/dev/null"),
+    ("core.fsmonitor", "false"),
+    ("core.quotePath", "false"),
+    ("core.pager", "cat"),
+    ("submodule.recurse", "false"),
+    ("diff.external", ""),
+)
+"""Always on the command line, so they win over every config file."""
+
+_PASSED_ENV = ("PATH", "HOME", "TMPDIR", "LANG", "TZ", "USER", "LOGNAME")
+_NETWORK_ENV = (
+    "SSH_AUTH_SOCK",
+    "GIT_SSH_COMMAND",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "GIT_SSL_CAINFO",
+)
+"""What a push or fetch may need of the operator's environment, and nothing else."""
+
+CALLER_ENV = frozenset(
+    {
+        "GIT_INDEX_FILE",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_COMMITTER_DATE",
+    }
+)
+"""The only variables a caller may add to one call's environment."""
+
+NETWORK_COMMANDS = frozenset({"clone", "fetch", "push", "ls-remote"})
+
+WORKTREE_COMMANDS = frozenset(
+    {"add", "status", "diff", "commit", "stash", "checkout", "reset", "rm", "restore", "switch"}
+)
+"""Commands that may start git in a repository nested in the working tree (a submodule, or
+one a change created): git reads that repository's config too, so it is checked first."""
+
+_INERT_KEYS = re.compile(
+    r"""(
+      core\.(repositoryformatversion|filemode|bare|logallrefupdates|ignorecase
+            |precomposeunicode|symlinks|autocrlf|eol|safecrlf|sparsecheckout
+            |sparsecheckoutcone|splitindex|untrackedcache|checkstat|trustctime
+            |preloadindex|commentchar|abbrev|quotepath|whitespace|compression
+            |loosecompression|multipackindex|commitgraph|longpaths|protectntfs
+            |protecthfs|hookspath|fsmonitor|pager|fscache|packedrefstimeout
+            |deltabasecachelimit|bigfilethreshold|warnambiguousrefs|notesref)
+    | remote\.[^\n]+\.(url|fetch|pushurl|tagopt|prune|prunetags|mirror|promisor
+            |partialclonefilter|skipdefaultupdate|skipfetchall)
+    | branch\.[^\n]+\.(remote|merge|rebase|pushremote|description)
+    | submodule\.[^\n]+\.(url|active|branch|shallow)
+    | (user|author|committer|color|advice|i18n|init|extensions|gc|pack|pull|rerere
+        |log|format|status|column|lfs|maintenance|index|feature|checkout|fetch|push
+        |commit|tag|help|blame|grep|am|apply|rebase|clean|reset|stash|notes|versionsort
+        |transfer|receive|uploadarchive|repack|splitindex|fastimport|sparse
+        |bundle)\.[^\n]+
+    | submodule\.(recurse|active|fetchjobs)
+    | diff\.(algorithm|renames|renamelimit|indentheuristic)
+    | merge\.(conflictstyle|renamelimit|ff|log)
+    )""",
+    re.VERBOSE,
+)
+"""Keys a repository's own config may set: none of them runs a program, reads a file
+outside the repository, redirects a URL or moves the working tree."""
+
+_COMMAND_KEYS = re.compile(
+    r"(commit|tag)\.(gpgsign|template)|(gpg|sequence|commit)\..*program|"
+    r"(pull|push|fetch|receive|rebase)\..*(hook|program|command|exec)|"
+    r"maintenance\..*|(gc|pack)\..*(hook|command)|format\.(signaturefile|headers)|"
+    r"lfs\..*(url|access|standalonetransferagent|customtransfer.*)|"
+    r"init\.templatedir|log\.showsignature"
+)
+"""Keys inside those sections that still run a program, read a host file or redirect."""
+
+
+class GitCommandError(RuntimeError):
+    """git failed, could not start, or timed out; the message is git's own last lines."""
+
+
+class GitConfigRefused(GitCommandError):
+    """The repository's own config asks git for something corral will not run on the host."""
+
+
+def run_git(
+    args: Sequence[str],
+    *,
+    repo: Path | None = None,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    auth: Mapping[str, str] | None = None,
+    timeout_s: float = 600.0,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `git ARGS` (in `repo` when given) the hardened way; bytes in and out.
+
+    `env` may only hold CALLER_ENV variables. `auth` is config (key -> value) that carries
+    a credential: allowed only for NETWORK_COMMANDS in a repository without a working tree
+    (or a clone), and never written on the command line. Raises GitConfigRefused when the
+    repository's config is not inert, GitCommandError when git fails (with check)."""
+    extra = dict(env or {})
+    if stray := sorted(set(extra) - CALLER_ENV):
+        raise ValueError(f"run_git passes no {', '.join(stray)}")
+    if auth:
+        _check_auth_use(args, repo)
+    if repo is not None:
+        check_repository_config(repo)
+        if _subcommand(args) in WORKTREE_COMMANDS:
+            for nested in nested_repositories(repo):
+                check_repository_config(nested)
+    network = _subcommand(args) in NETWORK_COMMANDS
+    env = _environment(repo, extra, auth, network=network)
+    return _spawn(_argv(args, repo), env, stdin, timeout_s, check)
+
+
+def git_text(
+    args: Sequence[str],
+    *,
+    repo: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    auth: Mapping[str, str] | None = None,
+    timeout_s: float = 600.0,
+) -> str:
+    """run_git's stdout as text (UTF-8, undecodable bytes replaced)."""
+    done = run_git(args, repo=repo, env=env, auth=auth, timeout_s=timeout_s)
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def check_repository_config(repo: Path) -> None:
+    """GitConfigRefused unless every key the repository's own config sets is inert."""
+    for scope, key, value in repository_config_entries(repo):
+        if not is_inert(key, value):
+            raise GitConfigRefused(
+                f"the repository's git config ({scope}) sets {key}, which could run a program "
+                f"or change what git sees on the host; corral runs no git in {repo}"
+            )
+
+
+def nested_repositories(root: Path) -> list[Path]:
+    """Folders below root (symlinks not followed) that hold a `.git` of their own."""
+    found: list[Path] = []
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name == ".git":
+                if folder != root:
+                    found.append(Path(folder))
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+    return found
+
+
+def repository_config_entries(repo: Path) -> list[tuple[str, str, str]]:
+    """(scope, key, value) of every entry in the repository's local and worktree config, with
+    the files they include."""
+    argv = [*_argv(["config", "--list", "--show-scope", "--includes", "-z"], repo)]
+    done = _spawn(argv, _environment(repo, {}, None), None, 60.0, check=False)
+    if done.returncode != 0:
+        # Not a repository (or one git cannot read): the command itself will say so.
+        return []
+    entries = []
+    scope = ""
+    for record in done.stdout.decode("utf-8", errors="replace").split("\0"):
+        if scope in ("local", "worktree"):
+            key, _, value = record.partition("\n")
+            entries.append((scope, key, value))
+        scope = record if record in _SCOPES else ""
+    return entries
+
+
+_SCOPES = frozenset({"system", "global", "local", "worktree", "command"})
+
+
+def is_inert(key: str, value: str = "") -> bool:
+    """Whether a repository may set this config key (git's lower-cased spelling or not)."""
+    folded = _fold(key)
+    if folded == "core.fsmonitor" and value.lower() not in _BOOLEANS:
+        return False  # a hook command, not the built-in daemon (pinned off all the same)
+    return bool(_INERT_KEYS.fullmatch(folded)) and not _COMMAND_KEYS.fullmatch(folded)
+
+
+_BOOLEANS = frozenset({"", "true", "false", "yes", "no", "on", "off", "1", "0"})
+
+
+def _fold(key: str) -> str:
+    """Section and name lower-cased, as git compares them; the subsection as written."""
+    section, _, rest = key.partition(".")
+    middle, _, name = rest.rpartition(".")
+    if not middle:
+        return f"{section.lower()}.{rest.lower()}"
+    return f"{section.lower()}.{middle}.{name.lower()}"
+
+
+def _check_auth_use(args: Sequence[str], repo: Path | None) -> None:
+    command = _subcommand(args)
+    if command not in NETWORK_COMMANDS:
+        raise ValueError(f"a credential is never passed to `git {command}`")
+    if repo is not None and (repo / ".git").exists():
+        raise ValueError(f"a credential is never passed to git in a working tree ({repo})")
+
+
+def _argv(args: Sequence[str], repo: Path | None) -> list[str]:
+    pinned = [part for key, value in PINNED_CONFIG for part in ("-c", f"{key}={value}")]
+    where = ["-C", str(repo)] if repo is not None else []
+    return ["git", *pinned, *where, *args]
+
+
+def _environment(
+    repo: Path | None,
+    extra: Mapping[str, str],
+    auth: Mapping[str, str] | None,
+    *,
+    network: bool = False,
+) -> dict[str, str]:
+    names = _PASSED_ENV + (_NETWORK_ENV if network else ())
+    env = {name: os.environ[name] for name in names if name in os.environ}
+    env.update(
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_ASKPASS="true",
+        GIT_NO_REPLACE_OBJECTS="1",
+        LC_ALL="C",
+    )
+    for index, (key, value) in enumerate((auth or {}).items()):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    if auth:
+        env["GIT_CONFIG_COUNT"] = str(len(auth))
+    env.update(extra)
+    return env
+
+
+def _spawn(
+    argv: list[str], env: dict[str, str], stdin: bytes | None, timeout_s: float, check: bool
+) -> subprocess.CompletedProcess[bytes]:
+    try:
+        done = subprocess.run(
+            argv, input=stdin, capture_output=True, env=env, timeout=timeout_s, check=False
+        )
+    except FileNotFoundError as exc:
+        raise GitCommandError("git is not installed") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise GitCommandError(f"git {_command(argv)} timed out after {timeout_s:.0f}s") from exc
+    if check and done.returncode != 0:
+        text = (done.stderr or done.stdout).decode("utf-8", errors="replace").strip()
+        lines = text.splitlines()
+        raise GitCommandError(f"git {_command(argv)} failed: {' '.join(lines[-3:])}")
+    return done
+
+
+def _subcommand(args: Sequence[str]) -> str:
+    """The subcommand in git's arguments, after any `-c KEY=VALUE` pairs and options."""
+    rest = list(args)
+    while rest and rest[0].startswith("-"):
+        rest = rest[2:] if rest[0] in ("-c", "-C") else rest[1:]
+    return rest[0] if rest else ""
+
+
+def _command(argv: Sequence[str]) -> str:
+    """The git subcommand in a full argv (after the pinned `-c` pairs and `-C DIR`)."""
+    rest = list(argv[1:])
+    while rest and rest[0] in ("-c", "-C"):
+        rest = rest[2:]
+    return rest[0] if rest else "git"

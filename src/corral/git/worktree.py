@@ -1,0 +1,98 @@
+"""The working tree as the change: the one definition of build output, and the one tree
+that is both gated and committed.
+
+A change is what the working tree holds: tracked files as they are now, plus untracked
+files unless git ignores them or they are build output a toolchain left behind
+(node_modules/, target/, __pycache__/...), so a repository without a `.gitignore` does not
+push its build folder. Tracked files below those folders still count. The gate diffs this
+tree against the base and the pipeline commits this very tree, never a fresh `git add -A`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+
+from corral.git.command import git_text
+
+BUILD_OUTPUT_DIRS = frozenset(
+    {
+        "node_modules",
+        "target",
+        "build",
+        "dist",
+        "__pycache__",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        ".gradle",
+    }
+)
+"""Folders, at any depth, whose untracked content is build or tool output."""
+
+BUILD_OUTPUT_FILES = ("*.pyc", ".coverage", "*.egg-info")
+"""Untracked files (or folders) by name pattern, at any depth, that are build output."""
+
+BUILD_OUTPUT_GLOBS = (
+    *(f"**/{name}/**" for name in sorted(BUILD_OUTPUT_DIRS)),
+    *(f"**/{pattern}" for pattern in BUILD_OUTPUT_FILES),
+    "**/*.egg-info/**",
+)
+"""The same, as git glob pathspecs."""
+
+
+def is_build_output(relative: str) -> bool:
+    """Whether an untracked path (relative, `/`-separated) is build output."""
+    path = PurePosixPath(relative)
+    folders = path.parts[:-1]
+    if any(part in BUILD_OUTPUT_DIRS for part in folders):
+        return True
+    return any(PurePosixPath(part).match(p) for part in path.parts for p in BUILD_OUTPUT_FILES)
+
+
+def working_tree(repo: Path) -> str:
+    """The sha of the tree the working tree holds as the change (see the module's doc),
+    written in a scratch index so the checkout's own index is left alone."""
+    index = Path(
+        git_text(["rev-parse", "--path-format=absolute", "--git-path", "index"], repo=repo).strip()
+    )
+    with tempfile.TemporaryDirectory(prefix="corral-tree-") as tmp:
+        scratch = Path(tmp) / "index"
+        if index.is_file():
+            # Keeps git's stat cache, so only changed files are rehashed. copy2 keeps the
+            # index's mtime too: git's racy-clean check compares entries against it, and a
+            # fresh mtime would let a same-size edit made in the same second go unseen.
+            shutil.copy2(index, scratch)
+        env = {"GIT_INDEX_FILE": str(scratch)}
+        excludes = [f":(exclude,glob){glob}" for glob in BUILD_OUTPUT_GLOBS]
+        git_text(["add", "-A", "--", ".", *excludes], repo=repo, env=env)
+        git_text(["add", "-u", "--", "."], repo=repo, env=env)
+        return git_text(["write-tree"], repo=repo, env=env).strip()
+
+
+def head_tree(repo: Path, ref: str = "HEAD") -> str:
+    return git_text(["rev-parse", f"{ref}^{{tree}}"], repo=repo).strip()
+
+
+def has_change(repo: Path, base: str = "HEAD") -> bool:
+    """Whether the working tree, as working_tree sees it, differs from `base`."""
+    return working_tree(repo) != head_tree(repo, base)
+
+
+def commit_tree(repo: Path, tree: str, message: str, identity: Mapping[str, str]) -> str:
+    """Commit exactly `tree` on top of HEAD and move the branch to it; the new sha.
+    `identity` holds GIT_AUTHOR_*/GIT_COMMITTER_* variables. The index is reset to the
+    commit, the working tree is left as it is (build output stays, untracked)."""
+    parent = git_text(["rev-parse", "HEAD"], repo=repo).strip()
+    sha = git_text(
+        ["commit-tree", tree, "-p", parent, "-m", message], repo=repo, env=identity
+    ).strip()
+    git_text(["update-ref", "-m", "corral: commit", "HEAD", sha, parent], repo=repo)
+    git_text(["reset", "-q"], repo=repo)
+    return sha
