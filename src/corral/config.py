@@ -167,7 +167,12 @@ def _line_of(data: object, loc: tuple[int | str, ...]) -> int:
 
 
 def load_repo_config(repo_root: Path) -> RepoConfig:
+    """The repository's `.corral.yaml`; ConfigError when it is a symlink leading out."""
+    from corral.paths import resolve_inside  # corral.paths builds on this module's error
+
     path = repo_root / REPO_CONFIG_FILE
+    if path.is_symlink():
+        path = resolve_inside(repo_root, REPO_CONFIG_FILE, REPO_CONFIG_FILE)
     if not path.is_file():
         return RepoConfig()
     return load_yaml_model(path, RepoConfig)

@@ -243,6 +243,8 @@ class Toolbox:
         resolved = (self.root / relative).resolve()
         if not resolved.is_relative_to(self.root):
             raise ToolRefused(f"{relative!r} leads outside the repository (through a symlink)")
+        if ".git" in resolved.relative_to(self.root).parts:
+            raise ToolRefused(f"{relative!r} leads into the .git folder (through a symlink)")
         return resolved
 
     def _file(self, relative: str) -> Path:
@@ -267,7 +269,8 @@ class Toolbox:
             subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS)
             for name in sorted(files):
                 path = Path(directory, name)
-                if path.resolve().is_relative_to(self.root):
+                target = path.resolve()
+                if target.is_relative_to(self.root) and ".git" not in target.parts:
                     yield path
 
     def _relative(self, path: Path) -> str:

@@ -19,6 +19,7 @@ from corral.forge.base import ForgeError, PullRequestRequest
 from corral.forge.git import git
 from corral.gate.base import Gate, GateResult, Recorder
 from corral.git.worktree import commit_tree, head_tree, working_tree
+from corral.paths import PathEscapeError, resolve_inside
 from corral.pipeline.context import CampaignContext
 from corral.sandbox.base import CommandRunner
 from corral.spec import CampaignSpec
@@ -43,14 +44,15 @@ def prepare(ctx: CampaignContext, job: Job) -> Job:
         checkout = ctx.forge.checkout(job.repo, dest, target.base_branch)
     except ForgeError as exc:
         return _end(ctx, job, JobState.FAILED, Reason.CLONE_FAILED, f"clone failed: {exc}")
-    if target.workspace and not (dest / target.workspace).is_dir():
-        return _end(
-            ctx,
-            job,
-            JobState.FAILED,
-            Reason.CLONE_FAILED,
-            f"clone failed: the workspace folder {target.workspace!r} is not in the repository",
-        )
+    if target.workspace:
+        what = f"the workspace folder {target.workspace!r}"
+        try:
+            folder = resolve_inside(dest, target.workspace, what)
+        except PathEscapeError as exc:
+            return _end(ctx, job, JobState.FAILED, Reason.CLONE_FAILED, f"clone failed: {exc}")
+        if not folder.is_dir():
+            reason = f"clone failed: {what} is not in the repository"
+            return _end(ctx, job, JobState.FAILED, Reason.CLONE_FAILED, reason)
     ctx.store.update_job(
         job.id,
         base_branch=checkout.base_branch,
@@ -336,7 +338,9 @@ def _workspace(ctx: CampaignContext, job: Job, at: str | None = None) -> Path:
         except ForgeError as exc:
             raise WorkspaceLostError(f"the checkout {root} lacks commit {at}") from exc
         _clean(root)
-    return root / job.workspace if job.workspace else root
+    if not job.workspace:
+        return root
+    return resolve_inside(root, job.workspace, f"the workspace folder {job.workspace!r}")
 
 
 def _clean(path: Path) -> None:

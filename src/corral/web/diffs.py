@@ -17,6 +17,7 @@ from unidiff.patch import Hunk, PatchedFile, PatchSet
 
 from corral.git.command import GitCommandError, git_text
 from corral.git.worktree import is_build_output
+from corral.paths import PathEscapeError, resolve_inside
 from corral.store.records import Job
 from corral.web import models as v
 
@@ -30,12 +31,14 @@ def job_diff(job: Job) -> v.JobDiff:
         return _unavailable("the job's checkout is gone (or was never made); no diff is kept")
     if job.base_sha is None:
         return _unavailable("the job has no base commit yet")
-    workspace = root / job.workspace if job.workspace else root
     try:
+        workspace = resolve_inside(root, job.workspace or ".", "the job's workspace")
         if job.head_sha is not None:
             patch = _git_diff(root, job.base_sha, job.head_sha)
             return _readable(patch, "commit", f"{job.base_sha[:10]}..{job.head_sha[:10]}")
         patch = _git_diff(workspace, job.base_sha, "--", ".") + _untracked(workspace)
+    except PathEscapeError as exc:
+        return _unavailable(str(exc))
     except GitCommandError as exc:
         return _unavailable(f"git could not show the diff: {exc}")
     return _readable(patch, "working tree", f"uncommitted change on {job.base_sha[:10]}")
