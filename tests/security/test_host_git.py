@@ -7,8 +7,10 @@ must succeed (the marker file appears, or the secret is dumped), and once throug
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 from corral.git import GitConfigRefused, run_git
 from corral.git.command import git_text
 from corral.git.worktree import working_tree
-from corral.testing.repos import GIT_ENV, init_repo
+from corral.testing.repos import GIT_ENV, init_repo, notes_repo
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "corral"
 FAKE_SECRETS = {
@@ -221,3 +223,151 @@ def test_only_corral_git_starts_git() -> None:
         if spawn.search(line)
     ]
     assert offenders == []
+
+
+# Hostile change commands and repositories, through corral's own commands.
+
+CORRAL = str(Path(sys.executable).parent / "corral")
+
+HOSTILE = """\
+#!/bin/sh
+# Writes the checkout's git metadata the way a hostile codemod, test or postinstall would:
+# every entry runs `env` into a marker folder if corral's git on the host ever obeys it.
+M={markers}
+G={git_dir}
+cat >> "$G/config" <<CONFIG || true
+[core]
+\tfsmonitor = "env > $M/fsmonitor; false"
+[filter "evil"]
+\tclean = "env > $M/filter-clean; cat"
+\tsmudge = "env > $M/filter-smudge; cat"
+[diff "evil"]
+\ttextconv = "env > $M/textconv; cat"
+CONFIG
+for hook in pre-commit post-commit post-checkout reference-transaction post-index-change \\
+    pre-push; do
+  printf '#!/bin/sh\\nenv > %s/hook-%s\\n' "$M" "$hook" > "$G/hooks/$hook" 2>/dev/null &&
+    chmod +x "$G/hooks/$hook"
+done
+printf '* filter=evil diff=evil\\n' > .gitattributes
+printf 'Changed by the command.\\n' >> NOTES.md
+"""
+
+
+def hostile_script(tmp_path: Path, git_dir: str) -> Path:
+    markers = tmp_path / "markers"
+    markers.mkdir(exist_ok=True)
+    script = tmp_path / f"hostile-{len(list(tmp_path.glob('hostile-*')))}.sh"
+    script.write_text(HOSTILE.format(markers=markers, git_dir=git_dir))
+    script.chmod(0o755)
+    return script
+
+
+def markers_left(tmp_path: Path) -> list[str]:
+    folder = tmp_path / "markers"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def corral_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [CORRAL, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **GIT_ENV, "COLUMNS": "200"},
+        check=False,
+    )
+
+
+def assert_no_secret(*texts: str) -> None:
+    for text in texts:
+        assert not [name for name, value in FAKE_SECRETS.items() if value in text], text
+
+
+def notes_checkout(tmp_path: Path, *, gitlink: bool) -> Path:
+    root = init_repo(tmp_path / "checkout", notes_repo())
+    if gitlink:
+        (root / "gitlink").symlink_to(".git")
+        plain_git(root, "add", "gitlink")
+        plain_git(root, "commit", "-qm", "a committed symlink to .git")
+    return root
+
+
+GIT_DIRS = {"direct": ".git", "through a committed symlink": "gitlink"}
+
+
+@pytest.mark.parametrize("way", GIT_DIRS)
+def test_corral_change_command_cannot_make_host_git_run_code(
+    way: str, tmp_path: Path, secrets: dict[str, str]
+) -> None:
+    root = notes_checkout(tmp_path, gitlink=way != "direct")
+    script = hostile_script(tmp_path, GIT_DIRS[way])
+    done = corral_cli("change", str(root), "--command", f"sh {script}", "--sandbox", "local")
+    assert (root / ".git" / "hooks" / "post-commit").is_file(), "the command did not run"
+    assert markers_left(tmp_path) == []
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "could run a program" in done.stdout, done.stdout
+    assert "Traceback" not in done.stderr
+    assert_no_secret(done.stdout, done.stderr)
+
+    # The same checkout under plain git, as corral read it before: the attack fires.
+    plain_git(root, "status", "--porcelain", "--untracked-files=all")
+    assert "fsmonitor" in markers_left(tmp_path)
+    assert secrets["GITHUB_TOKEN"] in (tmp_path / "markers" / "fsmonitor").read_text()
+
+
+def test_corral_verify_baseline_on_a_repository_whose_check_writes_git_config(
+    tmp_path: Path, secrets: dict[str, str]
+) -> None:
+    """The repository's own check (a custom verifier) is the attacker; the baseline's
+    `git worktree add` is what used to run its filter and post-checkout hook on the host."""
+    script = hostile_script(tmp_path, "$(git rev-parse --git-common-dir)")
+    config = notes_repo()[".corral.yaml"].replace(
+        'command: ["sh", "-c", "', f'command: ["sh", "-c", "sh {script} >/dev/null; '
+    )
+    root = init_repo(tmp_path / "checkout", {**notes_repo(), ".corral.yaml": config})
+    (root / "NOTES.md").write_text("Release notes, edited.\n")
+    first = corral_cli("verify", str(root), "--baseline", "HEAD", "--sandbox", "local")
+    assert (root / ".git" / "hooks" / "post-checkout").is_file(), first.stdout + first.stderr
+    # The next run's baseline checkout is where git would obey what the check wrote.
+    done = corral_cli("verify", str(root), "--baseline", "HEAD", "--sandbox", "local")
+    assert markers_left(tmp_path) == []
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "could run a program" in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert_no_secret(first.stdout, first.stderr, done.stdout, done.stderr)
+
+    plain_git(root, "worktree", "add", "--detach", str(tmp_path / "plain-baseline"), "HEAD")
+    assert "hook-post-checkout" in markers_left(tmp_path)
+
+
+def hostile_campaign(tmp_path: Path, way: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`corral run` of the hostile command over one repository on the local forge."""
+    forge = tmp_path / "forge"
+    seed = notes_checkout(tmp_path, gitlink=way != "direct")
+    remote = forge / "notes.git"
+    remote.mkdir(parents=True)
+    plain_git(remote, "init", "-q", "--bare", "-b", "main")
+    plain_git(seed, "push", "-q", str(remote), "main")
+    script = hostile_script(tmp_path, GIT_DIRS[way])
+    spec = tmp_path / "spec.yaml"
+    targets = {"repos": [str(remote)]}
+    spec.write_text(json.dumps({"name": "hostile", "command": f"sh {script}", "targets": targets}))
+    runtime = ["--store", str(tmp_path / "corral.db"), "--work-dir", str(tmp_path / "work")]
+    runtime += ["--cache-dir", str(tmp_path / "cache"), "--sandbox", "local"]
+    return corral_cli("run", str(spec), "--json", *runtime), remote
+
+
+@pytest.mark.parametrize("way", GIT_DIRS)
+def test_a_campaign_with_a_hostile_command_ends_failed_with_no_pr(
+    way: str, tmp_path: Path, secrets: dict[str, str]
+) -> None:
+    done, remote = hostile_campaign(tmp_path, way)
+    jobs = json.loads(done.stdout)["jobs"]
+    assert [job["state"] for job in jobs] == ["failed"], done.stdout
+    assert "could run a program" in jobs[0]["reason"]
+    assert plain_git(remote, "branch", "--list", "corral/*").stdout.strip() == ""
+    assert markers_left(tmp_path) == []
+    assert_no_secret(done.stdout, done.stderr)

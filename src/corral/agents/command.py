@@ -12,6 +12,7 @@ from pathlib import Path
 
 from corral.agents.base import AgentOutcome
 from corral.gate.base import Gate, Recorder
+from corral.git.command import GitCommandError
 from corral.git.worktree import has_change
 from corral.sandbox.base import CommandResult, CommandRunner, Limits, ToolMissingError
 from corral.spec import SessionBudgets
@@ -55,7 +56,11 @@ class CommandAgent:
             )
         if not result.ok:
             return AgentOutcome("error", _failure_reason(result))
-        if not has_changes(workspace):
+        try:
+            changed = has_changes(workspace)
+        except GitCommandError as exc:
+            return AgentOutcome("error", f"corral will not read the change: {exc}")
+        if not changed:
             return AgentOutcome("no_change", "the change command left the repository unchanged")
         final = gate.check()
         if final.ok:

@@ -78,6 +78,7 @@ def usage_errors() -> tuple[type[Exception], ...]:
     from corral.config import ConfigError
     from corral.forge import ForgeError
     from corral.gate.diff import DiffError
+    from corral.git import GitCommandError
     from corral.llm.errors import ModelAuthError
     from corral.sandbox import SandboxUnavailableError
     from corral.store import StoreError
@@ -87,6 +88,7 @@ def usage_errors() -> tuple[type[Exception], ...]:
         ConfigError,
         DiffError,
         ForgeError,
+        GitCommandError,
         GitError,
         JobFileError,
         ModelAuthError,

@@ -16,6 +16,14 @@ def serve(
         str, typer.Option("--host", help="Address to bind (other machines: 0.0.0.0).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A host name the dashboard answers to besides localhost (repeatable; "
+            "also $CORRAL_DASHBOARD_HOSTS). Other Host headers are refused.",
+        ),
+    ] = None,
     store: StoreOpt = None,
 ) -> None:
     """The web dashboard and its JSON API (/api); writes need CORRAL_DASHBOARD_TOKEN."""
@@ -24,7 +32,9 @@ def serve(
         from corral.store import default_store_url
         from corral.web.app import serve as serve_dashboard
 
-        serve_dashboard(store or default_store_url(), host=host, port=port)
+        serve_dashboard(
+            store or default_store_url(), host=host, port=port, allowed_hosts=allowed_host or []
+        )
         return ExitCode.OK
 
     run_body(body)

@@ -25,7 +25,7 @@ from corral.web.security import (
     page_session,
     signer_or_refuse,
 )
-from corral.web.settings import DashboardSettings
+from corral.web.settings import SESSION_MAX_AGE_S, DashboardSettings
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -179,6 +179,7 @@ def login(
     response.set_cookie(
         SESSION_COOKIE,
         signer.new_session(name.strip() or "dashboard"),
+        max_age=SESSION_MAX_AGE_S,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",

@@ -3,8 +3,14 @@
 Writes (approve, reject, feedback) need the dashboard token of the settings; with none set
 the dashboard is read-only. The JSON API takes it as `Authorization: Bearer <token>`, which
 a browser never adds on its own, so another site cannot forge such a request. Pages take it
-once on the sign-in form, which sets a signed, HttpOnly, SameSite=Strict cookie; each form
-then carries a CSRF token tied to that cookie, and the request must come from this origin.
+once on the sign-in form, which sets a signed (itsdangerous), expiring, HttpOnly,
+SameSite=Strict cookie; each form then carries a CSRF token tied to that cookie, and the
+request must come from this origin.
+
+Reads are open, but only under an allowed `Host` (DNS rebinding: a page on another site
+whose name resolves to 127.0.0.1 would otherwise read every diff and transcript), and every
+page carries a Content-Security-Policy that allows this origin's own scripts and nothing
+else.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from corral.web.settings import SESSION_MAX_AGE_S
 
 SESSION_COOKIE = "corral_session"
 
@@ -36,23 +44,29 @@ class Signer:
     """Signs sessions and derives CSRF tokens with the dashboard token as the key."""
 
     token: str
+    max_age_s: int = SESSION_MAX_AGE_S
 
     def matches(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
 
     def new_session(self, name: str) -> str:
-        body = _b64(json.dumps({"nonce": secrets.token_urlsafe(16), "by": name}).encode())
-        return f"{body}.{self._mac('session:' + body)}"
+        return self._sessions().dumps({"nonce": secrets.token_urlsafe(16), "by": name})
 
     def session(self, cookie: str | None) -> dict[str, str] | None:
-        """The session a cookie holds, if this server signed it with this token."""
-        if not cookie or "." not in cookie:
+        """The session a cookie holds, if this server signed it with this token and it has
+        not expired."""
+        if not cookie:
             return None
-        body, mac = cookie.rsplit(".", 1)
-        if not hmac.compare_digest(mac, self._mac("session:" + body)):
+        try:
+            data = self._sessions().loads(cookie, max_age=self.max_age_s)
+        except BadSignature:  # tampered, signed with another token, or expired
             return None
-        data: dict[str, str] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        return data
+        if not isinstance(data, dict) or not {"nonce", "by"} <= data.keys():
+            return None
+        return {"nonce": str(data["nonce"]), "by": str(data["by"])}
+
+    def _sessions(self) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.token, salt="corral-dashboard-session")
 
     def csrf(self, session: dict[str, str]) -> str:
         return self._mac("csrf:" + session["nonce"])
@@ -72,6 +86,26 @@ def signer_or_refuse(token: str | None) -> Signer:
             403, "this dashboard is read-only: set CORRAL_DASHBOARD_TOKEN to allow writes"
         )
     return Signer(token)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+"""Only this origin's files: no inline script, no other site, no framing."""
+
+
+def host_name(header: str | None) -> str:
+    """The name in a `Host` header, lower-cased, without port or IPv6 brackets."""
+    value = (header or "").strip().lower()
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def host_allowed(header: str | None, allowed: frozenset[str]) -> bool:
+    return "*" in allowed or host_name(header) in allowed
 
 
 def check_same_origin(request: Request) -> None:
