@@ -52,6 +52,8 @@ class FileChange:
     removed: tuple[tuple[int, str], ...] = ()
     """(line number in the old file, text) of each removed line."""
     binary: bool = False
+    size: int = 0
+    """Bytes of the new content (0 for a deletion or a submodule), binary files included."""
 
     @property
     def path(self) -> str:
@@ -105,8 +107,10 @@ def compute_diff(repo: Path, base_ref: str) -> Diff:
     )
     lines = _lines_by_path(patch)
     entries = _parse_raw(raw)
-    blobs = _read_blobs(repo, [sha for e in entries for sha in (e.old_sha, e.new_sha)])
-    files = tuple(_file_change(e, blobs, lines) for e in entries)
+    shas = [sha for e in entries for sha in (e.old_sha, e.new_sha)]
+    sizes = _blob_sizes(repo, shas)
+    blobs = _read_blobs(repo, [sha for sha in shas if sizes.get(sha, 0) <= MAX_READ_BYTES])
+    files = tuple(_file_change(e, blobs, lines, sizes) for e in entries)
     return Diff(base=base, files=files, patch=patch)
 
 
@@ -174,6 +178,30 @@ def _lines_by_path(patch: str) -> dict[str, _Lines]:
     return result
 
 
+MAX_READ_BYTES = 5_000_000
+"""Larger files are not read for the guard's text rules (they count as binary); their size
+still counts."""
+
+
+def _blob_sizes(repo: Path, shas: Sequence[str]) -> dict[str, int]:
+    """The size of each blob (not of submodule commits), from `git cat-file --batch-check`."""
+    wanted = list(dict.fromkeys(s for s in shas if s != _NULL_SHA))
+    if not wanted:
+        return {}
+    try:
+        done = run_git(
+            ["cat-file", "--batch-check"], repo=repo, stdin=("\n".join(wanted) + "\n").encode()
+        )
+    except GitCommandError as exc:
+        raise DiffError(str(exc)) from exc
+    sizes = {}
+    for line in done.stdout.decode().splitlines():
+        sha, kind, *rest = line.split(" ")
+        if kind == "blob" and rest:
+            sizes[sha] = int(rest[0])
+    return sizes
+
+
 def _read_blobs(repo: Path, shas: Sequence[str]) -> dict[str, bytes]:
     """Contents of the given blobs, in one `git cat-file --batch` process."""
     wanted = list(dict.fromkeys(s for s in shas if s != _NULL_SHA))
@@ -201,7 +229,10 @@ def _read_blobs(repo: Path, shas: Sequence[str]) -> dict[str, bytes]:
 
 
 def _file_change(
-    entry: _RawEntry, blobs: Mapping[str, bytes], lines: dict[str, _Lines]
+    entry: _RawEntry,
+    blobs: Mapping[str, bytes],
+    lines: dict[str, _Lines],
+    sizes: Mapping[str, int],
 ) -> FileChange:
     key = entry.new_path or entry.old_path or ""
     added, removed, binary = lines.get(key, ((), (), False))
@@ -221,6 +252,7 @@ def _file_change(
         added=added,
         removed=removed,
         binary=binary,
+        size=sizes.get(entry.new_sha, 0) if entry.new_path is not None else 0,
     )
 
 

@@ -43,6 +43,9 @@ class GuardSettings(BaseModel):
     """Kinds of protected files the change may edit: CI/check config, build files, lock files."""
     max_diff_lines: int = Field(default=1000, gt=0)
     """Most added plus removed lines in the whole diff, lock files not counted."""
+    max_diff_bytes: int = Field(default=10_000_000, gt=0)
+    """Most bytes in the files the change adds or rewrites, binary, lock and generated files
+    included (a file's whole new content counts)."""
 
     @field_validator("scope")
     @classmethod

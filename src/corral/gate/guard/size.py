@@ -1,4 +1,5 @@
-"""diff-too-large: more added and removed lines than the campaign allows (lock files aside)."""
+"""diff-too-large: more added and removed lines than the campaign allows (lock files aside),
+or more bytes in the files it adds or rewrites (binary, lock and generated files included)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,30 @@ ID: RuleId = "diff-too-large"
 
 
 def check(ctx: GuardContext) -> list[GuardFinding]:
+    return _lines(ctx) + _bytes(ctx)
+
+
+def _bytes(ctx: GuardContext) -> list[GuardFinding]:
+    limit = ctx.settings.max_diff_bytes
+    total = sum(c.size for c in ctx.diff.files)
+    if total <= limit:
+        return []
+    largest = sorted(ctx.diff.files, key=lambda c: c.size, reverse=True)[:3]
+    top = ", ".join(f"{c.path} ({_megabytes(c.size)})" for c in largest)
+    return [
+        GuardFinding(
+            ID,
+            f"Your change writes {_megabytes(total)}, over this campaign's limit of "
+            f"{_megabytes(limit)} (largest: {top}); remove generated or binary files.",
+        )
+    ]
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size} bytes"
+
+
+def _lines(ctx: GuardContext) -> list[GuardFinding]:
     limit = ctx.settings.max_diff_lines
     counted = [c for c in ctx.diff.files if not any(is_lock_file(p) for p in c.paths)]
     total = sum(c.changed_lines for c in counted)
