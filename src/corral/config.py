@@ -11,6 +11,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from corral.paths import PathEscapeError, resolve_inside
+
 REPO_CONFIG_FILE = ".corral.yaml"
 M = TypeVar("M", bound=BaseModel)
 
@@ -168,11 +170,12 @@ def _line_of(data: object, loc: tuple[int | str, ...]) -> int:
 
 def load_repo_config(repo_root: Path) -> RepoConfig:
     """The repository's `.corral.yaml`; ConfigError when it is a symlink leading out."""
-    from corral.paths import resolve_inside  # corral.paths builds on this module's error
-
     path = repo_root / REPO_CONFIG_FILE
     if path.is_symlink():
-        path = resolve_inside(repo_root, REPO_CONFIG_FILE, REPO_CONFIG_FILE)
+        try:
+            path = resolve_inside(repo_root, REPO_CONFIG_FILE, REPO_CONFIG_FILE)
+        except PathEscapeError as exc:
+            raise ConfigError(str(exc)) from exc
     if not path.is_file():
         return RepoConfig()
     return load_yaml_model(path, RepoConfig)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corral.config import ConfigError
 
-
-class PathEscapeError(ConfigError):
+class PathEscapeError(ValueError):
     """A path from a spec or a repository leads outside the checkout, or into `.git`."""
 
 
