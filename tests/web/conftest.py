@@ -40,7 +40,9 @@ def demo_store(demo: Demo) -> Iterator[Store]:
 
 @pytest.fixture(scope="session")
 def app(demo_store: Store) -> FastAPI:
-    return create_app(demo_store, DashboardSettings(token=TOKEN, refresh_s=0.5, allowed_hosts=["testserver"]))
+    return create_app(
+        demo_store, DashboardSettings(token=TOKEN, refresh_s=0.5, allowed_hosts=["testserver"])
+    )
 
 
 @pytest.fixture

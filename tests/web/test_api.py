@@ -132,7 +132,9 @@ def test_writes_need_the_token(client: TestClient, demo: Demo) -> None:
 
 
 def test_a_dashboard_without_a_token_is_read_only(demo_store: Store, demo: Demo) -> None:
-    client = TestClient(create_app(demo_store, DashboardSettings(token=None, allowed_hosts=["testserver"])))
+    client = TestClient(
+        create_app(demo_store, DashboardSettings(token=None, allowed_hosts=["testserver"]))
+    )
     job = demo.job("billing-py").id
     assert client.get(f"/api/jobs/{job}").status_code == 200
     response = client.post(f"/api/jobs/{job}/feedback", json={"verdict": "good"}, headers=AUTH)
