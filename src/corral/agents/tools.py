@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from corral.git.build_output import BUILD_OUTPUT_DIRS
 from corral.llm.base import ToolCall, ToolSpec
 
 MAX_RESULT_CHARS = 20_000
@@ -25,25 +26,7 @@ MAX_FILE_BYTES = 5_000_000
 MAX_SEARCH_HITS = 200
 MAX_LISTED_FILES = 2_000
 
-SKIPPED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        "__pycache__",
-        ".venv",
-        "venv",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".gradle",
-        ".idea",
-        "target",
-    }
-)
+SKIPPED_DIRS = BUILD_OUTPUT_DIRS | frozenset({".git", ".hg", ".svn", ".idea"})
 """Folders that list_files and search skip: tool state, dependencies and build output."""
 
 

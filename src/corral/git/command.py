@@ -27,6 +27,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from corral.git.build_output import BUILD_OUTPUT_DIRS, is_build_output
+
 PINNED_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.hooksPath", "/dev/null"),
     ("core.fsmonitor", "false"),
@@ -174,20 +176,44 @@ def check_repository_config(repo: Path) -> None:
 
 
 def nested_repositories(root: Path) -> list[Path]:
-    """Folders below root (symlinks not followed) that hold a `.git` of their own."""
+    """Repositories below root whose config git may read while it works in root: tracked
+    submodules, and repositories in untracked folders that are not ignored and not build
+    output (`git add -A` would record them as submodules). Symlinks are not followed."""
+    staged = _spawn(
+        _argv(["ls-files", "-s", "-z"], root), _environment(root, {}, None), None, 600.0, check=True
+    )
+    found = {
+        root / record.split("\t", 1)[1]
+        for record in staged.stdout.decode("utf-8", "replace").split("\0")
+        if record.startswith("160000 ")
+    }
+    others = _spawn(
+        _argv(["ls-files", "-z", "--others", "--exclude-standard", "--directory"], root),
+        _environment(root, {}, None),
+        None,
+        600.0,
+        check=True,
+    )
+    for entry in others.stdout.decode("utf-8", "replace").split("\0"):
+        if entry.endswith("/") and not is_build_output(entry + "_"):
+            found.update(_repositories_in(root / entry))
+    return sorted(found)
+
+
+def _repositories_in(folder: Path) -> list[Path]:
+    """Folders at or below `folder` that hold a `.git`, build output and symlinks skipped."""
     found: list[Path] = []
-    pending = [root]
+    pending = [folder]
     while pending:
-        folder = pending.pop()
+        current = pending.pop()
         try:
-            entries = list(os.scandir(folder))
+            entries = list(os.scandir(current))
         except OSError:
             continue
         for entry in entries:
             if entry.name == ".git":
-                if folder != root:
-                    found.append(Path(folder))
-            elif entry.is_dir(follow_symlinks=False):
+                found.append(current)
+            elif entry.is_dir(follow_symlinks=False) and entry.name not in BUILD_OUTPUT_DIRS:
                 pending.append(Path(entry.path))
     return found
 

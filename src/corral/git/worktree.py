@@ -13,47 +13,26 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from corral.git.build_output import (
+    BUILD_OUTPUT_DIRS,
+    BUILD_OUTPUT_FILES,
+    BUILD_OUTPUT_GLOBS,
+    is_build_output,
+)
 from corral.git.command import git_text
 
-BUILD_OUTPUT_DIRS = frozenset(
-    {
-        "node_modules",
-        "target",
-        "build",
-        "dist",
-        "__pycache__",
-        ".pytest_cache",
-        ".mypy_cache",
-        ".ruff_cache",
-        ".tox",
-        ".nox",
-        ".venv",
-        "venv",
-        ".gradle",
-    }
-)
-"""Folders, at any depth, whose untracked content is build or tool output."""
-
-BUILD_OUTPUT_FILES = ("*.pyc", ".coverage", "*.egg-info")
-"""Untracked files (or folders) by name pattern, at any depth, that are build output."""
-
-BUILD_OUTPUT_GLOBS = (
-    *(f"**/{name}/**" for name in sorted(BUILD_OUTPUT_DIRS)),
-    *(f"**/{pattern}" for pattern in BUILD_OUTPUT_FILES),
-    "**/*.egg-info/**",
-)
-"""The same, as git glob pathspecs."""
-
-
-def is_build_output(relative: str) -> bool:
-    """Whether an untracked path (relative, `/`-separated) is build output."""
-    path = PurePosixPath(relative)
-    folders = path.parts[:-1]
-    if any(part in BUILD_OUTPUT_DIRS for part in folders):
-        return True
-    return any(PurePosixPath(part).match(p) for part in path.parts for p in BUILD_OUTPUT_FILES)
+__all__ = [
+    "BUILD_OUTPUT_DIRS",
+    "BUILD_OUTPUT_FILES",
+    "BUILD_OUTPUT_GLOBS",
+    "commit_tree",
+    "has_change",
+    "head_tree",
+    "is_build_output",
+    "working_tree",
+]
 
 
 def working_tree(repo: Path) -> str:

@@ -6,24 +6,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from corral.git.build_output import BUILD_OUTPUT_DIRS
 from corral.verifiers.base import Verifier
 
-SKIPPED_DIRS = frozenset(
+SKIPPED_DIRS = BUILD_OUTPUT_DIRS | frozenset(
     {
-        "node_modules",
-        "target",
-        "build",
-        "dist",
         "out",
         "vendor",
         "third_party",
-        ".venv",
-        "venv",
         "env",
-        "__pycache__",
-        ".tox",
-        ".nox",
-        ".gradle",
         ".mvn",
         ".git",
         ".hg",
@@ -36,6 +27,8 @@ SKIPPED_DIRS = frozenset(
         "testdata",
     }
 )
+"""Build output (corral.git.build_output), plus vendored code, tool state and test data:
+no project of the repository's own is found there."""
 
 
 @dataclass(frozen=True)
