@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from corral.git import GitConfigRefused, run_git
-from corral.git.command import git_text
+from corral.git.command import git_text, is_inert
 from corral.git.worktree import working_tree
 from corral.testing.repos import GIT_ENV, init_repo, notes_repo
 
@@ -371,3 +371,43 @@ def test_a_campaign_with_a_hostile_command_ends_failed_with_no_pr(
     assert plain_git(remote, "branch", "--list", "corral/*").stdout.strip() == ""
     assert markers_left(tmp_path) == []
     assert_no_secret(done.stdout, done.stderr)
+
+
+REFUSED_KEYS = [
+    ("core.fsmonitor", "touch /tmp/x"),
+    ("filter.lfs.process", "x"),
+    ("diff.md.textconv", "x"),
+    ("diff.md.command", "x"),
+    ("merge.ours.driver", "x"),
+    ("include.path", "x"),
+    ("includeIf.gitdir:/.path", "x"),
+    ("core.worktree", "/"),
+    ("core.sshCommand", "x"),
+    ("core.editor", "x"),
+    ("core.askPass", "x"),
+    ("url.https://evil/.insteadOf", "https://forge/"),
+    ("credential.helper", "x"),
+    ("remote.origin.uploadpack", "x"),
+    ("http.sslVerify", "false"),
+    ("gpg.program", "x"),
+    ("alias.status", "!x"),
+]
+ALLOWED_KEYS = [
+    ("core.fsmonitor", "true"),
+    ("core.hooksPath", ".husky"),
+    ("commit.gpgSign", "true"),
+    ("remote.origin.url", "https://forge/r.git"),
+    ("branch.main.merge", "refs/heads/main"),
+    ("user.email", "a@b"),
+    ("extensions.objectFormat", "sha1"),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), REFUSED_KEYS)
+def test_keys_that_run_programs_or_redirect_are_refused(key: str, value: str) -> None:
+    assert not is_inert(key, value)
+
+
+@pytest.mark.parametrize(("key", "value"), ALLOWED_KEYS)
+def test_everyday_repository_settings_are_allowed(key: str, value: str) -> None:
+    assert is_inert(key, value)

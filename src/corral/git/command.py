@@ -36,6 +36,7 @@ PINNED_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.pager", "cat"),
     ("submodule.recurse", "false"),
     ("diff.external", ""),
+    ("commit.gpgSign", "false"),
 )
 """Always on the command line, so they win over every config file."""
 
@@ -104,7 +105,7 @@ _INERT_KEYS = re.compile(
 outside the repository, redirects a URL or moves the working tree."""
 
 _COMMAND_KEYS = re.compile(
-    r"(commit|tag)\.(gpgsign|template)|(gpg|sequence|commit)\..*program|"
+    r"(commit|tag)\.template|(gpg|sequence|commit)\..*program|"
     r"(pull|push|fetch|receive|rebase)\..*(hook|program|command|exec)|"
     r"maintenance\..*|(gc|pack)\..*(hook|command)|format\.(signaturefile|headers)|"
     r"lfs\..*(url|access|standalonetransferagent|customtransfer.*)|"
@@ -171,7 +172,8 @@ def check_repository_config(repo: Path) -> None:
         if not is_inert(key, value):
             raise GitConfigRefused(
                 f"the repository's git config ({scope}) sets {key}, which could run a program "
-                f"or change what git sees on the host; corral runs no git in {repo}"
+                f"or change what git sees on the host; corral runs no git in {repo} "
+                "(a setting of your own belongs in your global git config)"
             )
 
 
