@@ -181,25 +181,25 @@ def nested_repositories(root: Path) -> list[Path]:
     """Repositories below root whose config git may read while it works in root: tracked
     submodules, and repositories in untracked folders that are not ignored and not build
     output (`git add -A` would record them as submodules). Symlinks are not followed."""
-    staged = _spawn(
-        _argv(["ls-files", "-s", "-z"], root), _environment(root, {}, None), None, 600.0, check=True
-    )
     found = {
         root / record.split("\t", 1)[1]
-        for record in staged.stdout.decode("utf-8", "replace").split("\0")
+        for record in _listing(root, ["ls-files", "-s", "-z"])
         if record.startswith("160000 ")
     }
-    others = _spawn(
-        _argv(["ls-files", "-z", "--others", "--exclude-standard", "--directory"], root),
-        _environment(root, {}, None),
-        None,
-        600.0,
-        check=True,
-    )
-    for entry in others.stdout.decode("utf-8", "replace").split("\0"):
+    others = _listing(root, ["ls-files", "-z", "--others", "--exclude-standard", "--directory"])
+    for entry in others:
         if entry.endswith("/") and not is_build_output(entry + "_"):
             found.update(_repositories_in(root / entry))
     return sorted(found)
+
+
+def _listing(root: Path, args: list[str]) -> list[str]:
+    """The NUL-separated records a listing command prints; none where it cannot run (a bare
+    repository has no working tree to list)."""
+    done = _spawn(_argv(args, root), _environment(root, {}, None), None, 600.0, check=False)
+    if done.returncode != 0:
+        return []
+    return [r for r in done.stdout.decode("utf-8", "replace").split("\0") if r]
 
 
 def _repositories_in(folder: Path) -> list[Path]:
