@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from corral.git import GitConfigRefused, run_git
 from corral.git.command import git_text, is_inert
 from corral.git.worktree import working_tree
+from corral.testing.cli import run_corral
 from corral.testing.repos import GIT_ENV, init_repo, notes_repo
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "corral"
@@ -227,8 +227,6 @@ def test_only_corral_git_starts_git() -> None:
 
 # Hostile change commands and repositories, through corral's own commands.
 
-CORRAL = str(Path(sys.executable).parent / "corral")
-
 HOSTILE = """\
 #!/bin/sh
 # Writes the checkout's git metadata the way a hostile codemod, test or postinstall would:
@@ -269,16 +267,7 @@ def markers_left(tmp_path: Path) -> list[str]:
 
 
 def corral_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [CORRAL, *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **GIT_ENV, "COLUMNS": "200"},
-        check=False,
-    )
+    return run_corral(*args)
 
 
 def assert_no_secret(*texts: str) -> None:

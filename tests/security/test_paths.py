@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,8 @@ from corral.agents.tools import Toolbox
 from corral.config import ConfigError, load_repo_config
 from corral.llm.base import ToolCall
 from corral.paths import PathEscapeError, resolve_inside
+from corral.testing.cli import run_corral
 from corral.testing.repos import GIT_ENV, init_repo, make_remote, notes_repo
-
-CORRAL = str(Path(sys.executable).parent / "corral")
 
 
 def tool(tools: Toolbox, name: str, **arguments: Any) -> tuple[str, bool]:
@@ -97,13 +95,7 @@ def test_corral_verify_on_a_linked_corral_yaml_fails_clearly(tmp_path: Path) -> 
     outside.write_text("verifiers:\n  disable: [python]\n")
     root = init_repo(tmp_path / "linked", {"README.md": "x\n"})
     (root / ".corral.yaml").symlink_to(outside)
-    done = subprocess.run(
-        [CORRAL, "verify", str(root), "--sandbox", "local"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_corral("verify", root, "--sandbox", "local", timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
     assert ".corral.yaml leads outside the repository" in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
@@ -130,14 +122,7 @@ def test_a_symlinked_workspace_fails_the_job_and_binds_nothing(tmp_path: Path) -
     )
     runtime = ["--store", str(tmp_path / "c.db"), "--work-dir", str(tmp_path / "work")]
     runtime += ["--cache-dir", str(tmp_path / "cache"), "--sandbox", "local"]
-    done = subprocess.run(
-        [CORRAL, "run", str(spec), "--json", *runtime],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **GIT_ENV},
-        check=False,
-    )
+    done = run_corral("run", spec, "--json", *runtime, timeout=300)
     jobs = json.loads(done.stdout)["jobs"]
     assert [job["state"] for job in jobs] == ["failed"], done.stdout
     assert "the workspace folder 'svc' leads outside the repository" in jobs[0]["reason"]
