@@ -31,15 +31,14 @@ from corral.verifiers.base import (
     run_tool,
     unique_findings,
 )
+from corral.verifiers.patterns import GO_POSITION as _POSITION
+from corral.verifiers.patterns import GO_TEST_LOG as _TEST_LOG
 
 # No -mod=mod: a verifier must never rewrite go.mod or go.sum in the checkout.
 OFFLINE_ENV = {"GOPROXY": "off", "GOTOOLCHAIN": "local"}
 _FILE_FIELDS = ("GoFiles", "CgoFiles", "TestGoFiles", "XTestGoFiles", "IgnoredGoFiles")
 _CONTEXT_LINES = 4
 
-# `calc.go:6:9: message` (compiler, vet type errors) and `    calc_test.go:11: message` (t.Errorf).
-_POSITION = re.compile(r"^(?P<file>[^\s:][^:]*\.go):(?P<line>\d+)(?::\d+)?: (?P<message>.*)$")
-_TEST_LOG = re.compile(r"^\s+(?P<file>[^\s:]+\.go):(?P<line>\d+): (?P<message>.*)$")
 # A goroutine stack frame: `\t/abs/path/calc_test.go:12 +0x1d`.
 _FRAME = re.compile(r"^\t(?P<file>/.+?\.go):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$")
 _TEST_FUNC = re.compile(r"^func (?P<name>\w+)\(")
@@ -221,7 +220,7 @@ def parse_build_events(text: str, rel: Rel) -> list[Finding]:
             failed.append(path)
     findings = []
     for path in failed:
-        package_findings = _compile_findings(output.get(path, []), rel)
+        package_findings = parse_compile_lines(output.get(path, []), rel)
         if not package_findings:
             lines = [ln for ln in output.get(path, []) if not ln.startswith("#")]
             package_findings = [
@@ -237,7 +236,8 @@ def parse_build_events(text: str, rel: Rel) -> list[Finding]:
     return findings
 
 
-def _compile_findings(lines: list[str], rel: Rel) -> list[Finding]:
+def parse_compile_lines(lines: list[str], rel: Rel) -> list[Finding]:
+    """`file.go:line:col: message` lines, indented continuation lines as context."""
     findings: list[Finding] = []
     context: list[str] = []
     for raw in lines:

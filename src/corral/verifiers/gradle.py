@@ -22,6 +22,7 @@ from corral.verifiers.base import (
     Finding,
     FindingKind,
     ProjectContext,
+    Rel,
     Verifier,
     VerifierError,
     cache_env,
@@ -33,6 +34,8 @@ from corral.verifiers.junit import (
     read_junit_reports,
     spotless_findings,
 )
+from corral.verifiers.patterns import JAVAC as _JAVAC
+from corral.verifiers.patterns import KOTLINC as _KOTLINC
 
 # No daemon: it would outlive the command, and the sandbox leaves no survivors.
 _COMMON = ("--console=plain", "--no-daemon")
@@ -51,12 +54,6 @@ allprojects {{
 }}
 """
 
-_JAVAC = re.compile(r"^(?P<file>/.+?\.java):(?P<line>\d+): error: (?P<message>.+)$")
-# kotlinc 1.8+ `e: file:///a/B.kt:4:39 msg`; before, `e: /a/B.kt: (4, 39): msg`.
-_KOTLINC = re.compile(
-    r"^e: (?:file://)?(?P<file>/.+?\.kts?)"
-    r"(?::(?P<line>\d+):\d+|: \((?P<old_line>\d+), \d+\):) (?P<message>.+)$"
-)
 _COMPILER_END = re.compile(r"^(?:\d+ errors?|\d+ warnings?|> Task |FAILURE: |e: |w: )")
 _FAILED_TASK = re.compile(r"^Execution failed for task '(?P<task>[^']+)'\.")
 _RESOLUTION = re.compile(
@@ -141,19 +138,24 @@ def _init_script(cache_dir: Path) -> Path:
 
 
 def parse_compile_errors(output: str, ctx: ProjectContext) -> list[Finding]:
+    """javac's and kotlinc's errors, with paths relative to the repository root."""
+    return parse_compiler_log(output, ctx.rel)
+
+
+def parse_compiler_log(output: str, rel: Rel) -> list[Finding]:
     """javac's `/abs/A.java:5: error: msg` (then source line, caret, details) and kotlinc's."""
     lines = output.splitlines()
-    findings = (_compile_error(lines, i, ctx) for i in range(len(lines)))
+    findings = (_compile_error(lines, i, rel) for i in range(len(lines)))
     return list(dict.fromkeys(f for f in findings if f is not None))
 
 
-def _compile_error(lines: list[str], i: int, ctx: ProjectContext) -> Finding | None:
+def _compile_error(lines: list[str], i: int, rel: Rel) -> Finding | None:
     javac = _JAVAC.match(lines[i])
     if javac:
         context = _javac_context(lines[i + 1 : i + 6])
         return Finding(
             FindingKind.COMPILE,
-            ctx.rel(javac["file"]),
+            rel(javac["file"]),
             int(javac["line"]),
             javac["message"].strip(),
             context=context,
@@ -162,7 +164,7 @@ def _compile_error(lines: list[str], i: int, ctx: ProjectContext) -> Finding | N
     if kotlinc:
         line = kotlinc["line"] or kotlinc["old_line"]
         return Finding(
-            FindingKind.COMPILE, ctx.rel(kotlinc["file"]), int(line), kotlinc["message"].strip()
+            FindingKind.COMPILE, rel(kotlinc["file"]), int(line), kotlinc["message"].strip()
         )
     return None
 

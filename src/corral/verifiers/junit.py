@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corral.verifiers.base import Finding, FindingKind, ProjectContext, TestCounts, VerifierError
+from corral.verifiers.patterns import JAVA_FRAME as _FRAME
 
 _MAX_MESSAGE = 300
 _MAX_CONTEXT_LINES = 4
@@ -28,14 +29,6 @@ _BUILD_DIRS = frozenset({"target", "build", "out", ".gradle", "node_modules"})
 _RUN_SPECIFIC = re.compile(r"\[pri:\d+, instance:[^\]]*\]|(?<=[\w$])@[0-9a-f]{5,8}\b")
 # The method name in a test case's name: `applies[1, 2](2)`, `placesMany(int)[3]`.
 _METHOD_NAME = re.compile(r"^[^\[(]+")
-
-# `at app//com.example.FooTest.bar(FooTest.java:12)`; the prefix before `//` or `/` is the
-# class loader or module (`app//`, `java.base/`, `java.base@17/`).
-_FRAME = re.compile(
-    r"^\s*at (?:\S*/)?(?P<cls>[\w$.]+)\.(?P<method>[^.(\s]+)\((?P<file>[^:()]+):(?P<line>\d+)\)",
-    re.MULTILINE,
-)
-
 
 @dataclass(frozen=True)
 class StackFrame:

@@ -24,6 +24,7 @@ from corral.verifiers.base import (
     Finding,
     FindingKind,
     ProjectContext,
+    Rel,
     TestCounts,
     Verifier,
     VerifierError,
@@ -36,6 +37,7 @@ from corral.verifiers.junit import (
     read_junit_reports,
     spotless_findings,
 )
+from corral.verifiers.patterns import JAVAC_MAVEN as _JAVAC
 
 _BATCH = ("-B", "--no-transfer-progress")
 # Every test class matches, no method does: Surefire still resolves its JUnit provider.
@@ -53,7 +55,6 @@ _REPORT_DIRS = ("surefire-reports", "failsafe-reports")
 _STAMP_VERSION = "1"
 
 _ERROR = "[ERROR] "
-_JAVAC = re.compile(r"^\[ERROR\] (?P<file>/.+?):\[(?P<line>\d+),(?P<col>\d+)\] (?P<message>.+)$")
 _FAILED_GOAL = re.compile(r"^Failed to execute goal (?P<goal>\S+)(?: \([^)]*\))?(?P<rest>.*)$")
 _ON_PROJECT = re.compile(r" on project (?P<project>[^:\s]+): (?P<reason>.*)$")
 _HELP = re.compile(r"\s*-> \[Help \d+\]$")
@@ -154,6 +155,11 @@ def _build_findings(
 
 
 def parse_compile_errors(output: str, ctx: ProjectContext) -> list[Finding]:
+    """javac's errors as Maven logs them, with paths relative to the repository root."""
+    return parse_javac_log(output, ctx.rel)
+
+
+def parse_javac_log(output: str, rel: Rel) -> list[Finding]:
     """javac's errors as Maven logs them: `[ERROR] /abs/File.java:[line,col] message`.
 
     Maven prints each error twice (as it happens and in the closing summary); the lines
@@ -169,7 +175,7 @@ def parse_compile_errors(output: str, ctx: ProjectContext) -> list[Finding]:
         findings.append(
             Finding(
                 kind=FindingKind.COMPILE,
-                file=ctx.rel(match["file"]),
+                file=rel(match["file"]),
                 line=int(match["line"]),
                 message=match["message"].strip(),
                 context="\n".join(context) or None,

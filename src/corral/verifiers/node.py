@@ -44,6 +44,7 @@ from corral.verifiers.base import (
     run_tool,
 )
 from corral.verifiers.discovery import SKIPPED_DIRS
+from corral.verifiers.patterns import ANSI as _ANSI
 
 """A path as a tool printed it, made relative to the repository root."""
 PmName = Literal["npm", "yarn", "pnpm"]
@@ -62,7 +63,6 @@ CHECK_ENV = {
 }
 _TAIL_LINES = 5
 _MAX_FORMAT_LOOKUPS = 5
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 class NodeVerifier(Verifier):

@@ -45,6 +45,9 @@ from corral.verifiers.base import (
     output_tail,
     run_tool,
 )
+from corral.verifiers.patterns import PYTEST_E_LINE as _E_LINE
+from corral.verifiers.patterns import PYTEST_FRAME as _FRAME
+from corral.verifiers.patterns import PYTEST_SYNTAX_AT as _SYNTAX_AT
 
 """A path as a tool printed it (absolute, or relative to the project) -> repository-relative."""
 
@@ -557,11 +560,6 @@ def _mypy_finding(file: str, line: int, message: str, code: str | None) -> Findi
     return Finding(FindingKind.COMPILE, file, line, f"type error: {message}{suffix}")
 
 
-# A traceback entry pytest prints relative to the project: `tests/test_x.py:12: in test_y`
-# (--tb=short) or `tests/test_x.py:12: AssertionError` (long).
-_FRAME = re.compile(r"^(?P<path>[^\s<][^:\n]*):(?P<line>\d+): ", re.M)
-_SYNTAX_AT = re.compile(r'^E\s+File "(?P<path>[^"]+)", line (?P<line>\d+)', re.M)
-_E_LINE = re.compile(r"^E\s+(?P<text>\S.*)$", re.M)
 
 
 def parse_pytest_junit(xml: str, rel: Rel) -> tuple[list[Finding], TestCounts]:
