@@ -167,9 +167,11 @@ def condense(
 
 
 def message_budget(raw_chars: int, raw_lines: int) -> int:
+    """5% of a long log (1,000 lines or more), capped; a short log gets a usable minimum."""
+    share = int(raw_chars * SHARE_OF_LONG_LOG)
     if raw_lines >= LONG_LOG_LINES:
-        return max(200, min(MAX_CHARS, int(raw_chars * SHARE_OF_LONG_LOG)))
-    return SHORT_LOG_CHARS
+        return max(200, min(MAX_CHARS, share))
+    return min(MAX_CHARS, max(SHORT_LOG_CHARS, share))
 
 
 def _run(log: LogText, mapper: PathMapper, tools: Sequence[str]) -> list[LogFinding]:
@@ -212,9 +214,17 @@ def render(findings: Sequence[LogFinding], log: LogText, fallback: bool, budget:
         text = "CI failed, and its log names no failure that corral recognises. Its last lines:\n"
         return _cut(text + "\n".join(f"  {line[:200]}" for line in tail), budget)
     header = _header(findings, fallback)
-    for render_one in (_detailed, _one_line, _short):
-        blocks = [render_one(f) for f in findings]
-        text = "\n".join([header, *blocks])
+    detailed = "\n".join([header, *(_detailed(f) for f in findings)])
+    if len(detailed) <= budget:
+        return detailed
+    # One line a finding, its message as long as the budget allows; else locations alone.
+    for width in (200, 120, 80, 60, 40, 25):
+        text = "\n".join([header, *(_one_line(f, width) for f in findings)])
+        if len(text) <= budget:
+            return text
+    # The same message at several lines of a file, said once.
+    for width in (120, 80, 50, 30):
+        text = "\n".join([header, *_grouped(findings, width)])
         if len(text) <= budget:
             return text
     return _cut("\n".join([header, *_locations_only(findings)]), budget)
@@ -245,14 +255,28 @@ def _detailed(lf: LogFinding) -> str:
     return "\n".join([first, *(f"    {line[:200]}" for line in extra)])
 
 
-def _one_line(lf: LogFinding) -> str:
+def _one_line(lf: LogFinding, width: int) -> str:
     f = lf.finding
-    return f"- {_where(f)}: {f.message.strip().splitlines()[0][:120]}"
+    message = f.message.strip().splitlines()[0]
+    if len(message) > width:
+        message = message[: width - 1] + "\u2026"
+    return f"- {_where(f)}: {message}"
 
 
-def _short(lf: LogFinding) -> str:
-    f = lf.finding
-    return f"- {_where(f)}: {f.message.strip().splitlines()[0][:50]}"
+def _grouped(findings: Sequence[LogFinding], width: int) -> list[str]:
+    """`- path:3,17,40: message` per file and message."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for lf in findings:
+        f = lf.finding
+        message = f.message.strip().splitlines()[0]
+        message = message if len(message) <= width else message[: width - 1] + "\u2026"
+        lines = groups.setdefault((f.file or "(no file)", message), [])
+        if f.line and str(f.line) not in lines:
+            lines.append(str(f.line))
+    return [
+        f"- {file}:{','.join(lines)}: {message}" if lines else f"- {file}: {message}"
+        for (file, message), lines in groups.items()
+    ]
 
 
 def _locations_only(findings: Sequence[LogFinding]) -> list[str]:

@@ -20,6 +20,10 @@ _TIMESTAMP = re.compile(
     r"^(?:\ufeff)?(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)"
     r"(?: [0-9a-f]{2}[OE]\+?)? ?|\[\d\d:\d\d:\d\d(?:\.\d+)?\] )"
 )
+# `gh run view --log` puts the job's and the step's names first: `build\tRun npm test\t<ts> ...`.
+_GH_CLI_PREFIX = re.compile(r"^[^\t\n]{1,200}\t[^\t\n]{0,500}\t(?=\d{4}-\d\d-\d\dT)")
+# Escape sequences written out in caret notation (`^[[31m`) by logs copied from a terminal.
+_CARET_ANSI = re.compile(r"\^\[\[[0-9;?]*[A-Za-z]")
 _GITLAB_SECTION = re.compile(r"section_(?:start|end):\d+:[\w.-]+(?:\[[^\]]*\])?\r?")
 _CONTROL = re.compile(r"\x1b\[0?K|\x1b\][^\x07]*\x07|[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # GitHub/Azure commands that carry text worth keeping: the rest is dropped.
@@ -54,7 +58,8 @@ def clean_lines(raw: str) -> list[str]:
 
 
 def _clean_line(physical: str) -> str | None:
-    line = _GITLAB_SECTION.sub("", ANSI.sub("", physical))
+    line = _GH_CLI_PREFIX.sub("", physical)
+    line = _GITLAB_SECTION.sub("", _CARET_ANSI.sub("", ANSI.sub("", line)))
     # A progress bar redraws itself after `\r`: only the last drawing was seen.
     line = line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line.rstrip("\r")
     line = _TIMESTAMP.sub("", line)
