@@ -41,11 +41,20 @@ _SUREFIRE_TEST = re.compile(
 _GRADLE_TEST = re.compile(r"^(?P<cls>[\w$.]+) > (?P<test>.+) FAILED$")
 _GRADLE_CAUSE = re.compile(rf"^\s+(?P<exception>\S.*?)(?: at (?P<file>{_SOURCE}):(?P<line>\d+))?$")
 _MAX_MESSAGE = 300
+# Other Maven plugins that name a source line the javac way (animal-sniffer, errorprone).
+_MAVEN_SOURCE_LINE = re.compile(
+    rf"^\[ERROR\] (?P<file>{_SOURCE}):(?P<line>\d+)(?::\d+)?: (?P<message>.+)$"
+)
 
 
 def javac(log: LogText, rel: Rel) -> list[Finding]:
     """javac as Maven logs it, and javac's and kotlinc's own format (Gradle, Ant)."""
-    return [*parse_javac_log(log.text, rel), *parse_compiler_log(log.text, rel)]
+    others = [
+        Finding(FindingKind.COMPILE, rel(m["file"]), int(m["line"]), m["message"].strip())
+        for m in map(_MAVEN_SOURCE_LINE.match, log.lines)
+        if m and not _CHECKSTYLE_RULE.search(m["message"])
+    ]
+    return [*parse_javac_log(log.text, rel), *parse_compiler_log(log.text, rel), *others]
 
 
 def checkstyle(log: LogText, rel: Rel) -> list[Finding]:
@@ -101,11 +110,14 @@ def _summary_entries(lines: tuple[str, ...]) -> list[tuple[str, str, int | None,
             continue
         match = _SUMMARY_ENTRY.match(line)
         if match is None:
+            if entries and not entries[-1][3] and line.strip() and not line.startswith("["):
+                entries[-1] = (*entries[-1][:3], line.strip())  # a message on its own line
+                continue
             in_summary = line.startswith(("[ERROR]    ", "[WARNING]    ", "[INFO]    "))
             continue
         cls, method = match["cls"], match["method"]
         line_number = int(match["line"]) if match["line"] else None
-        message = match["message"].lstrip("» ").strip()
+        message = match["message"].lstrip("\u00bb ").strip()
         entries.append((f"{cls}.{method}", cls, line_number, message))
     return entries
 
@@ -128,11 +140,13 @@ def _failed_test_blocks(
 
 
 def _test_frame(cls: str, body: tuple[str, ...]) -> tuple[str, int] | None:
+    """The frame in the test class (named with or without its package) and its source path."""
     outer = cls.split("$", 1)[0]
     for raw in body:
-        frame = JAVA_FRAME.match(raw)
-        if frame and frame["cls"].split("$", 1)[0] == outer:
-            package = outer.rsplit(".", 1)[0].replace(".", "/") if "." in outer else ""
+        frame = JAVA_FRAME.match(raw.strip())
+        framed = frame["cls"].split("$", 1)[0] if frame else ""
+        if frame and (framed == outer or framed.endswith("." + outer)):
+            package = framed.rsplit(".", 1)[0].replace(".", "/") if "." in framed else ""
             return (f"{package}/{frame['file']}" if package else frame["file"]), int(frame["line"])
     return None
 
@@ -176,7 +190,8 @@ def gradle_tests(log: LogText, rel: Rel) -> list[Finding]:
             continue
         cls = match["cls"]
         test_id = f"{cls.rsplit('.', 1)[-1]}.{match['test']}"
-        cause = _GRADLE_CAUSE.match(lines[i + 1]) if i + 1 < len(lines) else None
+        causes = [c for c in map(_GRADLE_CAUSE.match, lines[i + 1 : i + 6]) if c]
+        cause = next((c for c in causes if c["file"]), causes[0] if causes else None)
         frame = _test_frame(cls, lines[i + 1 : i + 40])
         file, line_number = frame if frame else (None, None)
         if file is None and cause and cause["file"]:

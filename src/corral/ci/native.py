@@ -45,7 +45,8 @@ def go_build(log: LogText, rel: Rel) -> list[Finding]:
         ):
             lines.append(line)
     findings = parse_compile_lines([line.removeprefix("./") for line in lines], rel)
-    return [*findings, *parse_gofmt_diff(log.text, rel)]
+    gofmt = [f for f in parse_gofmt_diff(log.text, rel) if (f.file or "").endswith(".go")]
+    return [*findings, *gofmt]
 
 
 def go_test(log: LogText, rel: Rel) -> list[Finding]:
