@@ -100,7 +100,7 @@ def _test(file: str, line: int | None, message: str, test_id: str) -> Finding:
 
 
 def _summary_entries(lines: tuple[str, ...]) -> list[tuple[str, str, int | None, str]]:
-    entries = []
+    entries: list[tuple[str, str, int | None, str]] = []
     in_summary = False
     for line in lines:
         if _SUMMARY_HEADER.match(line):

@@ -20,8 +20,11 @@ _TIMESTAMP = re.compile(
     r"^(?:\ufeff)?(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)"
     r"(?: [0-9a-f]{2}[OE]\+?)? ?|\[\d\d:\d\d:\d\d(?:\.\d+)?\] )"
 )
-# `gh run view --log` puts the job's and the step's names first: `build\tRun npm test\t<ts> ...`.
-_GH_CLI_PREFIX = re.compile(r"^[^\t\n]{1,200}\t[^\t\n]{0,500}\t(?=\d{4}-\d\d-\d\dT)")
+# `gh run view --log` puts the job's and the step's names first: `build\tRun npm test\t<ts> ...`
+# (tabs, or spaces and `|` once copied elsewhere).
+_GH_CLI_PREFIX = re.compile(
+    r"^[^\n]{1,300}?(?:\t|\s{2,}|\s\|\s)(?=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z )"
+)
 # Escape sequences written out in caret notation (`^[[31m`) by logs copied from a terminal.
 _CARET_ANSI = re.compile(r"\^\[\[[0-9;?]*[A-Za-z]")
 _GITLAB_SECTION = re.compile(r"section_(?:start|end):\d+:[\w.-]+(?:\[[^\]]*\])?\r?")

@@ -12,8 +12,12 @@ from corral.verifiers.go import parse_compile_lines, parse_gofmt_diff
 from corral.verifiers.patterns import GO_TEST_LOG
 
 _MAX_MESSAGE = 300
-_GO_FAIL = re.compile(r"^\s*--- FAIL: (?P<test>\S+) \(")
-_GOTESTSUM_FAIL = re.compile(r"^=== FAIL: (?P<package>\S+) (?P<test>\S+)")
+_CONTEXT_LINES = 3
+# `=== RUN   TestX`, `--- FAIL: TestX (0.00s)`, gotestsum's `=== FAIL: pkg TestX (0.00s)`.
+_GO_EVENT = re.compile(
+    r"^\s*(?:=== (?P<state>RUN|CONT|NAME|PAUSE)\s+|--- (?P<action>FAIL|PASS|SKIP): "
+    r"|=== (?P<gotestsum>FAIL): \S+ )(?P<test>\S+)"
+)
 _GO_PACKAGE_RESULT = re.compile(r"^(?:FAIL|ok|---)\s+(?P<package>[\w.~/-]+\.?[\w/.-]*)\s")
 _GO_PANIC_FRAME = re.compile(r"^\t(?P<file>\S+?\.go):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$")
 _GO_BUILD_OR_VET = re.compile(r"^(?:vet: )?(?:\./)?[^\s:][^:]*\.go:\d+(?::\d+)?: ")
@@ -50,36 +54,36 @@ def go_build(log: LogText, rel: Rel) -> list[Finding]:
 
 
 def go_test(log: LogText, rel: Rel) -> list[Finding]:
-    """`--- FAIL: TestX` with the `file_test.go:12: message` lines below it; panics' frames."""
+    """Failed tests with their `file_test.go:12: message` lines, before (`-v`) or after the
+    `--- FAIL: TestX` line; each package's `FAIL\tpkg` names the folder. Panics' frames too."""
     findings: list[Finding] = []
-    pending: list[tuple[str, list[str]]] = []
-    current: list[str] | None = None
+    output: dict[str, list[str]] = {}
+    failed: list[str] = []
+    current: str | None = None
     for line in log.lines:
-        gotestsum = _GOTESTSUM_FAIL.match(line)
-        fail = _GO_FAIL.match(line)
-        if gotestsum or fail:
-            name = (gotestsum or fail)["test"]  # type: ignore[index]
-            current = []
-            pending.append((name, current))
-            if gotestsum:
-                findings += _go_failures(pending, gotestsum["package"], rel)
-                pending = [(name, current)]
+        if (event := _GO_EVENT.match(line)) is not None:
+            current = event["test"]
+            if event["action"] == "FAIL" or event["gotestsum"]:
+                failed.append(current)
+            elif event["action"] in ("PASS", "SKIP"):
+                current = None
             continue
         result = _GO_PACKAGE_RESULT.match(line)
         if result and line.startswith(("FAIL", "ok")):
-            findings += _go_failures(pending, result["package"], rel)
-            pending, current = [], None
-        elif current is not None and (line.startswith((" ", "\t")) or not line):
-            current.append(line)
-        elif line.startswith("=== "):
-            current = None
-    findings += _go_failures(pending, "", rel)
+            findings += _go_failures(failed, output, result["package"], rel)
+            failed, output, current = [], {}, None
+        elif current is not None and line[:1] in (" ", "\t"):
+            output.setdefault(current, []).append(line)
+    findings += _go_failures(failed, output, "", rel)
     return [*findings, *_go_panics(log, rel)]
 
 
-def _go_failures(pending: list[tuple[str, list[str]]], package: str, rel: Rel) -> list[Finding]:
+def _go_failures(
+    failed: list[str], output: dict[str, list[str]], package: str, rel: Rel
+) -> list[Finding]:
     findings = []
-    for test, body in pending:
+    for test in dict.fromkeys(failed):
+        body = output.get(test, [])
         logs = [m for m in map(GO_TEST_LOG.match, body) if m]
         if not logs:
             continue  # a parent test whose subtests failed: they carry the lines
@@ -93,10 +97,17 @@ def _go_failures(pending: list[tuple[str, list[str]]], package: str, rel: Rel) -
                 int(where["line"]),
                 where["message"].strip()[:_MAX_MESSAGE] or "failed",
                 test_id=f"{package}.{test}" if package else test,
-                context="\n".join(m["message"].strip() for m in logs[-4:-1]) or None,
+                context=_go_context(body, where.string),
             )
         )
     return findings
+
+
+def _go_context(body: list[str], failure_line: str) -> str | None:
+    """The lines a failure printed below its `file_test.go:12:` line (t.Errorf's details)."""
+    after = body[body.index(failure_line) + 1 :] if failure_line in body else []
+    lines = [line.strip() for line in after if line.strip()]
+    return "\n".join(lines[:_CONTEXT_LINES]) or None
 
 
 def _go_panics(log: LogText, rel: Rel) -> list[Finding]:

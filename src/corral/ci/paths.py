@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 # Longest, most specific first: Azure's `D:\a\1\s\` before GitHub's `D:\a\<repo>\<repo>\`.
 _RUNNER_ROOTS = re.compile(
     r"^(?:"
-    r"/home/vsts/work/\d+/s/|[A-Za-z]:/a/\d+/s/"  # Azure Pipelines
+    r"(?:/[^/]+)*?/work/\d+/s/|[A-Za-z]:/a/\d+/s/"  # Azure Pipelines
+    r"|/checkout/"  # rust-lang's CI containers
     r"|/home/runner/work/[^/]+/[^/]+/|/Users/runner/work/[^/]+/[^/]+/"  # GitHub hosted
     r"|[A-Za-z]:/a/[^/]+/[^/]+/"  # GitHub hosted, Windows
     r"|/__w/[^/]+/[^/]+/|(?:/[^/]+)*?/_work/[^/]+/[^/]+/"  # GitHub container, self-hosted

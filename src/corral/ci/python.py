@@ -62,19 +62,15 @@ def _cases(lines: tuple[str, ...]) -> list[tuple[str, list[str], bool]]:
     section = None
     for line in lines:
         header = _SECTION.match(line)
-        if header:
-            section = header["name"]
-            continue
-        if section in ("FAILURES", "ERRORS") and _SECTION_END.match(line):
-            section = None
-            continue
-        if section not in ("FAILURES", "ERRORS"):
+        if header or _SECTION_END.match(line):
+            section = header["name"] if header else None
             continue
         case = _CASE.match(line)
-        if case:
+        if case and section in ("FAILURES", "ERRORS", None):
             name = case["name"]
             cases.append((name, [], name.startswith("ERROR collecting ")))
-        elif cases:
+            section = "FAILURES"  # an excerpt may start below the section header
+        elif cases and section in ("FAILURES", "ERRORS"):
             cases[-1][1].append(line)
     return cases
 
@@ -86,7 +82,11 @@ def _case_finding(name: str, body: list[str], collecting: bool, rel: Rel) -> Fin
     syntax = list(PYTEST_SYNTAX_AT.finditer(text))
     if collecting:
         module = name.removeprefix("ERROR collecting ").strip()
-        where = (syntax[-1]["path"], int(syntax[-1]["line"])) if syntax else _last(frames, module)
+        where = (
+            (syntax[-1]["path"], int(syntax[-1]["line"]))
+            if syntax
+            else _deepest_own(frames, rel) or _last(frames, module)
+        )
         message = f"cannot import: {e_lines[-1] if e_lines else 'collection failed'}"
         file, number = (where[0], where[1]) if where else (module, None)
         return Finding(
@@ -111,6 +111,12 @@ def _test_frame(frames: list[tuple[str, int]], rel: Rel) -> tuple[str, int] | No
     tests = [f for f in own if "test" in f[0].rsplit("/", 1)[-1]]
     chosen = tests or own
     return chosen[-1] if chosen else None
+
+
+def _deepest_own(frames: list[tuple[str, int]], rel: Rel) -> tuple[str, int] | None:
+    """Where an import failed: the last frame in the repository's own code."""
+    own = [(f, n) for f, n in frames if not is_outside(rel(f))]
+    return own[-1] if own else None
 
 
 def _last(frames: list[tuple[str, int]], module: str) -> tuple[str, int] | None:
