@@ -117,14 +117,17 @@ def _without_code_frame(body: list[str]) -> list[str]:
 def vitest(log: LogText, rel: Rel) -> list[Finding]:
     """` FAIL  src/a.test.ts > suite > test`, the error, then a frame `src/a.test.ts:5:22`."""
     findings: list[Finding] = []
-    for case, body in _blocks(log.lines, _VITEST_CASE.match, _VITEST_END):
+    blocks = list(_blocks(log.lines, _VITEST_CASE.match, _VITEST_END))
+    for i, (case, own_body) in enumerate(blocks):
+        # Tests that failed alike are listed together, the shared error after the last one.
+        body = next((b for _, b in blocks[i:] if any(line.strip() for line in b)), own_body)
         frames = [m for m in map(_VITEST_FRAME.match, body) if m]
         own = [(rel(m["file"]), int(m["line"])) for m in frames]
         own = [f for f in own if not is_outside(f[0])]
         in_test = [f for f in own if f[0] == rel(case["file"])]
         message, context = error_summary("\n".join(b for b in body if not _VITEST_FRAME.match(b)))
         located: list[tuple[str, int | None]] = [*in_test, *own, (rel(case["file"]), None)]
-        file, line = located[0]
+        file, line = located[0] if not in_test else in_test[-1]  # the test's own line
         name = f"{case['file']} > {case['name']}"
         if name not in {f.test_id for f in findings}:
             findings.append(
