@@ -124,6 +124,16 @@ class CondensedLog:
             "fallback": self.fallback,
         }
 
+    def lines(self) -> list[str]:
+        """One line a finding, as compilers print them: `file:line: [kind] tool: message`."""
+        if not self.findings:
+            return [self.message]
+        return [
+            f"{_where(f.finding)}: [{f.finding.kind.value}] {f.tool}: "
+            f"{f.finding.message.strip().splitlines()[0]}"
+            for f in self.findings
+        ]
+
     @property
     def locations(self) -> list[tuple[str, int]]:
         return [

@@ -3,5 +3,16 @@
 
 from corral.cli import verify  # isort: skip
 from corral.cli import change, gate, campaign, demo, serve, evals, integrations  # isort: skip
+from corral.cli import condense  # isort: skip
 
-__all__ = ["campaign", "change", "demo", "evals", "gate", "integrations", "serve", "verify"]
+__all__ = [
+    "campaign",
+    "change",
+    "condense",
+    "demo",
+    "evals",
+    "gate",
+    "integrations",
+    "serve",
+    "verify",
+]
