@@ -34,6 +34,9 @@ class CIStatus:
     sha: str = ""
     """The commit the status is for."""
     url: str | None = None
+    infrastructure: str | None = None
+    """When every failing check failed for the infrastructure (runner lost, registry
+    unreachable, quota): why. Such a failure is not the change's to fix."""
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import requests
 from github import Auth, Github, GithubException, GithubRetry
 from github.CheckRun import CheckRun
 from github.PullRequest import PullRequest as GhPullRequest
@@ -31,11 +32,14 @@ from corral.forge.base import (
     PullRequestState,
 )
 from corral.forge.hosted import (
+    MAX_LOG_BYTES,
+    MAX_LOGGED_CHECKS,
     CheckOutcome,
     CheckState,
     HostedForge,
     RemoteRepo,
     combine_checks,
+    condensed_log,
     one_line,
 )
 from corral.spec import ForgeQuery
@@ -48,6 +52,8 @@ STATUS_STATES: dict[str, CheckState] = {
     "error": "failed",
 }
 MAX_ANNOTATED_RUNS = 5
+ACTIONS_APP = "github-actions"
+"""The app behind check runs that are GitHub Actions jobs (a job's id is its check run's)."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,12 @@ class GitHubForge(HostedForge):
             failing = {r.id for r in runs if _run_state(r) == "failed"}
             annotated = set(sorted(failing)[:MAX_ANNOTATED_RUNS])
             checks = [_check_run(run, annotate=run.id in annotated) for run in runs]
+            jobs = [r for r in runs if r.id in failing and _actions_job(r)][:MAX_LOGGED_CHECKS]
+            logged = {run.id: self._job_log(repository, run.id) for run in jobs}
+            checks = [
+                _with_log(check, logged[run.id]) if run.id in logged else check
+                for run, check in zip(runs, checks, strict=True)
+            ]
             combined = commit.get_combined_status()
             checks += [
                 CheckOutcome(
@@ -166,6 +178,29 @@ class GitHubForge(HostedForge):
                 for status in combined.statuses
             ]
             return combine_checks(checks, pr.head_sha or combined.sha)
+
+    def _job_log(self, repository: Repository, job_id: int) -> bytes | None:
+        """An Actions job's log: the API answers with a redirect to a short-lived download
+        URL. None when the log is gone (expired, or the job was deleted)."""
+        try:
+            headers, _ = self._gh.requester.requestBlobAndCheck(
+                "GET", f"{repository.url}/actions/jobs/{job_id}/logs"
+            )
+        except GithubException as exc:
+            if exc.status in (404, 410):
+                return None
+            raise
+        location = headers.get("location")
+        if not location:
+            return None
+        with requests.get(location, timeout=self.settings.timeout_s, stream=True) as response:
+            response.raise_for_status()
+            chunks: list[bytes] = []
+            for chunk in response.iter_content(1 << 16):
+                chunks.append(chunk)
+                if sum(map(len, chunks)) > 2 * MAX_LOG_BYTES:
+                    chunks = [b"".join(chunks)[-MAX_LOG_BYTES:]]
+            return b"".join(chunks)
 
     # targets
 
@@ -298,3 +333,15 @@ def _check_run(run: CheckRun, *, annotate: bool) -> CheckOutcome:
         url=run.html_url,
         findings=findings,
     )
+
+
+def _actions_job(run: CheckRun) -> bool:
+    app = run.raw_data.get("app") or {}
+    return isinstance(app, dict) and app.get("slug") == ACTIONS_APP
+
+
+def _with_log(check: CheckOutcome, raw: bytes | None) -> CheckOutcome:
+    if raw is None:
+        return check
+    log, infrastructure = condensed_log(raw)
+    return replace(check, log=log, infrastructure=infrastructure)

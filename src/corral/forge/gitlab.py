@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,12 @@ from corral.forge.base import (
     PullRequestState,
 )
 from corral.forge.hosted import (
+    MAX_LOGGED_CHECKS,
     CheckOutcome,
     CheckState,
     HostedForge,
     combine_checks,
+    condensed_log,
     one_line,
 )
 from corral.spec import ForgeQuery
@@ -44,6 +46,17 @@ MR_STATES: dict[str, PullRequestState] = {
     "merged": "merged",
     "closed": "closed",
 }
+INFRASTRUCTURE_REASONS = {
+    "runner_system_failure": "the runner failed",
+    "stuck_or_timeout_failure": "no runner picked the job up, or it timed out",
+    "api_failure": "GitLab's API failed",
+    "scheduler_failure": "GitLab could not schedule the job",
+    "data_integrity_failure": "GitLab's data integrity check failed",
+    "runner_unsupported": "the runner does not support the job",
+    "archived_failure": "the job was archived",
+    "unmet_prerequisites": "the job's prerequisites (an environment, a cluster) were not met",
+}
+"""GitLab's failure reasons that are not the change's fault."""
 PIPELINE_STATES: dict[str, CheckState | None] = {
     "success": "passed",
     "failed": "failed",
@@ -135,7 +148,7 @@ class GitLabForge(HostedForge):
             )
             if not pipelines:
                 return combine_checks([], sha)
-            return combine_checks(self._pipeline_checks(pipelines[0]), sha)
+            return combine_checks(self._pipeline_checks(project, pipelines[0]), sha)
 
     # targets
 
@@ -201,7 +214,7 @@ class GitLabForge(HostedForge):
             head_sha=mr.sha or "",
         )
 
-    def _pipeline_checks(self, pipeline: ProjectPipeline) -> list[CheckOutcome]:
+    def _pipeline_checks(self, project: Project, pipeline: ProjectPipeline) -> list[CheckOutcome]:
         state = PIPELINE_STATES.get(pipeline.status, "pending")
         if state is None:
             return []
@@ -210,15 +223,27 @@ class GitLabForge(HostedForge):
             return [whole]
         jobs = pipeline.jobs.list(scope=["failed"], get_all=True)
         failed = [
-            CheckOutcome(
-                name=f"{job.stage}: {job.name}",
-                state="failed",
-                detail=one_line(getattr(job, "failure_reason", "") or job.status),
-                url=job.web_url,
-            )
-            for job in jobs
+            self._failed_job(project, job, logged=i < MAX_LOGGED_CHECKS)
+            for i, job in enumerate(jobs)
         ]
         return failed or [whole]
+
+    def _failed_job(self, project: Project, job: Any, *, logged: bool) -> CheckOutcome:
+        """A failed job, with its trace condensed; GitLab's own failure reason names the
+        infrastructure's failures (runner_system_failure, stuck_or_timeout_failure, ...)."""
+        reason = getattr(job, "failure_reason", "") or ""
+        check = CheckOutcome(
+            name=f"{job.stage}: {job.name}",
+            state="failed",
+            detail=one_line(reason or job.status),
+            url=job.web_url,
+            infrastructure=INFRASTRUCTURE_REASONS.get(reason),
+        )
+        if not logged:
+            return check
+        trace = project.jobs.get(job.id, lazy=True).trace()
+        log, infrastructure = condensed_log(trace if isinstance(trace, bytes) else bytes(trace))
+        return replace(check, log=log, infrastructure=check.infrastructure or infrastructure)
 
     @contextmanager
     def _api(self, what: str) -> Iterator[None]:

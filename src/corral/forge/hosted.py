@@ -26,6 +26,10 @@ from corral.forge.git import clean_checkout, git
 
 MAX_SUMMARY_CHARS = 4000
 MAX_FINDINGS_PER_CHECK = 10
+MAX_LOGGED_CHECKS = 5
+"""Failing checks whose logs are fetched and condensed, per look at a commit's CI."""
+MAX_LOG_BYTES = 8 * 1024 * 1024
+"""Of a longer log, the end is kept: that is where a failure is reported."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,10 @@ class CheckOutcome:
     url: str | None = None
     findings: tuple[str, ...] = ()
     """`file:line: message` lines the check reported (GitHub's annotations)."""
+    log: str = ""
+    """The check's log condensed (`corral.ci`): every failing file:line it names."""
+    infrastructure: str | None = None
+    """Why the check failed when the runner, the network or a quota is at fault."""
 
 
 def combine_checks(checks: Sequence[CheckOutcome], sha: str) -> CIStatus:
@@ -205,7 +213,13 @@ def combine_checks(checks: Sequence[CheckOutcome], sha: str) -> CIStatus:
         return CIStatus("none", "no CI has reported on this commit", sha)
     failed = [c for c in checks if c.state == "failed"]
     if failed:
-        return CIStatus("failed", _failure_summary(failed, len(checks)), sha, failed[0].url)
+        infrastructure = (
+            "; ".join(f"{c.name}: {c.infrastructure}" for c in failed)
+            if all(c.infrastructure for c in failed)
+            else None
+        )
+        summary = _failure_summary(failed, len(checks))
+        return CIStatus("failed", summary, sha, failed[0].url, infrastructure=infrastructure)
     running = [c.name for c in checks if c.state == "pending"]
     if running:
         return CIStatus("pending", f"waiting for {', '.join(running)}", sha)
@@ -218,6 +232,9 @@ def _failure_summary(failed: Sequence[CheckOutcome], total: int) -> str:
         detail = f": {check.detail}" if check.detail else ""
         link = f" ({check.url})" if check.url else ""
         lines.append(f"- {check.name} failed{detail}{link}")
+        if check.log:
+            lines += [f"  {line}" for line in check.log.splitlines()]
+            continue
         lines += [f"  - {finding}" for finding in check.findings[:MAX_FINDINGS_PER_CHECK]]
         if len(check.findings) > MAX_FINDINGS_PER_CHECK:
             lines.append(f"  - ... {len(check.findings) - MAX_FINDINGS_PER_CHECK} more")
@@ -230,3 +247,13 @@ def _failure_summary(failed: Sequence[CheckOutcome], total: int) -> str:
 def one_line(text: str | None) -> str:
     """A forge's free text (titles, descriptions) as one short line."""
     return " ".join((text or "").split())[:300]
+
+
+def condensed_log(raw: bytes) -> tuple[str, str | None]:
+    """A check's log as the agent is shown it, and its infrastructure cause if it has one."""
+    from corral.ci import condense
+    from corral.ci.infra import classify_infrastructure
+
+    text = raw[-MAX_LOG_BYTES:].decode("utf-8", errors="replace")
+    result = condense(text)
+    return result.message, classify_infrastructure(text, result)
