@@ -67,6 +67,7 @@ ROUTES = [
            query={*PAGING, "scope[]", "include_retried"},
            enums={"scope[]": {"created", "pending", "running", "failed", "success", "canceled",
                               "skipped", "waiting_for_resource", "manual"}}),
+    _route("GET", rf"/projects/{ID}/jobs/(?P<job>\d+)/trace"),
     _route("GET", rf"/groups/{ID}/projects",
            query={*PAGING, "archived", "visibility", "order_by", "sort", "search", "simple",
                   "owned", "starred", "include_subgroups", "with_shared", "min_access_level",
@@ -229,6 +230,17 @@ def _jobs(
     return 200, [j for j in pipeline["jobs"] if scope is None or j["status"] in scope]
 
 
+def _trace(
+    api: GitLabApi, project: str, mrs: Any, ids: Any, query: Any, body: Any
+) -> tuple[int, Any]:
+    """A job's log as plain text (`trace` on the job, empty when it printed nothing)."""
+    jobs = [j for p in api.pipelines.get(project, []) for j in p["jobs"]]
+    job = next((j for j in jobs if j["id"] == int(ids["job"])), None)
+    if job is None:
+        return 404, {"message": "404 Job Not Found"}
+    return 200, str(job.get("trace", "")).encode()
+
+
 def _group_projects(
     api: GitLabApi, project: str, mrs: Any, ids: Any, query: Any, body: Any
 ) -> tuple[int, Any]:
@@ -241,7 +253,17 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     (r.method, r.pattern): h
     for r, h in zip(
         ROUTES,
-        [_list_mrs, _create_mr, _get_mr, _update_mr, _note, _pipelines, _jobs, _group_projects],
+        [
+            _list_mrs,
+            _create_mr,
+            _get_mr,
+            _update_mr,
+            _note,
+            _pipelines,
+            _jobs,
+            _trace,
+            _group_projects,
+        ],
         strict=True,
     )
 }
@@ -284,4 +306,11 @@ class _GitLabHandler(JsonHandler):
                     time.monotonic(),
                 )
             )
+        if isinstance(payload, bytes):  # a job trace: plain text, as GitLab sends it
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
         self.send_json(status, headers, json.dumps(payload).encode())

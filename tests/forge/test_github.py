@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from forge_servers import (
     OCTOKIT_OPENAPI_VERSION,
     PRISM_VERSION,
     Exchange,
+    LoopbackServer,
     Recorder,
     Scripted,
     cut_description,
@@ -48,6 +50,7 @@ GITHUB_OPERATIONS = {
     "/repos/{owner}/{repo}/issues/{issue_number}/comments": {"post"},
     "/repos/{owner}/{repo}/commits/{ref}/check-runs": {"get"},
     "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations": {"get"},
+    "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs": {"get"},
     "/repos/{owner}/{repo}/commits/{ref}/status": {"get"},
     "/orgs/{org}/repos": {"get"},
     "/search/repositories": {"get"},
@@ -430,3 +433,80 @@ def test_settings_come_from_the_environment() -> None:
     assert TOKEN not in repr(settings)
     with pytest.raises(ConfigError, match="GITHUB_TOKEN"):
         GitHubSettings.from_env({})
+
+
+def no_statuses(body: dict[str, object]) -> dict[str, object]:
+    return {**body, "statuses": []}
+
+
+class _LogHandler(BaseHTTPRequestHandler):
+    """The short-lived download URL a job log's redirect points at."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        data = self.server.owner.log  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class LogServer(LoopbackServer):
+    def __init__(self, log: bytes) -> None:
+        self.log = log
+        super().__init__(_LogHandler)
+
+
+ACTIONS_LOG = (
+    b"2024-05-01T10:00:00.1234567Z ##[group]Run pytest\n"
+    b"2024-05-01T10:00:01.1234567Z ______________________________ test_total ______________"
+    b"________________\n"
+    b"2024-05-01T10:00:01.2234567Z E       assert 5 == 6\n"
+    b"2024-05-01T10:00:01.3234567Z tests/test_cart.py:9: AssertionError\n"
+    b"2024-05-01T10:00:01.4234567Z FAILED tests/test_cart.py::test_total - assert 5 == 6\n"
+    b"2024-05-01T10:00:02.1234567Z ##[error]Process completed with exit code 1.\n"
+)
+
+
+def test_a_failed_actions_job_comes_back_with_its_log_condensed(
+    recorder: Recorder, tmp_path: Path
+) -> None:
+    """A check that only CI runs, with no annotation: the evidence is in the job's log."""
+    downloads = LogServer(ACTIONS_LOG)
+
+    def one_failed_job(body: dict[str, object]) -> dict[str, object]:
+        runs: list[dict[str, object]] = body["check_runs"]  # type: ignore[assignment]
+        runs[0].update(status="completed", conclusion="failure", name="test (3.12)", id=4242)
+        runs[0]["app"] = {**runs[0]["app"], "slug": "github-actions"}  # type: ignore[dict-item]
+        return {**body, "check_runs": runs[:1], "total_count": 1}
+
+    recorder.play(
+        Scripted("GET", r".*/commits/[^/]+/check-runs", forward=True, edit=one_failed_job),
+        Scripted("GET", r".*/check-runs/\d+/annotations", forward=True, edit=lambda body: []),
+        Scripted(
+            "GET",
+            r"/repos/octo/hello/actions/jobs/4242/logs",
+            forward=True,
+            headers={"Location": f"{downloads.url}/job-logs/4242.txt"},
+        ),
+        Scripted(
+            "GET", r".*/commits/[^/]+/status", forward=True, edit=lambda b: {**b, "statuses": []}
+        ),
+    )
+    forge = make_forge(recorder, tmp_path)
+    try:
+        ci = forge.ci_status(forge.find_or_open_pr(request()))
+    finally:
+        downloads.close()
+
+    exchanges = recorder.reset()
+    assert_all_valid(exchanges)
+    assert any(e.path.endswith("/actions/jobs/4242/logs") for e in exchanges)
+    assert ci.state == "failed"
+    assert "- test (3.12) failed" in ci.summary
+    assert "tests/test_cart.py:9" in ci.summary
+    assert "assert 5 == 6" in ci.summary
+    assert ci.infrastructure is None

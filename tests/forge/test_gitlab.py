@@ -151,7 +151,8 @@ def test_ci_is_the_latest_pipeline_on_the_head(
     assert ci.sha == pr.head_sha
     if state == "failed":
         assert "- test: unit failed: script_failure (https://ci/5)" in ci.summary.splitlines()
-        assert exchanges[-1].query["scope[]"] == ["failed"]
+        jobs = next(e for e in exchanges if e.path.endswith("/jobs"))
+        assert jobs.query["scope[]"] == ["failed"]
 
 
 def test_a_group_query_lists_its_projects(api: GitLabApi, tmp_path: Path) -> None:
@@ -196,3 +197,54 @@ def test_settings_come_from_the_environment() -> None:
     assert TOKEN not in repr(settings)
     with pytest.raises(ConfigError, match="GITLAB_TOKEN"):
         GitLabSettings.from_env({})
+
+
+JOB_TRACE = (
+    'section_start:1714557600:step_script\r\x1b[0KExecuting "step_script" stage\n'
+    "$ go test ./...\n"
+    "--- FAIL: TestTotal (0.00s)\n"
+    "    cart_test.go:14: got 5, want 6\n"
+    "FAIL\n"
+    "FAIL\tgitlab.example/platform/services/billing/cart\t0.004s\n"
+    "section_end:1714557601:step_script\r\x1b[0K\n"
+    "ERROR: Job failed: exit code 1\n"
+)
+
+
+def test_a_failed_job_comes_back_with_its_trace_condensed(api: GitLabApi, tmp_path: Path) -> None:
+    forge = make_forge(api, tmp_path)
+    pr = forge.find_or_open_pr(request(api))
+    api.pipelines[PROJECT] = [
+        {"id": 1, "sha": pr.head_sha, "ref": pr.branch, "web_url": f"{api.url}/p/1",
+         "status": "failed",
+         "jobs": [{"id": 9, "name": "unit", "stage": "test", "status": "failed",
+                   "failure_reason": "script_failure", "web_url": "https://ci/9",
+                   "trace": JOB_TRACE}]},
+    ]  # fmt: skip
+
+    ci = forge.ci_status(pr)
+
+    exchanges = api.reset()
+    assert_all_valid(exchanges)
+    assert any(e.path.endswith("/jobs/9/trace") for e in exchanges)
+    assert ci.state == "failed"
+    assert "cart/cart_test.go:14" in ci.summary
+    assert "got 5, want 6" in ci.summary
+    assert ci.infrastructure is None
+
+
+def test_a_runner_system_failure_is_the_infrastructures(api: GitLabApi, tmp_path: Path) -> None:
+    forge = make_forge(api, tmp_path)
+    pr = forge.find_or_open_pr(request(api))
+    api.pipelines[PROJECT] = [
+        {"id": 1, "sha": pr.head_sha, "ref": pr.branch, "web_url": f"{api.url}/p/1",
+         "status": "failed",
+         "jobs": [{"id": 9, "name": "unit", "stage": "test", "status": "failed",
+                   "failure_reason": "runner_system_failure", "web_url": "https://ci/9",
+                   "trace": "Preparing the docker executor\nERROR: Job failed (system failure)"}]},
+    ]  # fmt: skip
+
+    ci = forge.ci_status(pr)
+
+    assert ci.state == "failed"
+    assert ci.infrastructure is not None and "runner failed" in ci.infrastructure

@@ -336,8 +336,7 @@ def _check_run(run: CheckRun, *, annotate: bool) -> CheckOutcome:
 
 
 def _actions_job(run: CheckRun) -> bool:
-    app = run.raw_data.get("app") or {}
-    return isinstance(app, dict) and app.get("slug") == ACTIONS_APP
+    return run.app is not None and run.app.slug == ACTIONS_APP
 
 
 def _with_log(check: CheckOutcome, raw: bytes | None) -> CheckOutcome:
