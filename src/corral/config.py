@@ -66,10 +66,22 @@ class VerifierSettings(BaseModel):
         )
 
 
+class CISettings(BaseModel):
+    """What the local forge's CI runs besides the verifiers: a repository's own CI script,
+    as a hosted CI would run it (the gate does not). Its output is CI's log."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    command: list[str] = Field(min_length=1)
+    timeout_s: float = 1800.0
+
+
 class RepoConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     verifiers: VerifierSettings = Field(default_factory=VerifierSettings)
+    ci: CISettings | None = None
+    """The local forge's CI command (hosted forges run the repository's own CI)."""
 
 
 class ConfigError(ValueError):

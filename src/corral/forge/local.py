@@ -14,7 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from corral.config import VerifierSettings
+from corral.config import (
+    REPO_CONFIG_FILE,
+    ConfigError,
+    RepoConfig,
+    VerifierSettings,
+    load_yaml_model,
+)
 from corral.forge.base import (
     Checkout,
     CIStatus,
@@ -24,7 +30,8 @@ from corral.forge.base import (
     PullRequestState,
 )
 from corral.forge.git import clean_checkout, git, git_ok
-from corral.sandbox.base import CommandRunner
+from corral.forge.hosted import condensed_log
+from corral.sandbox.base import CommandResult, CommandRunner, Limits, ToolMissingError
 
 RunnerFactory = Callable[[Path], CommandRunner]
 """A command runner confined to the given workspace (the sandbox's make_runner, bound)."""
@@ -137,11 +144,38 @@ class LocalForge:
         except ForgeError as exc:
             return CIStatus("failed", f"CI could not check out {pr.branch}: {exc}", pr.head_sha)
         sha = git("rev-parse", "HEAD", cwd=tree)
-        report = verify(tree, self.ci_runner(tree), self.ci_settings)
-        if not report.results:
+        runner = self.ci_runner(tree)
+        report = verify(tree, runner, self.ci_settings)
+        script = _ci_script(tree, runner)
+        if not report.results and script is None:
             return CIStatus("failed", f"CI found nothing to check: {report.message}", sha)
-        return CIStatus("passed" if report.ok else "failed", report.message, sha)
+        parts = [report.message] if report.results and not report.ok else []
+        infrastructure = None
+        if script is not None and not script.ok:
+            log, infrastructure = condensed_log(script.output.encode())
+            parts.append(f"CI command `{' '.join(script.argv)}` failed:\n{log}")
+        if not parts:
+            return CIStatus("passed", report.message, sha)
+        infrastructure = infrastructure if report.ok or not report.results else None
+        return CIStatus("failed", "\n\n".join(parts), sha, infrastructure=infrastructure)
 
 
 def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _ci_script(tree: Path, runner: CommandRunner) -> CommandResult | None:
+    """The repository's CI command (`ci.command` in its .corral.yaml), run on the clone."""
+    config_file = tree / REPO_CONFIG_FILE
+    if not config_file.is_file():
+        return None
+    try:
+        settings = load_yaml_model(config_file, RepoConfig).ci
+    except ConfigError as exc:
+        return CommandResult(("corral",), 2, "", f"{REPO_CONFIG_FILE}: {exc}", 0.0)
+    if settings is None:
+        return None
+    try:
+        return runner.run(settings.command, cwd=tree, limits=Limits(timeout_s=settings.timeout_s))
+    except ToolMissingError as exc:
+        return CommandResult(tuple(settings.command), 127, "", f"not installed: {exc}", 0.0)
