@@ -153,7 +153,9 @@ class LocalForge:
         infrastructure = None
         if script is not None and not script.ok:
             log, infrastructure = condensed_log(script.output.encode())
-            parts.append(f"CI command `{' '.join(script.argv)}` failed:\n{log}")
+            command = " ".join(script.argv)
+            command = command if len(command) <= 60 else command[:59] + "\u2026"
+            parts.append(f"CI command `{command}` failed (exit {script.exit_code}):\n{log}")
         if not parts:
             return CIStatus("passed", report.message, sha)
         infrastructure = infrastructure if report.ok or not report.results else None
