@@ -118,3 +118,75 @@ def test_a_loop_that_cannot_converge_stops_at_max_ci_rounds(
         assert pr.ci.state == "failed" and "NOTES.md:2" in pr.ci.summary
     finally:
         store.close()
+
+
+def command_campaign(tmp_path: Path, ci_command: str) -> tuple[Path, Path]:
+    config = f"{CONFIG.split('ci:')[0]}ci:\n  command: [sh, -c, {json.dumps(ci_command)}]\n"
+    remote = make_remote(tmp_path / "forge", "docs", {".corral.yaml": config, "NOTES.md": "x\n"})
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="notes",
+        command="printf 'Release notes\\n' > NOTES.md",
+        targets={"repos": [str(remote)]},
+    )
+    return spec, remote
+
+
+def only_job(store_url: str) -> tuple[Store, int]:
+    store = Store.open(store_url)
+    campaign = store.campaign("notes")
+    assert campaign is not None
+    (job,) = store.jobs(campaign.id)
+    return store, job.id
+
+
+def test_a_flaky_failure_is_rerun_once_and_not_charged(
+    new_store: Callable[[], str], tmp_path: Path, cache_dir: Path
+) -> None:
+    """CI fails on its first run and passes on the second: recorded, commented, no round."""
+    runs = tmp_path / "ci-runs"
+    flaky = (
+        f"echo run >> {runs}; test $(wc -l < {runs}) -ge 2 "
+        "|| { echo 'tests/t.py:3: error: boom'; exit 1; }"
+    )
+    spec, _ = command_campaign(tmp_path, flaky)
+    store_url = new_store()
+
+    run(spec, store_url, tmp_path, cache_dir)
+
+    store, job_id = only_job(store_url)
+    try:
+        job = store.job(job_id)
+        assert job.state == JobState.PR_OPEN and job.ci_rounds == 0
+        assert JobState.CI_FAILED not in [t.to_state for t in store.transitions(job_id)]
+        kinds = [e.kind for e in store.events(job_id)]
+        assert kinds.count("ci_rerun") == 1 and kinds.count("ci_flaky") == 1
+        (pr,) = store.pull_requests(job.campaign_id)
+        assert pr.ci.state == "passed" and "flaky" in pr.body
+        assert runs.read_text().count("run") == 2
+    finally:
+        store.close()
+
+
+def test_an_infrastructure_failure_is_recorded_on_the_pr_not_given_to_the_agent(
+    new_store: Callable[[], str], tmp_path: Path, cache_dir: Path
+) -> None:
+    registry_down = (
+        "echo 'npm ERR! code ETIMEDOUT'; "
+        "echo 'npm ERR! network request to https://registry.npmjs.org/left-pad failed'; exit 1"
+    )
+    spec, _ = command_campaign(tmp_path, registry_down)
+    store_url = new_store()
+
+    run(spec, store_url, tmp_path, cache_dir)
+
+    store, job_id = only_job(store_url)
+    try:
+        job = store.job(job_id)
+        assert job.state == JobState.PR_OPEN and job.ci_rounds == 0
+        events = [e for e in store.events(job_id) if e.kind == "ci_infrastructure"]
+        assert len(events) == 1 and "unreachable" in events[0].data["reason"]
+        (pr,) = store.pull_requests(job.campaign_id)
+        assert pr.ci.state == "failed" and "outside this change" in pr.body
+    finally:
+        store.close()

@@ -96,3 +96,11 @@ class Forge(Protocol):
     def ci_status(self, pr: PullRequest) -> CIStatus:
         """CI for the PR's head commit; `pending` while it runs."""
         ...
+
+    def rerun_ci(self, pr: PullRequest) -> bool:
+        """Run the failed checks of the PR's head commit once more; False when it cannot."""
+        ...
+
+    def comment(self, pr: PullRequest, text: str) -> None:
+        """A comment on the PR (what corral decided about it, for its reviewers)."""
+        ...

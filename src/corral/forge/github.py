@@ -179,6 +179,27 @@ class GitHubForge(HostedForge):
             ]
             return combine_checks(checks, pr.head_sha or combined.sha)
 
+    def rerun_ci(self, pr: PullRequest) -> bool:
+        """Re-run the head commit's failed Actions jobs (other apps' checks cannot be)."""
+        with self._api(f"re-running CI of {pr.head_sha[:12] or pr.branch}"):
+            repository = self._repository(self._remote(pr.repo))
+            commit = repository.get_commit(pr.head_sha or f"refs/heads/{pr.branch}")
+            jobs = [
+                r for r in commit.get_check_runs() if _run_state(r) == "failed" and _actions_job(r)
+            ]
+            for run in jobs:
+                with self._writes.slot():
+                    self._gh.requester.requestJsonAndCheck(
+                        "POST", f"{repository.url}/actions/jobs/{run.id}/rerun"
+                    )
+        return bool(jobs)
+
+    def comment(self, pr: PullRequest, text: str) -> None:
+        with self._api(f"commenting on pull request #{pr.number}"):
+            current = self._repository(self._remote(pr.repo)).get_pull(pr.number)
+            with self._writes.slot():
+                current.create_issue_comment(text)
+
     def _job_log(self, repository: Repository, job_id: int) -> bytes | None:
         """An Actions job's log: the API answers with a redirect to a short-lived download
         URL. None when the log is gone (expired, or the job was deleted)."""

@@ -114,6 +114,16 @@ class LocalForge:
         self.book.save_pull_request(pr.with_changes(ci=status))
         return status
 
+    def rerun_ci(self, pr: PullRequest) -> bool:
+        """The local CI runs again at the next look: its result is forgotten."""
+        self.book.save_pull_request(pr.with_changes(ci=CIStatus("none")))
+        return True
+
+    def comment(self, pr: PullRequest, text: str) -> None:
+        """A local PR keeps its comments in its description."""
+        current = self.book.pull_request(self.name, pr.repo, pr.branch) or pr
+        self.book.save_pull_request(current.with_changes(body=f"{current.body}\n\n{text}"))
+
     def _remote_state(self, pr: PullRequest) -> PullRequestState:
         mirror = self._mirror(pr.repo)
         heads = git("for-each-ref", "--format=%(refname:short)", "refs/heads", cwd=mirror)

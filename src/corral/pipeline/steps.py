@@ -20,6 +20,7 @@ from corral.forge.git import git
 from corral.gate.base import Gate, GateResult, Recorder
 from corral.git.worktree import commit_tree, head_tree, working_tree
 from corral.paths import PathEscapeError, resolve_inside
+from corral.pipeline.ci_triage import failure_for_agent, note_if_flaky
 from corral.pipeline.context import CampaignContext
 from corral.sandbox.base import CommandRunner
 from corral.spec import CampaignSpec
@@ -234,12 +235,17 @@ def watch(ctx: CampaignContext, job: Job) -> Job:
     ctx.store.save_pull_request(pr.with_changes(ci=ci))
     ctx.store.add_event(job.id, "ci", {"state": ci.state, "sha": ci.sha, "summary": ci.summary})
     if ci.state == "failed" and job.state != JobState.CI_FAILED:
+        failure = failure_for_agent(ctx, job, pr, ci)
+        if failure is None:  # the infrastructure's, flaky, or being re-run
+            return job
         return ctx.store.transition(
             job.id,
             JobState.CI_FAILED,
             expect=job.state,
-            reason=f"CI failed: {condense(ci.summary)}",
+            reason=f"CI failed: {condense(failure.summary)}",
         )
+    if ci.state == "passed":
+        note_if_flaky(ctx, job, pr, ci)
     if ci.state == "passed" and job.state == JobState.CI_FAILED:
         return ctx.store.transition(job.id, JobState.PR_OPEN, expect=job.state, reason=pr.url)
     return job
