@@ -68,6 +68,7 @@ ROUTES = [
            enums={"scope[]": {"created", "pending", "running", "failed", "success", "canceled",
                               "skipped", "waiting_for_resource", "manual"}}),
     _route("GET", rf"/projects/{ID}/jobs/(?P<job>\d+)/trace"),
+    _route("POST", rf"/projects/{ID}/jobs/(?P<job>\d+)/retry"),
     _route("GET", rf"/groups/{ID}/projects",
            query={*PAGING, "archived", "visibility", "order_by", "sort", "search", "simple",
                   "owned", "starred", "include_subgroups", "with_shared", "min_access_level",
@@ -241,6 +242,19 @@ def _trace(
     return 200, str(job.get("trace", "")).encode()
 
 
+def _retry(
+    api: GitLabApi, project: str, mrs: Any, ids: Any, query: Any, body: Any
+) -> tuple[int, Any]:
+    """A new job in the job's place, pending, as GitLab answers a retry."""
+    for pipeline in api.pipelines.get(project, []):
+        for job in pipeline["jobs"]:
+            if job["id"] == int(ids["job"]):
+                job.update(status="pending", failure_reason=None)
+                pipeline["status"] = "running"
+                return 201, {**job, "id": job["id"] + 1000}
+    return 404, {"message": "404 Job Not Found"}
+
+
 def _group_projects(
     api: GitLabApi, project: str, mrs: Any, ids: Any, query: Any, body: Any
 ) -> tuple[int, Any]:
@@ -262,6 +276,7 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
             _pipelines,
             _jobs,
             _trace,
+            _retry,
             _group_projects,
         ],
         strict=True,

@@ -51,6 +51,7 @@ GITHUB_OPERATIONS = {
     "/repos/{owner}/{repo}/commits/{ref}/check-runs": {"get"},
     "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations": {"get"},
     "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs": {"get"},
+    "/repos/{owner}/{repo}/actions/jobs/{job_id}/rerun": {"post"},
     "/repos/{owner}/{repo}/commits/{ref}/status": {"get"},
     "/orgs/{org}/repos": {"get"},
     "/search/repositories": {"get"},
@@ -510,3 +511,33 @@ def test_a_failed_actions_job_comes_back_with_its_log_condensed(
     assert "tests/test_cart.py:9" in ci.summary
     assert "assert 5 == 6" in ci.summary
     assert ci.infrastructure is None
+
+
+def test_failed_actions_jobs_are_rerun_and_a_comment_is_posted(
+    recorder: Recorder, tmp_path: Path
+) -> None:
+    def failed_job_and_other_app(body: dict[str, object]) -> dict[str, object]:
+        runs: list[dict[str, object]] = body["check_runs"]  # type: ignore[assignment]
+        job, other = runs[0], {**runs[0], "id": 77}
+        job.update(status="completed", conclusion="failure", id=4242)
+        job["app"] = {**job["app"], "slug": "github-actions"}  # type: ignore[dict-item]
+        other.update(status="completed", conclusion="failure")
+        other["app"] = {**other["app"], "slug": "some-other-ci"}  # type: ignore[dict-item]
+        return {**body, "check_runs": [job, other], "total_count": 2}
+
+    recorder.play(
+        Scripted("GET", r".*/commits/[^/]+/check-runs", forward=True, edit=failed_job_and_other_app)
+    )
+    forge = make_forge(recorder, tmp_path)
+    pr = forge.find_or_open_pr(request())
+
+    rerun = forge.rerun_ci(pr)
+    forge.comment(pr, "corral: CI failed for a reason outside this change.")
+
+    exchanges = recorder.reset()
+    assert_all_valid(exchanges)
+    assert rerun
+    posts = [e.path for e in exchanges if e.method == "POST"]
+    assert "/repos/octo/hello/actions/jobs/4242/rerun" in posts
+    assert not any("/jobs/77/" in p for p in posts)  # another app's check cannot be re-run
+    assert any(p.endswith("/comments") for p in posts)

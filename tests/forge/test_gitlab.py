@@ -248,3 +248,29 @@ def test_a_runner_system_failure_is_the_infrastructures(api: GitLabApi, tmp_path
 
     assert ci.state == "failed"
     assert ci.infrastructure is not None and "runner failed" in ci.infrastructure
+
+
+def test_failed_jobs_are_retried_and_a_comment_is_a_note(api: GitLabApi, tmp_path: Path) -> None:
+    forge = make_forge(api, tmp_path)
+    pr = forge.find_or_open_pr(request(api))
+    api.pipelines[PROJECT] = [
+        {"id": 1, "sha": pr.head_sha, "ref": pr.branch, "web_url": f"{api.url}/p/1",
+         "status": "failed",
+         "jobs": [{"id": 9, "name": "unit", "stage": "test", "status": "failed",
+                   "failure_reason": "script_failure", "web_url": "https://ci/9"},
+                  {"id": 10, "name": "lint", "stage": "test", "status": "success",
+                   "web_url": "https://ci/10"}]},
+    ]  # fmt: skip
+
+    retried = forge.rerun_ci(pr)
+    forge.comment(pr, "corral: CI failed, then passed when re-run: a flaky failure.")
+    after = forge.ci_status(pr)
+
+    exchanges = api.reset()
+    assert_all_valid(exchanges)
+    assert retried
+    retries = [e.path for e in exchanges if e.method == "POST" and e.path.endswith("/retry")]
+    assert [r.rsplit("/", 3)[1:] for r in retries] == [["jobs", "9", "retry"]]
+    assert after.state == "pending"
+    (mr,) = api.merge_requests[PROJECT].values()
+    assert mr["notes"] == ["corral: CI failed, then passed when re-run: a flaky failure."]
