@@ -7,7 +7,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from cli_helpers import CORRAL, corral
+from cli_helpers import corral
+
+from corral.testing.cli import CORRAL
 
 LOG = (
     "2024-05-01T10:00:00.1234567Z ##[group]Run mvn -B verify\n"
