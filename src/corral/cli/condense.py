@@ -42,12 +42,14 @@ def _condense(log: str, as_json: bool, tools: list[str], repo: Path | None) -> i
     raw = _read(log)
     files = repository_files(repo) if repo is not None else None
     result = condense_log(raw, tools=tools, repo_files=files)
+    infrastructure = classify_infrastructure(raw, result)
     if as_json:
-        payload = {**result.to_json(), "infrastructure": classify_infrastructure(raw, result)}
-        print(json.dumps(payload, indent=2))
+        print(json.dumps({**result.to_json(), "infrastructure": infrastructure}, indent=2))
     else:
         for line in result.lines():
             print(line)
+        if infrastructure:
+            print(f"an infrastructure failure, not the code's: {infrastructure}")
     return ExitCode.FAILED if result.fallback or not result.findings else ExitCode.OK
 
 
