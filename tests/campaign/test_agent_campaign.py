@@ -19,7 +19,8 @@ from corral.testing.fake_llm import FakeModelServer, Turn, tool
 from corral.testing.repos import GIT_ENV, make_remote
 
 # The check passes when "reviewed" is in NOTES.md or in notes.local, a file git ignores:
-# so it passes in the agent's checkout and fails on CI's fresh clone of the branch.
+# so it passes in the agent's checkout and fails on CI's fresh clone of the branch. Notes
+# that are not release notes yet (the base branch's) pass: the failure is the change's.
 NOTES_CONFIG = r"""
 verifiers:
   custom:
@@ -28,7 +29,9 @@ verifiers:
       command:
         - sh
         - -c
-        - grep -qs reviewed NOTES.md notes.local || echo 'NOTES.md:1:not reviewed yet'
+        - >-
+          grep -q Release NOTES.md || exit 0;
+          grep -qs reviewed NOTES.md notes.local || echo 'NOTES.md:1:not reviewed yet'
       pattern: '^(?P<file>[^:]+):(?P<line>\d+):(?P<message>.*)$'
 """
 

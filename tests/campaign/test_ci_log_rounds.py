@@ -164,7 +164,9 @@ def test_a_flaky_failure_is_rerun_once_and_not_charged(
         assert kinds.count("ci_rerun") == 1 and kinds.count("ci_flaky") == 1
         (pr,) = store.pull_requests(job.campaign_id)
         assert pr.ci.state == "passed" and "flaky" in pr.body
-        assert runs.read_text().count("run") == 2
+        # the branch's run, the base branch's (which passed: not a failure already there),
+        # and the re-run
+        assert runs.read_text().count("run") == 3
     finally:
         store.close()
 
@@ -189,5 +191,26 @@ def test_an_infrastructure_failure_is_recorded_on_the_pr_not_given_to_the_agent(
         assert len(events) == 1 and "unreachable" in events[0].data["reason"]
         (pr,) = store.pull_requests(job.campaign_id)
         assert pr.ci.state == "failed" and "outside this change" in pr.body
+    finally:
+        store.close()
+
+
+def test_a_failure_already_on_the_base_branch_is_not_the_changes(
+    new_store: Callable[[], str], tmp_path: Path, cache_dir: Path
+) -> None:
+    legacy = "echo 'src/legacy.py:3: error: Name \"x\" is not defined  [name-defined]'; exit 1"
+    spec, _ = command_campaign(tmp_path, legacy)
+    store_url = new_store()
+
+    run(spec, store_url, tmp_path, cache_dir)
+
+    store, job_id = only_job(store_url)
+    try:
+        job = store.job(job_id)
+        assert job.state == JobState.PR_OPEN and job.ci_rounds == 0
+        kinds = [e.kind for e in store.events(job_id)]
+        assert kinds.count("ci_preexisting") == 1 and "ci_rerun" not in kinds
+        (pr,) = store.pull_requests(job.campaign_id)
+        assert pr.ci.state == "failed" and "also fails on main" in pr.body
     finally:
         store.close()

@@ -211,7 +211,10 @@ def _pipelines(
     api: GitLabApi, project: str, mrs: Any, ids: Any, query: dict[str, list[str]], body: Any
 ) -> tuple[int, Any]:
     found = [
-        p for p in api.pipelines.get(project, []) if p["sha"] == query.get("sha", [p["sha"]])[0]
+        p
+        for p in api.pipelines.get(project, [])
+        if p["sha"] == query.get("sha", [p["sha"]])[0]
+        and p["ref"] == query.get("ref", [p["ref"]])[0]
     ]
     found.sort(key=lambda p: p["id"], reverse=query.get("sort") == ["desc"])
     return 200, [{k: v for k, v in p.items() if k != "jobs"} for p in found][

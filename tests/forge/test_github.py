@@ -541,3 +541,26 @@ def test_failed_actions_jobs_are_rerun_and_a_comment_is_posted(
     assert "/repos/octo/hello/actions/jobs/4242/rerun" in posts
     assert not any("/jobs/77/" in p for p in posts)  # another app's check cannot be re-run
     assert any(p.endswith("/comments") for p in posts)
+
+
+def test_base_ci_reads_the_base_branchs_checks(recorder: Recorder, tmp_path: Path) -> None:
+    def one_failed_run(body: dict[str, object]) -> dict[str, object]:
+        runs: list[dict[str, object]] = body["check_runs"]  # type: ignore[assignment]
+        runs[0].update(status="completed", conclusion="failure", name="lint")
+        return {**body, "check_runs": runs[:1], "total_count": 1}
+
+    recorder.play(
+        Scripted("GET", r".*/commits/[^/]+/check-runs", forward=True, edit=one_failed_run),
+        Scripted("GET", r".*/check-runs/\d+/annotations", forward=True, edit=lambda body: []),
+        Scripted("GET", r".*/commits/[^/]+/status", forward=True, edit=no_statuses),
+    )
+    forge = make_forge(recorder, tmp_path)
+
+    pr = forge.find_or_open_pr(request()).with_changes(base_branch="main", head_sha="f" * 40)
+    base = forge.base_ci_status(pr)
+
+    exchanges = recorder.reset()
+    assert_all_valid(exchanges)
+    assert any(e.path.endswith("/commits/main/check-runs") for e in exchanges)
+    assert not any("/commits/ffff" in e.path for e in exchanges)
+    assert base.state == "failed" and "- lint failed" in base.summary

@@ -274,3 +274,22 @@ def test_failed_jobs_are_retried_and_a_comment_is_a_note(api: GitLabApi, tmp_pat
     assert after.state == "pending"
     (mr,) = api.merge_requests[PROJECT].values()
     assert mr["notes"] == ["corral: CI failed, then passed when re-run: a flaky failure."]
+
+
+def test_base_ci_is_the_base_branchs_latest_pipeline(api: GitLabApi, tmp_path: Path) -> None:
+    forge = make_forge(api, tmp_path)
+    pr = forge.find_or_open_pr(request(api))
+    api.pipelines[PROJECT] = [
+        {"id": 1, "sha": "b" * 40, "ref": "main", "web_url": f"{api.url}/p/1", "status": "failed",
+         "jobs": [{"id": 3, "name": "unit", "stage": "test", "status": "failed",
+                   "failure_reason": "script_failure", "web_url": "https://ci/3",
+                   "trace": JOB_TRACE}]},
+        {"id": 2, "sha": pr.head_sha, "ref": pr.branch, "web_url": f"{api.url}/p/2",
+         "status": "success", "jobs": []},
+    ]  # fmt: skip
+
+    base = forge.base_ci_status(pr)
+
+    assert_all_valid(api.reset())
+    assert base.state == "failed" and base.sha == "b" * 40
+    assert "cart_test.go:14" in base.summary

@@ -97,6 +97,10 @@ class Forge(Protocol):
         """CI for the PR's head commit; `pending` while it runs."""
         ...
 
+    def base_ci_status(self, pr: PullRequest) -> CIStatus:
+        """CI on the head of the PR's base branch: what fails there is not the change's."""
+        ...
+
     def rerun_ci(self, pr: PullRequest) -> bool:
         """Run the failed checks of the PR's head commit once more; False when it cannot."""
         ...

@@ -154,9 +154,15 @@ class GitHubForge(HostedForge):
     def ci_status(self, pr: PullRequest) -> CIStatus:
         """Check runs and commit statuses on the PR's head commit, failing runs with their
         annotations (file, line, message)."""
-        with self._api(f"reading CI of {pr.head_sha[:12] or pr.branch}"):
-            repository = self._repository(self._remote(pr.repo))
-            commit = repository.get_commit(pr.head_sha or f"refs/heads/{pr.branch}")
+        return self._ci(pr.repo, pr.head_sha or f"refs/heads/{pr.branch}", pr.head_sha)
+
+    def base_ci_status(self, pr: PullRequest) -> CIStatus:
+        return self._ci(pr.repo, pr.base_branch, "")
+
+    def _ci(self, repo: str, ref: str, sha: str) -> CIStatus:
+        with self._api(f"reading CI of {ref[:40]}"):
+            repository = self._repository(self._remote(repo))
+            commit = repository.get_commit(ref)
             runs = list(commit.get_check_runs())
             failing = {r.id for r in runs if _run_state(r) == "failed"}
             annotated = set(sorted(failing)[:MAX_ANNOTATED_RUNS])
@@ -177,7 +183,7 @@ class GitHubForge(HostedForge):
                 )
                 for status in combined.statuses
             ]
-            return combine_checks(checks, pr.head_sha or combined.sha)
+            return combine_checks(checks, sha or combined.sha)
 
     def rerun_ci(self, pr: PullRequest) -> bool:
         """Re-run the head commit's failed Actions jobs (other apps' checks cannot be)."""

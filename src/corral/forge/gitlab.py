@@ -138,6 +138,17 @@ class GitLabForge(HostedForge):
                     current.save()
         return self.refresh_pr(pr)
 
+    def base_ci_status(self, pr: PullRequest) -> CIStatus:
+        """The latest pipeline of the base branch."""
+        project = self._project(pr.repo)
+        with self._api(f"reading pipelines of {pr.base_branch}"):
+            pipelines = project.pipelines.list(
+                ref=pr.base_branch, order_by="id", sort="desc", per_page=1, get_all=False
+            )
+            if not pipelines:
+                return combine_checks([], "")
+            return combine_checks(self._pipeline_checks(project, pipelines[0]), pipelines[0].sha)
+
     def rerun_ci(self, pr: PullRequest) -> bool:
         """Retry the failed jobs of the head commit's latest pipeline."""
         project = self._project(pr.repo)

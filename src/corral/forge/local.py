@@ -110,9 +110,12 @@ class LocalForge:
     def ci_status(self, pr: PullRequest) -> CIStatus:
         if pr.ci.sha == pr.head_sha and pr.ci.state in ("passed", "failed"):
             return pr.ci
-        status = self._run_ci(pr)
+        status = self._run_ci(pr.repo, pr.branch, pr.head_sha)
         self.book.save_pull_request(pr.with_changes(ci=status))
         return status
+
+    def base_ci_status(self, pr: PullRequest) -> CIStatus:
+        return self._run_ci(pr.repo, pr.base_branch, "")
 
     def rerun_ci(self, pr: PullRequest) -> bool:
         """The local CI runs again at the next look: its result is forgotten."""
@@ -142,17 +145,17 @@ class LocalForge:
         git("fetch", "--prune", "--no-tags", "--", repo, "+refs/heads/*:refs/heads/*", cwd=path)
         return path
 
-    def _run_ci(self, pr: PullRequest) -> CIStatus:
+    def _run_ci(self, repo: str, branch: str, head_sha: str) -> CIStatus:
         """The verifiers on a fresh clone of the branch, in the same folder each time for one
-        pull request, so dependency installs keyed by path are reused."""
+        branch, so dependency installs keyed by path are reused."""
         from corral.verifiers import verify
 
-        tree = self.work_dir / "ci" / _key(f"{pr.repo}#{pr.branch}")
+        tree = self.work_dir / "ci" / _key(f"{repo}#{branch}")
         shutil.rmtree(tree, ignore_errors=True)
         try:
-            git("clone", "--no-tags", "--branch", pr.branch, "--", pr.repo, str(tree))
+            git("clone", "--no-tags", "--branch", branch, "--", repo, str(tree))
         except ForgeError as exc:
-            return CIStatus("failed", f"CI could not check out {pr.branch}: {exc}", pr.head_sha)
+            return CIStatus("failed", f"CI could not check out {branch}: {exc}", head_sha)
         sha = git("rev-parse", "HEAD", cwd=tree)
         runner = self.ci_runner(tree)
         report = verify(tree, runner, self.ci_settings)

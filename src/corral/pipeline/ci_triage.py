@@ -9,11 +9,14 @@ Each decision is an event on the job, keyed by the commit, so it is made once pe
 
 from __future__ import annotations
 
+import re
+
 from corral.forge.base import CIStatus, PullRequest
 from corral.pipeline.context import CampaignContext
 from corral.store.records import Job
 
 RERUN = "ci_rerun"
+PREEXISTING = "ci_preexisting"
 FLAKY = "ci_flaky"
 INFRASTRUCTURE = "ci_infrastructure"
 
@@ -32,6 +35,8 @@ def failure_for_agent(
             reason=ci.infrastructure,
         )  # fmt: skip
         return None
+    if already_on_base(ctx, job, pr, ci):
+        return None
     if _seen(ctx, job, RERUN, ci.sha):
         return ci
     ctx.store.add_event(job.id, RERUN, {"sha": ci.sha})
@@ -45,6 +50,43 @@ def failure_for_agent(
     if again.state == "passed":
         note_if_flaky(ctx, job, pr, again)
     return None
+
+
+def already_on_base(ctx: CampaignContext, job: Job, pr: PullRequest, ci: CIStatus) -> bool:
+    """Whether every failure CI names on this commit also fails on the base branch (looked
+    up once per commit): then the change did not cause it."""
+    if _seen(ctx, job, PREEXISTING, ci.sha):
+        return True
+    if _seen(ctx, job, "ci_base_checked", ci.sha):
+        return False
+    ctx.store.add_event(job.id, "ci_base_checked", {"sha": ci.sha})
+    failures = failure_keys(ci.summary)
+    if not failures:
+        return False
+    base = ctx.forge.base_ci_status(pr)
+    if base.state != "failed" or not failures <= failure_keys(base.summary):
+        return False
+    _note_once(
+        ctx, job, pr, PREEXISTING, ci.sha,
+        f"corral: CI fails on {ci.sha[:12]}, but every failure it names also fails on "
+        f"{pr.base_branch}; the change did not cause it, and it was not handed to the agent.",
+    )  # fmt: skip
+    return True
+
+
+_LOCATED = re.compile(r"(?P<file>[\w./@+-]+\.[A-Za-z]\w{0,9}):\d+(?:,\d+)*: (?P<message>.*)$")
+
+
+def failure_keys(summary: str) -> set[tuple[str, str]]:
+    """(file, message) of each located failure in a CI summary: line numbers left out, as a
+    change above a failure moves it."""
+    keys = set()
+    for line in summary.splitlines():
+        match = _LOCATED.search(line)
+        if match:
+            message = re.sub(r"\d+", "#", match["message"]).strip()
+            keys.add((match["file"], message))
+    return keys
 
 
 def note_if_flaky(ctx: CampaignContext, job: Job, pr: PullRequest, ci: CIStatus) -> None:
