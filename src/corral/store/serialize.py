@@ -9,7 +9,7 @@ from corral.verifiers.base import (
     FindingKind,
     TestCounts,
     VerifierResult,
-    test_counts_json,
+    counts_json,
 )
 
 
@@ -31,7 +31,7 @@ def result_to_json(result: VerifierResult) -> dict[str, Any]:
             }
             for f in result.findings
         ],
-        "tests": None if result.tests is None else test_counts_json(result.tests),
+        "tests": None if result.tests is None else counts_json(result.tests),
     }
 
 

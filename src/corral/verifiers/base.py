@@ -89,7 +89,7 @@ class TestCounts:
         )
 
 
-def test_counts_json(counts: TestCounts) -> dict[str, int]:
+def counts_json(counts: TestCounts) -> dict[str, int]:
     """The counts as `verify --json` and the store show them (each test's status left out)."""
     return {"run": counts.run, "failed": counts.failed, "skipped": counts.skipped}
 
