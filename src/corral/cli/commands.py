@@ -3,5 +3,16 @@
 
 from corral.cli import verify  # isort: skip
 from corral.cli import change, gate, campaign, demo, serve, evals, integrations  # isort: skip
+from corral.cli import eval_suites  # isort: skip
 
-__all__ = ["campaign", "change", "demo", "evals", "gate", "integrations", "serve", "verify"]
+__all__ = [
+    "campaign",
+    "change",
+    "demo",
+    "eval_suites",
+    "evals",
+    "gate",
+    "integrations",
+    "serve",
+    "verify",
+]
