@@ -111,12 +111,12 @@ def _check_runnable(tasks: list[TaskSpec], options: EvalOptions) -> None:
         raise ConfigError("--repeat must be at least 1")
     if options.agent == "command":
         missing = [t.id for t in tasks if t.command is None]
-        what = "a command (the reference change)"
+        what = "command (the reference change)"
     else:
         if options.model is None:
             raise ConfigError(f"--agent {options.agent} needs a model: --provider and --model")
         missing = [t.id for t in tasks if t.prompt is None]
-        what = "a prompt"
+        what = "prompt"
     if missing:
         raise ConfigError(f"--agent {options.agent}: these tasks have no {what}: {missing}")
 

@@ -191,8 +191,8 @@ def _skip_first_test(path: str, text: str) -> Edit | None:
 def _delete_first_test(path: str, text: str) -> Edit | None:
     blocks = [
         r"^def test_\w+\(.*?(?=^\S|\Z)",
-        r"^func Test\w+\(t \*testing\.T\) \{.*?^\}\n",
-        r"^(?:test|it)\(.*?^\}\);\n",
+        r"^func Test\w+\(t \*testing\.T\) \{.*?^\}\n\n?",
+        r"^(?:test|it)\(.*?^\}\);\n\n?",
         r"^\s*#\[test\]\n\s*fn \w+\(\) \{.*?^    \}\n",
     ]
     return _first_match(path, text, [(b, lambda _: "") for b in blocks])
@@ -281,7 +281,8 @@ def _veto_recover(c: Conversation) -> ScriptItem:
 
 def _with_comment(edit: Edit) -> str:
     comment = "//" if edit.path.endswith((".go", ".js", ".mjs", ".ts", ".rs")) else "#"
-    return f"{comment} {UNRELATED}\n{edit.new}"
+    indent = edit.new[: len(edit.new) - len(edit.new.lstrip())]
+    return f"{indent}{comment} {UNRELATED}\n{edit.new}"
 
 
 BEHAVIOURS: dict[str, Behaviour] = {
