@@ -207,3 +207,28 @@ def test_eval_run_refuses_bad_usage_before_running(tmp_path: Path) -> None:
     assert "these tasks have no command (the reference change): ['clamp']" in no_command.stderr
     unknown = corral("eval", "run", str(suite), "--agent", "robot")
     assert unknown.returncode == 2 and "unknown agent 'robot'" in unknown.stderr
+
+
+def test_the_dashboard_lists_and_shows_eval_runs(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from corral.store import Store
+    from corral.web.app import create_app
+    from corral.web.settings import DashboardSettings
+
+    url = str(tmp_path / "corral.db")
+    run_id = save_run(url, _run("command", [EvalOutcome.RIGHT, EvalOutcome.WRONG]))
+    store = Store.open(url)
+    try:
+        client = TestClient(create_app(store, DashboardSettings()))
+        listed = client.get("/api/evals").json()
+        assert [(r["id"], r["right"], r["rate_right"]) for r in listed] == [(run_id, 1, 0.5)]
+        detail = client.get(f"/api/evals/{run_id}").json()
+        assert [t["outcome"] for t in detail["tasks"]] == ["right", "wrong"]
+        assert client.get("/api/evals/999").status_code == 404
+        page = client.get("/evals").text
+        assert f'href="/evals/{run_id}"' in page and "command / m" in page
+        one = client.get(f"/evals/{run_id}").text
+        assert 'data-task="t1" data-outcome="wrong"' in one
+    finally:
+        store.close()
