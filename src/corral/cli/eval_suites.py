@@ -1,4 +1,4 @@
-"""`corral eval run|compare|schema|runs`: task suites through the whole campaign loop.
+"""`corral eval run|compare|schema|runs|fake-model`: task suites through the whole campaign loop.
 
 Exit codes: `eval run` 0 when every task run is `right`, 1 when some is not, 2 on bad usage
 (an invalid suite, a task the agent cannot take, no model); `eval compare` 0, or 2 when a
@@ -265,3 +265,25 @@ def eval_runs(
         return 0
 
     run_body(body)
+
+
+@eval_app.command("fake-model")
+def eval_fake_model() -> None:
+    """Serve corral's scripted agents and judges (a fake model endpoint, for offline evals)
+    until interrupted. The model name picks the behaviour: right, disable-test, delete-test,
+    weaken-assertion, out-of-scope, break-build, give-up, crash, loop, veto-recover; judges
+    scope-judge and approve-judge. Prints the OpenAI and Anthropic base URLs."""
+    import signal
+    import threading
+
+    from corral.testing.scripted_agents import scripted_server
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with scripted_server() as server:
+        print(f"openai: {server.openai_base_url}", flush=True)
+        print(f"anthropic: {server.anthropic_base_url}", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            err.print("stopped")

@@ -30,9 +30,9 @@ from corral.forge.base import ForgeError
 from corral.forge.git import git
 from corral.llm.settings import ModelSettings
 from corral.pipeline.context import Runtime
-from corral.states import JobState, Reason
 from corral.sandbox import Backend, default_cache_dir
 from corral.spec import CampaignSpec, is_remote_url
+from corral.states import JobState, Reason
 from corral.store import Store
 from corral.store.records import GateVerdict, Job
 from corral.verifiers import verify

@@ -3,7 +3,7 @@
 The model name picks the behaviour, so one server serves every configuration and a suite
 runs against it like against any endpoint:
 
-    python -m corral.testing.scripted_agents &   # prints its URLs: http://127.0.0.1:PORT/v1
+    corral eval fake-model &     # prints its URLs: http://127.0.0.1:PORT/v1
     corral eval run SUITE --agent builtin --provider openai --model disable-test \
         --base-url http://127.0.0.1:PORT/v1 --judge-provider openai \
         --judge-model scope-judge --judge-base-url http://127.0.0.1:PORT/v1
@@ -40,12 +40,8 @@ anything else; `approve-judge` approves everything.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import json
 import re
-import signal
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -337,22 +333,3 @@ def play(request: FakeRequest) -> ScriptItem:
 def scripted_server() -> FakeModelServer:
     """A fake model server playing every scripted agent and judge (start it with `with`)."""
     return FakeModelServer(play)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Serve the scripted agents until interrupted; prints the two base URLs."""
-    argparse.ArgumentParser(
-        description="Serve corral's scripted agents and judges on a free loopback port."
-    ).parse_args(argv)
-    server = scripted_server()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with server:
-        print(f"openai: {server.openai_base_url}", flush=True)
-        print(f"anthropic: {server.anthropic_base_url}", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
-
-
-if __name__ == "__main__":
-    main()
