@@ -135,24 +135,26 @@ def test_cli_runs_a_suite_against_the_fake_endpoint(
     done = corral(
         *("eval", "run", str(suite), "--agent", "builtin", "--provider", "openai"),
         *("--model", "veto-recover", "--base-url", server.openai_base_url, *judge),
-        *("--json", "--out", str(out), *common),
+        *("--repeat", "2", "--json", "--out", str(out), *common),
         timeout=900,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert set(result) >= {"suite", "agent", "model", "tasks", "summary"}
-    (task,) = result["tasks"]
+    assert [t["repeat"] for t in result["tasks"]] == [1, 2]
+    task = result["tasks"][0]
     assert set(task) >= {
         *("id", "outcome", "reason", "repeat", "turns", "tokens"),
         *("cost_usd", "wall_s", "vetoes", "recovered"),
     }
-    assert (task["outcome"], task["vetoes"], task["recovered"]) == ("right", 1, True)
-    assert result["summary"]["rate_right"] == 1.0
+    for task in result["tasks"]:
+        assert (task["outcome"], task["vetoes"], task["recovered"]) == ("right", 1, True)
+    assert (result["summary"]["right"], result["summary"]["rate_right"]) == (2, 1.0)
     written = {path.name for path in out.iterdir()}
     assert {"results.json", "report.md", "outcomes.svg", "outcomes.png"} <= written
     assert {"configurations.svg", "cost_vs_right.png"} <= written
-    assert "| clamp | 1 | right |" in (out / "report.md").read_text()
+    assert "| clamp | 2 | right |" in (out / "report.md").read_text()
 
     listed = corral("eval", "runs", "--json", "--store", str(tmp_path / "corral.db"))
     assert listed.returncode == 0, listed.stderr
-    assert [(r["suite"], r["right"]) for r in json.loads(listed.stdout)] == [("failure-modes", 1)]
+    assert [(r["suite"], r["right"]) for r in json.loads(listed.stdout)] == [("failure-modes", 2)]

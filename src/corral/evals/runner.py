@@ -302,6 +302,13 @@ def _add_figures(store: Store, job: Job, result: TaskResult) -> None:
         result.cost_usd += session.cost_usd
     verdicts = store.gate_verdicts(job.id)
     result.gate_runs = len(verdicts)
+    for verdict in verdicts:  # the judge's calls are the campaign's cost too
+        for stage in verdict.stages:
+            details = stage.get("details") or {}
+            if stage.get("name") == "judge" and "cost_usd" in details:
+                result.tokens += int(details.get("input_tokens", 0))
+                result.tokens += int(details.get("output_tokens", 0))
+                result.cost_usd += float(details.get("cost_usd", 0.0))
     vetoed_at: int | None = None
     for index, verdict in enumerate(verdicts):
         by = _vetoed_by(verdict)
@@ -337,7 +344,10 @@ def run_hidden_tests(
     the verifiers in the sandbox; each required test id must have passed."""
     tree = Path(runtime.work_dir) / "hidden"
     shutil.rmtree(tree, ignore_errors=True)
-    git("clone", "-q", "--no-tags", "--branch", job.branch or "", "--", str(remote), str(tree))
+    try:
+        git("clone", "-q", "--no-tags", "--branch", job.branch or "", "--", str(remote), str(tree))
+    except ForgeError as exc:  # fails closed: a change whose tests did not run is not right
+        return HiddenResult(failed=[f"the hidden tests could not run: {exc}"])
     hidden = suite.hidden_tests_dir(task)
     if hidden is not None:
         shutil.copytree(hidden, tree, dirs_exist_ok=True)
