@@ -115,6 +115,9 @@ def test_test_ids_match_exactly_or_by_their_last_part() -> None:
     ]
     assert matching_ids("adds", statuses) == ["suite > adds"]
     assert matching_ids("add", statuses) == []
+    more = {"com.example.FooTest.bar()": "passed", "t.py::test_p[1]": "failed"}
+    assert matching_ids("FooTest#bar", more) == ["com.example.FooTest.bar()"]
+    assert matching_ids("test_p", more) == ["t.py::test_p[1]"]
 
 
 def test_pass_to_pass_skipped_or_missing_counts_as_failed(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -382,22 +382,32 @@ def check_tests(task: TaskSpec, statuses: dict[str, TestStatus]) -> HiddenResult
 
 
 _SEPARATORS = ("::", ".", "/", " > ", "-")
+_CHILD = ("/", "[")
+"""What follows a parent's id in its children's: Go subtests, pytest parameters."""
 
 
-def matching_ids(wanted: str, statuses: dict[str, TestStatus]) -> list[str]:
+def matching_ids(wanted: str, statuses: Mapping[str, TestStatus]) -> list[str]:
     """The test ids `wanted` names: itself, else those ending in it after a separator
-    (`TestAdd` names `example.com/calc.TestAdd`; `test_add` names `tests/t.py::test_add`);
-    a Go parent test names its subtests (`TestAdd` names `TestAdd/negative`)."""
+    (`TestAdd` names `example.com/calc.TestAdd`; `test_add` names `tests/t.py::test_add`;
+    `FooTest#bar` names `com.example.FooTest.bar()`); a parent names its children
+    (`TestAdd` names `TestAdd/negative`, `test_add` names `test_add[1]`)."""
     if wanted in statuses:
         return [wanted]
-    found = [
-        name
-        for name in statuses
-        if any(name.endswith(f"{sep}{wanted}") for sep in _SEPARATORS)
-        or name.startswith(f"{wanted}/")
-        or any(f"{sep}{wanted}/" in name for sep in _SEPARATORS)
-    ]
-    return found
+    goal = _normal(wanted)
+    return [name for name in statuses if _names(goal, _normal(name))]
+
+
+def _normal(test_id: str) -> str:
+    return test_id.replace("#", ".").removesuffix("()")
+
+
+def _names(goal: str, name: str) -> bool:
+    if name == goal or any(name.endswith(f"{sep}{goal}") for sep in _SEPARATORS):
+        return True
+    for parent in (f"{goal}{child}" for child in _CHILD):
+        if name.startswith(parent) or any(f"{sep}{parent}" in name for sep in _SEPARATORS):
+            return True
+    return False
 
 
 def _slug(text: str) -> str:
