@@ -1,6 +1,6 @@
 """corral's own suite: every task's reference command is `right` through the whole pipeline.
 
-Slow (about 18 minutes on a loaded 2-core machine, mostly the Python tasks' environments).
+Slow (1003 s on a loaded 2-core machine, mostly the Python tasks' environments).
 By hand: `corral eval run evals/tasks --agent command`.
 """
 

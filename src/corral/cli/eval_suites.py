@@ -132,32 +132,36 @@ def _progress(total: int) -> OnTask:
 
 def _print_run(run: EvalRun) -> None:
     table = Table(title=f"{run.suite}: {run.label}")
-    for column in ("task", "run", "outcome", "reason", "turns", "tokens", "cost $", "wall s"):
-        table.add_column(column, justify="right" if column in ("turns", "tokens") else "left")
-    table.add_column("vetoes")
-    table.add_column("detail", overflow="fold", max_width=60)
+    table.add_column("task", overflow="fold")
+    table.add_column("run", justify="right")
+    table.add_column("outcome")
+    for column in ("turns", "tokens", "cost $", "wall s", "vetoes"):
+        table.add_column(column, justify="right")
     for t in run.tasks:
-        vetoes = f"{t.vetoes + t.guard_vetoes}{' recovered' if t.recovered else ''}"
+        reason = f" ({t.reason})" if t.reason else ""
+        vetoes = f"{t.vetoes + t.guard_vetoes}{'↺' if t.recovered else ''}"
         table.add_row(
             escape(t.id),
             str(t.repeat),
-            f"[{_STYLE[t.outcome]}]{t.outcome}[/]",
-            str(t.reason or ""),
+            f"[{_STYLE[t.outcome]}]{t.outcome}{reason}[/]",
             str(t.turns),
             str(t.tokens),
             f"{t.cost_usd:.4f}",
             f"{t.wall_s:.0f}",
             vetoes,
-            escape(t.detail[:200]),
         )
     console = Console()
     console.print(table)
+    for t in run.tasks:
+        if t.outcome != EvalOutcome.RIGHT:
+            console.print(f"  {escape(t.id)} (run {t.repeat}): {escape(t.detail[:300])}")
     s = run.summary
     low, high = s["rate_right_ci95"]
     console.print(
         f"right {s['right']}, wrong {s['wrong']}, ci_failed {s['ci_failed']}, "
         f"no_pr {s['no_pr']} of {s['runs']}: right-rate {s['rate_right']:.0%} "
-        f"(95% CI {low:.0%} to {high:.0%}), ${s['cost_usd']:.4f}, {s['wall_s']:.0f}s"
+        f"(95% CI {low:.0%} to {high:.0%}), ${s['cost_usd']:.4f}, {s['wall_s']:.0f}s "
+        "(vetoes: guard + judge; ↺ recovered after a veto)"
     )
 
 

@@ -148,8 +148,12 @@ def _outcomes_per_task(plt: Any, runs: list[EvalRun]) -> Any:
     run = runs[0]
     ids = list(dict.fromkeys(t.id for t in run.tasks))
     counts = {task_id: Counter(t.outcome for t in run.tasks if t.id == task_id) for task_id in ids}
-    figure, axes = plt.subplots(figsize=(max(6.0, 0.55 * len(ids) + 2), 4))
-    _stacked(axes, ids, [counts[i] for i in ids])
+    reasons = [
+        Counter(str(t.reason) for t in run.tasks if t.id == task_id and t.reason is not None)
+        for task_id in ids
+    ]
+    figure, axes = plt.subplots(figsize=(max(6.0, 0.7 * len(ids) + 2), 4))
+    _stacked(axes, ids, [counts[i] for i in ids], reasons)
     axes.set_ylabel("runs")
     axes.set_title(f"{run.suite}: outcome per task ({run.label})")
     axes.tick_params(axis="x", labelrotation=60)
@@ -165,12 +169,35 @@ def _outcomes_per_configuration(plt: Any, runs: list[EvalRun]) -> Any:
     return figure
 
 
-def _stacked(axes: Any, labels: list[str], counts: list[Counter[EvalOutcome]]) -> None:
+def _stacked(
+    axes: Any,
+    labels: list[str],
+    counts: list[Counter[EvalOutcome]],
+    reasons: list[Counter[str]] | None = None,
+) -> None:
+    """Stacked outcome bars; a no_pr segment is labelled with its commonest reason."""
+    from matplotlib.ticker import MaxNLocator
+
     bottoms = [0] * len(labels)
     for outcome in (EvalOutcome.RIGHT, EvalOutcome.WRONG, EvalOutcome.CI_FAILED, EvalOutcome.NO_PR):
         heights = [c[outcome] for c in counts]
         axes.bar(labels, heights, bottom=bottoms, color=COLOURS[outcome], label=str(outcome))
+        if outcome == EvalOutcome.NO_PR and reasons is not None:
+            for x, (bottom, height, why) in enumerate(zip(bottoms, heights, reasons, strict=True)):
+                if height and why:
+                    text = why.most_common(1)[0][0]
+                    axes.text(
+                        x,
+                        bottom + height / 2,
+                        text,
+                        ha="center",
+                        va="center",
+                        rotation=90,
+                        fontsize="small",
+                        color="white",
+                    )
         bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
