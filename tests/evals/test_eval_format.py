@@ -235,3 +235,9 @@ def test_the_dashboard_lists_and_shows_eval_runs(tmp_path: Path) -> None:
         assert 'data-task="t1" data-outcome="wrong"' in one
     finally:
         store.close()
+
+
+def test_the_published_schema_is_the_codes() -> None:
+    published = json.loads((SHIPPED.parent / "suite.schema.json").read_text())
+    # regenerate with: corral eval schema > evals/suite.schema.json
+    assert published == suite_json_schema()
