@@ -8,13 +8,8 @@ wrong: the hidden tests (`TestClampHigh`) tell.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
-
-from corral.testing.repos import GIT_ENV
 
 GO_MOD = "module example.com/calc\n\ngo 1.21\n"
 
@@ -151,17 +146,3 @@ def write_suite(root: Path, tasks: list[dict[str, Any]], **settings: Any) -> Pat
     suite = {"name": "failure-modes", **settings, "tasks": [defaults | t for t in tasks]}
     (root / "suite.yaml").write_text(json.dumps(suite, indent=2))  # JSON is YAML too
     return root
-
-
-CORRAL = str(Path(sys.executable).with_name("corral"))
-
-
-def corral(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """The real `corral` process."""
-    return subprocess.run(
-        [CORRAL, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **GIT_ENV, "COLUMNS": "200"},
-    )

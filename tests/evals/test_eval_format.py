@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from eval_helpers import corral, write_suite
+from eval_helpers import write_suite
 
 from corral.config import ConfigError
 from corral.evals.report import markdown, write_report
@@ -23,6 +23,7 @@ from corral.evals.runner import check_tests, import_repository, matching_ids
 from corral.evals.store import list_runs, load_stored_run, save_run
 from corral.evals.suite import load_suite, suite_json_schema
 from corral.forge.git import git
+from corral.testing.cli import run_corral as corral
 
 SHIPPED = Path(__file__).parents[2] / "evals" / "tasks"
 PLOTS = ("outcomes", "configurations", "cost_vs_right")

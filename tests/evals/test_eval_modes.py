@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from eval_helpers import FIX, corral, write_suite
+from eval_helpers import FIX, write_suite
 
 from corral.evals.results import EvalOutcome, NoPrReason
 from corral.evals.runner import EvalOptions, run_suite
 from corral.evals.suite import load_suite
 from corral.llm.settings import ModelSettings
+from corral.testing.cli import run_corral as corral
 from corral.testing.fake_llm import FakeModelServer
 from corral.testing.scripted_agents import UNRELATED, scripted_server
 
