@@ -72,16 +72,13 @@ def eval_run(
     per task run (right, wrong, ci_failed, no_pr with its reason). Exit 0 when all are right."""
 
     def body() -> int:
-        from corral.config import ConfigError
-        from corral.evals.runner import AGENTS, EvalOptions, run_suite
+        from corral.evals.runner import EvalOptions, eval_agent, run_suite
         from corral.evals.store import save_run
         from corral.evals.suite import load_suite
         from corral.llm.settings import model_from_options
 
-        if agent not in AGENTS:
-            raise ConfigError(f"unknown agent {agent!r}: use {', '.join(AGENTS)}")
         options = EvalOptions(
-            agent=agent,
+            agent=eval_agent(agent),
             model=model_from_options(provider, model, base_url),
             judge=model_from_options(
                 judge_provider, judge_model, judge_base_url, flags=JUDGE_FLAGS

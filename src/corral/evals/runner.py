@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 from corral.campaigns import run_campaign
 from corral.config import ConfigError
@@ -31,15 +31,24 @@ from corral.forge.git import git
 from corral.llm.settings import ModelSettings
 from corral.pipeline.context import Runtime
 from corral.sandbox import Backend, default_cache_dir
-from corral.spec import CampaignSpec, is_remote_url
+from corral.spec import AgentKind, CampaignSpec, is_remote_url
 from corral.states import JobState, Reason
 from corral.store import Store
 from corral.store.records import GateVerdict, Job
 from corral.verifiers import verify
 from corral.verifiers.base import TestStatus
 
-AgentKind = Literal["builtin", "claude-code", "command"]
-AGENTS: tuple[AgentKind, ...] = ("builtin", "claude-code", "command")
+EvalAgent = AgentKind | Literal["command"]
+"""A campaign agent kind, or `command`: each task's own change command."""
+AGENTS: tuple[str, ...] = (*get_args(AgentKind), "command")
+
+
+def eval_agent(name: str) -> EvalAgent:
+    """The agent named on the command line; ConfigError for an unknown one."""
+    if name not in AGENTS:
+        raise ConfigError(f"unknown agent {name!r}: use {', '.join(AGENTS)}")
+    return cast("EvalAgent", name)
+
 
 OnTask = Callable[[TaskSpec, int, TaskResult | None], None]
 """Called when a task run starts (result None) and when it ends (with its result)."""
@@ -47,7 +56,7 @@ OnTask = Callable[[TaskSpec, int, TaskResult | None], None]
 
 @dataclass(frozen=True)
 class EvalOptions:
-    agent: AgentKind = "command"
+    agent: EvalAgent = "command"
     model: ModelSettings | None = None
     """The agent's model (builtin, claude-code); None for `command`."""
     judge: ModelSettings | None = None
