@@ -224,7 +224,8 @@ def test_the_dashboard_lists_and_shows_eval_runs(tmp_path: Path) -> None:
     run_id = save_run(url, _run("command", [EvalOutcome.RIGHT, EvalOutcome.WRONG]))
     store = Store.open(url)
     try:
-        client = TestClient(create_app(store, DashboardSettings()))
+        settings = DashboardSettings(allowed_hosts=["testserver"])
+        client = TestClient(create_app(store, settings))
         listed = client.get("/api/evals").json()
         assert [(r["id"], r["right"], r["rate_right"]) for r in listed] == [(run_id, 1, 0.5)]
         detail = client.get(f"/api/evals/{run_id}").json()
