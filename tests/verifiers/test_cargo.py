@@ -14,7 +14,7 @@ from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import cargo as sample
 from corral.verifiers import Finding, FindingKind, VerifyReport, verify
-from corral.verifiers.base import ProjectContext
+from corral.verifiers.base import ProjectContext, counts_json
 from corral.verifiers.cargo import (
     CargoVerifier,
     parse_compiler_messages,
@@ -80,7 +80,7 @@ def test_libtest_report_gives_each_failure_at_its_line_in_the_test_source() -> N
         "assertion `left == right` failed",
     )
     # Three binaries: 1+1 run and 1 ignored, 0+2 run, 0+1 run.
-    assert vars(report.counts) == {"run": 5, "failed": 4, "skipped": 1}
+    assert counts_json(report.counts) == {"run": 5, "failed": 4, "skipped": 1}
 
 
 def test_workspace_failures_point_into_each_member_crate() -> None:
@@ -108,7 +108,7 @@ def test_workspace_failures_point_into_each_member_crate() -> None:
             "assertion `left == right` failed",
         ),
     }
-    assert vars(report.counts) == {"run": 5, "failed": 4, "skipped": 1}
+    assert counts_json(report.counts) == {"run": 5, "failed": 4, "skipped": 1}
 
 
 def test_compile_errors_once_each_and_warnings_left_out() -> None:
@@ -217,7 +217,7 @@ def only_result(report: VerifyReport) -> tuple[list[Finding], dict[str, int] | N
     """The findings and test counts of the one crate verified."""
     [result] = report.results
     assert result.name == "cargo"
-    return result.findings, None if result.tests is None else vars(result.tests)
+    return result.findings, None if result.tests is None else counts_json(result.tests)
 
 
 def test_clean_crate_passes_in_one_line(
@@ -279,7 +279,7 @@ def test_extra_args_reach_cargo_test(repos: dict[str, Path], cache_dir: Path) ->
     settings = ONLY_CARGO.model_copy(update={"args": {"cargo": ["--lib", "--", "doubles"]}})
     report = verify(repos["failing_test"], LocalRunner(cache_dir), settings, prepare=False)
     assert report.ok, report.message
-    assert vars(report.results[0].tests) == {"run": 1, "failed": 0, "skipped": 0}
+    assert counts_json(report.results[0].tests) == {"run": 1, "failed": 0, "skipped": 0}
 
 
 def test_missing_cargo_is_an_error_finding(repos: dict[str, Path], cache_dir: Path) -> None:

@@ -13,7 +13,7 @@ from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import go as sample
 from corral.verifiers import Finding, FindingKind, VerifyReport, verify
-from corral.verifiers.base import ProjectContext
+from corral.verifiers.base import ProjectContext, counts_json
 from corral.verifiers.discovery import find_projects
 from corral.verifiers.go import (
     GoVerifier,
@@ -63,7 +63,7 @@ def test_test_events_name_each_failing_leaf_test_at_its_line_in_the_test_source(
     assert where(panic) == ("boom/boom_test.go", 6)
     assert panic.message.startswith("panic: runtime error: index out of range [5]")
     # Leaves only: TestAdd, TestTable/1+1, TestTable/2+2, TestAt ran; TestSkipped skipped.
-    assert vars(report.counts) == {"run": 4, "failed": 2, "skipped": 1}
+    assert counts_json(report.counts) == {"run": 4, "failed": 2, "skipped": 1}
 
 
 def test_build_events_give_every_compile_error_with_its_place() -> None:
@@ -143,7 +143,7 @@ def test_failures_that_print_no_position_point_at_the_test_function() -> None:
     )
     assert set(by_id) == {example.test_id, exited.test_id, subtest.test_id}
     # The test that never finished counts as run and failed.
-    assert vars(report.counts) == {"run": 7, "failed": 3, "skipped": 1}
+    assert counts_json(report.counts) == {"run": 7, "failed": 3, "skipped": 1}
 
 
 def test_a_chatty_test_is_reported_at_its_failure_not_its_first_log_line() -> None:
@@ -210,7 +210,7 @@ def only_result(report: VerifyReport) -> tuple[list[Finding], dict[str, int] | N
     """The findings and test counts of the one Go project verified."""
     [result] = report.results
     assert result.name == "go"
-    return result.findings, None if result.tests is None else vars(result.tests)
+    return result.findings, None if result.tests is None else counts_json(result.tests)
 
 
 def test_clean_module_passes_in_one_line(reports: dict[str, VerifyReport]) -> None:
@@ -259,7 +259,7 @@ def test_extra_args_reach_go_test(repos: dict[str, Path], cache_dir: Path) -> No
     settings = ONLY_GO.model_copy(update={"args": {"go": ["-run", "TestDoubled"]}})
     report = verify(repos["failing_test"], LocalRunner(cache_dir), settings, prepare=False)
     assert report.ok, report.message
-    assert vars(report.results[0].tests) == {"run": 1, "failed": 0, "skipped": 0}
+    assert counts_json(report.results[0].tests) == {"run": 1, "failed": 0, "skipped": 0}
 
 
 def test_check_does_not_download_what_prepare_did_not(make_repo: MakeRepo, cache_dir: Path) -> None:
@@ -310,7 +310,7 @@ def test_module_without_packages_has_nothing_to_fail(make_repo: MakeRepo, cache_
     repo = make_repo({"go.mod": "module example.com/empty\n\ngo 1.22\n"})
     report = verify(repo, LocalRunner(cache_dir), ONLY_GO)
     assert report.ok, report.message
-    assert vars(report.results[0].tests) == {"run": 0, "failed": 0, "skipped": 0}
+    assert counts_json(report.results[0].tests) == {"run": 0, "failed": 0, "skipped": 0}
 
 
 def test_go_work_modules_prepare_and_leave_no_binary_behind(

@@ -21,7 +21,7 @@ from corral.sandbox.base import CommandResult
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, write_files
 from corral.verifiers import Finding, FindingKind, verify
-from corral.verifiers.base import ProjectContext, cache_env
+from corral.verifiers.base import ProjectContext, cache_env, counts_json
 from corral.verifiers.discovery import find_projects
 from corral.verifiers.gradle import (
     GradleVerifier,
@@ -209,7 +209,7 @@ def test_failed_build_with_format_and_test_failures(multi_project: Path) -> None
     assert where(error) == (FindingKind.TEST, f"app/{CALC_TEST}", 23)  # not Calculator.java:10
     assert error.message == "IllegalStateException: cannot divide 1 by zero"
     assert outcome.tests is not None
-    assert vars(outcome.tests) == {"run": 3, "failed": 2, "skipped": 1}
+    assert counts_json(outcome.tests) == {"run": 3, "failed": 2, "skipped": 1}
 
 
 def test_checkstyle_report_warnings_only_when_they_failed_the_build(tmp_path: Path) -> None:
@@ -248,7 +248,7 @@ def test_unexplained_failure_is_an_error_saying_what_went_wrong(tmp_path: Path) 
 def test_a_clean_build_without_tests_counts_zero(tmp_path: Path) -> None:
     outcome = read_outcome(context_at(tmp_path), failed("BUILD SUCCESSFUL\n", 0), [tmp_path])
     assert outcome.findings == []
-    assert outcome.tests is not None and vars(outcome.tests) == {
+    assert outcome.tests is not None and counts_json(outcome.tests) == {
         "run": 0,
         "failed": 0,
         "skipped": 0,

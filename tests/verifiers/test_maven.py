@@ -15,7 +15,7 @@ from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import maven as sample
 from corral.verifiers import Finding, FindingKind, VerifyReport, verify
-from corral.verifiers.base import ProjectContext
+from corral.verifiers.base import ProjectContext, counts_json
 from corral.verifiers.junit import failure_finding, parse_junit_xml, read_checkstyle_reports
 from corral.verifiers.maven import (
     MavenBuild,
@@ -71,7 +71,7 @@ def test_checkstyle_report_gives_rule_file_and_line() -> None:
 def test_surefire_report_counts_and_points_into_the_test_source(tmp_path: Path) -> None:
     write_files(tmp_path, {CALC: "", CALC_TEST: ""})
     report = parse_junit_xml(recorded("TEST-failing.xml"))
-    assert vars(report.counts) == {"run": 2, "failed": 1, "skipped": 0}
+    assert counts_json(report.counts) == {"run": 2, "failed": 1, "skipped": 0}
     [failure] = report.failures
     finding = failure_finding(context_at(tmp_path), tmp_path, failure)
     assert where(finding) == (FindingKind.TEST, CALC_TEST, 17)
@@ -85,7 +85,7 @@ def test_testng_report_with_no_test_frame_and_run_specific_message() -> None:
     frame names the test, and TestNG's message carries the instance's identity hash."""
     module = DATA / "testng"
     report = parse_junit_xml(recorded("TEST-testng.xml"))
-    assert vars(report.counts) == {"run": 4, "failed": 2, "skipped": 0}
+    assert counts_json(report.counts) == {"run": 4, "failed": 2, "skipped": 0}
     findings = {f.test_id: failure_finding(context_at(module), module, f) for f in report.failures}
     source = "src/test/java/org/shop/DiscountTest.java"
     case = findings["org.shop.DiscountTest.applies[999, 50, 499](2)"]
@@ -111,14 +111,14 @@ def test_surefire_errors_skips_and_nested_classes(tmp_path: Path) -> None:
     write_files(tmp_path, {CALC: "", CALC_TEST: ""})
     ctx = context_at(tmp_path)
     report = parse_junit_xml(recorded("TEST-mixed.xml"))
-    assert vars(report.counts) == {"run": 3, "failed": 2, "skipped": 1}
+    assert counts_json(report.counts) == {"run": 3, "failed": 2, "skipped": 1}
     findings = {f.test_id: failure_finding(ctx, tmp_path, f) for f in report.failures}
     error = findings["com.example.calc.CalculatorTest.dividesByZero"]
     assert where(error) == (FindingKind.TEST, CALC_TEST, 19)
     assert error.message == "IllegalStateException: cannot divide 1 by zero"
     nested = findings["com.example.calc.CalculatorTest$Negative.addsNegatives"]
     assert where(nested) == (FindingKind.TEST, CALC_TEST, 32)
-    assert vars(parse_junit_xml(recorded("TEST-empty.xml")).counts) == {
+    assert counts_json(parse_junit_xml(recorded("TEST-empty.xml")).counts) == {
         "run": 0,
         "failed": 0,
         "skipped": 0,
@@ -237,7 +237,7 @@ def reports(repos: dict[str, Path], cache_dir: Path) -> dict[str, VerifyReport]:
 def only_result(report: VerifyReport) -> tuple[list[Finding], dict[str, int] | None]:
     [result] = report.results
     assert result.name == "maven"
-    return result.findings, None if result.tests is None else vars(result.tests)
+    return result.findings, None if result.tests is None else counts_json(result.tests)
 
 
 def test_clean_project_passes_in_one_line(reports: dict[str, VerifyReport]) -> None:
@@ -278,7 +278,7 @@ def test_module_findings_are_relative_to_the_repository_and_extra_args_apply(
     assert where(finding) == (FindingKind.TEST, f"calc/{CALC_TEST}", line)
     # `-Dtest=CalculatorTest#multipliesTwoNumbers` from .corral.yaml: one test of two ran.
     assert result.tests is not None
-    assert vars(result.tests) == {"run": 1, "failed": 1, "skipped": 0}
+    assert counts_json(result.tests) == {"run": 1, "failed": 1, "skipped": 0}
 
 
 @pytest.fixture(scope="module")

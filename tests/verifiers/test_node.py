@@ -17,7 +17,7 @@ from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import node as sample
 from corral.verifiers import Finding, FindingKind, VerifyReport, verify
-from corral.verifiers.base import ProjectContext, cache_env
+from corral.verifiers.base import ProjectContext, cache_env, counts_json
 from corral.verifiers.discovery import find_projects
 from corral.verifiers.node import (
     NodeVerifier,
@@ -81,7 +81,7 @@ def test_node_junit_names_each_failure_at_its_line_in_the_test_source() -> None:
         "Error: cannot load fixtures",
     )
     # reads numbers passed; skip and todo are skipped; the broken file counts as one failure.
-    assert vars(counts) == {"run": 5, "failed": 4, "skipped": 2}
+    assert counts_json(counts) == {"run": 5, "failed": 4, "skipped": 2}
 
 
 def test_a_module_that_does_not_parse_is_a_compile_finding_at_its_line() -> None:
@@ -98,7 +98,7 @@ def test_a_module_that_does_not_parse_is_a_compile_finding_at_its_line() -> None
         "SyntaxError: Invalid or unexpected token",
     )
     assert finding.context == "#!/usr/bin/env node"
-    assert vars(counts) == {"run": 1, "failed": 1, "skipped": 0}
+    assert counts_json(counts) == {"run": 1, "failed": 1, "skipped": 0}
 
 
 def test_stack_frames_in_folders_with_spaces() -> None:
@@ -113,7 +113,7 @@ def test_stack_frames_in_folders_with_spaces() -> None:
         10,
         "AssertionError: Expected values to be strictly equal:",
     )
-    assert vars(counts) == {"run": 2, "failed": 1, "skipped": 0}
+    assert counts_json(counts) == {"run": 2, "failed": 1, "skipped": 0}
 
 
 @pytest.mark.parametrize(("report", "assert_line"), [("jest.json", 9), ("vitest.json", 10)])
@@ -129,7 +129,7 @@ def test_jest_and_vitest_json_reports(report: str, assert_line: int) -> None:
     assert "toBe" in wrong.message or "expected 4 to be 5" in wrong.message
     assert by_id["throws"].message.startswith("SyntaxError: Expected property name")
     assert by_id["throws"].line == assert_line + 7
-    assert vars(counts) == {"run": 3, "failed": 2, "skipped": 1}
+    assert counts_json(counts) == {"run": 3, "failed": 2, "skipped": 1}
 
 
 def test_vitest_1_report_locates_failures_by_its_location_field() -> None:
@@ -143,7 +143,7 @@ def test_vitest_1_report_locates_failures_by_its_location_field() -> None:
         "expected 'a-b' to be 'a-c' // Object.is equality",
     )
     assert failure.test_id == "slugify > slugifies   a--b  "
-    assert vars(counts) == {"run": 3, "failed": 1, "skipped": 1}
+    assert counts_json(counts) == {"run": 3, "failed": 1, "skipped": 1}
 
 
 def test_ts_jest_type_errors_in_a_test_file_are_compile_findings_at_their_line() -> None:
@@ -161,7 +161,7 @@ def test_ts_jest_type_errors_in_a_test_file_are_compile_findings_at_their_line()
     assert error.context == (
         "Property 'cents' is missing in type '{ name: string; }' but required in type 'Item'."
     )
-    assert vars(counts) == {"run": 1, "failed": 1, "skipped": 0}
+    assert counts_json(counts) == {"run": 1, "failed": 1, "skipped": 0}
 
 
 def test_babel_syntax_error_in_a_test_file_is_a_compile_finding_at_its_line() -> None:
@@ -178,7 +178,7 @@ def test_babel_syntax_error_in_a_test_file_is_a_compile_finding_at_its_line() ->
     )
     assert error.context is not None
     assert error.context.splitlines()[2:4] == ["> 6 |   q.push(2;", "    |           ^"]
-    assert vars(counts) == {"run": 1, "failed": 1, "skipped": 0}
+    assert counts_json(counts) == {"run": 1, "failed": 1, "skipped": 0}
 
 
 def test_jest_context_carries_expected_and_received() -> None:
@@ -200,7 +200,7 @@ def test_mocha_json_report_with_relative_stack_paths() -> None:
     )
     assert by_id["add sums wrongly"].context == "4 !== 5"
     assert (by_id["throws"].file, by_id["throws"].line) == ("test/math.test.js", 17)
-    assert vars(counts) == {"run": 3, "failed": 2, "skipped": 1}
+    assert counts_json(counts) == {"run": 3, "failed": 2, "skipped": 1}
 
 
 def test_eslint_json_and_stylish_agree_and_drop_warnings() -> None:
@@ -360,7 +360,8 @@ def test_clean_sample_passes_in_one_line_and_leaves_the_tree_untouched(
     assert report.ok, report.message
     assert report.message == "All checks passed (node; 2 tests passed)."
     (result,) = report.results
-    assert result.tests is not None and vars(result.tests) == {"run": 2, "failed": 0, "skipped": 0}
+    assert result.tests is not None
+    assert counts_json(result.tests) == {"run": 2, "failed": 0, "skipped": 0}
     # No lockfile written, no report left behind.
     assert git(root, "status", "--porcelain") == ""
 
@@ -396,7 +397,8 @@ def test_failing_test_points_at_the_assertion(
         "AssertionError: Expected values to be strictly equal:",
     )
     assert (finding.test_id, finding.context) == ("total sums a list", "6 !== 7")
-    assert result.tests is not None and vars(result.tests) == {"run": 2, "failed": 1, "skipped": 0}
+    assert result.tests is not None
+    assert counts_json(result.tests) == {"run": 2, "failed": 1, "skipped": 0}
 
 
 def test_lint_violation_from_eslint_json(

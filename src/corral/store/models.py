@@ -195,3 +195,17 @@ class PullRequestRow(_Timestamped, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class EvalRunRow(_Timestamped, Base):
+    __tablename__ = "eval_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suite: Mapped[str] = mapped_column(String(200))
+    agent: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(200))
+    judge: Mapped[str | None] = mapped_column(String(200))
+    runs: Mapped[int] = mapped_column(Integer)
+    right: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]]
+    """The run's whole JSON (`corral eval run --json`)."""

@@ -126,3 +126,18 @@ class Feedback:
     comment: str | None
     by: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class EvalRunRecord:
+    """A stored eval run: its summary columns and its whole JSON."""
+
+    id: int
+    suite: str
+    agent: str
+    model: str | None
+    judge: str | None
+    runs: int
+    right: int
+    data: dict[str, Any]
+    created_at: datetime

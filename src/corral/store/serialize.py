@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from corral.verifiers.base import Finding, FindingKind, TestCounts, VerifierResult
+from corral.verifiers.base import (
+    Finding,
+    FindingKind,
+    TestCounts,
+    VerifierResult,
+    counts_json,
+)
 
 
 def result_to_json(result: VerifierResult) -> dict[str, Any]:
@@ -25,7 +31,7 @@ def result_to_json(result: VerifierResult) -> dict[str, Any]:
             }
             for f in result.findings
         ],
-        "tests": None if result.tests is None else vars(result.tests),
+        "tests": None if result.tests is None else counts_json(result.tests),
     }
 
 

@@ -398,6 +398,30 @@ class Store:
         query = select(m.PullRequestRow).where(m.PullRequestRow.campaign_id == campaign_id)
         return self._records(query.order_by(m.PullRequestRow.id), _pull_request)
 
+    def save_eval_run(self, data: dict[str, Any]) -> r.EvalRunRecord:
+        """Keep an eval run (`corral eval run`'s JSON); its summary fills the columns."""
+        summary = data.get("summary") or {}
+        row = m.EvalRunRow(
+            suite=str(data["suite"]),
+            agent=str(data["agent"]),
+            model=data.get("model"),
+            judge=data.get("judge"),
+            runs=int(summary.get("runs", 0)),
+            right=int(summary.get("right", 0)),
+            data=_json(data),
+        )
+        return self._insert(row, _as(r.EvalRunRecord))
+
+    def eval_runs(self) -> list[r.EvalRunRecord]:
+        """Every stored eval run, newest first."""
+        query = select(m.EvalRunRow).order_by(m.EvalRunRow.id.desc())
+        return self._records(query, _as(r.EvalRunRecord))
+
+    def eval_run(self, run_id: int) -> r.EvalRunRecord | None:
+        query = select(m.EvalRunRow).where(m.EvalRunRow.id == run_id)
+        found = self._records(query, _as(r.EvalRunRecord))
+        return found[0] if found else None
+
     def pull_requests_opened_since(self, campaign_id: int, since: datetime) -> list[datetime]:
         """When each of the campaign's PRs opened after `since` was opened, oldest first."""
         with self._tx() as s:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from corral.sandbox.base import (
     CommandResult,
@@ -65,6 +65,9 @@ def _normalise(message: str) -> str:
     return " ".join(message.split()).lower()
 
 
+TestStatus = Literal["passed", "failed", "skipped"]
+
+
 @dataclass
 class TestCounts:
     __test__ = False  # not a pytest class
@@ -73,11 +76,22 @@ class TestCounts:
     """Tests executed (passed or failed), skipped ones excluded."""
     failed: int = 0
     skipped: int = 0
+    cases: dict[str, TestStatus] = field(default_factory=dict, compare=False, repr=False)
+    """Each test's id and how it ended, as the tool's structured report names it (pytest's
+    node id, `package.TestName` for Go, JUnit's `class.method`, libtest's path)."""
 
     def add(self, other: TestCounts) -> TestCounts:
         return TestCounts(
-            self.run + other.run, self.failed + other.failed, self.skipped + other.skipped
+            self.run + other.run,
+            self.failed + other.failed,
+            self.skipped + other.skipped,
+            {**self.cases, **other.cases},
         )
+
+
+def counts_json(counts: TestCounts) -> dict[str, int]:
+    """The counts as `verify --json` and the store show them (each test's status left out)."""
+    return {"run": counts.run, "failed": counts.failed, "skipped": counts.skipped}
 
 
 @dataclass

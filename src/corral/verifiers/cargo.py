@@ -34,6 +34,7 @@ from corral.verifiers.base import (
     ProjectContext,
     Rel,
     TestCounts,
+    TestStatus,
     Verifier,
     VerifierError,
     output_tail,
@@ -50,6 +51,10 @@ _ERROR_CODE = re.compile(r"E\d{4}")
 _FMT_DIFF = re.compile(r"^Diff in (?P<file>.+?)(?::| at line )(?P<line>\d+):$")
 # libtest's human report.
 _TEST_FAILED = re.compile(r"^test (?P<name>.+?)(?: - should panic)? \.\.\. FAILED$")
+_TEST_LINE = re.compile(
+    r"^test (?P<name>.+?)(?: - should panic)? \.\.\. (?P<status>ok|FAILED|ignored)"
+)
+_LIBTEST_STATUS: dict[str, TestStatus] = {"ok": "passed", "FAILED": "failed", "ignored": "skipped"}
 _SECTION = re.compile(r"^---- (?P<name>.+) stdout ----$")
 _RESULT = re.compile(
     r"^test result: \w+\. (?P<passed>\d+) passed; (?P<failed>\d+) failed; (?P<ignored>\d+) ignored;"
@@ -281,6 +286,8 @@ def parse_libtest(lines: list[str], rel: Rel) -> TestReport:
             report.counts = report.counts.add(TestCounts(passed + failures, failures, ignored))
         elif (test := _TEST_FAILED.match(raw)) is not None:
             failed.append(test["name"])
+        if (line := _TEST_LINE.match(raw)) is not None:
+            report.counts.cases[line["name"]] = _LIBTEST_STATUS[line["status"]]
         if (section := _SECTION.match(raw)) is not None:
             current = sections.setdefault(section["name"], [])
         elif raw == "failures:" or _RESULT.match(raw):

@@ -25,6 +25,7 @@ from corral.verifiers.base import (
     ProjectContext,
     Rel,
     TestCounts,
+    TestStatus,
     Verifier,
     VerifierError,
     output_tail,
@@ -345,6 +346,7 @@ def parse_test_events(text: str, package_dirs: dict[str, Path], rel: Rel) -> Tes
         run=sum(r.action in ("pass", "fail", "exit") for r in leaves.values()),
         failed=sum(r.action in ("fail", "exit") for r in leaves.values()),
         skipped=sum(r.action == "skip" for r in leaves.values()),
+        cases={f"{pkg}.{test}": _GO_STATUS[run.action] for (pkg, test), run in leaves.items()},
     )
     findings = [
         _test_finding(package, test, run, package_dirs.get(package), rel)
@@ -355,6 +357,16 @@ def parse_test_events(text: str, package_dirs: dict[str, Path], rel: Rel) -> Tes
         if not any(f.test_id and f.test_id.startswith(f"{package}.") for f in findings):
             findings.append(_package_failure(package, output))
     return TestReport(findings, counts)
+
+
+_GO_STATUS: dict[str, TestStatus] = {
+    "pass": "passed",
+    "skip": "skipped",
+    "fail": "failed",
+    "exit": "failed",
+    "run": "failed",
+}
+"""A leaf test's last `go test -json` action as a test status (one never ended failed)."""
 
 
 def _has_subtests(key: tuple[str, str], tests: dict[tuple[str, str], _TestRun]) -> bool:

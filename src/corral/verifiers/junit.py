@@ -65,14 +65,23 @@ def parse_junit_xml(text: str) -> JUnitReport:
         problem = case.find("failure")
         if problem is None:
             problem = case.find("error")
+        case_id = _case_id(case)
         if case.find("skipped") is not None:
             report.counts.skipped += 1
+            report.counts.cases[case_id] = "skipped"
             continue
         report.counts.run += 1
+        report.counts.cases[case_id] = "passed" if problem is None else "failed"
         if problem is not None:
             report.counts.failed += 1
             report.failures.append(_failure(case, problem))
     return report
+
+
+def _case_id(case: ET.Element) -> str:
+    """`class.method`, as TestFailure.test_id names it."""
+    classname, name = case.get("classname") or "", case.get("name") or ""
+    return f"{classname}.{name}" if name else classname
 
 
 def _failure(case: ET.Element, problem: ET.Element) -> TestFailure:

@@ -882,11 +882,14 @@ def parse_node_junit(xml: str, rel: Rel, output: str = "") -> tuple[list[Finding
     findings: list[Finding] = []
     counts = TestCounts()
     for path, case in _junit_cases(ET.fromstring(xml), ()):
+        case_id = " > ".join((*path, case.get("name", "?")))
         if case.find("skipped") is not None:
             counts.skipped += 1
+            counts.cases[case_id] = "skipped"
             continue
         counts.run += 1
         failure = case.find("failure")
+        counts.cases[case_id] = "passed" if failure is None else "failed"
         if failure is None:
             continue
         counts.failed += 1

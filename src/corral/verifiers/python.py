@@ -575,8 +575,10 @@ def parse_pytest_junit(xml: str, rel: Rel) -> tuple[list[Finding], TestCounts]:
             findings.append(_collection_finding(case, problem, rel))
         elif _first_child(case, "skipped") is not None:
             counts.skipped += 1
+            counts.cases[_node_id(case)] = "skipped"
         else:
             counts.run += 1
+            counts.cases[_node_id(case)] = "passed" if problem is None else "failed"
             if problem is not None:
                 counts.failed += 1
                 findings.append(_test_finding(case, problem, rel))

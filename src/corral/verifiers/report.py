@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from corral.verifiers.base import Finding, FindingKind, VerifierResult
+from corral.verifiers.base import Finding, FindingKind, VerifierResult, counts_json
 
 DEFAULT_MAX_CHARS = 2000
 _CONTEXT_LINES = 6
@@ -40,7 +40,7 @@ class VerifyReport:
                     "project": r.project,
                     "ok": r.ok,
                     "duration_s": round(r.duration_s, 3),
-                    "tests": None if r.tests is None else vars(r.tests),
+                    "tests": None if r.tests is None else counts_json(r.tests),
                     "findings": [_finding_json(f) for f in r.findings],
                 }
                 for r in self.results

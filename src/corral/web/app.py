@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.staticfiles import StaticFiles
 
 from corral.store import Store, StoreError
-from corral.web import api, pages
+from corral.web import api, evals, pages
 from corral.web.data import NotFoundError
 from corral.web.security import CONTENT_SECURITY_POLICY, WriteRefused, host_allowed, host_name
 from corral.web.settings import DashboardSettings
@@ -30,7 +30,9 @@ def create_app(store: Store, settings: DashboardSettings | None = None) -> FastA
     app.state.store = store
     app.state.settings = settings or DashboardSettings.from_env()
     app.include_router(api.router)
+    app.include_router(evals.api)
     app.include_router(pages.router)
+    app.include_router(evals.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.get("/docs", include_in_schema=False)(_api_docs)
     app.add_exception_handler(NotFoundError, _not_found)
