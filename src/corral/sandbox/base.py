@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 NetworkPolicy = Literal["none", "open"]
-LimitHit = Literal["timeout", "memory", "processes", "output"]
+LimitHit = Literal["timeout", "memory", "processes", "output", "disk"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,11 @@ class Limits:
     max_processes: int | None = 4096
     max_output_bytes: int = 8_000_000
     """Bytes kept per stream; the middle of a longer stream is dropped."""
+    max_file_mb: int | None = 4096
+    """The largest file a command may write (RLIMIT_FSIZE): a bigger write fails."""
+    disk_mb: int | None = 20480
+    """What the job's writable folders (workspace, its caches, its HOME) may hold after a
+    command; over it, the command is reported as `limit_hit="disk"`."""
 
 
 @dataclass(frozen=True)
