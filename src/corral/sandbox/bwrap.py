@@ -38,7 +38,7 @@ from corral.sandbox.base import (
     ToolMissingError,
 )
 from corral.sandbox.cgroup import CommandCgroup, find_cgroups
-from corral.sandbox.disk import disk_usage
+from corral.sandbox.disk import DiskWatch
 from corral.sandbox.egress import (
     EGRESS_PORT,
     FORWARDER_PATH,
@@ -264,6 +264,7 @@ class BwrapRunner:
         if not argv or find_program(argv[0], full_env.get("PATH", ""), cwd, plan) is None:
             raise ToolMissingError(argv[0] if argv else "(empty command)")
         command = [*self._forwarder(plan, full_env), *argv] if proxy is not None else list(argv)
+        disk = DiskWatch(self._workspace, limits.disk_mb)
         with self._cgroup(limits) as group, _PidNamespace() as namespace:
             sandboxed = [*self.bwrap_args(plan, cwd), *namespace.args(), "--", *command]
             result = run_process(
@@ -274,9 +275,10 @@ class BwrapRunner:
                 stdin=stdin,
                 kill=lambda proc: _kill_everything(proc, namespace, group),
                 pass_fds=namespace.pass_fds,
+                watch=disk.watch,
             )
             result = replace(result, argv=tuple(argv), limit_hit=_limit_hit(result, group))
-        return self._check_disk(result, limits)
+        return disk.report(result)
 
     def bwrap_args(self, plan: MountPlan, cwd: Path) -> list[str]:
         return [
@@ -364,15 +366,6 @@ class BwrapRunner:
             str(SOCKET_PATH),
             "--",
         ]
-
-    def _check_disk(self, result: CommandResult, limits: Limits) -> CommandResult:
-        if limits.disk_mb is None or result.limit_hit is not None:
-            return result
-        used = disk_usage((self._workspace, self.cache_dir, self.home))
-        if used > limits.disk_mb * 1024 * 1024:
-            note = f"\n[corral: the job's files use {used >> 20} MB of its {limits.disk_mb} MB]"
-            return replace(result, limit_hit="disk", stderr=result.stderr + note)
-        return result
 
     def _inside_workspace(self, cwd: Path) -> Path:
         resolved = cwd.resolve()
