@@ -76,8 +76,6 @@ SANDBOX_UID = 1000
 SANDBOX_USER = "corral"
 CACHE_CONFIG_FILES = (
     "cargo/config.toml",
-    "cargo/credentials",
-    "cargo/credentials.toml",
     "gradle/gradle.properties",
     "gradle/init.gradle",
     "gradle/init.gradle.kts",
@@ -96,9 +94,7 @@ HOME_CONFIG_FILES = (
     ".yarnrc.yml",
     ".pip/pip.conf",
     ".config/pip/pip.conf",
-    ".pydistutils.cfg",
     ".m2/settings.xml",
-    ".m2/settings-security.xml",
     ".gradle/gradle.properties",
     ".cargo/config.toml",
     ".gitconfig",
@@ -106,7 +102,7 @@ HOME_CONFIG_FILES = (
 )
 HOME_CONFIG_DIRS = (".gradle/init.d",)
 """The same for the private HOME: one command cannot configure the tools of the next."""
-MASK_CONTENT = {"settings.xml": "<settings/>\n", "settings-security.xml": "<settingsSecurity/>\n"}
+MASK_CONTENT = {"settings.xml": "<settings/>\n"}
 """Empty files, except where the tool refuses an empty one."""
 TOOLCHAIN_VARS = (
     "RUSTUP_HOME",
@@ -163,20 +159,31 @@ class MountPlan:
 
     mounts: tuple[Mount, ...]
 
+    @functools.cached_property
+    def _by_path(self) -> dict[Path, Mount]:
+        return {m.path: m for m in sorted(self.mounts, key=lambda m: m.kind != "tmpfs")}
+
+    def _deepest(self, path: Path) -> Mount | None:
+        """The mount that decides what the sandbox sees at `path`: the deepest above it."""
+        for ancestor in (path, *path.parents):
+            mount = self._by_path.get(ancestor)
+            if mount is not None:
+                return mount
+        return None
+
     def visible(self, path: Path) -> bool:
         """Whether the host's file at `path` is what the sandbox sees there."""
-        covering = [m for m in self.mounts if path.is_relative_to(m.path)]
-        if not covering:
+        deepest = self._deepest(path)
+        if deepest is None:
             return False
-        deepest = max(covering, key=lambda m: len(m.path.parts))
         if deepest.kind == "symlink" and deepest.source is not None:
             target = (deepest.path.parent / deepest.source).resolve()
             return self.visible(target / path.relative_to(deepest.path))
         return deepest.kind in ("ro-bind", "bind") and deepest.source in (None, deepest.path)
 
     def writable(self, path: Path) -> bool:
-        covering = [m for m in self.mounts if path.is_relative_to(m.path)]
-        return bool(covering) and max(covering, key=lambda m: len(m.path.parts)).kind == "bind"
+        deepest = self._deepest(path)
+        return deepest is not None and deepest.kind == "bind"
 
     def args(self) -> list[str]:
         ordered = sorted(self.mounts, key=lambda m: (len(m.path.parts), m.kind != "tmpfs"))
@@ -454,7 +461,9 @@ def _private_dir(home_root: Path) -> Path:
     return private
 
 
+@functools.cache
 def _private_file(private: Path, name: str, content: str) -> Path:
+    """A read-only file of corral's, written once per process (no command can change it)."""
     path = private / name
     if not path.is_file() or path.read_text() != content:
         tmp = path.with_name(f".{name}.{os.getpid()}")
