@@ -288,28 +288,7 @@ class BwrapRunner:
         return disk.report(result)
 
     def bwrap_args(self, plan: MountPlan, cwd: Path) -> list[str]:
-        return [
-            self._bwrap,
-            "--unshare-all",
-            "--unshare-user",
-            "--uid",
-            str(SANDBOX_UID),
-            "--gid",
-            str(SANDBOX_UID),
-            "--die-with-parent",
-            "--new-session",
-            "--cap-drop",
-            "ALL",
-            *plan.args(),
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--remount-ro",
-            "/",
-            "--chdir",
-            str(cwd),
-        ]
+        return bwrap_command(self._bwrap, plan, cwd)
 
     def mount_plan(self, env: Mapping[str, str], proxy: EgressProxy | None = None) -> MountPlan:
         _scrub(self.cache_dir, CACHE_SCRUBBED)
@@ -328,51 +307,16 @@ class BwrapRunner:
                 *(_proxy_mounts(proxy) if proxy is not None else ()),
             )
         )
-        never = (Path("/"), *(Path(h) for h in _host_home(self._base_env)))
-        bound: list[Mount] = []
-        for path in sorted({p for p in _toolchain_paths(env) if not base.visible(p)}):
-            if any(path.is_relative_to(m.path) for m in bound):  # parents sort first
-                continue
-            if any(n.is_relative_to(path) for n in (*never, self._workspace, self._cache_root)):
-                continue  # it would show the host's home, other checkouts or other caches
-            bound.append(Mount(path, "ro-bind"))
-        return MountPlan(base.mounts + tuple(bound))
+        return with_toolchains(base, env, self._base_env, (self._workspace, self._cache_root))
 
     def _identity_mounts(self) -> list[Mount]:
-        """/etc/passwd and /etc/group naming the sandbox's user, with its HOME (the JVM takes
-        `user.home` from there, not from $HOME)."""
-        home = self.home
-        passwd = f"{SANDBOX_USER}:x:{SANDBOX_UID}:{SANDBOX_UID}::{home}:/bin/sh\n"
-        group = f"{SANDBOX_USER}:x:{SANDBOX_UID}:\n"
-        digest = hashlib.sha256(str(home).encode()).hexdigest()[:16]
-        return [
-            Mount(
-                Path("/etc/passwd"),
-                "mask",
-                _private_file(self._private, f"passwd-{digest}", passwd),
-            ),
-            Mount(Path("/etc/group"), "mask", _private_file(self._private, "group", group)),
-        ]
+        return identity_mounts(self._private, self.home)
 
     def _proxy(self) -> EgressProxy:
         return shared_proxy(self._egress or EgressPolicy.from_env(self._base_env))
 
     def _forwarder(self, plan: MountPlan, env: Mapping[str, str]) -> list[str]:
-        python = find_python(plan, env)
-        if python is None:
-            raise SandboxUnavailableError(
-                "network for prepare steps needs a python3 the sandbox can see "
-                "(/usr/bin/python3 or on PATH) to reach the egress proxy"
-            )
-        return [
-            str(python),
-            "-S",
-            "-I",
-            str(FORWARDER_PATH),
-            str(EGRESS_PORT),
-            str(SOCKET_PATH),
-            "--",
-        ]
+        return forwarder_command(plan, env, {EGRESS_PORT: SOCKET_PATH})
 
     def _inside_workspace(self, cwd: Path) -> Path:
         resolved = cwd.resolve()
@@ -391,6 +335,74 @@ class BwrapRunner:
             yield group
         finally:
             group.remove()
+
+
+def bwrap_command(bwrap: str, plan: MountPlan, cwd: Path) -> list[str]:
+    """bwrap's arguments for a sandbox with `plan`, started in `cwd` (the command follows)."""
+    return [
+        bwrap,
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_UID),
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        *plan.args(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--remount-ro",
+        "/",
+        "--chdir",
+        str(cwd),
+    ]
+
+
+def with_toolchains(
+    base: MountPlan, env: Mapping[str, str], host_env: Mapping[str, str], keep_out: Sequence[Path]
+) -> MountPlan:
+    """`base` plus the toolchain folders of `env` it misses, read-only; never `/`, the host's
+    home itself, or a folder holding one of `keep_out` (workspaces, cache roots)."""
+    never = (Path("/"), *(Path(h) for h in _host_home(host_env)), *keep_out)
+    bound: list[Mount] = []
+    for path in sorted({p for p in _toolchain_paths(env) if not base.visible(p)}):
+        if any(path.is_relative_to(m.path) for m in bound):  # parents sort first
+            continue
+        if any(n.is_relative_to(path) for n in never):
+            continue
+        bound.append(Mount(path, "ro-bind"))
+    return MountPlan(base.mounts + tuple(bound))
+
+
+def identity_mounts(private: Path, home: Path) -> list[Mount]:
+    """/etc/passwd and /etc/group naming the sandbox's user, with its HOME (the JVM takes
+    `user.home` from there, not from $HOME)."""
+    passwd = f"{SANDBOX_USER}:x:{SANDBOX_UID}:{SANDBOX_UID}::{home}:/bin/sh\n"
+    group = f"{SANDBOX_USER}:x:{SANDBOX_UID}:\n"
+    digest = hashlib.sha256(str(home).encode()).hexdigest()[:16]
+    return [
+        Mount(Path("/etc/passwd"), "mask", _private_file(private, f"passwd-{digest}", passwd)),
+        Mount(Path("/etc/group"), "mask", _private_file(private, "group", group)),
+    ]
+
+
+def forwarder_command(
+    plan: MountPlan, env: Mapping[str, str], ports: Mapping[int, Path]
+) -> list[str]:
+    """The prefix that runs forwarder.py (127.0.0.1:port to each socket) before the command."""
+    python = find_python(plan, env)
+    if python is None:
+        raise SandboxUnavailableError(
+            "network in the sandbox needs a python3 the sandbox can see "
+            "(/usr/bin/python3 or on PATH) to reach corral's proxy"
+        )
+    pairs = [f"{port}={path}" for port, path in ports.items()]
+    return [str(python), "-S", "-I", str(FORWARDER_PATH), *pairs, "--"]
 
 
 def repository_key(workspace: Path) -> str:
@@ -558,6 +570,12 @@ def _proxy_mounts(proxy: EgressProxy) -> list[Mount]:
         Mount(SOCKET_PATH, "mask", proxy.socket_path),
         Mount(FORWARDER_PATH, "mask", FORWARDER_SOURCE),
     ]
+
+
+def proxy_mounts(sockets: Mapping[Path, Path]) -> list[Mount]:
+    """The forwarder and each host socket (value) at its place inside (key)."""
+    mounts = [Mount(inside, "mask", host) for inside, host in sockets.items()]
+    return [*mounts, Mount(FORWARDER_PATH, "mask", FORWARDER_SOURCE)]
 
 
 def find_python(plan: MountPlan, env: Mapping[str, str]) -> Path | None:

@@ -371,3 +371,42 @@ def proxy_env(port: int, env: Mapping[str, str]) -> dict[str, str]:
         "MAVEN_OPTS": f"{env.get('MAVEN_OPTS', '')} {java}".strip(),
         "GRADLE_OPTS": f"{env.get('GRADLE_OPTS', '')} {java}".strip(),
     }
+
+
+class _RelayHandler(socketserver.BaseRequestHandler):
+    server: _RelayServer
+
+    def handle(self) -> None:
+        try:
+            upstream = socket.create_connection(self.server.target, timeout=30)
+        except OSError as exc:
+            log.warning("cannot reach %s:%d: %s", *self.server.target, exc)
+            return
+        with upstream:
+            upstream.settimeout(None)
+            _relay(self.request, upstream)
+
+
+class _RelayServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: str, target: tuple[str, int]) -> None:
+        self.target = target
+        super().__init__(path, _RelayHandler)
+
+
+class EndpointRelay:
+    """One fixed endpoint (host, port) of the host's network, served on a Unix socket: how a
+    sandbox reaches a model endpoint on the host's loopback, and nothing else there."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="corral-relay-"))
+        self.socket_path = self._dir / "relay.sock"
+        self._server = _RelayServer(str(self.socket_path), (host, port))
+        os.chmod(self.socket_path, 0o600)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        shutil.rmtree(self._dir, ignore_errors=True)

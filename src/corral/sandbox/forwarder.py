@@ -1,6 +1,6 @@
 """Run inside a prepare step's sandbox: 127.0.0.1:PORT forwarded to the egress proxy.
 
-    python3 -S -I forwarder.py PORT SOCKET -- COMMAND...
+    python3 -S -I forwarder.py PORT=SOCKET [PORT=SOCKET...] -- COMMAND...
 
 The sandbox has its own network namespace with nothing but loopback; the only way out is
 the egress proxy's Unix socket, bound in at SOCKET. Package managers speak HTTP(S) proxy to
@@ -55,19 +55,27 @@ def _serve(server: socket.socket, path: str) -> None:
 
 
 def main() -> None:
-    port, path, separator, *command = sys.argv[1:]
-    if separator != "--" or not command:
-        sys.exit("usage: forwarder.py PORT SOCKET -- COMMAND...")
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", int(port)))
-    server.listen(128)
-    if os.fork() == 0:
-        try:
-            _serve(server, path)
-        finally:
-            os._exit(0)
-    server.close()
+    args = sys.argv[1:]
+    if "--" not in args or args.index("--") == len(args) - 1:
+        sys.exit("usage: forwarder.py PORT=SOCKET [PORT=SOCKET...] -- COMMAND...")
+    split = args.index("--")
+    pairs, command = args[:split], args[split + 1 :]
+    servers = []
+    for pair in pairs:
+        port, _, path = pair.partition("=")
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", int(port)))
+        server.listen(128)
+        servers.append((server, path))
+    for server, path in servers:
+        if os.fork() == 0:
+            try:
+                _serve(server, path)
+            finally:
+                os._exit(0)
+    for server, _ in servers:
+        server.close()
     try:
         os.execvp(command[0], command)
     except OSError as exc:
