@@ -181,10 +181,6 @@ class MountPlan:
             return self.visible(target / path.relative_to(deepest.path))
         return deepest.kind in ("ro-bind", "bind") and deepest.source in (None, deepest.path)
 
-    def writable(self, path: Path) -> bool:
-        deepest = self._deepest(path)
-        return deepest is not None and deepest.kind == "bind"
-
     def args(self) -> list[str]:
         ordered = sorted(self.mounts, key=lambda m: (len(m.path.parts), m.kind != "tmpfs"))
         return [arg for mount in ordered for arg in mount.args()]

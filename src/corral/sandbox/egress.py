@@ -17,6 +17,7 @@ Abstract Unix sockets belong to a network namespace, so the host's are out of re
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import ipaddress
@@ -332,7 +333,9 @@ _lock = threading.Lock()
 
 @functools.cache
 def _proxy_for(policy: EgressPolicy) -> EgressProxy:
-    return EgressProxy(policy)
+    proxy = EgressProxy(policy)
+    atexit.register(proxy.close)
+    return proxy
 
 
 def shared_proxy(policy: EgressPolicy) -> EgressProxy:
