@@ -12,6 +12,7 @@ import pytest
 from sandbox_attack import GO_MOD, SECRET_VALUES, corral_verify, hostile_repo
 
 from corral.sandbox import BwrapRunner, bwrap
+from corral.sandbox.base import write_inside
 from corral.sandbox.bwrap import Mount
 from corral.testing.repos import git
 
@@ -175,3 +176,20 @@ def test_each_defence_is_what_stops_the_attack(
         "git metadata writable": "ESCAPED-git\nESCAPED-hook\n",
     }[weakening]
     assert escaped == expected
+
+
+def test_host_writes_into_sandbox_folders_never_follow_planted_links(tmp_path: Path) -> None:
+    """corral writes stamps into node_modules and venvs after repository code ran there."""
+    victim = tmp_path / "victim"
+    victim.write_text("host file\n")
+    workspace = tmp_path / "ws"
+    (workspace / "node_modules").mkdir(parents=True)
+    stamp = workspace / "node_modules" / ".corral-stamp"
+    stamp.symlink_to(victim)
+    write_inside(workspace, stamp, "fingerprint")
+    assert victim.read_text() == "host file\n"
+    assert stamp.read_text() == "fingerprint" and not stamp.is_symlink()
+    (workspace / "linked").symlink_to(tmp_path)
+    with pytest.raises(OSError, match="leads outside"):
+        write_inside(workspace, workspace / "linked" / "victim", "fingerprint")
+    assert victim.read_text() == "host file\n"
