@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -16,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corral.config import VerifierSettings
+from corral.testing.cli import run_corral
 from corral.testing.repos import init_repo
 from corral.verifiers.registry import BUILTIN
-
-CORRAL = Path(sys.executable).with_name("corral")
 
 FAKE_SECRETS = {
     "GITHUB_TOKEN": "ghp_fakeForgeToken0001",
@@ -58,23 +55,8 @@ def corral_verify(
     repo: Path, cache_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 900
 ) -> subprocess.CompletedProcess[str]:
     """`corral verify --json --sandbox bwrap` with the fake secrets in its environment."""
-    return subprocess.run(
-        [
-            CORRAL,
-            "verify",
-            str(repo),
-            "--json",
-            "--sandbox",
-            "bwrap",
-            "--cache-dir",
-            str(cache_dir),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-        env={**os.environ, **FAKE_SECRETS, **(env or {})},
-    )
+    args = ("verify", repo, "--json", "--sandbox", "bwrap", "--cache-dir", cache_dir)
+    return run_corral(*args, env={**FAKE_SECRETS, **(env or {})}, timeout=timeout)
 
 
 def settings_for(verifier: str) -> VerifierSettings:
