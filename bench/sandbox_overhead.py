@@ -1,7 +1,10 @@
 """What the bubblewrap sandbox adds: to one trivial command, and to a warm `corral verify`.
 
 1. `true` through LocalRunner against BwrapRunner (default limits, so the per-command cgroups
-   are included), median of --runs runs each; goal: at most 50 ms added.
+   are included), median of --runs runs each; goal: at most 50 ms added. Printed for the
+   sandbox as it is (system folders only, unprivileged uid, git metadata and tool
+   configuration read-only), for the same without those pieces (the whole host read-only, no
+   masks), and for a prepare step (network "open": the egress proxy and the forwarder).
 2. `corral verify --no-prepare` on the Go sample, `--sandbox local` against `--sandbox bwrap`,
    after one prepared run of each (warm caches), median of --verify-runs runs; printed as a
    ratio.
@@ -12,17 +15,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from unittest import mock
 
-from corral.sandbox import BwrapRunner, LocalRunner
-from corral.sandbox.base import CommandRunner
+from corral.sandbox import BwrapRunner, LocalRunner, bwrap
+from corral.sandbox.base import CommandRunner, NetworkPolicy
 from corral.testing.samples import sample
 
 CORRAL = str(Path(sys.executable).with_name("corral"))
@@ -37,9 +42,23 @@ def median_seconds(action: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-def time_true(runner: CommandRunner, cwd: Path, runs: int) -> float:
+@contextlib.contextmanager
+def without_new_pieces() -> Iterator[None]:
+    """The sandbox before issue 13: the host's whole filesystem read-only, nothing masked."""
+    with (
+        mock.patch.object(bwrap, "_system_mounts", lambda: (bwrap.Mount(Path("/"), "ro-bind"),)),
+        mock.patch.object(bwrap, "_prepare_masks", lambda *args: []),
+        mock.patch.object(bwrap, "_git_metadata_mounts", lambda workspace: []),
+        mock.patch.object(bwrap.BwrapRunner, "_identity_mounts", lambda self: []),
+    ):
+        yield
+
+
+def time_true(
+    runner: CommandRunner, cwd: Path, runs: int, network: NetworkPolicy = "none"
+) -> float:
     def once() -> None:
-        result = runner.run(["true"], cwd=cwd)
+        result = runner.run(["true"], cwd=cwd, network=network)
         if not result.ok:
             raise SystemExit(f"`true` failed: {result.output}")
 
@@ -72,14 +91,21 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="corral-bench-sandbox-") as tmp:
         work = Path(tmp)
+        subprocess.run(["git", "init", "-q", str(work)], check=True)
         local = time_true(LocalRunner(args.cache_dir), work, args.runs)
-        sandboxed = time_true(
-            BwrapRunner(work, args.cache_dir, home_root=work / "homes"), work, args.runs
-        )
-        print(
-            f"true      local {local * 1000:6.1f} ms  bwrap {sandboxed * 1000:6.1f} ms  "
-            f"added {(sandboxed - local) * 1000:5.1f} ms  ratio {sandboxed / local:.1f}"
-        )
+        runner = BwrapRunner(work, args.cache_dir, home_root=work / "homes")
+        with without_new_pieces():
+            before = time_true(runner, work, args.runs)
+        variants = {
+            "bwrap, without the issue-13 pieces": before,
+            "bwrap": time_true(runner, work, args.runs),
+            "bwrap, prepare (egress proxy)": time_true(runner, work, args.runs, "open"),
+        }
+        for name, seconds in variants.items():
+            print(
+                f"true  local {local * 1000:6.1f} ms  {name:36} {seconds * 1000:6.1f} ms  "
+                f"added {(seconds - local) * 1000:5.1f} ms"
+            )
         repo = write_repo(work / "go", sample("go").clean())
         times = {}
         for sandbox in ("local", "bwrap"):

@@ -116,14 +116,17 @@ class NoNetwork:
 def test_dependencies_fetched_in_the_sandbox_serve_later_offline_runs(
     cache_dir: Path, tmp_path: Path
 ) -> None:
-    """A cold module cache cannot verify offline; after a sandboxed prepare with network it can."""
+    """A cold module cache cannot verify offline; after a sandboxed prepare with network it can,
+    in another checkout (a worktree) of the same repository: caches are per repository."""
     go = sample("go")
     cache = tmp_path / "cache"
-    if (cache_dir / "go" / "build").is_dir():  # compiled std packages only: saves a minute
-        shutil.copytree(cache_dir / "go" / "build", cache / "go" / "build")
     first = make_repo(tmp_path / "first", go.clean())
-    second = make_repo(tmp_path / "second", go.clean())
+    second = tmp_path / "second"
+    git(first, "worktree", "add", "-q", str(second))
     runner = BwrapRunner(first, cache, home_root=tmp_path / "homes")
+    assert runner.for_workspace(second).cache_dir == runner.cache_dir
+    if (cache_dir / "go" / "build").is_dir():  # compiled std packages only: saves a minute
+        shutil.copytree(cache_dir / "go" / "build", runner.cache_dir / "go" / "build")
 
     cold = verify(second, NoNetwork(runner.for_workspace(second)), only("go"))
     assert not cold.ok, "an empty module cache verified without network"

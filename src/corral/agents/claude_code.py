@@ -13,6 +13,7 @@ corral runs the gate itself: that check, not the agent's word, decides the outco
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -20,7 +21,7 @@ import shlex
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,14 @@ from corral.agents.gate_link import GateServer
 from corral.gate.base import Gate, GateResult, Recorder
 from corral.llm.base import Usage
 from corral.llm.settings import ModelSettings, resolve_api_key
+from corral.sandbox.agent import agent_sandbox
 from corral.sandbox.env import is_secret
 from corral.spec import SessionBudgets
 
 MCP_SERVER = "corral"
 VERIFY_TOOL = f"mcp__{MCP_SERVER}__verify"
 FILE_TOOLS = ("Read", "Edit", "Write", "Glob", "Grep")
+DEFAULT_MODEL_URL = "https://api.anthropic.com"
 CORRAL_COMMAND = (sys.executable, "-m", "corral")
 """How Claude Code starts corral's MCP server and hook: this very install."""
 
@@ -66,7 +69,9 @@ class ClaudeCodeError(ValueError):
 class ClaudeCodeAgent:
     """Implements `Agent` with Claude Code. The model endpoint, key and name come from
     `model` (Messages API only); `bash_allow` are Bash permission specifiers (`go fmt:*`).
-    Raises ModelAuthError when there is no key, as the built-in agent does."""
+    Raises ModelAuthError when there is no key, as the built-in agent does.
+    `sandboxed` (the default) runs Claude Code and everything it starts in the sandbox, its
+    only way out the model endpoint (sandbox/agent.py); off only with `--sandbox local`."""
 
     def __init__(
         self,
@@ -75,6 +80,7 @@ class ClaudeCodeAgent:
         *,
         bash_allow: Sequence[str] = (),
         cli_path: Path | None = None,
+        sandboxed: bool = True,
     ) -> None:
         if model.provider != "anthropic":
             raise ClaudeCodeError(
@@ -85,6 +91,7 @@ class ClaudeCodeAgent:
         self.budgets = budgets or SessionBudgets()
         self.bash_allow = tuple(bash_allow)
         self.cli_path = cli_path
+        self.sandboxed = sandboxed
 
     def run(self, workspace: Path, prompt: str, gate: Gate, recorder: Recorder) -> AgentOutcome:
         workspace = workspace.resolve()
@@ -94,7 +101,9 @@ class ClaudeCodeAgent:
             tempfile.TemporaryDirectory(prefix="corral-claude-") as private,
             GateServer(gate, workspace, Path(private)) as job,
         ):
-            session.converse(prompt, self.options(workspace, Path(private), job))
+            options = self.options(workspace, Path(private), job)
+            with self._sandboxed(options, workspace, Path(private)):
+                session.converse(prompt, options)
         outcome = self._outcome(workspace, gate, session, recorder)
         recorder.record(
             "note",
@@ -137,6 +146,23 @@ class ClaudeCodeAgent:
             env=self._env(private),
             cli_path=self.cli_path,
         )
+
+    @contextlib.contextmanager
+    def _sandboxed(
+        self, options: ClaudeAgentOptions, workspace: Path, private: Path
+    ) -> Iterator[None]:
+        """Claude Code, and all it starts, in the sandbox: its only way out the model.
+        Not with `--sandbox local` (development only), where nothing is isolated."""
+        if not self.sandboxed:
+            yield
+            return
+        cli = self.cli_path or bundled_cli()
+        model_url = self.model.base_url or DEFAULT_MODEL_URL
+        environment = {**os.environ, **options.env}
+        with agent_sandbox(cli, workspace, private, model_url, environment) as (wrapper, env):
+            options.cli_path = wrapper
+            options.env = {**options.env, **env}
+            yield
 
     def _allowed_tools(self, workspace: Path) -> list[str]:
         # `//` makes a rule path absolute; reads and edits stay inside the workspace
@@ -202,6 +228,13 @@ class ClaudeCodeAgent:
             usage,
             turns,
         )
+
+
+def bundled_cli() -> Path:
+    """The `claude` CLI that claude-agent-sdk ships with."""
+    import claude_agent_sdk
+
+    return Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
 
 
 def anthropic_base_url(base_url: str) -> str:

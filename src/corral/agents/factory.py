@@ -41,8 +41,10 @@ def build_agent(choice: AgentChoice, runner: CommandRunner) -> Agent:
         raise ConfigError(f"the {choice.kind} agent needs a model: --provider and --model")
     if choice.kind == "claude-code":
         from corral.agents.claude_code import ClaudeCodeAgent
+        from corral.sandbox import LocalRunner
 
-        return ClaudeCodeAgent(choice.model, choice.budgets)
+        sandboxed = not isinstance(runner, LocalRunner)  # like every other command
+        return ClaudeCodeAgent(choice.model, choice.budgets, sandboxed=sandboxed)
     from corral.agents.builtin import BuiltinAgent
     from corral.llm.settings import make_model
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 NetworkPolicy = Literal["none", "open"]
-LimitHit = Literal["timeout", "memory", "processes", "output"]
+LimitHit = Literal["timeout", "memory", "processes", "output", "disk"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,11 @@ class Limits:
     max_processes: int | None = 4096
     max_output_bytes: int = 8_000_000
     """Bytes kept per stream; the middle of a longer stream is dropped."""
+    max_file_mb: int | None = 4096
+    """The largest file a command may write (RLIMIT_FSIZE): a bigger write fails."""
+    disk_mb: int | None = 20480
+    """What the job's writable folders (workspace, its caches, its HOME) may hold after a
+    command; over it, the command is reported as `limit_hit="disk"`."""
 
 
 @dataclass(frozen=True)
@@ -104,3 +110,20 @@ class OutputCap:
     def text(self) -> str:
         middle = f"\n[... {self.dropped} bytes cut ...]\n".encode() if self.dropped else b""
         return bytes(self.head + middle + self.tail).decode("utf-8", errors="replace")
+
+
+def write_inside(root: Path, path: Path, text: str) -> None:
+    """Write `path`, a file in a folder sandboxed commands can write (their workspace or
+    cache), from the host: never through a link they planted, never outside `root`.
+
+    Raises OSError when the file's folder resolves outside `root`.
+    """
+    parent = path.parent.resolve()
+    if not parent.is_relative_to(root.resolve()):
+        raise OSError(f"{path.parent} leads outside {root}")
+    target = parent / path.name
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        target.unlink()
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)

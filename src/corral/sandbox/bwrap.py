@@ -1,12 +1,15 @@
 """The `bwrap` backend: each command in its own bubblewrap sandbox.
 
-What a command sees: the host's filesystem read-only, with the host's home, /tmp, /var/tmp
-and /run replaced by empty tmpfs (no credentials, no sockets of host services); the
-toolchains it finds through PATH and RUSTUP_HOME, PYENV_ROOT... bound back read-only; its
-workspace, the dependency caches and a private HOME read-write; new /proc and /dev; its own
-PID, IPC, UTS, cgroup, user and network namespaces (the network one shared only with
-network="open"); no capabilities; an environment allowlist (env.py). Memory and process
-limits come from a per-command cgroup (cgroup.py), else RLIMIT_DATA.
+What a command sees: only the system folders (/usr, /etc minus its secrets, /opt...)
+read-only, empty /tmp, /var/tmp and /run; the toolchains it finds through PATH and
+RUSTUP_HOME, PYENV_ROOT... bound read-only; its workspace (with the git metadata read-only),
+its repository's dependency caches and a private HOME read-write, with the tool
+configuration files in those caches replaced by corral's read-only ones; new /proc and /dev;
+its own PID, IPC, UTS, cgroup, user and network namespaces, as an unprivileged uid with no
+capabilities; with network="open" only an allowlisting egress proxy (egress.py) outside;
+an environment allowlist (env.py). Memory and process limits come from a per-command cgroup
+(cgroup.py), else RLIMIT_DATA; file sizes from RLIMIT_FSIZE, the job's disk from a size
+check of the writable folders after each command.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import logging
 import os
 import shutil
 import signal
+import stat
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,13 +38,72 @@ from corral.sandbox.base import (
     ToolMissingError,
 )
 from corral.sandbox.cgroup import CommandCgroup, find_cgroups
+from corral.sandbox.disk import DiskWatch
+from corral.sandbox.egress import (
+    EGRESS_PORT,
+    FORWARDER_PATH,
+    FORWARDER_SOURCE,
+    SOCKET_PATH,
+    EgressPolicy,
+    EgressProxy,
+    proxy_env,
+    shared_proxy,
+)
 from corral.sandbox.env import sandbox_env
 from corral.sandbox.local import kill_group, run_process
 
 log = logging.getLogger(__name__)
 
+SYSTEM_DIRS = frozenset(
+    {"usr", "etc", "opt", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "nix", "sys"}
+)
+"""The top-level folders (or links to them) the sandbox sees, read-only; nothing else of `/`:
+not /root, /home, /var, /srv, /mnt, /work, nor wherever corral's store and checkouts are."""
 HIDDEN_DIRS = ("/tmp", "/var/tmp", "/run")
-"""Replaced by an empty tmpfs inside, besides the host's home."""
+"""Empty tmpfs inside: programs expect them to exist and to be writable."""
+MASKED_FILES = (
+    "/etc/shadow",
+    "/etc/shadow-",
+    "/etc/gshadow",
+    "/etc/gshadow-",
+    "/etc/sudoers",
+    "/etc/security/opasswd",
+)
+MASKED_DIRS = ("/etc/ssl/private", "/etc/sudoers.d", "/etc/ssh")
+"""Secrets inside the visible system folders, replaced by an empty file or folder."""
+SANDBOX_UID = 1000
+"""The unprivileged user and group every command runs as, in its own user namespace."""
+SANDBOX_USER = "corral"
+CACHE_CONFIG_FILES = (
+    "cargo/config.toml",
+    "gradle/gradle.properties",
+    "gradle/init.gradle",
+    "gradle/init.gradle.kts",
+)
+CACHE_CONFIG_DIRS = ("gradle/init.d",)
+CORRAL_CACHE_DIRS = ("gradle/corral", "cargo-generated-locks")
+"""Written by corral on the host: read-only inside."""
+CACHE_SCRUBBED = ("cargo/config",)
+"""Removed before each command rather than masked: cargo warns when it and config.toml
+both exist, and a command that writes it affects only itself."""
+"""Tool configuration (and corral's own files) below the cache root, relative to it: what
+the tools read from there is corral's read-only copy, never what a command wrote."""
+HOME_CONFIG_FILES = (
+    ".npmrc",
+    ".yarnrc",
+    ".yarnrc.yml",
+    ".pip/pip.conf",
+    ".config/pip/pip.conf",
+    ".m2/settings.xml",
+    ".gradle/gradle.properties",
+    ".cargo/config.toml",
+    ".gitconfig",
+    ".config/git/config",
+)
+HOME_CONFIG_DIRS = (".gradle/init.d",)
+"""The same for the private HOME: one command cannot configure the tools of the next."""
+MASK_CONTENT = {"settings.xml": "<settings/>\n"}
+"""Empty files, except where the tool refuses an empty one."""
 TOOLCHAIN_VARS = (
     "RUSTUP_HOME",
     "CARGO_HOME",
@@ -53,7 +117,7 @@ TOOLCHAIN_VARS = (
     "SDKMAN_DIR",
     "VOLTA_HOME",
 )
-"""Folders a toolchain is found through, bound back read-only when they lie in a hidden dir."""
+"""Folders a toolchain is found through, bound read-only when the system folders miss them."""
 JOIN_CGROUPS = 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"'
 """Moves the shell into both cgroups, then becomes bwrap, so nothing escapes the limits."""
 FIX_HINT = (
@@ -68,27 +132,54 @@ class SandboxUnavailableError(RuntimeError):
     """bubblewrap is missing or cannot create namespaces on this machine."""
 
 
+MountKind = Literal["tmpfs", "ro-bind", "bind", "symlink", "mask"]
+
+
 @dataclass(frozen=True, order=True)
 class Mount:
+    """`path` inside the sandbox; `source` the host path bound there (default: `path`), the
+    link target for a symlink, or the read-only stand-in for a mask."""
+
     path: Path
-    kind: Literal["tmpfs", "ro-bind", "bind"]
+    kind: MountKind
+    source: Path | None = None
 
     def args(self) -> list[str]:
         if self.kind == "tmpfs":
             return ["--tmpfs", str(self.path)]
-        return [f"--{self.kind}", str(self.path), str(self.path)]
+        if self.kind == "symlink":
+            return ["--symlink", str(self.source), str(self.path)]
+        kind = "ro-bind" if self.kind == "mask" else self.kind
+        return [f"--{kind}", str(self.source or self.path), str(self.path)]
 
 
 @dataclass(frozen=True)
 class MountPlan:
-    """The mounts on top of the read-only root, parents before children."""
+    """The mounts of the sandbox's (otherwise empty) root, parents before children."""
 
     mounts: tuple[Mount, ...]
 
+    @functools.cached_property
+    def _by_path(self) -> dict[Path, Mount]:
+        return {m.path: m for m in sorted(self.mounts, key=lambda m: m.kind != "tmpfs")}
+
+    def _deepest(self, path: Path) -> Mount | None:
+        """The mount that decides what the sandbox sees at `path`: the deepest above it."""
+        for ancestor in (path, *path.parents):
+            mount = self._by_path.get(ancestor)
+            if mount is not None:
+                return mount
+        return None
+
     def visible(self, path: Path) -> bool:
         """Whether the host's file at `path` is what the sandbox sees there."""
-        covering = [m for m in self.mounts if path.is_relative_to(m.path)]
-        return not covering or max(covering, key=lambda m: len(m.path.parts)).kind != "tmpfs"
+        deepest = self._deepest(path)
+        if deepest is None:
+            return False
+        if deepest.kind == "symlink" and deepest.source is not None:
+            target = (deepest.path.parent / deepest.source).resolve()
+            return self.visible(target / path.relative_to(deepest.path))
+        return deepest.kind in ("ro-bind", "bind") and deepest.source in (None, deepest.path)
 
     def args(self) -> list[str]:
         ordered = sorted(self.mounts, key=lambda m: (len(m.path.parts), m.kind != "tmpfs"))
@@ -107,23 +198,33 @@ class BwrapRunner:
         base_env: Mapping[str, str] | None = None,
         bwrap: str = "bwrap",
         use_cgroups: bool = True,
+        egress: EgressPolicy | None = None,
     ) -> None:
-        """`home_root` holds one private HOME per workspace (default: beside cache_dir).
+        """`cache_dir` holds one cache per repository (`cache_dir/repos/<key>`), never shared
+        with another; `home_root` one private HOME per workspace (default: beside cache_dir).
 
         `use_cgroups=False` limits memory with RLIMIT_DATA only, as when cgroups are missing.
+        `egress` is what prepare steps may reach (default: registries, operator's mirrors).
         """
         self._bwrap = require_bwrap(bwrap)
         self._workspace = workspace.resolve()
-        self._cache_dir = cache_dir.resolve()
-        self._home_root = home_root or self._cache_dir.with_name(cache_dir.name + "-homes")
+        self._cache_root = cache_dir.resolve()
+        self._home_root = home_root or self._cache_root.with_name(cache_dir.name + "-homes")
         self._base_env = dict(os.environ if base_env is None else base_env)
         self._use_cgroups = use_cgroups
-        self._cache_dir.mkdir(parents=True, exist_ok=True)
+        self._egress = egress
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.home.mkdir(parents=True, exist_ok=True)
+        self._private = _private_dir(self._home_root.resolve())
 
     @property
     def cache_dir(self) -> Path:
-        return self._cache_dir
+        """This repository's dependency caches: shared by its checkouts and its jobs only."""
+        return self._cache_root / "repos" / repository_key(self._workspace)
+
+    @property
+    def cache_root(self) -> Path:
+        return self._cache_root
 
     @property
     def workspace(self) -> Path:
@@ -138,11 +239,12 @@ class BwrapRunner:
     def for_workspace(self, workspace: Path) -> BwrapRunner:
         return BwrapRunner(
             workspace,
-            self._cache_dir,
+            self._cache_root,
             home_root=self._home_root,
             base_env=self._base_env,
             bwrap=self._bwrap,
             use_cgroups=self._use_cgroups,
+            egress=self._egress,
         )
 
     def run(
@@ -158,11 +260,16 @@ class BwrapRunner:
         limits = limits or Limits()
         cwd = self._inside_workspace(cwd)
         full_env = sandbox_env(self._base_env, env, home=str(self.home), network=network)
-        plan = self.mount_plan(full_env)
+        proxy = self._proxy() if network == "open" else None
+        if proxy is not None:
+            full_env.update(proxy_env(EGRESS_PORT, full_env))
+        plan = self.mount_plan(full_env, proxy)
         if not argv or find_program(argv[0], full_env.get("PATH", ""), cwd, plan) is None:
             raise ToolMissingError(argv[0] if argv else "(empty command)")
+        command = [*self._forwarder(plan, full_env), *argv] if proxy is not None else list(argv)
+        disk = DiskWatch(self._workspace, limits.disk_mb)
         with self._cgroup(limits) as group, _PidNamespace() as namespace:
-            sandboxed = [*self.bwrap_args(plan, cwd, network), *namespace.args(), "--", *argv]
+            sandboxed = [*self.bwrap_args(plan, cwd), *namespace.args(), "--", *command]
             result = run_process(
                 [*_confine(group, limits), *sandboxed],
                 cwd=cwd,
@@ -171,42 +278,41 @@ class BwrapRunner:
                 stdin=stdin,
                 kill=lambda proc: _kill_everything(proc, namespace, group),
                 pass_fds=namespace.pass_fds,
+                watch=disk.watch,
             )
-            return replace(result, argv=tuple(argv), limit_hit=_limit_hit(result, group))
+            result = replace(result, argv=tuple(argv), limit_hit=_limit_hit(result, group))
+        return disk.report(result)
 
-    def bwrap_args(self, plan: MountPlan, cwd: Path, network: NetworkPolicy) -> list[str]:
-        return [
-            self._bwrap,
-            "--unshare-all",
-            *(["--share-net"] if network == "open" else []),
-            "--die-with-parent",
-            "--new-session",
-            "--cap-drop",
-            "ALL",
-            "--ro-bind",
-            "/",
-            "/",
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            *plan.args(),
-            "--chdir",
-            str(cwd),
-        ]
+    def bwrap_args(self, plan: MountPlan, cwd: Path) -> list[str]:
+        return bwrap_command(self._bwrap, plan, cwd)
 
-    def mount_plan(self, env: Mapping[str, str]) -> MountPlan:
-        hidden = (*HIDDEN_DIRS, *_host_home(self._base_env))
-        writable = (self._workspace, self._cache_dir, self.home)
-        base = MountPlan(
-            tuple(Mount(Path(d), "tmpfs") for d in hidden)
-            + tuple(Mount(p, "bind") for p in writable)
+    def mount_plan(self, env: Mapping[str, str], proxy: EgressProxy | None = None) -> MountPlan:
+        _scrub(self.cache_dir, CACHE_SCRUBBED)
+        masks = _prepare_masks(
+            self._private, self.cache_dir, CACHE_CONFIG_FILES, CACHE_CONFIG_DIRS + CORRAL_CACHE_DIRS
         )
-        bound_back: list[Mount] = []
-        for path in sorted({p for p in _toolchain_paths(env) if not base.visible(p)}):
-            if not any(path.is_relative_to(m.path) for m in bound_back):  # parents sort first
-                bound_back.append(Mount(path, "ro-bind"))
-        return MountPlan(base.mounts + tuple(bound_back))
+        masks += _prepare_masks(self._private, self.home, HOME_CONFIG_FILES, HOME_CONFIG_DIRS)
+        base = MountPlan(
+            (
+                *_system_mounts(),
+                *(Mount(Path(d), "tmpfs") for d in HIDDEN_DIRS),
+                *(Mount(p, "bind") for p in (self._workspace, self.cache_dir, self.home)),
+                *_git_metadata_mounts(self._workspace),
+                *masks,
+                *self._identity_mounts(),
+                *(_proxy_mounts(proxy) if proxy is not None else ()),
+            )
+        )
+        return with_toolchains(base, env, self._base_env, (self._workspace, self._cache_root))
+
+    def _identity_mounts(self) -> list[Mount]:
+        return identity_mounts(self._private, self.home)
+
+    def _proxy(self) -> EgressProxy:
+        return shared_proxy(self._egress or EgressPolicy.from_env(self._base_env))
+
+    def _forwarder(self, plan: MountPlan, env: Mapping[str, str]) -> list[str]:
+        return forwarder_command(plan, env, {EGRESS_PORT: SOCKET_PATH})
 
     def _inside_workspace(self, cwd: Path) -> Path:
         resolved = cwd.resolve()
@@ -227,13 +333,254 @@ class BwrapRunner:
             group.remove()
 
 
+def bwrap_command(bwrap: str, plan: MountPlan, cwd: Path) -> list[str]:
+    """bwrap's arguments for a sandbox with `plan`, started in `cwd` (the command follows)."""
+    return [
+        bwrap,
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_UID),
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        *plan.args(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--remount-ro",
+        "/",
+        "--chdir",
+        str(cwd),
+    ]
+
+
+def with_toolchains(
+    base: MountPlan, env: Mapping[str, str], host_env: Mapping[str, str], keep_out: Sequence[Path]
+) -> MountPlan:
+    """`base` plus the toolchain folders of `env` it misses, read-only; never `/`, the host's
+    home itself, or a folder holding one of `keep_out` (workspaces, cache roots)."""
+    never = (Path("/"), *(Path(h) for h in _host_home(host_env)), *keep_out)
+    bound: list[Mount] = []
+    for path in sorted({p for p in _toolchain_paths(env) if not base.visible(p)}):
+        if any(path.is_relative_to(m.path) for m in bound):  # parents sort first
+            continue
+        if any(n.is_relative_to(path) for n in never):
+            continue
+        bound.append(Mount(path, "ro-bind"))
+    return MountPlan(base.mounts + tuple(bound))
+
+
+def identity_mounts(private: Path, home: Path) -> list[Mount]:
+    """/etc/passwd and /etc/group naming the sandbox's user, with its HOME (the JVM takes
+    `user.home` from there, not from $HOME)."""
+    passwd = f"{SANDBOX_USER}:x:{SANDBOX_UID}:{SANDBOX_UID}::{home}:/bin/sh\n"
+    group = f"{SANDBOX_USER}:x:{SANDBOX_UID}:\n"
+    digest = hashlib.sha256(str(home).encode()).hexdigest()[:16]
+    return [
+        Mount(Path("/etc/passwd"), "mask", _private_file(private, f"passwd-{digest}", passwd)),
+        Mount(Path("/etc/group"), "mask", _private_file(private, "group", group)),
+    ]
+
+
+def forwarder_command(
+    plan: MountPlan, env: Mapping[str, str], ports: Mapping[int, Path]
+) -> list[str]:
+    """The prefix that runs forwarder.py (127.0.0.1:port to each socket) before the command."""
+    python = find_python(plan, env)
+    if python is None:
+        raise SandboxUnavailableError(
+            "network in the sandbox needs a python3 the sandbox can see "
+            "(/usr/bin/python3 or on PATH) to reach corral's proxy"
+        )
+    pairs = [f"{port}={path}" for port, path in ports.items()]
+    return [str(python), "-S", "-I", str(FORWARDER_PATH), *pairs, "--"]
+
+
+def repository_key(workspace: Path) -> str:
+    """Which repository a workspace belongs to: its git common dir (shared by a repository's
+    worktrees), else the workspace itself. Caches are per key."""
+    found = _git_dir(workspace)
+    identity = _common_dir(found[1]) if found else workspace
+    return hashlib.sha256(str(identity).encode()).hexdigest()[:16]
+
+
+def _git_dir(workspace: Path) -> tuple[Path, Path] | None:
+    """The `.git` entry of a workspace that is a checkout's root, and the git dir it names."""
+    entry = workspace / ".git"
+    if entry.is_dir() and not entry.is_symlink():
+        return entry, entry
+    if entry.is_file() and not entry.is_symlink():
+        text = entry.read_text(errors="replace").strip()
+        if text.startswith("gitdir:"):
+            target = Path(text.removeprefix("gitdir:").strip())
+            return entry, (workspace / target).resolve()
+    return None
+
+
+def _common_dir(git_dir: Path) -> Path:
+    pointer = git_dir / "commondir"
+    with contextlib.suppress(OSError):
+        return (git_dir / pointer.read_text().strip()).resolve()
+    return git_dir.resolve()
+
+
+def _git_metadata_mounts(workspace: Path) -> list[Mount]:
+    """The checkout's git metadata read-only (a worktree's own and common dirs too): nothing in
+    the sandbox can set a hook, `core.fsmonitor` or a filter that git on the host would run."""
+    found = _git_dir(workspace)
+    if found is None:
+        return []
+    entry, git_dir = found
+    mounts = {Mount(entry, "ro-bind")}
+    for path in (git_dir, _common_dir(git_dir)):
+        if path.is_dir():
+            mounts.add(Mount(path, "ro-bind"))
+    return sorted(mounts)
+
+
+@functools.cache
+def _system_mounts() -> tuple[Mount, ...]:
+    mounts: list[Mount] = []
+    for entry in sorted(Path("/").iterdir()):
+        if entry.name not in SYSTEM_DIRS:
+            continue
+        if entry.is_symlink():
+            mounts.append(Mount(entry, "symlink", Path(os.readlink(entry))))
+        elif entry.is_dir():
+            mounts.append(Mount(entry, "ro-bind"))
+    mounts += [Mount(Path(f), "mask", Path("/dev/null")) for f in MASKED_FILES if Path(f).exists()]
+    mounts += [Mount(Path(d), "tmpfs") for d in MASKED_DIRS if Path(d).is_dir()]
+    resolv = Path("/etc/resolv.conf").resolve()
+    if not any(resolv.is_relative_to(f"/{d}") for d in SYSTEM_DIRS) and resolv.is_file():
+        mounts.append(Mount(resolv, "ro-bind"))
+    return tuple(mounts)
+
+
+def _private_dir(home_root: Path) -> Path:
+    """corral's own files for the sandbox (stand-ins for masked files): beside the homes,
+    outside every folder a command can write."""
+    private = home_root / ".corral-sandbox"
+    private.mkdir(parents=True, exist_ok=True)
+    return private
+
+
+@functools.cache
+def _private_file(private: Path, name: str, content: str) -> Path:
+    """A read-only file of corral's, written once per process (no command can change it)."""
+    path = private / name
+    if not path.is_file() or path.read_text() != content:
+        tmp = path.with_name(f".{name}.{os.getpid()}")
+        tmp.write_text(content)
+        tmp.chmod(0o444)
+        tmp.replace(path)
+    return path
+
+
+def _prepare_masks(
+    private: Path, root: Path, files: Sequence[str], dirs: Sequence[str]
+) -> list[Mount]:
+    """Read-only stand-ins over configuration files below `root`, a folder commands write.
+
+    The mount points are made on the host first; a symlink a command left on the way is
+    removed (unlinking a link never touches its target)."""
+    mounts = []
+    empty_dir = private / "empty"
+    empty_dir.mkdir(exist_ok=True)
+    for rel, is_dir in [*((f, False) for f in files), *((d, True) for d in dirs)]:
+        target = root / rel
+        if not _make_mount_point(root, Path(rel), is_dir):
+            log.warning("cannot protect %s: left unmasked", target)
+            continue
+        if rel in CORRAL_CACHE_DIRS:
+            mounts.append(Mount(target, "ro-bind"))
+        elif is_dir:
+            mounts.append(Mount(target, "mask", empty_dir))
+        else:
+            content = MASK_CONTENT.get(Path(rel).name, "")
+            mounts.append(
+                Mount(target, "mask", _private_file(private, f"mask-{Path(rel).name}", content))
+            )
+    return mounts
+
+
+def _scrub(root: Path, names: Sequence[str]) -> None:
+    """Remove root/name (a file, a link or a folder), if there is no link on the way."""
+    for name in names:
+        path = root / name
+        if path.parent.resolve() != path.parent:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+
+
+def _make_mount_point(root: Path, rel: Path, is_dir: bool) -> bool:
+    """Create root/rel (a folder or an empty file) with no symlink on the way."""
+    current = root
+    parts = rel.parts
+    for index, part in enumerate(parts):
+        current = current / part
+        last = index == len(parts) - 1
+        want_dir = is_dir or not last
+        try:
+            st = current.lstat()
+        except FileNotFoundError:
+            st = None
+        if st is not None and (stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode) != want_dir):
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(current, ignore_errors=True)
+            else:
+                current.unlink()
+            st = None
+        if st is None:
+            try:
+                if want_dir:
+                    current.mkdir()
+                else:
+                    os.close(os.open(current, os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
+            except OSError:
+                return False
+    return True
+
+
 def _confine(group: CommandCgroup | None, limits: Limits) -> list[str]:
     """The command prefix that applies the limits to bwrap and all it starts."""
-    if group is not None:
-        return ["/bin/sh", "-c", JOIN_CGROUPS, "sh", *map(str, group.procs_files)]
-    if limits.memory_mb is not None:
-        return ["prlimit", f"--data={limits.memory_mb * 1024 * 1024}"]
-    return []
+    prefix = ["/bin/sh", "-c", JOIN_CGROUPS, "sh", *map(str, group.procs_files)] if group else []
+    rlimits = []
+    if group is None and limits.memory_mb is not None:
+        rlimits.append(f"--data={limits.memory_mb * 1024 * 1024}")
+    if limits.max_file_mb is not None:
+        rlimits.append(f"--fsize={limits.max_file_mb * 1024 * 1024}")
+    return [*prefix, *(["prlimit", *rlimits, "--"] if rlimits else [])]
+
+
+def _proxy_mounts(proxy: EgressProxy) -> list[Mount]:
+    return [
+        Mount(SOCKET_PATH, "mask", proxy.socket_path),
+        Mount(FORWARDER_PATH, "mask", FORWARDER_SOURCE),
+    ]
+
+
+def proxy_mounts(sockets: Mapping[Path, Path]) -> list[Mount]:
+    """The forwarder and each host socket (value) at its place inside (key)."""
+    mounts = [Mount(inside, "mask", host) for inside, host in sockets.items()]
+    return [*mounts, Mount(FORWARDER_PATH, "mask", FORWARDER_SOURCE)]
+
+
+def find_python(plan: MountPlan, env: Mapping[str, str]) -> Path | None:
+    """A python3 the sandbox sees, for the forwarder: the system's first (no version shims)."""
+    candidates = [Path("/usr/bin/python3"), Path(sys.base_prefix) / "bin" / "python3"]
+    for candidate in candidates:
+        if candidate.is_file() and plan.visible(candidate.resolve()):
+            return candidate
+    return find_program("python3", env.get("PATH", ""), Path("/"), plan)
 
 
 def _kill_everything(

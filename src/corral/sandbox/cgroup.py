@@ -141,7 +141,44 @@ def find_cgroups() -> CgroupRoots | None:
         log.warning("no cgroups (%s): RLIMIT_DATA bounds memory, processes are unbounded", exc)
         return None
     probe.remove()
+    removed = remove_leftovers(roots)
+    if removed:
+        log.info("removed %d cgroups left by corral processes that were killed", removed)
     return roots
+
+
+def remove_leftovers(roots: CgroupRoots) -> int:
+    """Remove the command cgroups of corral processes that are gone (killed with SIGKILL,
+    they could not clean up), killing what still runs in them. Returns how many."""
+    removed = 0
+    for name in _leftover_names(roots):
+        group = CommandCgroup(roots.memory / "corral" / name, roots.pids / "corral" / name)
+        group.kill_all()
+        group.remove(wait_s=1.0)
+        removed += not group.memory.exists() and not group.pids.exists()
+    return removed
+
+
+def _leftover_names(roots: CgroupRoots) -> set[str]:
+    names: set[str] = set()
+    for parent in (roots.memory / "corral", roots.pids / "corral"):
+        with contextlib.suppress(FileNotFoundError):
+            names.update(p.name for p in parent.iterdir() if p.is_dir())
+    return {n for n in names if not _owner_alive(n)}
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the corral process that made cgroup `<pid>-<id>` still runs."""
+    pid, _, _ = name.partition("-")
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _own_v1_cgroup(controller: str) -> Path:

@@ -1,8 +1,11 @@
 """The environment a sandboxed command sees: an allowlist of the host's, never a secret.
 
 Only the variables named here cross from the host; the caller's `env` (cache locations)
-is added on top, minus anything whose name looks like a credential. A value carrying a
-password in a URL (`https://user:token@host`) is dropped whatever its name.
+is added on top, minus anything whose name looks like a credential. In every value that is
+kept, credentials are cut out: the user-info of any URL (`https://TOKEN@host`,
+`https://user:pass@host` become `https://host`) and password-like options
+(`-Dproxy.password=...`, `--token=...`, `--password VALUE`), so a mirror configured with a
+token still works without the token ever reaching the sandbox.
 """
 
 from __future__ import annotations
@@ -83,12 +86,23 @@ _SECRET_NAME = re.compile(
     r"|^(SSH_AUTH_SOCK|KUBECONFIG|NETRC)$",
     re.IGNORECASE,
 )
-_PASSWORD_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+_SECRET_WORD = r"(?:pass(?:word|wd|phrase)?|pwd|token|secret|credentials?|api[._-]?key|auth\w*)"
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@?#]+@")
+_SECRET_OPTION = re.compile(
+    rf"(?P<lead>^|\s)(?:-D|--?)[\w.-]*{_SECRET_WORD}[\w.-]*(?:=\S*|\s+(?!-)\S+)?(?=\s|$)",
+    re.IGNORECASE,
+)
 
 
-def is_secret(name: str, value: str) -> bool:
-    """Whether a variable looks like a credential, by its name or a password in a URL."""
-    return bool(_SECRET_NAME.search(name) or _PASSWORD_IN_URL.search(value))
+def is_secret(name: str, value: str = "") -> bool:
+    """Whether a variable looks like a credential, by its name or a credential in its value."""
+    return bool(_SECRET_NAME.search(name)) or without_credentials(value) != value
+
+
+def without_credentials(value: str) -> str:
+    """`value` with URL user-info and password-like options cut out."""
+    value = _URL_USERINFO.sub(r"\g<scheme>", value)
+    return _SECRET_OPTION.sub(r"\g<lead>", value).strip() if "-" in value else value
 
 
 def sandbox_env(
@@ -99,19 +113,21 @@ def sandbox_env(
     network: NetworkPolicy,
 ) -> dict[str, str]:
     """The whole environment of a sandboxed command."""
-    env = {
-        name: value
-        for name, value in host.items()
-        if _host_allowed(name, network) and not is_secret(name, value)
-    }
-    dropped = []
-    for name, value in (extra or {}).items():
-        if is_secret(name, value):
+    candidates = {n: v for n, v in host.items() if _host_allowed(n, network)}
+    candidates.update(extra or {})
+    env: dict[str, str] = {}
+    dropped, cleaned = [], []
+    for name, value in candidates.items():
+        if _SECRET_NAME.search(name):
             dropped.append(name)
-        else:
-            env[name] = value
+            continue
+        env[name] = without_credentials(value)
+        if env[name] != value:
+            cleaned.append(name)
     if dropped:
-        log.warning("not passing secret-looking variables to the sandbox: %s", ", ".join(dropped))
+        log.debug("not passing secret-looking variables to the sandbox: %s", ", ".join(dropped))
+    if cleaned:
+        log.warning("credentials cut from variables passed to the sandbox: %s", ", ".join(cleaned))
     env["HOME"] = home
     env["TMPDIR"] = "/tmp"
     return env

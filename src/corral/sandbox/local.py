@@ -64,10 +64,12 @@ def run_process(
     stdin: str | None = None,
     kill: Callable[[subprocess.Popen[bytes]], None] | None = None,
     pass_fds: Sequence[int] = (),
+    watch: Callable[[], LimitHit | None] | None = None,
 ) -> CommandResult:
     """Run argv with a wall-time limit that kills the whole process group, capping output.
 
-    `kill` replaces the default kill of the process group when the time is up.
+    `kill` replaces the default kill of the process group when the time is up; `watch`,
+    called about once a second while it runs, stops it (with `kill`) when it names a limit.
     """
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -88,7 +90,8 @@ def run_process(
             except BrokenPipeError:
                 pass
         out, err = OutputCap(limits.max_output_bytes), OutputCap(limits.max_output_bytes)
-        limit_hit = _pump(proc, out, err, started + limits.timeout_s, kill or kill_group)
+        deadline = started + limits.timeout_s
+        limit_hit = _pump(proc, out, err, deadline, kill or kill_group, watch or _no_watch)
         exit_code = proc.wait()
     if limit_hit is None and (out.dropped or err.dropped):
         limit_hit = "output"
@@ -109,8 +112,10 @@ def _pump(
     err: OutputCap,
     deadline: float,
     kill: Callable[[subprocess.Popen[bytes]], None],
+    watch: Callable[[], LimitHit | None],
 ) -> LimitHit | None:
     assert proc.stdout is not None and proc.stderr is not None
+    next_watch = time.monotonic() + 1.0
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ, out)
     sel.register(proc.stderr, selectors.EVENT_READ, err)
@@ -120,6 +125,13 @@ def _pump(
             kill(proc)
             sel.close()
             return "timeout"
+        if time.monotonic() >= next_watch:
+            next_watch = time.monotonic() + 1.0
+            hit = watch()
+            if hit is not None:
+                kill(proc)
+                sel.close()
+                return hit
         for key, _ in sel.select(timeout=min(remaining, 1.0)):
             chunk = os.read(key.fd, 65536)
             if not chunk:
@@ -128,6 +140,10 @@ def _pump(
             cap: OutputCap = key.data
             cap.feed(chunk)
     sel.close()
+    return None
+
+
+def _no_watch() -> LimitHit | None:
     return None
 
 

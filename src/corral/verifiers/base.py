@@ -232,7 +232,7 @@ def run_tool(
         raise VerifierError(f"{what}: `{exc}` is not installed") from exc
     if result.limit_hit == "timeout":
         raise VerifierError(f"{what} timed out after {result.duration_s:.0f}s")
-    if result.limit_hit in ("memory", "processes"):
+    if result.limit_hit in ("memory", "processes", "disk"):
         raise VerifierError(f"{what} was stopped by the sandbox's {result.limit_hit} limit")
     return result
 

@@ -31,7 +31,7 @@ from urllib.parse import unquote
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from corral.sandbox.base import CommandResult, ToolMissingError
+from corral.sandbox.base import CommandResult, ToolMissingError, write_inside
 from corral.verifiers.base import (
     CheckOutcome,
     Finding,
@@ -96,7 +96,7 @@ class NodeVerifier(Verifier):
                 file=ctx.rel("package.json"),
             )
         if stamp.parent.is_dir():  # not with Yarn's Plug'n'Play, which has no node_modules
-            stamp.write_text(fingerprint)
+            write_inside(ctx.project_dir, stamp, fingerprint)  # npm ran repository code
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         root = read_package_json(ctx, ctx.project_dir)

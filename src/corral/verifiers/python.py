@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corral.sandbox.base import CommandResult
+from corral.sandbox.base import CommandResult, write_inside
 from corral.verifiers.base import (
     CheckOutcome,
     Finding,
@@ -78,7 +78,7 @@ class PythonVerifier(Verifier):
             except BaseException:
                 shutil.rmtree(venv, ignore_errors=True)
                 raise
-            (venv / READY).write_text(f"{ctx.project_dir}\n")
+            write_inside(venv, venv / READY, f"{ctx.project_dir}\n")  # pip ran repository code
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         config = ProjectConfig.read(ctx)
