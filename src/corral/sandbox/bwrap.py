@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import stat
@@ -402,11 +403,28 @@ def forwarder_command(
 
 
 def repository_key(workspace: Path) -> str:
-    """Which repository a workspace belongs to: its git common dir (shared by a repository's
-    worktrees), else the workspace itself. Caches are per key."""
+    """Which repository a workspace belongs to: the URL its checkout was cloned from (so
+    every job and campaign on one repository shares its caches, and no other repository
+    does), else its git common dir (shared by a repository's worktrees), else the workspace
+    itself. Caches are per key."""
     found = _git_dir(workspace)
-    identity = _common_dir(found[1]) if found else workspace
+    common = _common_dir(found[1]) if found else None
+    identity = (_origin_url(common) if common else None) or common or workspace
     return hashlib.sha256(str(identity).encode()).hexdigest()[:16]
+
+
+_ORIGIN_URL = re.compile(r'^\[remote "origin"\]\s*$(?:\n(?!\[).*)*?\n\s*url\s*=\s*(\S+)', re.M)
+
+
+def _origin_url(common_dir: Path) -> str | None:
+    """`remote.origin.url` from the checkout's own config (which corral's clone wrote and the
+    sandbox cannot change), read as text: no git process runs on it."""
+    try:
+        text = (common_dir / "config").read_text(errors="replace")
+    except OSError:
+        return None
+    match = _ORIGIN_URL.search(text)
+    return match.group(1) if match else None
 
 
 def _git_dir(workspace: Path) -> tuple[Path, Path] | None:
