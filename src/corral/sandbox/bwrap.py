@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from corral import ecosystems
 from corral.sandbox.base import (
     CommandResult,
     LimitHit,
@@ -105,19 +106,7 @@ HOME_CONFIG_DIRS = (".gradle/init.d",)
 """The same for the private HOME: one command cannot configure the tools of the next."""
 MASK_CONTENT = {"settings.xml": "<settings/>\n"}
 """Empty files, except where the tool refuses an empty one."""
-TOOLCHAIN_VARS = (
-    "RUSTUP_HOME",
-    "CARGO_HOME",
-    "PYENV_ROOT",
-    "GOROOT",
-    "JAVA_HOME",
-    "MAVEN_HOME",
-    "M2_HOME",
-    "GRADLE_HOME",
-    "NVM_DIR",
-    "SDKMAN_DIR",
-    "VOLTA_HOME",
-)
+TOOLCHAIN_VARS = ecosystems.toolchain_dirs()
 """Folders a toolchain is found through, bound read-only when the system folders miss them."""
 JOIN_CGROUPS = 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"'
 """Moves the shell into both cgroups, then becomes bwrap, so nothing escapes the limits."""

@@ -14,12 +14,16 @@ import logging
 import re
 from collections.abc import Mapping
 
+from corral import ecosystems
 from corral.sandbox.base import NetworkPolicy
 
 log = logging.getLogger(__name__)
 
 HOST_ALLOWED = frozenset(
     {
+        # toolchains' folders and settings, from each ecosystem's registry entry
+        *ecosystems.toolchain_dirs(),
+        *ecosystems.toolchain_env(),
         "PATH",
         "LANG",
         "LANGUAGE",
@@ -27,41 +31,6 @@ HOST_ALLOWED = frozenset(
         "TZ",
         "USER",
         "LOGNAME",
-        # toolchains' own settings
-        "JAVA_HOME",
-        "MAVEN_HOME",
-        "M2_HOME",
-        "MAVEN_OPTS",
-        "GRADLE_HOME",
-        "GOROOT",
-        "GOPROXY",
-        "GOSUMDB",
-        "GONOSUMDB",
-        "GOPRIVATE",
-        "GOFLAGS",
-        "GOTOOLCHAIN",
-        "RUSTUP_HOME",
-        "CARGO_HOME",
-        "RUSTUP_TOOLCHAIN",
-        "RUSTUP_AUTO_INSTALL",
-        "RUST_BACKTRACE",
-        "PYENV_ROOT",
-        "PYENV_VERSION",
-        "PYTHONDONTWRITEBYTECODE",
-        "PYTHONUNBUFFERED",
-        "PIP_FIND_LINKS",
-        "PIP_INDEX_URL",
-        "PIP_EXTRA_INDEX_URL",
-        "PIP_DEFAULT_TIMEOUT",
-        "PIP_DISABLE_PIP_VERSION_CHECK",
-        "NODE_OPTIONS",
-        "NVM_DIR",
-        "npm_config_registry",
-        "NPM_CONFIG_REGISTRY",
-        "YARN_REGISTRY",
-        "YARN_NPM_REGISTRY_SERVER",
-        "COREPACK_NPM_REGISTRY",
-        "COREPACK_INTEGRITY_KEYS",
         # certificate bundles: paths, needed by prepare steps behind a TLS-inspecting proxy
         "SSL_CERT_FILE",
         "SSL_CERT_DIR",
