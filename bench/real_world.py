@@ -27,7 +27,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -65,92 +64,281 @@ _PNPM = "corepack pnpm"
 
 REPOS: list[Repo] = [
     # --- Python -----------------------------------------------------------------------
-    Repo("pallets+itsdangerous", "python", "672971d66a2ef9f85151e53283113f33d642dabd",
-         "tests/test_itsdangerous/test_signer.py", "src/itsdangerous/encoding.py", "ruff",
-         _PY_SETUP.format(extras="", tools="ruff mypy"),
-         ".ci/bin/ruff check . && .ci/bin/pytest -q -p no:cacheprovider"),
-    Repo("python-humanize+humanize", "python", "c3a124cdeb272d7f63bc0aa66f79c6fbafd2fc6d",
-         "tests/test_lists.py", "src/humanize/lists.py", "ruff",
-         _PY_SETUP.format(extras="[tests]", tools="ruff"),
-         ".ci/bin/ruff check . && .ci/bin/pytest -q -p no:cacheprovider"),
-    Repo("tkem+cachetools", "python", "28d4506f2a49d781ffbcecb095fa7aba5bb80aff",
-         "tests/test_keys.py", "src/cachetools/keys.py", None,
-         _PY_SETUP.format(extras="", tools=""), ".ci/bin/pytest -q -p no:cacheprovider"),
-    Repo("hukkin+tomli", "python", "920e20b1cf495b63f6d4a6aa3cd5e4ff25f5f5a7",
-         "tests/test_misc.py", "src/tomli/_re.py", None,
-         _PY_SETUP.format(extras="", tools=""), ".ci/bin/python -m unittest -q"),
-    Repo("jazzband+prettytable", "python", "190af197c7b3f1c12e9bb266093610d559229ec3",
-         "tests/test_colortable.py", "src/prettytable/colortable.py", "ruff",
-         _PY_SETUP.format(extras="[tests]", tools="ruff"),
-         ".ci/bin/ruff check . && .ci/bin/pytest -q -p no:cacheprovider"),
+    Repo(
+        "pallets+itsdangerous",
+        "python",
+        "672971d66a2ef9f85151e53283113f33d642dabd",
+        "tests/test_itsdangerous/test_signer.py",
+        "src/itsdangerous/encoding.py",
+        "ruff",
+        _PY_SETUP.format(extras="", tools="ruff mypy"),
+        ".ci/bin/ruff check . && .ci/bin/pytest -q -p no:cacheprovider",
+    ),
+    Repo(
+        "python-humanize+humanize",
+        "python",
+        "c3a124cdeb272d7f63bc0aa66f79c6fbafd2fc6d",
+        "tests/test_lists.py",
+        "src/humanize/lists.py",
+        "ruff",
+        _PY_SETUP.format(extras="[tests]", tools="ruff"),
+        ".ci/bin/ruff check . && .ci/bin/pytest -q -p no:cacheprovider",
+    ),
+    Repo(
+        "tkem+cachetools",
+        "python",
+        "28d4506f2a49d781ffbcecb095fa7aba5bb80aff",
+        "tests/test_keys.py",
+        "src/cachetools/keys.py",
+        None,
+        _PY_SETUP.format(extras="", tools=""),
+        ".ci/bin/pytest -q -p no:cacheprovider",
+    ),
+    Repo(
+        "hukkin+tomli",
+        "python",
+        "920e20b1cf495b63f6d4a6aa3cd5e4ff25f5f5a7",
+        "tests/test_misc.py",
+        "src/tomli/_re.py",
+        None,
+        _PY_SETUP.format(extras="", tools=""),
+        ".ci/bin/python -m unittest -q",
+    ),
+    Repo(
+        "jazzband+prettytable",
+        "python",
+        "190af197c7b3f1c12e9bb266093610d559229ec3",
+        "tests/test_colortable.py",
+        "src/prettytable/colortable.py",
+        "ruff",
+        _PY_SETUP.format(extras="[tests]", tools="ruff"),
+        ".ci/bin/ruff check . && .ci/bin/pytest -q -p no:cacheprovider",
+    ),
     # --- Go ---------------------------------------------------------------------------
-    Repo("google+uuid", "go", "2d3c2a9cc518326daf99a383f07c4d3c44317e4d",
-         "uuid_test.go", "hash.go", None, "go mod download", "go test ./..."),
-    Repo("google+go-cmp", "go", "b133f1f1932e48f466f597a3346ce6f5a49a0dc1",
-         "cmp/options_test.go", "cmp/path.go", "gofmt", "go mod download",
-         "test -z \"$(gofmt -d .)\" && go test ./..."),
-    Repo("cespare+xxhash", "go", "ab37246c889f9db16b606fda1c232d659df9271d",
-         "xxhash_test.go", "xxhash.go", None, "go mod download",
-         "go test -count 1 -bench . -benchtime 1x ./..."),
-    Repo("fatih+color", "go", "53d4ce9d5df3891799a447e772308c76e70bad50",
-         "color_test.go", "color.go", None, "go mod download",
-         "go vet ./... && go build ./... && go test ./..."),
-    Repo("spf13+cast", "go", "715c728a3579ae1de12628b259f1198f214e9ccb",
-         "alias_test.go", "alias.go", None, "go mod download", "go test ./..."),
+    Repo(
+        "google+uuid",
+        "go",
+        "2d3c2a9cc518326daf99a383f07c4d3c44317e4d",
+        "uuid_test.go",
+        "hash.go",
+        None,
+        "go mod download",
+        "go test ./...",
+    ),
+    Repo(
+        "google+go-cmp",
+        "go",
+        "b133f1f1932e48f466f597a3346ce6f5a49a0dc1",
+        "cmp/options_test.go",
+        "cmp/path.go",
+        "gofmt",
+        "go mod download",
+        'test -z "$(gofmt -d .)" && go test ./...',
+    ),
+    Repo(
+        "cespare+xxhash",
+        "go",
+        "ab37246c889f9db16b606fda1c232d659df9271d",
+        "xxhash_test.go",
+        "xxhash.go",
+        None,
+        "go mod download",
+        "go test -count 1 -bench . -benchtime 1x ./...",
+    ),
+    Repo(
+        "fatih+color",
+        "go",
+        "53d4ce9d5df3891799a447e772308c76e70bad50",
+        "color_test.go",
+        "color.go",
+        None,
+        "go mod download",
+        "go vet ./... && go build ./... && go test ./...",
+    ),
+    Repo(
+        "spf13+cast",
+        "go",
+        "715c728a3579ae1de12628b259f1198f214e9ccb",
+        "alias_test.go",
+        "alias.go",
+        None,
+        "go mod download",
+        "go test ./...",
+    ),
     # --- Cargo ------------------------------------------------------------------------
-    Repo("dtolnay+itoa", "cargo", "1577ed901354d0d7448ac162328f9dbf5183124c",
-         "tests/test.rs", "src/lib.rs", None, "cargo fetch", "cargo build && cargo test"),
-    Repo("dtolnay+semver", "cargo", "8591f2344b52b31d85b538de58b76a676fe9ff90",
-         "tests/test_version.rs", "src/display.rs", None, "cargo fetch", "cargo test"),
-    Repo("dtolnay+ryu", "cargo", "3131fd6b2405a1fa921797b00b5a4fba4fa0ef87",
-         "tests/d2s_test.rs", "src/common.rs", None, "cargo fetch",
-         "cargo build && cargo test"),
-    Repo("bitflags+bitflags", "cargo", "c3f8d31d59f3ba8c05833fb322ecab8a2cb88060",
-         "src/tests/all.rs", "src/traits.rs", "rustfmt", "cargo fetch",
-         "cargo fmt --all --check && cargo test --features serde,arbitrary,bytemuck"),
+    Repo(
+        "dtolnay+itoa",
+        "cargo",
+        "1577ed901354d0d7448ac162328f9dbf5183124c",
+        "tests/test.rs",
+        "src/lib.rs",
+        None,
+        "cargo fetch",
+        "cargo build && cargo test",
+    ),
+    Repo(
+        "dtolnay+semver",
+        "cargo",
+        "8591f2344b52b31d85b538de58b76a676fe9ff90",
+        "tests/test_version.rs",
+        "src/display.rs",
+        None,
+        "cargo fetch",
+        "cargo test",
+    ),
+    Repo(
+        "dtolnay+ryu",
+        "cargo",
+        "3131fd6b2405a1fa921797b00b5a4fba4fa0ef87",
+        "tests/d2s_test.rs",
+        "src/common.rs",
+        None,
+        "cargo fetch",
+        "cargo build && cargo test",
+    ),
+    Repo(
+        "bitflags+bitflags",
+        "cargo",
+        "c3f8d31d59f3ba8c05833fb322ecab8a2cb88060",
+        "src/tests/all.rs",
+        "src/traits.rs",
+        "rustfmt",
+        "cargo fetch",
+        "cargo fmt --all --check && cargo test --features serde,arbitrary,bytemuck",
+    ),
     # --- Maven ------------------------------------------------------------------------
-    Repo("stleary+JSON-java", "maven", "1795e8cf26229229e7ab6fe4aeab0f51ffecda5a",
-         "src/test/java/org/json/junit/CookieTest.java", "src/main/java/org/json/Cookie.java",
-         None, "mvn -B -q dependency:go-offline || true", "mvn -B -q -o test"),
-    Repo("FasterXML+java-classmate", "maven", "741f63d36dad585901f58835186f633b848ca8c7",
-         "src/test/java/com/fasterxml/classmate/AnnotationsTest.java",
-         "src/main/java/com/fasterxml/classmate/Annotations.java", None,
-         "./mvnw -B -q dependency:go-offline || true", "./mvnw -B -q -o test"),
-    Repo("FasterXML+jackson-annotations", "maven", "56ea9a97dc1af4119c51a15dfb6a0826935cc279",
-         "src/test/java/com/fasterxml/jackson/annotation/FormatTest.java",
-         "src/main/java/com/fasterxml/jackson/annotation/JsonFormat.java", None,
-         "./mvnw -B -q dependency:go-offline || true", "./mvnw -B -q -o verify"),
-    Repo("apache+commons-cli", "maven", "0a68ae0e826bb08eb59bda9bae7ec5d84008b62a",
-         "src/test/java/org/apache/commons/cli/OptionTest.java",
-         "src/main/java/org/apache/commons/cli/Option.java", None,
-         "mvn -B -q dependency:go-offline || true", "mvn -B -q -o test"),
+    Repo(
+        "stleary+JSON-java",
+        "maven",
+        "1795e8cf26229229e7ab6fe4aeab0f51ffecda5a",
+        "src/test/java/org/json/junit/CookieTest.java",
+        "src/main/java/org/json/Cookie.java",
+        None,
+        "mvn -B -q dependency:go-offline || true",
+        "mvn -B -q -o test",
+    ),
+    Repo(
+        "FasterXML+java-classmate",
+        "maven",
+        "741f63d36dad585901f58835186f633b848ca8c7",
+        "src/test/java/com/fasterxml/classmate/AnnotationsTest.java",
+        "src/main/java/com/fasterxml/classmate/Annotations.java",
+        None,
+        "./mvnw -B -q dependency:go-offline || true",
+        "./mvnw -B -q -o test",
+    ),
+    Repo(
+        "FasterXML+jackson-annotations",
+        "maven",
+        "56ea9a97dc1af4119c51a15dfb6a0826935cc279",
+        "src/test/java/com/fasterxml/jackson/annotation/FormatTest.java",
+        "src/main/java/com/fasterxml/jackson/annotation/JsonFormat.java",
+        None,
+        "./mvnw -B -q dependency:go-offline || true",
+        "./mvnw -B -q -o verify",
+    ),
+    Repo(
+        "apache+commons-cli",
+        "maven",
+        "0a68ae0e826bb08eb59bda9bae7ec5d84008b62a",
+        "src/test/java/org/apache/commons/cli/OptionTest.java",
+        "src/main/java/org/apache/commons/cli/Option.java",
+        None,
+        "mvn -B -q dependency:go-offline || true",
+        "mvn -B -q -o test",
+    ),
     # --- npm --------------------------------------------------------------------------
-    Repo("sindresorhus+camelcase", "npm", "8596a65fcbfedd474cdedf16f48b7d9381eb7953",
-         "test.js", "index.js", "eslint", "npm install --no-audit --no-fund -s", "npm test"),
-    Repo("lukeed+dequal", "npm", "37c21f675c1f538f2d4b63ebf19a161411e7a5fd",
-         "test/index.js", "src/index.js", None, "npm install --no-audit --no-fund -s",
-         "npm test"),
-    Repo("lukeed+clsx", "npm", "684509c3860a71e9e301b8c33f67e98ad5990c62",
-         "test/index.js", "src/index.js", None, "npm install --no-audit --no-fund -s",
-         "npm run build && npm test"),
-    Repo("developit+mitt", "npm", "6b41670516ed8e8b738612f60491995470aa63b3",
-         "test/index_test.ts", "src/index.ts", "eslint", "npm install --no-audit --no-fund -s",
-         "npm run build --if-present && npm test"),
-    Repo("jonschlinkert+is-number", "npm", "98e8ff1da1a89f93d1397a24d7413ed15421c139",
-         "test.js", "index.js", None, "npm install --no-audit --no-fund -s", "npm test"),
+    Repo(
+        "sindresorhus+camelcase",
+        "npm",
+        "8596a65fcbfedd474cdedf16f48b7d9381eb7953",
+        "test.js",
+        "index.js",
+        "eslint",
+        "npm install --no-audit --no-fund -s",
+        "npm test",
+    ),
+    Repo(
+        "lukeed+dequal",
+        "npm",
+        "37c21f675c1f538f2d4b63ebf19a161411e7a5fd",
+        "test/index.js",
+        "src/index.js",
+        None,
+        "npm install --no-audit --no-fund -s",
+        "npm test",
+    ),
+    Repo(
+        "lukeed+clsx",
+        "npm",
+        "684509c3860a71e9e301b8c33f67e98ad5990c62",
+        "test/index.js",
+        "src/index.js",
+        None,
+        "npm install --no-audit --no-fund -s",
+        "npm run build && npm test",
+    ),
+    Repo(
+        "developit+mitt",
+        "npm",
+        "6b41670516ed8e8b738612f60491995470aa63b3",
+        "test/index_test.ts",
+        "src/index.ts",
+        "eslint",
+        "npm install --no-audit --no-fund -s",
+        "npm run build --if-present && npm test",
+    ),
+    Repo(
+        "jonschlinkert+is-number",
+        "npm",
+        "98e8ff1da1a89f93d1397a24d7413ed15421c139",
+        "test.js",
+        "index.js",
+        None,
+        "npm install --no-audit --no-fund -s",
+        "npm test",
+    ),
     # --- pnpm -------------------------------------------------------------------------
-    Repo("ai+nanoid", "pnpm", "07a39d62d84c21af5046fe6b2ef7b3e36ee557db",
-         "test/index.test.js", "index.js", None, f"{_PNPM} install --ignore-scripts",
-         f"{_PNPM} test"),
-    Repo("unjs+defu", "pnpm", "80c0146afb11ebd86183a579ec469f3abd976695",
-         "test/utils.test.ts", "src/_utils.ts", None, f"{_PNPM} install",
-         f"{_PNPM} lint && {_PNPM} vitest run"),
-    Repo("unjs+destr", "pnpm", "541b6f9aeada9fc30de9c5a7e086dbfc1c6fcdc7",
-         "test/index.test.ts", "src/index.ts", "eslint", f"{_PNPM} install",
-         f"{_PNPM} lint && {_PNPM} vitest run"),
-    Repo("unjs+pathe", "pnpm", "2a558aee716f6820a199cdf5b075ef4aafb69399",
-         "test/utils.spec.ts", "src/utils.ts", "eslint", f"{_PNPM} install",
-         f"{_PNPM} lint && {_PNPM} vitest run"),
+    Repo(
+        "ai+nanoid",
+        "pnpm",
+        "07a39d62d84c21af5046fe6b2ef7b3e36ee557db",
+        "test/index.test.js",
+        "index.js",
+        None,
+        f"{_PNPM} install --ignore-scripts",
+        f"{_PNPM} test",
+    ),
+    Repo(
+        "unjs+defu",
+        "pnpm",
+        "80c0146afb11ebd86183a579ec469f3abd976695",
+        "test/utils.test.ts",
+        "src/_utils.ts",
+        None,
+        f"{_PNPM} install",
+        f"{_PNPM} lint && {_PNPM} vitest run",
+    ),
+    Repo(
+        "unjs+destr",
+        "pnpm",
+        "541b6f9aeada9fc30de9c5a7e086dbfc1c6fcdc7",
+        "test/index.test.ts",
+        "src/index.ts",
+        "eslint",
+        f"{_PNPM} install",
+        f"{_PNPM} lint && {_PNPM} vitest run",
+    ),
+    Repo(
+        "unjs+pathe",
+        "pnpm",
+        "2a558aee716f6820a199cdf5b075ef4aafb69399",
+        "test/utils.spec.ts",
+        "src/utils.ts",
+        "eslint",
+        f"{_PNPM} install",
+        f"{_PNPM} lint && {_PNPM} vitest run",
+    ),
 ]
 # Gradle: no Gradle distribution can be downloaded on this machine (services.gradle.org is
 # out of reach), so no Gradle project is in the list.
@@ -172,8 +360,10 @@ _TEST_START = {
     "python": re.compile(r"^(?P<indent>\s*)def test\w*\("),
     "go": re.compile(r"^func Test\w+\(t \*testing\.T\) \{$"),
     "cargo": re.compile(r"^(?P<indent>\s*)fn \w+\(\) \{$"),
-    "maven": re.compile(r"^(?P<indent>\s*)(public )?void test\w*\(\)( throws [\w, .]+)? \{$"
-                        r"|^(?P<indent2>\s*)@Test"),
+    "maven": re.compile(
+        r"^(?P<indent>\s*)(public )?void test\w*\(\)( throws [\w, .]+)? \{$"
+        r"|^(?P<indent2>\s*)@Test"
+    ),
 }
 _JS_TEST = re.compile(r"^(?P<indent>\s*)(?:test|it)(?:\.\w+)?\(.*(?:=>|function\s*\(\w*\))\s*\{$")
 # uvu's named suites: `Foo('name', () => {`
@@ -266,7 +456,8 @@ def _inject_compile(repo: Repo, checkout: Path) -> Fault:
     lines = _lines(checkout, repo.src_file)
     eco = "npm" if repo.ecosystem == "pnpm" else repo.ecosystem
     if eco == "maven":
-        at = next(i for i, raw in enumerate(lines) if re.match(r"^public .*\b(class|@?interface|enum)\b", raw))
+        declaration = re.compile(r"^public .*\b(class|@?interface|enum)\b")
+        at = next(i for i, raw in enumerate(lines) if declaration.match(raw))
         while not lines[at].rstrip().endswith("{"):
             at += 1
         at += 1
@@ -405,7 +596,11 @@ def bench_repo(repo: Repo, args: argparse.Namespace, log: Callable[[str], None])
 
 
 def _case(
-    repo: Repo, checkout: Path, label: str, fault: Fault | None, baseline: bool,
+    repo: Repo,
+    checkout: Path,
+    label: str,
+    fault: Fault | None,
+    baseline: bool,
     args: argparse.Namespace,
 ) -> Case:
     before = tree_state(checkout)
@@ -431,12 +626,24 @@ def _ci_case(repo: Repo, mirror: Path, args: argparse.Namespace) -> Case:
     clone(mirror, checkout, repo.commit)
     env = {**os.environ, "CI": "true", "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0"}
     shell = ["bash", "-c"]
-    setup = subprocess.run([*shell, repo.setup], cwd=checkout, env=env, capture_output=True,
-                           text=True, timeout=args.timeout)
+    setup = subprocess.run(
+        [*shell, repo.setup],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=args.timeout,
+    )
     started = time.monotonic()
     try:
-        done = subprocess.run([*shell, repo.ci], cwd=checkout, env=env, capture_output=True,
-                              text=True, timeout=args.timeout)
+        done = subprocess.run(
+            [*shell, repo.ci],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=args.timeout,
+        )
         ok, out = done.returncode == 0, done.stdout + done.stderr
     except subprocess.TimeoutExpired:
         ok, out = False, "timed out"
@@ -453,18 +660,22 @@ def _line(c: Case) -> str:
     where = f" @{c.fault.file}:{c.fault.line}" if c.fault else ""
     tracked = "" if c.tracked_unchanged else " TRACKED-CHANGED"
     left = f" leftovers={len(c.leftovers)}" if c.leftovers else ""
-    return (f"  {c.repo:32} {c.label:18} {state:5}{hit}{where} {c.seconds:6.1f}s "
-            f"msg={c.message_chars}{tracked}{left} {c.note}")
+    return (
+        f"  {c.repo:32} {c.label:18} {state:5}{hit}{where} {c.seconds:6.1f}s "
+        f"msg={c.message_chars}{tracked}{left} {c.note}"
+    )
 
 
 # --- the table ---------------------------------------------------------------------------
 
 
 def summarise(cases: list[Case]) -> str:
-    rows = ["| ecosystem | projects | untouched green | CI green by hand | faults at file:line "
-            "| false greens plain / --baseline | max message | tracked unchanged | leftovers "
-            "| corral s / CI s |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| ecosystem | projects | untouched green | CI green by hand | faults at file:line "
+        "| false greens plain / --baseline | max message | tracked unchanged | leftovers "
+        "| corral s / CI s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for eco in [*dict.fromkeys(c.ecosystem for c in cases), "all"]:
         mine = [c for c in cases if eco in ("all", c.ecosystem)]
         rows.append(_row(eco, mine))
@@ -499,14 +710,26 @@ def _ratio(n: int, d: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"),
-                        help="folder with <owner>+<name>/repo bare mirrors")
-    parser.add_argument("--work", type=Path, default=Path("/work/scratch/real-world"),
-                        help="where the clones go (never inside this repository)")
+    parser.add_argument(
+        "--mirrors",
+        type=Path,
+        default=Path("/work/.mirror"),
+        help="folder with <owner>+<name>/repo bare mirrors",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path("/work/scratch/real-world"),
+        help="where the clones go (never inside this repository)",
+    )
     parser.add_argument("--cache-dir", type=Path, default=None, help="corral's cache folder")
     parser.add_argument("--only", action="append", default=[], help="project name (repeatable)")
-    parser.add_argument("--ecosystem", action="append", default=[],
-                        help="python, go, cargo, maven, npm, pnpm (repeatable)")
+    parser.add_argument(
+        "--ecosystem",
+        action="append",
+        default=[],
+        help="python, go, cargo, maven, npm, pnpm (repeatable)",
+    )
     parser.add_argument("--no-ci", action="store_true", help="skip the CI-by-hand timing")
     parser.add_argument("--timeout", type=float, default=900.0, help="per command, seconds")
     parser.add_argument("--json", type=Path, default=None, help="also write every case here")
@@ -515,15 +738,21 @@ def main() -> int:
     if args.work.is_relative_to(ROOT):
         parser.error("--work must be outside this repository")
     args.work.mkdir(parents=True, exist_ok=True)
-    repos = [r for r in REPOS if (not args.only or r.name in args.only)
-             and (not args.ecosystem or r.ecosystem in args.ecosystem)]
+    repos = [
+        r
+        for r in REPOS
+        if (not args.only or r.name in args.only)
+        and (not args.ecosystem or r.ecosystem in args.ecosystem)
+    ]
     cases: list[Case] = []
     started = time.monotonic()
     for repo in repos:
         print(f"{repo.name} ({repo.ecosystem}) at {repo.commit[:10]}", flush=True)
         cases += bench_repo(repo, args, lambda text: print(text, flush=True))
-    print(f"\n{len(repos)} projects in {time.monotonic() - started:.0f}s "
-          f"(corral {shlex.join(CORRAL[1:])}, mirrors {args.mirrors})\n")
+    print(
+        f"\n{len(repos)} projects in {time.monotonic() - started:.0f}s "
+        f"(corral {shlex.join(CORRAL[1:])}, mirrors {args.mirrors})\n"
+    )
     print(summarise(cases))
     if args.json:
         args.json.write_text(json.dumps([_case_json(c) for c in cases], indent=1))
