@@ -733,7 +733,21 @@ def main() -> int:
     parser.add_argument("--no-ci", action="store_true", help="skip the CI-by-hand timing")
     parser.add_argument("--timeout", type=float, default=900.0, help="per command, seconds")
     parser.add_argument("--json", type=Path, default=None, help="also write every case here")
+    parser.add_argument(
+        "--summarise",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="print the table of earlier runs' --json files (e.g. one per ecosystem) and stop",
+    )
     args = parser.parse_args()
+    if args.summarise:
+        print(
+            summarise(
+                [_case_from_json(c) for f in args.summarise for c in json.loads(f.read_text())]
+            )
+        )
+        return 0
     args.work = args.work.resolve()
     if args.work.is_relative_to(ROOT):
         parser.error("--work must be outside this repository")
@@ -757,6 +771,13 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps([_case_json(c) for c in cases], indent=1))
     return 0
+
+
+def _case_from_json(data: dict[str, object]) -> Case:
+    fault = data.pop("fault")
+    case = Case(**data)  # type: ignore[arg-type]
+    case.fault = Fault(**fault) if isinstance(fault, dict) else None
+    return case
 
 
 def _case_json(c: Case) -> dict[str, object]:

@@ -41,6 +41,7 @@ from corral.verifiers.base import (
     run_tool,
     unique_findings,
 )
+from corral.verifiers.ci_parity import Checks
 
 OFFLINE_ENV = {"CARGO_NET_OFFLINE": "true", "CARGO_TERM_COLOR": "never"}
 RUSTFMT_CONFIGS = ("rustfmt.toml", ".rustfmt.toml")
@@ -120,12 +121,17 @@ def _digest(path: Path) -> str:
 
 
 def _check(ctx: ProjectContext) -> CheckOutcome:
-    findings, unexplained = _rustfmt(ctx)
-    build = _build(ctx)
+    checks = Checks(ctx, "cargo")
+    findings: list[Finding] = []
+    unexplained: list[str] = []
+    if checks.run("fmt", r"\bcargo fmt\b|\brustfmt\b", convention=True):
+        findings, unexplained = _rustfmt(ctx)
+    build = _build(ctx, checks)
     diagnostics = parse_compiler_messages(build.stdout, ctx.rel)
     findings += diagnostics
     if any(f.kind == FindingKind.COMPILE for f in diagnostics):
-        return CheckOutcome(unique_findings(findings))  # the tests would not build either
+        # the tests would not build either
+        return CheckOutcome(unique_findings(findings), sources=checks.sources)
     if not build.ok and not diagnostics:
         raise VerifierError(f"{build.argv[1]} failed: {output_tail(build)}")
     test = _cargo(
@@ -143,7 +149,7 @@ def _check(ctx: ProjectContext) -> CheckOutcome:
     if not any(f.kind == FindingKind.COMPILE for f in test_build):
         findings += [Finding(FindingKind.ERROR, None, None, m) for m in unexplained]
     findings += [*test_build, *report.findings]
-    return CheckOutcome(unique_findings(findings), tests=report.counts)
+    return CheckOutcome(unique_findings(findings), tests=report.counts, sources=checks.sources)
 
 
 def _cargo(
@@ -180,13 +186,22 @@ def _rustfmt(ctx: ProjectContext) -> tuple[list[Finding], list[str]]:
     return [Finding(FindingKind.ERROR, ctx.rel(config), None, message)], []
 
 
-def _build(ctx: ProjectContext) -> CommandResult:
-    """clippy, or a plain build where clippy is not installed."""
-    clippy = _cargo(ctx, ["clippy", "--workspace", "--all-targets"], "cargo clippy")
-    ran = next(cargo_messages(clippy.stdout), None) is not None  # cargo reports even a failed build
-    if clippy.ok or ran or _has_subcommand(ctx, "clippy"):
-        return clippy
-    return _cargo(ctx, ["build", "--workspace", "--all-targets"], "cargo build")
+def _build(ctx: ProjectContext, checks: Checks) -> CommandResult:
+    """clippy where the project's CI runs it, else (or where it is not installed) a build.
+
+    Benches are built only where CI builds them on the default toolchain: many need nightly.
+    """
+    benches = checks.run("benches", r"--all-targets|--benches|\bcargo bench\b", convention=True)
+    targets = ["--all-targets"] if benches else ["--tests", "--examples"]
+    if checks.run("clippy", r"\bclippy\b", convention=True):
+        command = checks.command(r"\bcargo clippy\b")
+        lints = command.text.partition(" -- ")[2].split() if command else []
+        argv = ["clippy", "--workspace", *targets, *(["--", *lints] if lints else [])]
+        clippy = _cargo(ctx, argv, "cargo clippy")
+        ran = next(cargo_messages(clippy.stdout), None) is not None  # even a failed build
+        if clippy.ok or ran or _has_subcommand(ctx, "clippy"):
+            return clippy
+    return _cargo(ctx, ["build", "--workspace", *targets], "cargo build")
 
 
 def parse_rustfmt_check(text: str, rel: Rel) -> list[Finding]:

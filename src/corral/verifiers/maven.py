@@ -38,6 +38,7 @@ from corral.verifiers.junit import (
     spotless_findings,
 )
 from corral.verifiers.patterns import JAVAC_MAVEN as _JAVAC
+from corral.verifiers.tool_versions import fetch_maven, maven_executable, wrapper_maven_version
 
 _BATCH = ("-B", "--no-transfer-progress")
 # Every test class matches, no method does: Surefire still resolves its JUnit provider.
@@ -96,6 +97,7 @@ class MavenVerifier(Verifier):
     def prepare(self, ctx: ProjectContext) -> None:
         build = read_build(ctx.project_dir)
         stamp = _stamp(ctx, build)
+        _fetch_wrapper_maven(ctx)
         if stamp.is_file():
             return
         if build.format_goals:
@@ -125,11 +127,21 @@ class MavenVerifier(Verifier):
         built, counts = _build_findings(ctx, build, result)
         if not result.ok and not built:
             built = [_unexplained(ctx, build, result)]
-        return CheckOutcome(findings + built, counts)
+        note = maven_executable(ctx)[1]
+        return CheckOutcome(findings + built, counts, notes=[note] if note else [])
+
+
+def _fetch_wrapper_maven(ctx: ProjectContext) -> None:
+    """The Maven the project's mvnw names, when it is not the one installed (prepare only)."""
+    wanted = wrapper_maven_version(ctx.project_dir)
+    if wanted is not None and maven_executable(ctx)[1] is not None:
+        fetch_maven(ctx, wanted, cache_env(ctx.cache_dir)["MAVEN_REPO_LOCAL"])
 
 
 def _mvn(ctx: ProjectContext) -> list[str]:
-    return ["mvn", *_BATCH, f"-Dmaven.repo.local={cache_env(ctx.cache_dir)['MAVEN_REPO_LOCAL']}"]
+    """The project's Maven (its wrapper's version, fetched in prepare) or the installed one."""
+    mvn = maven_executable(ctx)[0]
+    return [mvn, *_BATCH, f"-Dmaven.repo.local={cache_env(ctx.cache_dir)['MAVEN_REPO_LOCAL']}"]
 
 
 def _format_check(ctx: ProjectContext, build: MavenBuild) -> list[Finding]:

@@ -76,6 +76,7 @@ def verify_project(
         runner=runner,
         timeout_s=settings.timeout_s,
         extra_args=tuple(settings.args.get(verifier.name, ())),
+        checks=tuple(settings.checks.get(verifier.name, ())),
     )
     started = time.monotonic()
     if prepare:
@@ -95,6 +96,8 @@ def verify_project(
         duration_s=time.monotonic() - started,
         findings=outcome.findings,
         tests=outcome.tests,
+        sources=outcome.sources,
+        notes=outcome.notes,
     )
 
 
@@ -107,6 +110,7 @@ def _prepare(verifier: Verifier, ctx: ProjectContext) -> None:
             timeout_s=ctx.timeout_s,
             extra_args=ctx.extra_args,
             network="open",
+            checks=ctx.checks,
         )
     )
 
