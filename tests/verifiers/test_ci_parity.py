@@ -335,3 +335,21 @@ def test_python_checks_only_what_ci_runs_with_the_pinned_ruff(
         [str(venv / "bin" / "ruff"), "--version"], capture_output=True, text=True, check=True
     )
     assert version.stdout.strip() == "ruff 0.4.2"
+
+
+def test_a_build_ci_never_runs_is_not_verified_unless_opted_in(tmp_path: Path) -> None:
+    from corral.config import VerifierSettings
+    from corral.verifiers.run import applicable_projects
+
+    write(
+        tmp_path,
+        {
+            "go.mod": "module example.com/x\n\ngo 1.21\n",
+            "package.json": json.dumps({"name": "docs", "scripts": {"test": "echo"}}),
+            ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: go test ./...\n",
+        },
+    )
+    names = [p.verifier.name for p in applicable_projects(tmp_path, VerifierSettings())]
+    assert names == ["go"]
+    opted = VerifierSettings(checks={"node": ["test"]})
+    assert sorted(p.verifier.name for p in applicable_projects(tmp_path, opted)) == ["go", "node"]

@@ -654,3 +654,24 @@ def _mypy_paths(args: list[str]) -> list[str]:
         elif not arg.startswith(("-", "{")):
             paths.append(arg)
     return paths
+
+
+def unused_by_ci(repo_root: Path, verifiers: list[str]) -> dict[str, str]:
+    """Verifiers (of those found) the project's CI never runs while it runs another's.
+
+    A repository with both a pom.xml and a build.gradle whose CI only runs Maven is not held
+    to Gradle's build; a Go project's docs package.json is not held to npm's. Opt back in with
+    `verifiers.checks: {gradle: [build]}`-style settings naming the verifier.
+    """
+    plan = ci_plan(repo_root)
+    if plan is None:
+        return {}
+    covered = {name for name in verifiers if plan.covers(name)}
+    if not covered:
+        return {}
+    files = ", ".join(plan.files)
+    return {
+        name: f"not run by the project's CI ({files})"
+        for name in verifiers
+        if name not in covered and name in ECOSYSTEM_TOOLS
+    }
