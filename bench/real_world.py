@@ -71,7 +71,7 @@ REPOS: list[Repo] = [
         "tests/test_itsdangerous/test_signer.py",
         "src/itsdangerous/encoding.py",
         "ruff",
-        _PY_SETUP.format(extras="", tools="ruff mypy"),
+        _PY_SETUP.format(extras="", tools="freezegun ruff==0.11.11"),
         ".ci/bin/ruff check . && .ci/bin/pytest -q -p no:cacheprovider",
     ),
     Repo(
@@ -81,7 +81,7 @@ REPOS: list[Repo] = [
         "tests/test_lists.py",
         "src/humanize/lists.py",
         "ruff",
-        _PY_SETUP.format(extras="[tests]", tools="ruff"),
+        _PY_SETUP.format(extras="[tests]", tools="ruff==0.15.20"),
         ".ci/bin/ruff check . && .ci/bin/pytest -q -p no:cacheprovider",
     ),
     Repo(
@@ -111,7 +111,7 @@ REPOS: list[Repo] = [
         "tests/test_colortable.py",
         "src/prettytable/colortable.py",
         "ruff",
-        _PY_SETUP.format(extras="[tests]", tools="ruff"),
+        _PY_SETUP.format(extras="[tests]", tools="ruff==0.6.9"),
         ".ci/bin/ruff check . && .ci/bin/pytest -q -p no:cacheprovider",
     ),
     # --- Go ---------------------------------------------------------------------------
@@ -202,9 +202,9 @@ REPOS: list[Repo] = [
         "c3f8d31d59f3ba8c05833fb322ecab8a2cb88060",
         "src/tests/all.rs",
         "src/traits.rs",
-        "rustfmt",
+        None,
         "cargo fetch",
-        "cargo fmt --all --check && cargo test --features serde,arbitrary,bytemuck",
+        "cargo test --features serde,arbitrary,bytemuck",
     ),
     # --- Maven ------------------------------------------------------------------------
     Repo(

@@ -423,7 +423,7 @@ class _Tools:
 
     def ruff_check(self) -> list[Finding]:
         ruff = str(self.venv / "bin" / "ruff")
-        result = self.run([ruff, "check", "--output-format", "json", "."], "ruff check")
+        result = self.run([ruff, "check", "--no-fix", "--output-format", "json", "."], "ruff check")
         return _parsed_or_error(
             result, "ruff check", lambda: parse_ruff(result.stdout, self.ctx.rel)
         )
