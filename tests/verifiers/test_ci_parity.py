@@ -353,3 +353,16 @@ def test_a_build_ci_never_runs_is_not_verified_unless_opted_in(tmp_path: Path) -
     assert names == ["go"]
     opted = VerifierSettings(checks={"node": ["test"]})
     assert sorted(p.verifier.name for p in applicable_projects(tmp_path, opted)) == ["go", "node"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("rustup") is None, reason="needs rustup")
+def test_a_pinned_toolchain_that_is_not_installed_is_said_once_and_its_lints_skipped(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    files = {**CRATE, "rust-toolchain.toml": '[toolchain]\nchannel = "1.2.3"\n'}
+    repo = git_repo(tmp_path / "crate", files)
+    settings = only("cargo").model_copy(update={"checks": {"cargo": ["clippy"]}})
+    report = verify(repo, LocalRunner(cache_dir), settings)
+    assert report.ok, report.message
+    assert report.message.count("Note: rust-toolchain pins 1.2.3, which is not installed") == 1
