@@ -734,6 +734,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="per command, seconds")
     parser.add_argument("--json", type=Path, default=None, help="also write every case here")
     parser.add_argument(
+        "--resume", action="store_true", help="keep the projects already in --json; run the rest"
+    )
+    parser.add_argument(
         "--summarise",
         type=Path,
         nargs="+",
@@ -752,25 +755,45 @@ def main() -> int:
     if args.work.is_relative_to(ROOT):
         parser.error("--work must be outside this repository")
     args.work.mkdir(parents=True, exist_ok=True)
-    repos = [
-        r
-        for r in REPOS
-        if (not args.only or r.name in args.only)
-        and (not args.ecosystem or r.ecosystem in args.ecosystem)
-    ]
+    repos = interleaved(
+        [
+            r
+            for r in REPOS
+            if (not args.only or r.name in args.only)
+            and (not args.ecosystem or r.ecosystem in args.ecosystem)
+        ]
+    )
     cases: list[Case] = []
+    if args.resume and args.json and args.json.is_file():
+        cases = [_case_from_json(c) for c in json.loads(args.json.read_text())]
+    done = {c.repo for c in cases if c.label == ("ci-by-hand" if not args.no_ci else "untouched")}
     started = time.monotonic()
     for repo in repos:
+        if repo.name in done:
+            print(f"{repo.name}: done in {args.json}, skipped (--resume)", flush=True)
+            continue
         print(f"{repo.name} ({repo.ecosystem}) at {repo.commit[:10]}", flush=True)
+        cases = [c for c in cases if c.repo != repo.name]
         cases += bench_repo(repo, args, lambda text: print(text, flush=True))
+        if args.json:  # after every project, so an interrupted run keeps what it measured
+            args.json.write_text(json.dumps([_case_json(c) for c in cases], indent=1))
     print(
         f"\n{len(repos)} projects in {time.monotonic() - started:.0f}s "
         f"(corral {shlex.join(CORRAL[1:])}, mirrors {args.mirrors})\n"
     )
     print(summarise(cases))
-    if args.json:
-        args.json.write_text(json.dumps([_case_json(c) for c in cases], indent=1))
     return 0
+
+
+def interleaved(repos: list[Repo]) -> list[Repo]:
+    """One project of each ecosystem in turn, so a partial run covers every ecosystem."""
+    by_ecosystem: dict[str, list[Repo]] = {}
+    for repo in repos:
+        by_ecosystem.setdefault(repo.ecosystem, []).append(repo)
+    ordered: list[Repo] = []
+    for i in range(max((len(v) for v in by_ecosystem.values()), default=0)):
+        ordered += [group[i] for group in by_ecosystem.values() if i < len(group)]
+    return ordered
 
 
 def _case_from_json(data: dict[str, object]) -> Case:
