@@ -366,3 +366,22 @@ def test_a_pinned_toolchain_that_is_not_installed_is_said_once_and_its_lints_ski
     report = verify(repo, LocalRunner(cache_dir), settings)
     assert report.ok, report.message
     assert report.message.count("Note: rust-toolchain pins 1.2.3, which is not installed") == 1
+
+
+def test_node_scripts_ci_never_runs_are_left_out_and_said_so(tmp_path: Path) -> None:
+    from corral.sandbox.local import LocalRunner as Runner
+    from corral.verifiers.ci_parity import Checks
+
+    scripts = {"test": "run-s typecheck unit", "typecheck": "tsc", "unit": "ava", "lint": "xo"}
+    write(
+        tmp_path,
+        {
+            "package.json": json.dumps({"scripts": scripts}),
+            ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: npm test\n",
+        },
+    )
+    checks = Checks(ProjectContext(tmp_path, tmp_path, Runner(tmp_path / "cache")), "node")
+    assert checks.scripts_allowed(("lint",), set(scripts)) == ()
+    assert checks.scripts_allowed(("typecheck",), set(scripts)) == ("typecheck",)
+    assert checks.sources["lint"] == "not run by the project's CI (.github/workflows/ci.yml)"
+    assert checks.sources["typecheck"] == "package.json (scripts.test)"

@@ -363,7 +363,14 @@ class _Reader:
             return
         for hook in (f"pre{name}", name, f"post{name}"):
             if isinstance(scripts.get(hook), str):
-                yield scripts[hook], f"package.json (scripts.{hook})"
+                source = f"package.json (scripts.{hook})"
+                yield scripts[hook], source
+                # npm-run-all / run-s / run-p name the scripts they run
+                words = _words(scripts[hook])
+                if words and words[0] in ("npm-run-all", "run-s", "run-p"):
+                    for word in words[1:]:
+                        if not word.startswith("-") and word in scripts:
+                            yield f"npm run {word}", source
 
 
 def script_name(command: str) -> str | None:
@@ -597,6 +604,20 @@ class Checks:
         if not self.ci_governs or self._plan is None:
             return None
         return self._plan.find(re.compile(pattern))
+
+    def scripts_allowed(self, names: tuple[str, ...], defined: set[str]) -> tuple[str, ...]:
+        """Of package.json scripts `names`, those CI runs (all of them without CI to go by)."""
+        run = self.scripts()
+        if run is None:
+            return names
+        for name in names:
+            if name in defined:
+                self.sources[name] = run.get(name, self._not_run())
+        return tuple(n for n in names if n in run)
+
+    def _not_run(self) -> str:
+        files = ", ".join(self._plan.files) if self._plan else ""
+        return f"not run by the project's CI ({files})"
 
     def scripts(self) -> dict[str, str] | None:
         """package.json scripts CI runs, or None when CI does not govern Node here."""
