@@ -743,13 +743,25 @@ def main() -> int:
         default=None,
         help="print the table of earlier runs' --json files (e.g. one per ecosystem) and stop",
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="with --summarise: a later run's --json files; both tables on the common projects",
+    )
     args = parser.parse_args()
     if args.summarise:
-        print(
-            summarise(
-                [_case_from_json(c) for f in args.summarise for c in json.loads(f.read_text())]
-            )
-        )
+        before = _load_cases(args.summarise)
+        if not args.against:
+            print(summarise(before))
+            return 0
+        after = _load_cases(args.against)
+        common = _complete(before) & _complete(after)
+        print(f"{len(common)} projects measured in both runs\n\nbefore:\n")
+        print(summarise([c for c in before if c.repo in common]))
+        print("\nafter:\n")
+        print(summarise([c for c in after if c.repo in common]))
         return 0
     args.work = args.work.resolve()
     if args.work.is_relative_to(ROOT):
@@ -794,6 +806,15 @@ def interleaved(repos: list[Repo]) -> list[Repo]:
     for i in range(max((len(v) for v in by_ecosystem.values()), default=0)):
         ordered += [group[i] for group in by_ecosystem.values() if i < len(group)]
     return ordered
+
+
+def _load_cases(files: list[Path]) -> list[Case]:
+    return [_case_from_json(c) for f in files for c in json.loads(f.read_text())]
+
+
+def _complete(cases: list[Case]) -> set[str]:
+    """Projects whose every case ran (the CI-by-hand timing comes last)."""
+    return {c.repo for c in cases if c.label == "ci-by-hand"}
 
 
 def _case_from_json(data: dict[str, object]) -> Case:
