@@ -385,3 +385,23 @@ def test_node_scripts_ci_never_runs_are_left_out_and_said_so(tmp_path: Path) -> 
     assert checks.scripts_allowed(("typecheck",), set(scripts)) == ("typecheck",)
     assert checks.sources["lint"] == "not run by the project's CI (.github/workflows/ci.yml)"
     assert checks.sources["typecheck"] == "package.json (scripts.test)"
+
+
+def test_maven_checks_up_to_the_phase_ci_runs(tmp_path: Path) -> None:
+    from corral.verifiers.ci_parity import maven_phase
+
+    ctx = ProjectContext(tmp_path, tmp_path, LocalRunner(tmp_path / "cache"))
+    assert maven_phase(ctx) == ("verify", "convention")
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": (
+                "jobs:\n  build:\n    steps:\n      - run: mvn clean compile\n"
+                "      - run: mvn -B package -DskipJavadoc\n"
+                "  deploy:\n    steps:\n      - run: mvn deploy\n"
+            )
+        },
+    )
+    phase, source = maven_phase(ctx)
+    assert phase == "package"
+    assert source == ".github/workflows/ci.yml (job build): mvn -B package -DskipJavadoc"

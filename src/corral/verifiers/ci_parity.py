@@ -696,3 +696,33 @@ def unused_by_ci(repo_root: Path, verifiers: list[str]) -> dict[str, str]:
         for name in verifiers
         if name not in covered and name in ECOSYSTEM_TOOLS
     }
+
+
+MAVEN_PHASES = ("validate", "compile", "test", "package", "verify", "install", "deploy")
+
+
+def maven_phase(ctx: ProjectContext) -> tuple[str, str]:
+    """The lifecycle phase to check up to, and why: the furthest one CI's mvn runs, at most
+    `verify` (install and deploy add nothing to check), `verify` by convention.
+
+    A project whose CI stops at `test` or `package` is not held to what `verify` adds
+    (signing, release checks) that its CI never runs.
+    """
+    checks = Checks(ctx, "maven")
+    if not checks.ci_governs or checks._plan is None:
+        return "verify", "convention"
+    furthest = -1
+    source = ""
+    for command in checks._plan.commands:
+        words = _words(command.text)
+        if not words or Path(words[0]).name not in ("mvn", "mvnw"):
+            continue
+        for word in words[1:]:
+            if word in MAVEN_PHASES and MAVEN_PHASES.index(word) > furthest:
+                furthest, source = (
+                    MAVEN_PHASES.index(word),
+                    f"{command.source}: {command.text[:80]}",
+                )
+    if furthest < MAVEN_PHASES.index("test"):
+        return "verify", "convention"  # CI names no phase that runs the tests (or only compiles)
+    return MAVEN_PHASES[min(furthest, MAVEN_PHASES.index("verify"))], source

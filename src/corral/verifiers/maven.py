@@ -31,6 +31,7 @@ from corral.verifiers.base import (
     cache_env,
     run_tool,
 )
+from corral.verifiers.ci_parity import maven_phase
 from corral.verifiers.junit import (
     SPOTLESS_HEADER,
     read_checkstyle_reports,
@@ -106,7 +107,8 @@ class MavenVerifier(Verifier):
         # The repository's arguments first (profiles change dependencies), so that the
         # test filter that keeps every test from running wins over theirs.
         argv = [*_mvn(ctx), *ctx.extra_args, "--fail-at-end", *_RESOLVE_ONLY]
-        result = run_tool(ctx, [*argv, *build.lint_goals, "verify"], "mvn (fetching dependencies)")
+        phase = maven_phase(ctx)[0]
+        result = run_tool(ctx, [*argv, *build.lint_goals, phase], "mvn (fetching dependencies)")
         _raise_on_resolution_failure(result)
         # Any other failure is the build's own (a compile error, say): `check` reports it, and
         # as the phases after it fetched nothing, the next prepare runs again.
@@ -122,13 +124,16 @@ class MavenVerifier(Verifier):
         if build.format_goals:
             findings += _format_check(ctx, build)
             skip = _SKIP_FORMAT
-        argv = [*_mvn(ctx), *_CHECK_FLAGS, *skip, *build.lint_goals, "verify", *ctx.extra_args]
-        result = run_tool(ctx, argv, "mvn verify")
+        phase, source = maven_phase(ctx)
+        argv = [*_mvn(ctx), *_CHECK_FLAGS, *skip, *build.lint_goals, phase, *ctx.extra_args]
+        result = run_tool(ctx, argv, f"mvn {phase}")
         built, counts = _build_findings(ctx, build, result)
         if not result.ok and not built:
             built = [_unexplained(ctx, build, result)]
         note = maven_executable(ctx)[1]
-        return CheckOutcome(findings + built, counts, notes=[note] if note else [])
+        return CheckOutcome(
+            findings + built, counts, sources={phase: source}, notes=[note] if note else []
+        )
 
 
 def _fetch_wrapper_maven(ctx: ProjectContext) -> None:
