@@ -344,15 +344,19 @@ def test_a_build_ci_never_runs_is_not_verified_unless_opted_in(tmp_path: Path) -
     write(
         tmp_path,
         {
-            "go.mod": "module example.com/x\n\ngo 1.21\n",
+            "pom.xml": "<project/>\n",
+            "build.gradle": "plugins { id 'java' }\n",
             "package.json": json.dumps({"name": "docs", "scripts": {"test": "echo"}}),
-            ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: go test ./...\n",
+            ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: mvn -B verify\n",
         },
     )
-    names = [p.verifier.name for p in applicable_projects(tmp_path, VerifierSettings())]
-    assert names == ["go"]
-    opted = VerifierSettings(checks={"node": ["test"]})
-    assert sorted(p.verifier.name for p in applicable_projects(tmp_path, opted)) == ["go", "node"]
+    # Gradle, the alternative build CI does not run, is left out; Node is verified anyway
+    # (CI might reach it through a script).
+    names = sorted(p.verifier.name for p in applicable_projects(tmp_path, VerifierSettings()))
+    assert names == ["maven", "node"]
+    opted = VerifierSettings(checks={"gradle": ["build"]})
+    names = sorted(p.verifier.name for p in applicable_projects(tmp_path, opted))
+    assert names == ["gradle", "maven", "node"]
 
 
 @pytest.mark.slow
@@ -405,3 +409,20 @@ def test_maven_checks_up_to_the_phase_ci_runs(tmp_path: Path) -> None:
     phase, source = maven_phase(ctx)
     assert phase == "package"
     assert source == ".github/workflows/ci.yml (job build): mvn -B package -DskipJavadoc"
+
+
+def test_ci_scripts_and_hatch_scripts_are_read(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": (
+                "jobs:\n  t:\n    steps:\n      - run: ./ci/check.sh\n"
+                "      - run: hatch run lint:check\n"
+            ),
+            "ci/check.sh": "#!/bin/sh\nset -e\ncargo clippy -- -D warnings\n",
+            "pyproject.toml": '[tool.hatch.envs.lint.scripts]\ncheck = ["ruff check src"]\n',
+        },
+    )
+    found = dict(commands(tmp_path))
+    assert found["cargo clippy -- -D warnings"] == "ci/check.sh"
+    assert found["ruff check src"] == "pyproject.toml (tool.hatch.envs.lint.scripts)"

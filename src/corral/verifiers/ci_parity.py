@@ -275,7 +275,10 @@ class _Reader:
         if not words:
             return
         tool = Path(words[0]).name
-        if tool in ("uv", "uvx", "pipx", "poetry", "pdm", "hatch") and len(words) > 1:
+        if tool == "hatch":
+            yield from self._hatch(words)
+            return
+        if tool in ("uv", "uvx", "pipx", "poetry", "pdm") and len(words) > 1:
             words = _after_runner(words)
             tool = Path(words[0]).name if words else ""
         if tool == "make":
@@ -290,6 +293,35 @@ class _Reader:
             yield from self._pre_commit()
         elif (name := script_name(command)) is not None:
             yield from self._package_script(name)
+        else:
+            yield from self._shell_script(words)
+
+    def _shell_script(self, words: list[str]) -> Iterator[tuple[str, str]]:
+        """The lines of a repository script CI calls (`./ci/test.sh`, `bash scripts/lint`)."""
+        if words[0] in ("bash", "sh") and len(words) > 1:
+            words = words[1:]
+        path = (self.root / words[0]).resolve()
+        if not path.is_relative_to(self.root.resolve()) or not path.is_file():
+            return
+        if path.suffix not in ("", ".sh", ".bash") or path.stat().st_size > 100_000:
+            return
+        rel = path.relative_to(self.root.resolve()).as_posix()
+        for line in _shell_lines(path.read_text(errors="replace")):
+            yield line, rel
+
+    def _hatch(self, words: list[str]) -> Iterator[tuple[str, str]]:
+        """`hatch run [env:]script` -> the script's commands from [tool.hatch.envs]."""
+        if len(words) < 3 or words[1] != "run":
+            return
+        env, _, script = words[2].rpartition(":")
+        try:
+            pyproject = tomllib.loads((self.root / "pyproject.toml").read_text())
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            return
+        envs = pyproject.get("tool", {}).get("hatch", {}).get("envs", {})
+        lines = envs.get(env or "default", {}).get("scripts", {}).get(script)
+        for line in [lines] if isinstance(lines, str) else lines or []:
+            yield str(line), f"pyproject.toml (tool.hatch.envs.{env or 'default'}.scripts)"
 
     def _make(self, args: list[str]) -> Iterator[tuple[str, str]]:
         path = self.root / "Makefile"
@@ -677,12 +709,16 @@ def _mypy_paths(args: list[str]) -> list[str]:
     return paths
 
 
+# Builds of the same code by two tools: CI running one is proof it does not need the other.
+_ALTERNATIVE_BUILDS = {"maven": "gradle", "gradle": "maven"}
+
+
 def unused_by_ci(repo_root: Path, verifiers: list[str]) -> dict[str, str]:
-    """Verifiers (of those found) the project's CI never runs while it runs another's.
+    """Verifiers (of those found) whose build CI never runs while it runs the alternative one.
 
     A repository with both a pom.xml and a build.gradle whose CI only runs Maven is not held
-    to Gradle's build; a Go project's docs package.json is not held to npm's. Opt back in with
-    `verifiers.checks: {gradle: [build]}`-style settings naming the verifier.
+    to Gradle's build. Other ecosystems are always verified: CI may reach them through a
+    script this module cannot read. Opt back in with `verifiers.checks: {gradle: [build]}`.
     """
     plan = ci_plan(repo_root)
     if plan is None:
@@ -694,7 +730,7 @@ def unused_by_ci(repo_root: Path, verifiers: list[str]) -> dict[str, str]:
     return {
         name: f"not run by the project's CI ({files})"
         for name in verifiers
-        if name not in covered and name in ECOSYSTEM_TOOLS
+        if name not in covered and _ALTERNATIVE_BUILDS.get(name) in covered
     }
 
 
