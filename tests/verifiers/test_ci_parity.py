@@ -426,3 +426,12 @@ def test_ci_scripts_and_hatch_scripts_are_read(tmp_path: Path) -> None:
     found = dict(commands(tmp_path))
     assert found["cargo clippy -- -D warnings"] == "ci/check.sh"
     assert found["ruff check src"] == "pyproject.toml (tool.hatch.envs.lint.scripts)"
+
+
+def test_maven_cleans_first_where_ci_does(tmp_path: Path) -> None:
+    from corral.verifiers.ci_parity import maven_goals
+
+    ctx = ProjectContext(tmp_path, tmp_path, LocalRunner(tmp_path / "cache"))
+    assert maven_goals(ctx)[0] == ["verify"]
+    write(tmp_path, {".travis.yml": "script:\n  - mvn -B clean package\n"})
+    assert maven_goals(ctx) == (["clean", "package"], ".travis.yml (script): mvn -B clean package")

@@ -737,6 +737,14 @@ def unused_by_ci(repo_root: Path, verifiers: list[str]) -> dict[str, str]:
 MAVEN_PHASES = ("validate", "compile", "test", "package", "verify", "install", "deploy")
 
 
+def maven_goals(ctx: ProjectContext) -> tuple[list[str], str]:
+    """`maven_phase`, preceded by `clean` when CI's command cleans first (a plugin such as
+    moditect refuses to overwrite what an earlier build left in target/)."""
+    phase, source = maven_phase(ctx)
+    command = source.partition(": ")[2]
+    return (["clean", phase] if " clean " in f" {command} " else [phase]), source
+
+
 def maven_phase(ctx: ProjectContext) -> tuple[str, str]:
     """The lifecycle phase to check up to, and why: the furthest one CI's mvn runs, at most
     `verify` (install and deploy add nothing to check), `verify` by convention.

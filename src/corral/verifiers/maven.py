@@ -31,7 +31,7 @@ from corral.verifiers.base import (
     cache_env,
     run_tool,
 )
-from corral.verifiers.ci_parity import maven_phase
+from corral.verifiers.ci_parity import maven_goals, maven_phase
 from corral.verifiers.junit import (
     SPOTLESS_HEADER,
     read_checkstyle_reports,
@@ -124,9 +124,10 @@ class MavenVerifier(Verifier):
         if build.format_goals:
             findings += _format_check(ctx, build)
             skip = _SKIP_FORMAT
-        phase, source = maven_phase(ctx)
-        argv = [*_mvn(ctx), *_CHECK_FLAGS, *skip, *build.lint_goals, phase, *ctx.extra_args]
-        result = run_tool(ctx, argv, f"mvn {phase}")
+        goals, source = maven_goals(ctx)
+        phase = goals[-1]
+        argv = [*_mvn(ctx), *_CHECK_FLAGS, *skip, *goals[:-1], *build.lint_goals, phase]
+        result = run_tool(ctx, [*argv, *ctx.extra_args], f"mvn {phase}")
         built, counts = _build_findings(ctx, build, result)
         if not result.ok and not built:
             built = [_unexplained(ctx, build, result)]
