@@ -31,7 +31,7 @@ from corral.verifiers.base import (
     cache_env,
     run_tool,
 )
-from corral.verifiers.ci_parity import maven_goals, maven_phase
+from corral.verifiers.ci_parity import maven_goals
 from corral.verifiers.junit import (
     SPOTLESS_HEADER,
     read_checkstyle_reports,
@@ -107,8 +107,9 @@ class MavenVerifier(Verifier):
         # The repository's arguments first (profiles change dependencies), so that the
         # test filter that keeps every test from running wins over theirs.
         argv = [*_mvn(ctx), *ctx.extra_args, "--fail-at-end", *_RESOLVE_ONLY]
-        phase = maven_phase(ctx)[0]
-        result = run_tool(ctx, [*argv, *build.lint_goals, phase], "mvn (fetching dependencies)")
+        goals = maven_goals(ctx)[0]  # CI's phase, and `clean` where CI cleans first
+        argv += [*goals[:-1], *build.lint_goals, goals[-1]]
+        result = run_tool(ctx, argv, "mvn (fetching dependencies)")
         _raise_on_resolution_failure(result)
         # Any other failure is the build's own (a compile error, say): `check` reports it, and
         # as the phases after it fetched nothing, the next prepare runs again.
@@ -402,6 +403,7 @@ def _stamp(ctx: ProjectContext, build: MavenBuild) -> Path:
     for path in [*build.build_files, *extras]:
         digest.update(ctx.rel(path).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update("\0".join(ctx.extra_args).encode())
+    digest.update(" ".join(maven_goals(ctx)[0]).encode())
     repo = Path(cache_env(ctx.cache_dir)["MAVEN_REPO_LOCAL"])
     return repo / ".corral-prepared" / digest.hexdigest()
 
