@@ -215,7 +215,7 @@ REPOS: list[Repo] = [
         "src/main/java/org/json/Cookie.java",
         None,
         "mvn -B -q dependency:go-offline || true",
-        "mvn -B -q -o test",
+        "mvn -B -q test",
     ),
     Repo(
         "FasterXML+java-classmate",
@@ -225,7 +225,7 @@ REPOS: list[Repo] = [
         "src/main/java/com/fasterxml/classmate/Annotations.java",
         None,
         "./mvnw -B -q dependency:go-offline || true",
-        "./mvnw -B -q -o test",
+        "./mvnw -B -q test",
     ),
     Repo(
         "FasterXML+jackson-annotations",
@@ -235,7 +235,7 @@ REPOS: list[Repo] = [
         "src/main/java/com/fasterxml/jackson/annotation/JsonFormat.java",
         None,
         "./mvnw -B -q dependency:go-offline || true",
-        "./mvnw -B -q -o verify",
+        "./mvnw -B -q verify",
     ),
     Repo(
         "apache+commons-cli",
@@ -245,7 +245,7 @@ REPOS: list[Repo] = [
         "src/main/java/org/apache/commons/cli/Option.java",
         None,
         "mvn -B -q dependency:go-offline || true",
-        "mvn -B -q -o test",
+        "mvn -B -q test",
     ),
     # --- npm --------------------------------------------------------------------------
     Repo(
