@@ -49,6 +49,9 @@ class VerifierSettings(BaseModel):
     args: dict[str, list[str]] = Field(default_factory=dict)
     """Extra arguments per built-in verifier, passed to its main build/test command."""
     custom: list[CustomVerifierSpec] = Field(default_factory=list)
+    checks: dict[str, list[str]] = Field(default_factory=dict)
+    """Checks to run per built-in verifier although the project's CI does not (e.g.
+    `cargo: [clippy]`); by default a verifier runs what the project's CI runs."""
     timeout_s: float = 900.0
     """Wall-time limit of each verifier command."""
     max_message_chars: int = 2000
@@ -61,6 +64,10 @@ class VerifierSettings(BaseModel):
             disable=sorted({*self.disable, *override.disable}),
             args={**self.args, **override.args},
             custom=[*self.custom, *override.custom],
+            checks={
+                name: sorted({*self.checks.get(name, ()), *override.checks.get(name, ())})
+                for name in {*self.checks, *override.checks}
+            },
             timeout_s=override.timeout_s,
             max_message_chars=override.max_message_chars,
         )

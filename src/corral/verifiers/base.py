@@ -100,6 +100,10 @@ class CheckOutcome:
 
     findings: list[Finding] = field(default_factory=list)
     tests: TestCounts | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    """Check name -> where the decision to run it (or not) came from (`ci_parity.decide`)."""
+    notes: list[str] = field(default_factory=list)
+    """What the agent should know once, e.g. a pinned tool version that could not be had."""
 
 
 @dataclass
@@ -111,6 +115,8 @@ class VerifierResult:
     duration_s: float
     findings: list[Finding] = field(default_factory=list)
     tests: TestCounts | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def new_findings(self) -> list[Finding]:
@@ -127,6 +133,8 @@ class ProjectContext:
     timeout_s: float = 900.0
     extra_args: tuple[str, ...] = ()
     network: NetworkPolicy = "none"
+    checks: tuple[str, ...] = ()
+    """Checks opted in by `.corral.yaml` or the campaign (`verifiers.checks`), e.g. `clippy`."""
 
     @property
     def cache_dir(self) -> Path:

@@ -41,6 +41,8 @@ from corral.verifiers.base import (
     run_tool,
     unique_findings,
 )
+from corral.verifiers.ci_parity import Checks
+from corral.verifiers.tool_versions import pinned_rust_toolchain, rust_toolchain_installed
 
 OFFLINE_ENV = {"CARGO_NET_OFFLINE": "true", "CARGO_TERM_COLOR": "never"}
 RUSTFMT_CONFIGS = ("rustfmt.toml", ".rustfmt.toml")
@@ -87,7 +89,7 @@ class CargoVerifier(Verifier):
     def prepare(self, ctx: ProjectContext) -> None:
         lock = ctx.project_dir / "Cargo.lock"
         had_lock = lock.is_file()
-        result = run_tool(ctx, ["cargo", "fetch"], "cargo fetch")
+        result = run_tool(ctx, ["cargo", "fetch"], "cargo fetch", env=_toolchain_env(ctx))
         if not had_lock and lock.is_file():
             _lock_marker(ctx).parent.mkdir(parents=True, exist_ok=True)
             _lock_marker(ctx).write_text(_digest(lock))
@@ -120,12 +122,18 @@ def _digest(path: Path) -> str:
 
 
 def _check(ctx: ProjectContext) -> CheckOutcome:
-    findings, unexplained = _rustfmt(ctx)
-    build = _build(ctx)
+    checks = Checks(ctx, "cargo")
+    findings: list[Finding] = []
+    unexplained: list[str] = []
+    notes = _missing_toolchain_notes(ctx)
+    if not notes and checks.run("fmt", r"\bcargo fmt\b|\brustfmt\b", convention=True):
+        findings, unexplained = _rustfmt(ctx)
+    build = _build(ctx, checks, lints=not notes)
     diagnostics = parse_compiler_messages(build.stdout, ctx.rel)
     findings += diagnostics
     if any(f.kind == FindingKind.COMPILE for f in diagnostics):
-        return CheckOutcome(unique_findings(findings))  # the tests would not build either
+        # the tests would not build either
+        return CheckOutcome(unique_findings(findings), sources=checks.sources, notes=notes)
     if not build.ok and not diagnostics:
         raise VerifierError(f"{build.argv[1]} failed: {output_tail(build)}")
     test = _cargo(
@@ -143,7 +151,28 @@ def _check(ctx: ProjectContext) -> CheckOutcome:
     if not any(f.kind == FindingKind.COMPILE for f in test_build):
         findings += [Finding(FindingKind.ERROR, None, None, m) for m in unexplained]
     findings += [*test_build, *report.findings]
-    return CheckOutcome(unique_findings(findings), tests=report.counts)
+    return CheckOutcome(
+        unique_findings(findings), tests=report.counts, sources=checks.sources, notes=notes
+    )
+
+
+def _missing_toolchain_notes(ctx: ProjectContext) -> list[str]:
+    """Why clippy and rustfmt are not run: the project pins a toolchain that is not here."""
+    channel = pinned_rust_toolchain(ctx.project_dir)
+    if channel is None or rust_toolchain_installed(ctx, channel):
+        return []
+    return [
+        f"rust-toolchain pins {channel}, which is not installed: built and tested with the "
+        "default toolchain; its clippy and rustfmt were not run"
+    ]
+
+
+def _toolchain_env(ctx: ProjectContext) -> dict[str, str]:
+    """Without the pinned toolchain, the default one (rustup would try to download it)."""
+    channel = pinned_rust_toolchain(ctx.project_dir)
+    if channel is None or rust_toolchain_installed(ctx, channel):
+        return {}
+    return {"RUSTUP_TOOLCHAIN": "stable"}
 
 
 def _cargo(
@@ -151,7 +180,7 @@ def _cargo(
 ) -> CommandResult:
     """cargo with the offline flag; structured messages for the commands that take them."""
     argv = ["cargo", args[0], "--offline", "--message-format", "json", *args[1:]]
-    return run_tool(ctx, argv, what, env={**OFFLINE_ENV, **(env or {})})
+    return run_tool(ctx, argv, what, env={**OFFLINE_ENV, **_toolchain_env(ctx), **(env or {})})
 
 
 def _has_subcommand(ctx: ProjectContext, subcommand: str) -> bool:
@@ -180,13 +209,22 @@ def _rustfmt(ctx: ProjectContext) -> tuple[list[Finding], list[str]]:
     return [Finding(FindingKind.ERROR, ctx.rel(config), None, message)], []
 
 
-def _build(ctx: ProjectContext) -> CommandResult:
-    """clippy, or a plain build where clippy is not installed."""
-    clippy = _cargo(ctx, ["clippy", "--workspace", "--all-targets"], "cargo clippy")
-    ran = next(cargo_messages(clippy.stdout), None) is not None  # cargo reports even a failed build
-    if clippy.ok or ran or _has_subcommand(ctx, "clippy"):
-        return clippy
-    return _cargo(ctx, ["build", "--workspace", "--all-targets"], "cargo build")
+def _build(ctx: ProjectContext, checks: Checks, *, lints: bool = True) -> CommandResult:
+    """clippy where the project's CI runs it, else (or where it is not installed) a build.
+
+    Benches are built only where CI builds them on the default toolchain: many need nightly.
+    """
+    benches = checks.run("benches", r"--all-targets|--benches|\bcargo bench\b", convention=True)
+    targets = ["--all-targets"] if benches else ["--tests", "--examples"]
+    if lints and checks.run("clippy", r"\bclippy\b", convention=True):
+        command = checks.command(r"\bcargo clippy\b")
+        denied = command.text.partition(" -- ")[2].split() if command else []
+        argv = ["clippy", "--workspace", *targets, *(["--", *denied] if denied else [])]
+        clippy = _cargo(ctx, argv, "cargo clippy")
+        ran = next(cargo_messages(clippy.stdout), None) is not None  # even a failed build
+        if clippy.ok or ran or _has_subcommand(ctx, "clippy"):
+            return clippy
+    return _cargo(ctx, ["build", "--workspace", *targets], "cargo build")
 
 
 def parse_rustfmt_check(text: str, rel: Rel) -> list[Finding]:

@@ -32,8 +32,10 @@ from corral.verifiers.base import (
     run_tool,
     unique_findings,
 )
+from corral.verifiers.ci_parity import Checks, golangci_enables
 from corral.verifiers.patterns import GO_POSITION as _POSITION
 from corral.verifiers.patterns import GO_TEST_LOG as _TEST_LOG
+from corral.verifiers.tool_versions import gofmt_comment_rules_differ, without_comment_only_hunks
 
 # No -mod=mod: a verifier must never rewrite go.mod or go.sum in the checkout.
 OFFLINE_ENV = {"GOPROXY": "off", "GOTOOLCHAIN": "local"}
@@ -87,22 +89,31 @@ class GoVerifier(Verifier):
             # A go.mod with no code (tool requirements only): nothing to build; vet and test
             # would fail on "matched no packages". Lost tests still show in the counts.
             return CheckOutcome(tests=TestCounts())
-        findings = _gofmt(ctx, packages)
+        checks = Checks(ctx, "go")
+        notes: list[str] = []
+        findings = _gofmt(ctx, packages, notes) if _runs_gofmt(ctx, checks) else []
         unexplained: list[str] = []
         # -o /dev/null: a module whose ./... is one main package would get its binary written.
         build = _go(ctx, ["build", "-json", "-o", os.devnull, "./..."], "go build")
         compile_errors = parse_build_events(build.stdout, ctx.rel)
         if compile_errors:
             # vet and test would only repeat the same errors.
-            return CheckOutcome(unique_findings([*findings, *compile_errors]))
+            return CheckOutcome(
+                unique_findings([*findings, *compile_errors]), sources=checks.sources, notes=notes
+            )
         if not build.ok:
             raise VerifierError(f"go build failed: {output_tail(build)}")
-        vet = _go(ctx, ["vet", "-json", "./..."], "go vet")
-        lint = parse_vet_json(vet.stdout, ctx.rel)
-        if not vet.ok and not lint:
-            unexplained.append(f"go vet failed: {output_tail(vet)}")
-        # vet already ran in full: -vet=off keeps its findings from coming back as build errors.
-        test = _go(ctx, ["test", "-json", "-vet=off", *ctx.extra_args, "./..."], "go test")
+        lint: list[Finding] = []
+        # Without a full `go vet` in CI, `go test` runs its own subset of vet, as in CI.
+        vet_flags: list[str] = []
+        if checks.run("vet", r"\bgo vet\b|golangci-lint", convention=True):
+            vet = _go(ctx, ["vet", "-json", "./..."], "go vet")
+            lint = parse_vet_json(vet.stdout, ctx.rel)
+            if not vet.ok and not lint:
+                unexplained.append(f"go vet failed: {output_tail(vet)}")
+            # vet ran in full: -vet=off keeps its findings from coming back as build errors.
+            vet_flags = ["-vet=off"]
+        test = _go(ctx, ["test", "-json", *vet_flags, *ctx.extra_args, "./..."], "go test")
         dirs = {p.import_path: p.dir for p in packages}
         report = parse_test_events(test.stdout, dirs, ctx.rel)
         test_compile = parse_build_events(test.stdout, ctx.rel)
@@ -111,7 +122,9 @@ class GoVerifier(Verifier):
         if not test_compile:
             findings += [Finding(FindingKind.ERROR, None, None, m) for m in unexplained]
         findings += [*test_compile, *lint, *report.findings]
-        return CheckOutcome(unique_findings(findings), tests=report.counts)
+        return CheckOutcome(
+            unique_findings(findings), tests=report.counts, sources=checks.sources, notes=notes
+        )
 
 
 @contextmanager
@@ -147,13 +160,32 @@ def _list_packages(ctx: ProjectContext) -> list[GoPackage]:
     return parse_packages(result.stdout)
 
 
-def _gofmt(ctx: ProjectContext, packages: list[GoPackage]) -> list[Finding]:
+def _runs_gofmt(ctx: ProjectContext, checks: Checks) -> bool:
+    """gofmt where CI runs it, directly or as a golangci-lint formatter, or by convention."""
+    golangci = checks.command(r"golangci-lint")
+    if golangci is not None and golangci_enables(ctx.repo_root, ("gofmt", "gofumpt", "goimports")):
+        checks.sources["gofmt"] = f"{golangci.source}: golangci-lint (gofmt enabled)"
+        return True
+    return checks.run("gofmt", r"\bgofmt\b|\bgofumpt\b|\bgoimports\b", convention=True)
+
+
+def _gofmt(ctx: ProjectContext, packages: list[GoPackage], notes: list[str]) -> list[Finding]:
     files = [os.path.relpath(f, ctx.project_dir) for p in packages for f in p.files]
     if not files:
         return []
     # gofmt exits 1 when files differ and 2 on syntax errors, which `go build` reports.
     result = run_tool(ctx, ["gofmt", "-d", *files], "gofmt")
-    return parse_gofmt_diff(result.stdout, ctx.rel)
+    diff = result.stdout
+    declared = gofmt_comment_rules_differ(ctx) if diff else None
+    if declared is not None:
+        diff, dropped = without_comment_only_hunks(diff)
+        if dropped:
+            notes.append(
+                f"gofmt: {dropped} comment-only difference(s) not reported: the module "
+                f"declares go {declared[0]}.{declared[1]}, whose gofmt formats doc comments "
+                "unlike this Go's"
+            )
+    return parse_gofmt_diff(diff, ctx.rel)
 
 
 def parse_packages(text: str) -> list[GoPackage]:

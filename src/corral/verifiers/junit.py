@@ -30,6 +30,7 @@ _RUN_SPECIFIC = re.compile(r"\[pri:\d+, instance:[^\]]*\]|(?<=[\w$])@[0-9a-f]{5,
 # The method name in a test case's name: `applies[1, 2](2)`, `placesMany(int)[3]`.
 _METHOD_NAME = re.compile(r"^[^\[(]+")
 
+
 @dataclass(frozen=True)
 class StackFrame:
     cls: str

@@ -31,6 +31,7 @@ from corral.verifiers.base import (
     cache_env,
     run_tool,
 )
+from corral.verifiers.ci_parity import maven_goals
 from corral.verifiers.junit import (
     SPOTLESS_HEADER,
     read_checkstyle_reports,
@@ -38,6 +39,7 @@ from corral.verifiers.junit import (
     spotless_findings,
 )
 from corral.verifiers.patterns import JAVAC_MAVEN as _JAVAC
+from corral.verifiers.tool_versions import fetch_maven, maven_executable, wrapper_maven_version
 
 _BATCH = ("-B", "--no-transfer-progress")
 # Every test class matches, no method does: Surefire still resolves its JUnit provider.
@@ -96,6 +98,7 @@ class MavenVerifier(Verifier):
     def prepare(self, ctx: ProjectContext) -> None:
         build = read_build(ctx.project_dir)
         stamp = _stamp(ctx, build)
+        _fetch_wrapper_maven(ctx)
         if stamp.is_file():
             return
         if build.format_goals:
@@ -104,7 +107,9 @@ class MavenVerifier(Verifier):
         # The repository's arguments first (profiles change dependencies), so that the
         # test filter that keeps every test from running wins over theirs.
         argv = [*_mvn(ctx), *ctx.extra_args, "--fail-at-end", *_RESOLVE_ONLY]
-        result = run_tool(ctx, [*argv, *build.lint_goals, "verify"], "mvn (fetching dependencies)")
+        goals = maven_goals(ctx)[0]  # CI's phase, and `clean` where CI cleans first
+        argv += [*goals[:-1], *build.lint_goals, goals[-1]]
+        result = run_tool(ctx, argv, "mvn (fetching dependencies)")
         _raise_on_resolution_failure(result)
         # Any other failure is the build's own (a compile error, say): `check` reports it, and
         # as the phases after it fetched nothing, the next prepare runs again.
@@ -120,16 +125,30 @@ class MavenVerifier(Verifier):
         if build.format_goals:
             findings += _format_check(ctx, build)
             skip = _SKIP_FORMAT
-        argv = [*_mvn(ctx), *_CHECK_FLAGS, *skip, *build.lint_goals, "verify", *ctx.extra_args]
-        result = run_tool(ctx, argv, "mvn verify")
+        goals, source = maven_goals(ctx)
+        phase = goals[-1]
+        argv = [*_mvn(ctx), *_CHECK_FLAGS, *skip, *goals[:-1], *build.lint_goals, phase]
+        result = run_tool(ctx, [*argv, *ctx.extra_args], f"mvn {phase}")
         built, counts = _build_findings(ctx, build, result)
         if not result.ok and not built:
             built = [_unexplained(ctx, build, result)]
-        return CheckOutcome(findings + built, counts)
+        note = maven_executable(ctx)[1]
+        return CheckOutcome(
+            findings + built, counts, sources={phase: source}, notes=[note] if note else []
+        )
+
+
+def _fetch_wrapper_maven(ctx: ProjectContext) -> None:
+    """The Maven the project's mvnw names, when it is not the one installed (prepare only)."""
+    wanted = wrapper_maven_version(ctx.project_dir)
+    if wanted is not None and maven_executable(ctx)[1] is not None:
+        fetch_maven(ctx, wanted, cache_env(ctx.cache_dir)["MAVEN_REPO_LOCAL"])
 
 
 def _mvn(ctx: ProjectContext) -> list[str]:
-    return ["mvn", *_BATCH, f"-Dmaven.repo.local={cache_env(ctx.cache_dir)['MAVEN_REPO_LOCAL']}"]
+    """The project's Maven (its wrapper's version, fetched in prepare) or the installed one."""
+    mvn = maven_executable(ctx)[0]
+    return [mvn, *_BATCH, f"-Dmaven.repo.local={cache_env(ctx.cache_dir)['MAVEN_REPO_LOCAL']}"]
 
 
 def _format_check(ctx: ProjectContext, build: MavenBuild) -> list[Finding]:
@@ -384,6 +403,7 @@ def _stamp(ctx: ProjectContext, build: MavenBuild) -> Path:
     for path in [*build.build_files, *extras]:
         digest.update(ctx.rel(path).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update("\0".join(ctx.extra_args).encode())
+    digest.update(" ".join(maven_goals(ctx)[0]).encode())
     repo = Path(cache_env(ctx.cache_dir)["MAVEN_REPO_LOCAL"])
     return repo / ".corral-prepared" / digest.hexdigest()
 

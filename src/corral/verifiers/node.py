@@ -43,6 +43,7 @@ from corral.verifiers.base import (
     VerifierError,
     run_tool,
 )
+from corral.verifiers.ci_parity import Checks
 from corral.verifiers.discovery import SKIPPED_DIRS
 from corral.verifiers.patterns import ANSI as _ANSI
 
@@ -51,6 +52,8 @@ PmName = Literal["npm", "yarn", "pnpm"]
 Runner = Literal["node", "jest", "vitest", "mocha", "other"]
 
 FORMAT_SCRIPTS = ("format:check", "prettier:check", "fmt:check")
+# What in a CI command means the project type-checks (a script or tsc itself).
+_TYPECHECK_IN_CI = r"\btsc\b|\btsgo\b|\bvue-tsc\b|typecheck|type-check|test:types|\btsd\b"
 TYPECHECK_SCRIPTS = ("typecheck", "type-check")
 NPM_PLACEHOLDER_TEST = "no test specified"
 # Offline, deterministic and colourless: the sandbox cuts the network for check anyway.
@@ -105,21 +108,25 @@ class NodeVerifier(Verifier):
         sites = _script_sites(ctx, root)
         if not _checks_anything(ctx, sites):
             return CheckOutcome(syntax_check(ctx))
+        ci = Checks(ctx, "node")
+        defined = {name for site in sites for name in site.scripts}
+        typecheck = ci.run("typecheck", _TYPECHECK_IN_CI, convention=True)
         with _Tools(ctx, pm, env=CHECK_ENV).scratch() as tools:
             findings = [
-                *_run_named(tools, sites, FORMAT_SCRIPTS),
-                *_run_named(tools, sites, ("lint",), lint=True),
+                *_run_named(tools, sites, ci.scripts_allowed(FORMAT_SCRIPTS, defined)),
+                *_run_named(tools, sites, ci.scripts_allowed(("lint",), defined), lint=True),
             ]
+            build = ci.scripts_allowed(("build",), defined)
             compile_findings = [
-                *_typecheck(tools, sites),
-                *_run_named(tools, sites, ("build",), main=not _has(sites, "test")),
+                *(_typecheck(tools, sites) if typecheck else []),
+                *_run_named(tools, sites, build, main=not _has(sites, "test")),
             ]
             findings += compile_findings
             tests = None
             if not compile_findings:  # tests of code that does not build only add noise
                 test_findings, tests = _run_tests(tools, sites)
                 findings += test_findings
-        return CheckOutcome(_unique(findings), tests)
+        return CheckOutcome(_unique(findings), tests, sources=ci.sources)
 
 
 # --- package.json, workspaces and package managers ------------------------------------------

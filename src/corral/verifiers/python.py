@@ -45,15 +45,18 @@ from corral.verifiers.base import (
     output_tail,
     run_tool,
 )
+from corral.verifiers.ci_parity import python_checks
 from corral.verifiers.patterns import PYTEST_E_LINE as _E_LINE
 from corral.verifiers.patterns import PYTEST_FRAME as _FRAME
 from corral.verifiers.patterns import PYTEST_SYNTAX_AT as _SYNTAX_AT
+from corral.verifiers.tool_versions import python_tool_pins
 
 """A path as a tool printed it (absolute, or relative to the project) -> repository-relative."""
 
 DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py", "requirements*.txt")
 TEST_EXTRAS = frozenset({"test", "tests", "testing", "dev"})
 READY = "corral-ready"
+UNPINNED = "corral-unpinned"
 UNUSED_FOR_S = 7 * 24 * 3600
 _INTERPRETER_ID = "import platform, sys; print(platform.python_version(), sys.executable)"
 
@@ -65,7 +68,7 @@ class PythonVerifier(Verifier):
     def prepare(self, ctx: ProjectContext) -> None:
         config = ProjectConfig.read(ctx)
         python = Interpreter.find(ctx)
-        venv = venv_dir(ctx, python)
+        venv = venv_dir(ctx, python, config.tool_pins)
         venv.parent.mkdir(parents=True, exist_ok=True)
         with _locked(venv.with_name(venv.name + ".lock")):
             if (venv / READY).is_file():
@@ -82,7 +85,7 @@ class PythonVerifier(Verifier):
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         config = ProjectConfig.read(ctx)
-        venv = venv_dir(ctx, Interpreter.find(ctx))
+        venv = venv_dir(ctx, Interpreter.find(ctx), config.tool_pins)
         if not (venv / READY).is_file():
             raise VerifierError(
                 "no prepared Python environment for this project: run verify with prepare "
@@ -91,14 +94,25 @@ class PythonVerifier(Verifier):
         (venv / READY).touch()
         tools = _Tools(ctx, venv)
         findings: list[Finding] = []
-        if config.ruff:
+        unpinned = _unpinned_tools(venv)
+        if config.ruff and "ruff" not in unpinned:
             findings += tools.ruff_check()
-        if config.ruff_format:
+        if config.ruff_format and "ruff" not in unpinned:
             findings += tools.ruff_format()
-        if config.mypy:
+        if config.mypy and "mypy" not in unpinned:
             findings += tools.mypy(config.mypy_targets)
         test_findings, counts = tools.pytest()
-        return CheckOutcome(without_repeated_compile_errors(findings + test_findings), counts)
+        return CheckOutcome(
+            without_repeated_compile_errors(findings + test_findings),
+            counts,
+            sources=dict(config.sources),
+            notes=[
+                f"the project pins {tool} {version}, which could not be installed: "
+                f"{tool} was not run"
+                for tool, version in config.tool_pins
+                if tool in unpinned
+            ],
+        )
 
 
 def _install(ctx: ProjectContext, config: ProjectConfig, python: Interpreter, venv: Path) -> None:
@@ -107,6 +121,13 @@ def _install(ctx: ProjectContext, config: ProjectConfig, python: Interpreter, ve
     pip = _pip(ctx, python, venv)
     with _removing_new_build_files(ctx.project_dir):
         result = run_tool(ctx, [*pip, *install_argv(config)], "pip install")
+        pinned = {tool for tool, _ in config.tool_pins}
+        if not result.ok and pinned & {
+            _normal_name(w) for w in re.findall(r"[\w.-]+", result.output)
+        }:
+            # A pinned tool that cannot be had: install the rest, and never run that tool.
+            result = run_tool(ctx, [*pip, *install_argv(config, pinned=False)], "pip install")
+            (venv / UNPINNED).write_text("\n".join(sorted(pinned)))
     if not result.ok:
         reason = describe_pip_failure(result.output)
         raise VerifierError(reason, file=_declaring_file(ctx, reason))
@@ -137,6 +158,10 @@ class ProjectConfig:
     mypy: bool
     mypy_targets: tuple[str, ...]
     """Empty when the mypy configuration names its own files, packages or modules."""
+    sources: tuple[tuple[str, str], ...] = ()
+    """check -> why it runs or not (`ci_parity`)."""
+    tool_pins: tuple[tuple[str, str], ...] = ()
+    """(tool, version) the project pins for ruff and mypy (`tool_versions`)."""
 
     @classmethod
     def read(cls, ctx: ProjectContext) -> ProjectConfig:
@@ -154,18 +179,29 @@ class ProjectConfig:
             *pyproject.get("project", {}).get("optional-dependencies", {}),
             *_setup_cfg_extras(setup_cfg),
         }
+        parity = python_checks(
+            ctx,
+            ruff=ruff_settings is not None,
+            ruff_format=isinstance(ruff_settings, dict) and "format" in ruff_settings,
+            mypy=mypy_options is not None,
+        )
         return cls(
             installable="project" in pyproject
             or "build-system" in pyproject
             or (d / "setup.py").is_file(),
             extras=tuple(sorted(e for e in extras if _normal_name(e) in TEST_EXTRAS)),
             requirement_files=tuple(sorted(p.name for p in d.glob("requirements*.txt"))),
-            ruff=ruff_settings is not None,
-            ruff_format=isinstance(ruff_settings, dict) and "format" in ruff_settings,
-            mypy=mypy_options is not None,
-            mypy_targets=()
-            if mypy_options and {"files", "packages", "modules"} & set(mypy_options)
-            else (".",),
+            ruff=parity.ruff,
+            ruff_format=parity.ruff_format,
+            mypy=parity.mypy,
+            mypy_targets=parity.mypy_targets
+            or (
+                ()
+                if mypy_options and {"files", "packages", "modules"} & set(mypy_options)
+                else (".",)
+            ),
+            sources=parity.sources,
+            tool_pins=tuple(sorted(python_tool_pins(d).items())),
         )
 
 
@@ -231,8 +267,8 @@ class Interpreter:
         return cls(version, executable)
 
 
-def venv_dir(ctx: ProjectContext, python: Interpreter) -> Path:
-    key = env_key(ctx.project_dir, f"{python.version} {python.executable}")
+def venv_dir(ctx: ProjectContext, python: Interpreter, pins: object = ()) -> Path:
+    key = env_key(ctx.project_dir, f"{python.version} {python.executable} {pins}")
     return ctx.cache_dir / "venvs" / key
 
 
@@ -248,7 +284,13 @@ def declaration_files(project_dir: Path) -> list[Path]:
     return sorted({p for pattern in DECLARATIONS for p in project_dir.glob(pattern) if p.is_file()})
 
 
-def install_argv(config: ProjectConfig) -> list[str]:
+def _unpinned_tools(venv: Path) -> set[str]:
+    """Pinned tools whose pinned version could not be installed (`_install`)."""
+    path = venv / UNPINNED
+    return set(path.read_text().split()) if path.is_file() else set()
+
+
+def install_argv(config: ProjectConfig, *, pinned: bool = True) -> list[str]:
     """pip arguments installing everything `check` runs, in one resolution."""
     argv = ["install", "--progress-bar", "off"]
     for requirements in config.requirement_files:
@@ -257,10 +299,10 @@ def install_argv(config: ProjectConfig) -> list[str]:
         extras = f"[{','.join(config.extras)}]" if config.extras else ""
         argv += ["-e", f".{extras}"]
     argv.append("pytest")
-    if config.ruff:
-        argv.append("ruff")
-    if config.mypy:
-        argv.append("mypy")
+    pins = dict(config.tool_pins) if pinned else {}
+    for tool, wanted in (("ruff", config.ruff or config.ruff_format), ("mypy", config.mypy)):
+        if wanted:
+            argv.append(f"{tool}=={pins[tool]}" if tool in pins else tool)
     return argv
 
 
@@ -381,7 +423,7 @@ class _Tools:
 
     def ruff_check(self) -> list[Finding]:
         ruff = str(self.venv / "bin" / "ruff")
-        result = self.run([ruff, "check", "--output-format", "json", "."], "ruff check")
+        result = self.run([ruff, "check", "--no-fix", "--output-format", "json", "."], "ruff check")
         return _parsed_or_error(
             result, "ruff check", lambda: parse_ruff(result.stdout, self.ctx.rel)
         )
@@ -558,8 +600,6 @@ def _mypy_finding(file: str, line: int, message: str, code: str | None) -> Findi
         return Finding(FindingKind.COMPILE, file, line, f"syntax: {message}")
     suffix = f" [{code}]" if code else ""
     return Finding(FindingKind.COMPILE, file, line, f"type error: {message}{suffix}")
-
-
 
 
 def parse_pytest_junit(xml: str, rel: Rel) -> tuple[list[Finding], TestCounts]:

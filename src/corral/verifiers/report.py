@@ -41,6 +41,8 @@ class VerifyReport:
                     "ok": r.ok,
                     "duration_s": round(r.duration_s, 3),
                     "tests": None if r.tests is None else counts_json(r.tests),
+                    "sources": r.sources,
+                    "notes": r.notes,
                     "findings": [_finding_json(f) for f in r.findings],
                 }
                 for r in self.results
@@ -64,8 +66,9 @@ def format_message(results: list[VerifierResult], max_chars: int = DEFAULT_MAX_C
     if not results:
         return "Nothing to verify: no supported project was found."
     failing = [r for r in results if not r.ok]
+    notes = _notes(results)
     if not failing:
-        return _success_line(results)
+        return _success_line(results) + notes
     findings = sorted(
         ((r, f) for r in failing for f in r.new_findings),
         key=lambda pair: (_KIND_ORDER[pair[1].kind], pair[1].file or "", pair[1].line or 0),
@@ -73,7 +76,13 @@ def format_message(results: list[VerifierResult], max_chars: int = DEFAULT_MAX_C
     header = "Verification failed: " + ", ".join(
         f"{_label(r)} ({_count(len(r.new_findings), 'problem')})" for r in failing
     )
-    return _fit(header, [_render(r, f) for r, f in findings], max_chars)
+    return _fit(header + notes, [_render(r, f) for r, f in findings], max_chars)
+
+
+def _notes(results: list[VerifierResult]) -> str:
+    """Each note once: what the reader must know to weigh the findings (a missing pin)."""
+    unique = dict.fromkeys(n for r in results for n in r.notes)
+    return "".join(f"\nNote: {n}" for n in unique)
 
 
 def _success_line(results: list[VerifierResult]) -> str:

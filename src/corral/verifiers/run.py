@@ -18,6 +18,7 @@ from corral.verifiers.base import (
     VerifierResult,
 )
 from corral.verifiers.baseline import apply_baseline
+from corral.verifiers.ci_parity import unused_by_ci
 from corral.verifiers.custom import CustomVerifier
 from corral.verifiers.discovery import Project, find_projects
 from corral.verifiers.registry import builtin_verifiers
@@ -31,7 +32,11 @@ def applicable_projects(repo_root: Path, settings: VerifierSettings) -> list[Pro
         *builtin_verifiers(frozenset(settings.disable)),
         *(CustomVerifier(spec) for spec in settings.custom),
     ]
-    return find_projects(repo_root, verifiers)
+    projects = find_projects(repo_root, verifiers)
+    unused = unused_by_ci(repo_root, sorted({p.verifier.name for p in projects}))
+    return [
+        p for p in projects if p.verifier.name not in unused or settings.checks.get(p.verifier.name)
+    ]
 
 
 def verify(
@@ -76,6 +81,7 @@ def verify_project(
         runner=runner,
         timeout_s=settings.timeout_s,
         extra_args=tuple(settings.args.get(verifier.name, ())),
+        checks=tuple(settings.checks.get(verifier.name, ())),
     )
     started = time.monotonic()
     if prepare:
@@ -95,6 +101,8 @@ def verify_project(
         duration_s=time.monotonic() - started,
         findings=outcome.findings,
         tests=outcome.tests,
+        sources=outcome.sources,
+        notes=outcome.notes,
     )
 
 
@@ -107,6 +115,7 @@ def _prepare(verifier: Verifier, ctx: ProjectContext) -> None:
             timeout_s=ctx.timeout_s,
             extra_args=ctx.extra_args,
             network="open",
+            checks=ctx.checks,
         )
     )
 
