@@ -8,6 +8,7 @@ invalid spec is refused before anything runs with `spec.yaml:9 agent.max_turns: 
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import re
 import string
 from collections import Counter
@@ -177,6 +178,45 @@ class RateLimit(_Strict):
     per_s: float = Field(gt=0)
 
 
+class PauseIf(_Strict):
+    """When the rollout stops by itself: too many of the settled jobs failed."""
+
+    failure_rate: float = Field(default=0.3, ge=0, le=1)
+    """Pause once the share of failed jobs (no PR for a failure, or a PR failing CI) among
+    the settled ones is above this."""
+    after: int = Field(default=5, gt=0)
+    """...and at least this many jobs have settled."""
+
+
+class RolloutSpec(_Strict):
+    """A staged rollout: the canary first, then each wave once the one before it settled."""
+
+    canary: int = Field(default=5, gt=0)
+    """How many repositories (the first ones listed) go first."""
+    waves: list[int] = Field(default_factory=list)
+    """Cumulative sizes of the following waves (the canary included); the rest comes last."""
+    pause_if: PauseIf | None = None
+    approve_waves: bool = False
+    """Each wave after the canary also waits for a person (`corral resume CAMPAIGN`)."""
+
+    @field_validator("waves")
+    @classmethod
+    def _growing(cls, value: list[int]) -> list[int]:
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError("wave sizes are cumulative: each must be larger than the one before")
+        return value
+
+    @model_validator(mode="after")
+    def _after_canary(self) -> RolloutSpec:
+        if self.waves and self.waves[0] <= self.canary:
+            raise ValueError("the first wave must be larger than the canary (sizes are cumulative)")
+        return self
+
+    def bounds(self) -> list[int]:
+        """Where each stage ends (cumulative job counts): the canary, then the waves."""
+        return [self.canary, *self.waves]
+
+
 class CampaignSpec(_Strict):
     """A campaign: one change, many repositories, one pull request each."""
 
@@ -201,6 +241,8 @@ class CampaignSpec(_Strict):
     """How many repositories are worked on at once."""
     pr_rate_limit: RateLimit | None = None
     """At most `count` pull requests opened per `per_s` seconds, across all workers."""
+    rollout: RolloutSpec | None = None
+    """Stages: a canary, then waves, pausing when too many fail; default: all at once."""
     forge: Literal["local", "github", "gitlab"] = "local"
     """Where pull requests open: local bare repositories, GitHub or GitLab (token from the
     environment: GITHUB_TOKEN, GITLAB_TOKEN)."""

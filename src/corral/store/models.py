@@ -38,6 +38,10 @@ class CampaignRow(_Timestamped, Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     spec: Mapped[dict[str, Any]]
     """The resolved spec (prompt read, paths absolute), so a retry needs no file."""
+    engine: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    paused: Mapped[str | None] = mapped_column(Text)
+    waves_released: Mapped[int] = mapped_column(Integer, default=0)
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

@@ -16,6 +16,15 @@ class Campaign:
     name: str
     spec: dict[str, Any]
     created_at: datetime
+    engine: dict[str, Any] | None = None
+    """The engine that last ran the campaign and how to reach it (name, address...: never a
+    secret), so a decision made on any surface can wake that engine."""
+    paused: str | None = None
+    """Why the campaign admits no job now (a person paused it, or its rollout did), or None."""
+    waves_released: int = 0
+    """With `rollout.approve_waves`: how many waves after the canary a person let start."""
+    resumed_at: datetime | None = None
+    """When a person last resumed it: a rollout's failure rate counts jobs settled since."""
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,32 @@ class Store:
     def campaigns(self) -> list[r.Campaign]:
         return self._records(select(m.CampaignRow).order_by(m.CampaignRow.id), _as(r.Campaign))
 
+    def record_engine(self, campaign_id: int, engine: dict[str, Any]) -> r.Campaign:
+        """Which engine runs the campaign now, and how to reach it (no secrets)."""
+        return self._update_campaign(campaign_id, engine=engine)
+
+    def set_paused(self, campaign_id: int, reason: str) -> r.Campaign:
+        """Pause the campaign: no job is admitted while it is paused."""
+        return self._update_campaign(campaign_id, paused=reason)
+
+    def resume(self, campaign_id: int) -> r.Campaign:
+        """Admit jobs again; a rollout's failure rate counts the jobs settled from now on."""
+        return self._update_campaign(campaign_id, paused=None, resumed_at=m.utcnow())
+
+    def release_wave(self, campaign_id: int, waves: int) -> r.Campaign:
+        """With `rollout.approve_waves`: a person lets the first `waves` waves start."""
+        return self._update_campaign(campaign_id, waves_released=waves)
+
+    def _update_campaign(self, campaign_id: int, **values: Any) -> r.Campaign:
+        with self._tx() as s:
+            row = s.get(m.CampaignRow, campaign_id)
+            if row is None:
+                raise StoreError(f"no campaign #{campaign_id} in the store")
+            for name, value in values.items():
+                setattr(row, name, value)
+            s.flush()
+            return _record(r.Campaign, row)
+
     def delete_campaign(self, campaign_id: int) -> None:
         with self._tx() as s:
             s.execute(delete(m.CampaignRow).where(m.CampaignRow.id == campaign_id))
