@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from corral.campaigns import CampaignSummary, JobLine, run_campaign
 from corral.config import ConfigError
 from corral.engine.base import OnChange
-from corral.git.command import run_git
+from corral.engine.campaign import run_campaign
 from corral.pipeline.context import CampaignContext, Runtime
-from corral.sandbox import BACKENDS, Backend, default_cache_dir, make_runner, warn_local_once
+from corral.pipeline.states import Outcome, Reason
+from corral.pipeline.summary import CampaignSummary, JobLine
+from corral.sandbox import Backend, default_cache_dir, make_runner, warn_local_once
 from corral.spec import load_spec
 from corral.states import Outcome, Reason
 from corral.store import Store, default_store_url

@@ -1,29 +1,40 @@
 """The in-process engine: a thread pool running the campaign's jobs side by side.
 
-Limits it keeps for the whole campaign: `concurrency` jobs at once; the campaign budget
-(no job starts once it is spent); the PR-creation rate limit (counted in the store, so it
-holds across processes too).
+The main thread schedules: it admits queued jobs (engine/admission.py: pause, rollout waves,
+campaign budget), hands at most `concurrency` jobs to the pool, and parks a job held for a
+person outside the pool, so a held job never occupies a worker slot. With
+`wait_for_approval` it polls the store for decisions on parked jobs and drives them on.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any
 
+from corral.engine import admission
 from corral.engine.base import OnChange
 from corral.pipeline.context import CampaignContext
-from corral.pipeline.machine import advance, decide
-from corral.pipeline.steps import require_model_keys
-from corral.states import TERMINAL, JobState, Reason
-from corral.store import StaleStateError
-from corral.store.records import Job
+from corral.pipeline.machine import advance
+from corral.pipeline.states import TERMINAL, JobState
+from corral.store import StaleStateError, Store
+from corral.store.records import Campaign, Job
 
-RATE_LIMITED_STEPS = frozenset({"open_pr"})
+
+class Driven(Enum):
+    STOPPED = "stopped"
+    """Done, or waiting for review or CI: the next run looks again."""
+    PARKED = "parked"
+    """Waiting for a person's decision."""
 
 
 class LocalEngine:
+    name = "local"
+
     def __init__(
         self,
         workers: int | None = None,
@@ -37,122 +48,129 @@ class LocalEngine:
         """Keep polling the store for approvals instead of returning while jobs wait."""
         self.poll_s = poll_s
 
+    def binding(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    @staticmethod
+    def wake(binding: dict[str, Any], store: Store, campaign: Campaign, job: Job) -> str:
+        """A local run waiting for approvals polls the store; nothing to tell it."""
+        return "a waiting `corral run --wait` or the campaign's next run acts on it"
+
     def run(self, ctx: CampaignContext, on_change: OnChange | None = None) -> None:
         """Drive every live job. Interrupted (Ctrl-C), no job or step starts any more and the
         interruption is raised at once, without waiting for the jobs still queued."""
-        require_model_keys(ctx.spec)
-        run = _CampaignRun(ctx, on_change or (lambda job: None), self)
-        jobs = [job for job in ctx.store.jobs(ctx.campaign.id) if job.state not in TERMINAL]
-        pool = ThreadPoolExecutor(
-            max_workers=self.workers or ctx.spec.concurrency, thread_name_prefix="corral-job"
-        )
-        try:
-            for future in [pool.submit(run.drive, job.id) for job in jobs]:
-                future.result()
-        except BaseException:
-            run.stopping.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
+        _CampaignRun(ctx, on_change or (lambda job: None), self).go()
 
 
 class _CampaignRun:
-    """One engine run over one campaign: the shared limits and the per-job driver."""
+    """One engine run over one campaign: the scheduler (main thread) and the job driver."""
 
     def __init__(self, ctx: CampaignContext, on_change: OnChange, engine: LocalEngine) -> None:
         self.ctx = ctx
         self.on_change = on_change
         self.engine = engine
-        self._start_lock = threading.Lock()
-        self._starting: set[int] = set()
-        """Jobs let start by this run that the store does not count as started yet."""
+        self.slots = engine.workers or ctx.spec.concurrency
         self._pr_lock = threading.Lock()
         self.stopping = threading.Event()
         """Set when the run is interrupted: the jobs end after the step they are in."""
 
-    def drive(self, job_id: int) -> None:
-        """Run the job's steps until it is done, or waits, or a step makes no progress."""
+    def go(self) -> None:
+        live = [job.id for job in self.ctx.store.jobs(self.ctx.campaign.id)]
+        live = [i for i in live if self.ctx.store.job(i).state not in TERMINAL]
+        pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="corral-job")
+        try:
+            self._schedule(pool, deque(live))
+        except BaseException:
+            self.stopping.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+    def _schedule(self, pool: ThreadPoolExecutor, pending: deque[int]) -> None:
+        running: dict[Future[Driven], int] = {}
+        parked: set[int] = set()
+        held: list[int] = []
+        while True:
+            self._start(pool, pending, running, held)
+            if not running and not (parked and self.engine.wait_for_approval):
+                return
+            timeout = self.engine.poll_s if parked and self.engine.wait_for_approval else None
+            done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+            for future in done:
+                job_id = running.pop(future)
+                if future.result() == Driven.PARKED:
+                    parked.add(job_id)
+            if done:  # something settled: held jobs may be let start now
+                pending.extend(held)
+                held.clear()
+            if self.engine.wait_for_approval:
+                pending.extend(self._decided(parked))
+
+    def _start(
+        self,
+        pool: ThreadPoolExecutor,
+        pending: deque[int],
+        running: dict[Future[Driven], int],
+        held: list[int],
+    ) -> None:
+        """Admit pending jobs while worker slots are free."""
+        while pending and len(running) < self.slots:
+            batch = [pending.popleft() for _ in range(min(len(pending), self.slots - len(running)))]
+            starting = sum(self.ctx.store.job(i).state == JobState.QUEUED for i in running.values())
+            verdict = admission.admit(self.ctx, batch, starting=starting)
+            for job_id in verdict.skipped:
+                self.on_change(self.ctx.store.job(job_id))
+            held.extend(verdict.held)
+            for job_id in verdict.admitted:
+                running[pool.submit(self.drive, job_id)] = job_id
+
+    def _decided(self, parked: set[int]) -> list[int]:
+        """Parked jobs someone decided on: they go back to the queue."""
+        store, spec = self.ctx.store, self.ctx.spec
+        ready = [
+            job_id
+            for job_id in parked
+            if not admission.next_move(store.job(job_id), spec, store.approvals(job_id)).park
+        ]
+        parked.difference_update(ready)
+        return ready
+
+    def drive(self, job_id: int) -> Driven:
+        """Run the job's steps until it is done, parks, or a step makes no progress."""
         store = self.ctx.store
         job = store.job(job_id)
-        if job.state == JobState.QUEUED and not self._may_start(job):
-            return
         try:
             while not self.stopping.is_set():
-                decision = decide(job, self.ctx.spec, store.approvals(job.id))
-                if decision.waiting_for == "approval" and self.engine.wait_for_approval:
-                    time.sleep(self.engine.poll_s)
-                    job = store.job(job.id)
-                    continue
-                if decision.step is None:
-                    return
+                move = admission.next_move(job, self.ctx.spec, store.approvals(job.id))
+                if move.park:
+                    return Driven.PARKED
+                if move.step is None:
+                    return Driven.STOPPED
                 before = job.state
-                job = self._run_step(job, decision.step)
-                self._started(job)
+                job = self._run_step(job, move)
                 self.on_change(job)
-                if job.state == before and decision.step == "watch":
-                    return  # nothing new on the PR: it waits for review or CI
+                if admission.stops_after(move.step, before, job):
+                    return Driven.STOPPED
         except StaleStateError:
-            return  # another worker moved this job on; it is theirs now
-        finally:
-            self._started(job)
+            pass  # another worker moved this job on; it is theirs now
+        return Driven.STOPPED
 
-    def _started(self, job: Job) -> None:
-        with self._start_lock:
-            self._starting.discard(job.id)
-
-    def _run_step(self, job: Job, step: str) -> Job:
-        if step in RATE_LIMITED_STEPS and self.ctx.spec.pr_rate_limit is not None:
-            with self._pr_lock:
-                self._wait_for_pr_slot()
-                return advance(self.ctx, job, step)
-        return advance(self.ctx, job, step)
-
-    def _may_start(self, job: Job) -> bool:
-        """A queued job starts only while the campaign budget lasts; else it is skipped."""
-        with self._start_lock:
-            spent = budget_spent(self.ctx, starting=len(self._starting))
-            if spent is None:
-                self._starting.add(job.id)
-                return True
-        job = self.ctx.store.transition(
-            job.id,
-            JobState.SKIPPED,
-            expect=JobState.QUEUED,
-            reason=f"budget spent: {spent}",
-            reason_code=Reason.BUDGET_SPENT,
-        )
-        self.on_change(job)
-        return False
+    def _run_step(self, job: Job, move: admission.Move) -> Job:
+        assert move.step is not None
+        if not move.paced:
+            return advance(self.ctx, job, move.step)
+        with self._pr_lock:
+            self._wait_for_pr_slot()
+            return advance(self.ctx, job, move.step)
 
     def _wait_for_pr_slot(self) -> None:
         limit = self.ctx.spec.pr_rate_limit
         assert limit is not None
-        window = timedelta(seconds=limit.per_s)
         while True:
             now = datetime.now(UTC)
-            opened = self.ctx.store.pull_requests_opened_since(self.ctx.campaign.id, now - window)
-            if len(opened) < limit.count:
+            since = now - timedelta(seconds=limit.per_s)
+            opened = self.ctx.store.pull_requests_opened_since(self.ctx.campaign.id, since)
+            wait_for = admission.pr_slot_wait(opened, now, limit)
+            if not wait_for:  # zero (a slot is free) or None (none to wait for here)
                 return
-            oldest = opened[-limit.count]
-            time.sleep(max(0.05, (oldest + window - now).total_seconds()))
-
-
-def budget_spent(ctx: CampaignContext, *, starting: int = 0) -> str | None:
-    """Why no further job may start (the campaign budget is spent), or None.
-
-    `starting`: jobs let start that have not left `queued` in the store yet. Shared with the
-    Temporal engine, whose campaign workflow admits jobs through this check."""
-    budget = ctx.spec.budgets.campaign
-    store, campaign_id = ctx.store, ctx.campaign.id
-    if budget.max_jobs is not None:
-        started = store.jobs_started(campaign_id) + starting
-        if started >= budget.max_jobs:
-            return f"the campaign may start {budget.max_jobs} jobs"
-    if budget.max_tokens is None and budget.max_cost_usd is None:
-        return None
-    used = store.campaign_usage(campaign_id)
-    if budget.max_tokens is not None and used.total_tokens >= budget.max_tokens:
-        return f"{used.total_tokens} of the campaign's {budget.max_tokens} tokens used"
-    if budget.max_cost_usd is not None and used.cost_usd >= budget.max_cost_usd:
-        return f"${used.cost_usd:.2f} of the campaign's ${budget.max_cost_usd:.2f} used"
-    return None
+            time.sleep(wait_for.total_seconds())

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from corral.agents.base import Agent, AgentOutcome
 from corral.agents.factory import AgentChoice, build_agent
-from corral.config import ConfigError
 from corral.forge.base import ForgeError, PullRequestRequest
 from corral.forge.git import git
 from corral.gate.base import Gate, GateResult, Recorder
@@ -23,8 +22,6 @@ from corral.paths import PathEscapeError, resolve_inside
 from corral.pipeline.ci_triage import failure_for_agent, note_if_flaky
 from corral.pipeline.context import CampaignContext
 from corral.sandbox.base import CommandRunner
-from corral.spec import CampaignSpec
-from corral.states import JobState, Reason
 from corral.store.records import Job
 
 Step = Callable[[CampaignContext, Job], Job]
@@ -277,23 +274,6 @@ def make_agent(ctx: CampaignContext, runner: CommandRunner) -> Agent:
         spec.agent.kind, spec.agent.model, budgets=spec.budgets.job, command=spec.command
     )
     return build_agent(choice, runner)
-
-
-def require_model_keys(spec: CampaignSpec) -> None:
-    """ConfigError when the agent's or the judge's model has no key on this machine: every
-    job would fail alike after its checkout and baseline, so none should start."""
-    from corral.llm.errors import ModelAuthError
-    from corral.llm.settings import resolve_api_key
-
-    judge = spec.gate.judge
-    models = [] if spec.command is not None else [spec.agent.model]
-    if judge.model is not None and judge.mode != "off":
-        models.append(judge.model)
-    for model in models:
-        try:
-            resolve_api_key(model)
-        except ModelAuthError as exc:
-            raise ConfigError(str(exc)) from exc
 
 
 class WatchedGate:

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from corral import campaigns
-from corral.states import JobState
+from corral.engine.campaign import tell_engine
+from corral.pipeline import jobs
+from corral.pipeline.states import JobState
 from corral.store import Store
 from corral.store.records import Approval, Feedback
 from corral.web import data
@@ -106,14 +107,14 @@ def get_job_diff(job_id: JobId, store: StoreDep) -> v.JobDiff:
 def approve_job(job_id: JobId, body: v.ApproveRequest, store: StoreDep, _: Writer) -> Approval:
     """Approve a held job's diff; the engine pushes it and opens the PR."""
     data.find_job(store, job_id)
-    return campaigns.approve(store, job_id, body.by or "api")
+    return jobs.approve(store, job_id, hook=tell_engine, by=body.by or "api").approval
 
 
 @router.post("/jobs/{job_id}/reject", response_model=Approval, responses=_WRITE_ERRORS)
 def reject_job(job_id: JobId, body: v.RejectRequest, store: StoreDep, _: Writer) -> Approval:
     """Reject a held job's diff; it ends without a PR."""
     data.find_job(store, job_id)
-    return campaigns.reject(store, job_id, body.reason, body.by or "api")
+    return jobs.reject(store, job_id, body.reason, hook=tell_engine, by=body.by or "api").approval
 
 
 @router.post(

@@ -10,8 +10,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from corral.campaigns import JobLine as SummaryLine
-from corral.campaigns import summarize
+from corral.cli.exit_codes import for_verdict
+from corral.pipeline.states import TERMINAL, JobState, Outcome
+from corral.pipeline.summary import JobLine as SummaryLine
+from corral.pipeline.summary import summarize
 from corral.spec import CampaignSpec
 from corral.states import TERMINAL, JobState, Outcome
 from corral.store import Store, StoreError

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from corral import campaigns
-from corral.states import JobState
+from corral.engine.campaign import tell_engine
+from corral.pipeline import jobs
+from corral.pipeline.states import JobState
 from corral.store import Store
 from corral.web import data
 from corral.web.api import CampaignId, JobId, settings_of, store_of
@@ -118,7 +119,7 @@ def approve_form(
 ) -> Response:
     by = form_user(request, settings.token_value(), csrf_token)
     data.find_job(store, job_id)
-    campaigns.approve(store, job_id, by)
+    jobs.approve(store, job_id, hook=tell_engine, by=by)
     return _back_to_job(job_id)
 
 
@@ -133,7 +134,7 @@ def reject_form(
 ) -> Response:
     by = form_user(request, settings.token_value(), csrf_token)
     data.find_job(store, job_id)
-    campaigns.reject(store, job_id, reason, by)
+    jobs.reject(store, job_id, reason, hook=tell_engine, by=by)
     return _back_to_job(job_id)
 
 

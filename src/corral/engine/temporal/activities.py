@@ -9,7 +9,6 @@ activity heartbeats, so a worker that dies is noticed within the heartbeat timeo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import socket
 import threading
@@ -23,9 +22,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from corral.config import ConfigError
-from corral.engine.local import budget_spent
+from corral.engine import admission
+from corral.engine.admission import Admission
 from corral.engine.temporal.messages import (
-    Admission,
     AdmitRequest,
     CampaignRef,
     CampaignView,
@@ -127,25 +126,12 @@ class CorralActivities:
         return CampaignView(ctx.campaign.spec, live, opened)
 
     def _admit(self, request: AdmitRequest) -> Admission:
-        """Queued jobs start while the campaign budget lasts; the others are skipped."""
+        """Queued jobs start as admission.admit says (pause, waves, budget)."""
         ctx = self._context(request.campaign)
         starting = sum(
             ctx.store.job(job_id).state == JobState.QUEUED for job_id in request.admitted_before
         )
-        admitted: list[int] = []
-        skipped: list[int] = []
-        for job_id in request.job_ids:
-            job = ctx.store.job(job_id)
-            if job.state != JobState.QUEUED:
-                admitted.append(job_id)  # started before: it goes on whatever the budget
-                continue
-            spent = budget_spent(ctx, starting=starting + len(admitted))
-            if spent is None:
-                admitted.append(job_id)
-                continue
-            _skip(ctx, job, spent)
-            skipped.append(job_id)
-        return Admission(admitted, skipped)
+        return admission.admit(ctx, request.job_ids, starting=starting)
 
     def _load_job(self, ref: CampaignRef, job_id: int) -> JobView:
         store = self._context(ref).store
@@ -204,18 +190,6 @@ class CorralActivities:
             if isinstance(exc, StaleStateError):
                 raise
             raise ApplicationError(str(exc), type=NOT_RETRYABLE, non_retryable=True) from exc
-
-
-def _skip(ctx: CampaignContext, job: Job, spent: str) -> None:
-    # StaleStateError: it started meanwhile (another engine on the same store): leave it be
-    with contextlib.suppress(StaleStateError):
-        ctx.store.transition(
-            job.id,
-            JobState.SKIPPED,
-            expect=JobState.QUEUED,
-            reason=f"budget spent: {spent}",
-            reason_code=Reason.BUDGET_SPENT,
-        )
 
 
 def _heartbeat_interval(timeout: timedelta | None) -> float:

@@ -12,13 +12,17 @@ import asyncio
 from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError
 
+from corral.config import ConfigError
 from corral.engine.base import OnChange
-from corral.engine.temporal.client import connect, progress, start_or_attach
+from corral.engine.temporal.client import connect, progress, start_or_attach, tell_decided
 from corral.engine.temporal.messages import CampaignRef
 from corral.engine.temporal.settings import TemporalSettings
 from corral.pipeline.context import CampaignContext
-from corral.states import JobState
+from corral.pipeline.states import JobState
+from corral.store import Store
+from corral.store.records import Campaign, Job
 
 
 class TemporalEngineError(RuntimeError):
@@ -26,6 +30,8 @@ class TemporalEngineError(RuntimeError):
 
 
 class TemporalEngine:
+    name = "temporal"
+
     def __init__(
         self,
         settings: TemporalSettings | None = None,
@@ -37,6 +43,32 @@ class TemporalEngine:
         self.wait_for_approval = wait_for_approval
         """Keep following while jobs wait for approval (the workflow waits either way)."""
         self.poll_s = poll_s
+
+    def binding(self) -> dict[str, Any]:
+        """Where the campaign's workflow runs: the address, namespace and task queue (TLS and
+        API keys stay in the Temporal configuration of whoever reads this)."""
+        return {
+            "name": self.name,
+            "address": self.settings.connect_config()["target_host"],
+            "namespace": self.settings.namespace,
+            "task_queue": self.settings.task_queue,
+        }
+
+    @staticmethod
+    def wake(binding: dict[str, Any], store: Store, campaign: Campaign, job: Job) -> str:
+        """Signal the job's workflow; an unreachable server only delays the decision (the
+        held job re-reads the store every `approval_recheck_s`)."""
+        settings = TemporalSettings.from_env(
+            address=binding.get("address"), namespace=binding.get("namespace")
+        )
+        ref = CampaignRef(campaign.id, campaign.name)
+        try:
+            told = asyncio.run(_tell(settings, ref, job.id))
+        except (ConfigError, RPCError) as exc:
+            return f"Temporal not told ({exc}): the held job sees the decision on its next look"
+        if told:
+            return f"told job {job.id}'s workflow on Temporal: it goes on now"
+        return f"no workflow of job {job.id} runs on Temporal: the campaign's next run acts on it"
 
     def run(self, ctx: CampaignContext, on_change: OnChange | None = None) -> None:
         asyncio.run(self._run(ctx, on_change or (lambda job: None)))
@@ -65,6 +97,10 @@ class TemporalEngine:
             if seen.get(job.id) != job.state:
                 seen[job.id] = job.state
                 on_change(job)
+
+
+async def _tell(settings: TemporalSettings, ref: CampaignRef, job_id: int) -> bool:
+    return await tell_decided(await connect(settings), ref, job_id)
 
 
 async def _why_it_ended(handle: WorkflowHandle[Any, Any]) -> str:

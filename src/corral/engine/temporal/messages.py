@@ -61,12 +61,6 @@ class AdmitRequest:
 
 
 @dataclass(frozen=True)
-class Admission:
-    admitted: list[int]
-    skipped: list[int]
-
-
-@dataclass(frozen=True)
 class StepRequest:
     campaign: CampaignRef
     job_id: int

@@ -27,9 +27,10 @@ from temporalio.exceptions import ActivityError, ChildWorkflowError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
+    from corral.engine import admission
+    from corral.engine.admission import Admission
     from corral.engine.temporal.activities import CorralActivities
     from corral.engine.temporal.messages import (
-        Admission,
         AdmitRequest,
         CampaignInput,
         CampaignView,
@@ -39,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         Progress,
         StepRequest,
     )
-    from corral.pipeline.machine import decide
+    from corral.pipeline.states import JobState
     from corral.spec import CampaignSpec
     from corral.states import JobState
     from corral.store.records import Job
@@ -67,7 +68,6 @@ STEP_TIMEOUTS = {
 }
 GATE_ALLOWANCE = timedelta(hours=2)
 """Beyond the agent's own wall-time budget, what a change step's gate runs may take."""
-RATE_LIMITED_STEPS = frozenset({"open_pr"})
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -112,21 +112,20 @@ class JobWorkflow:
         view = await self._load()
         job, approvals = view.job, view.approvals
         while True:
-            decision = decide(job, self.spec, approvals)
-            if decision.waiting_for == "approval":
+            move = admission.next_move(job, self.spec, approvals)
+            if move.park:
                 view = await self._wait_for_decision(queue)
                 job, approvals = view.job, view.approvals
                 continue
-            if decision.step is None:
+            if move.step is None:
                 return job.state
-            paced = decision.step in RATE_LIMITED_STEPS and self.spec.pr_rate_limit is not None
-            if paced:
+            if move.paced:
                 await self._wait_for_pr_slot()
             before = job.state
-            job, queue = await self._run_step(queue, job, decision.step)
-            if paced:
+            job, queue = await self._run_step(queue, job, move.step)
+            if move.paced:
                 await self._tell_campaign(CampaignWorkflow.pr_slot_done)
-            if job.state == before and decision.step == "watch":
+            if admission.stops_after(move.step, before, job):
                 return job.state  # nothing new on the PR: it waits for review or CI
 
     async def _run_step(self, queue: str, job: Job, step: str) -> tuple[Job, str]:
@@ -162,7 +161,7 @@ class JobWorkflow:
                 )
             self._decided = False
             view = await self._load()
-            if decide(view.job, self.spec, view.approvals).waiting_for != "approval":
+            if not admission.next_move(view.job, self.spec, view.approvals).park:
                 await self._tell_campaign(CampaignWorkflow.job_resumed)
                 return view
             if workflow.info().is_continue_as_new_suggested():
@@ -207,6 +206,8 @@ class CampaignWorkflow:
         self._pr_opened: list[datetime] = []
         """When PR creations (this run's, and the store's recent ones) were over."""
         self._admitting: list[int] = []
+        self._held: list[int] = []
+        """Queued jobs admission holds back (paused, or their wave may not start yet)."""
         self._loaded = False
         self._wake = False
         self._following: set[asyncio.Task[None]] = set()
@@ -216,6 +217,7 @@ class CampaignWorkflow:
         """Take on live jobs not yet running (`corral retry` queued some, or a run attaches);
         returns once they are known, so the caller's view of the campaign is current."""
         await workflow.wait_condition(lambda: self._loaded)
+        self._release_held()
         await self._add_new_live_jobs()
         self._wake = True
         return self.progress()
@@ -275,13 +277,14 @@ class CampaignWorkflow:
             return
         batch = [self._pending.popleft() for _ in range(min(free, len(self._pending)))]
         self._admitting = batch
-        admission: Admission = await _shared(
+        admitted: Admission = await _shared(
             CorralActivities.admit, AdmitRequest(self.inp.campaign, batch, list(self._admitted))
         )
-        self._admitted += admission.admitted
-        self._active.update(admission.admitted)  # before any await: a rescan must see them
+        self._admitted += admitted.admitted
+        self._active.update(admitted.admitted)  # before any await: a rescan must see them
+        self._held += admitted.held
         self._admitting = []
-        for job_id in admission.admitted:
+        for job_id in admitted.admitted:
             handle = await workflow.start_child_workflow(
                 JobWorkflow.run,
                 JobInput(
@@ -303,7 +306,12 @@ class CampaignWorkflow:
             self.pr_slot_done(job_id)  # a job that ended while opening its PR frees its slot
             self._active.discard(job_id)
             self._parked.discard(job_id)
+            self._release_held()  # a job settled: a held wave may start now
             self._wake = True
+
+    def _release_held(self) -> None:
+        self._pending.extend(self._held)
+        self._held = []
 
     async def _grant_pr_slots(self) -> None:
         """At most `count` PR creations under way or over within the last `per_s` seconds:
@@ -312,26 +320,30 @@ class CampaignWorkflow:
         while self._pr_wanted and limit is not None:
             since = workflow.now() - timedelta(seconds=limit.per_s)
             self._pr_opened = [t for t in self._pr_opened if t > since]
-            if len(self._pr_opening) + len(self._pr_opened) >= limit.count:
+            if self._pr_slot_wait() != timedelta(0):
                 return
             job_id = self._pr_wanted.popleft()
             self._pr_opening.add(job_id)
             child = workflow.get_external_workflow_handle(self.inp.campaign.job_workflow_id(job_id))
             await child.signal(JobWorkflow.pr_slot)
 
-    def _next_grant_in(self) -> timedelta | None:
-        """When the oldest finished PR creation leaves the window, if that frees a slot."""
+    def _pr_slot_wait(self) -> timedelta | None:
         limit = self.spec.pr_rate_limit
-        if not self._pr_wanted or limit is None or not self._pr_opened:
+        assert limit is not None
+        return admission.pr_slot_wait(
+            self._pr_opened, workflow.now(), limit, under_way=len(self._pr_opening)
+        )
+
+    def _next_grant_in(self) -> timedelta | None:
+        """When the oldest finished PR creation leaves the window, if that frees a slot (a
+        creation under way must end first otherwise: its signal wakes the workflow)."""
+        if not self._pr_wanted or self.spec.pr_rate_limit is None:
             return None
-        if len(self._pr_opening) >= limit.count:
-            return None  # a creation under way must end first (its signal wakes us)
-        wait = min(self._pr_opened) + timedelta(seconds=limit.per_s) - workflow.now()
-        return max(wait, timedelta(milliseconds=100))
+        return self._pr_slot_wait()
 
     async def _add_new_live_jobs(self) -> None:
         view = await self._load()
-        known = {*self._pending, *self._active, *self._parked, *self._admitting}
+        known = {*self._pending, *self._active, *self._parked, *self._admitting, *self._held}
         self._pending.extend(job_id for job_id in view.live_jobs if job_id not in known)
 
     async def _load(self) -> CampaignView:

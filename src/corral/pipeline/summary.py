@@ -1,0 +1,85 @@
+"""A campaign's outcome as its owner sees it: one line per job, counts, and the verdict
+(which `corral.cli.exit_codes` maps to what `corral run`, `retry` and `status` exit with)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from corral.forge.base import PullRequest
+from corral.pipeline.states import CampaignVerdict, JobState, Outcome, Reason
+from corral.store import Store
+from corral.store.records import Campaign, Job
+
+
+@dataclass(frozen=True)
+class JobLine:
+    job: Job
+    pull_request: PullRequest | None
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.job.outcome
+
+    @property
+    def failed(self) -> bool:
+        """Whether this job counts against the campaign (no PR for a failure, or CI red)."""
+        return job_failed(self.job)
+
+
+def job_failed(job: Job) -> bool:
+    """No PR for a failure (not `no change`), or a PR failing CI."""
+    if job.outcome == Outcome.PR_FAILED_CI:
+        return True
+    return job.outcome == Outcome.NO_PR and job.reason_code != Reason.NO_CHANGE
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    campaign: Campaign
+    lines: list[JobLine]
+
+    @property
+    def counts(self) -> Counter[Outcome]:
+        return Counter(line.outcome for line in self.lines)
+
+    @property
+    def states(self) -> Counter[JobState]:
+        return Counter(line.job.state for line in self.lines)
+
+    @property
+    def verdict(self) -> CampaignVerdict:
+        if any(line.failed for line in self.lines):
+            return CampaignVerdict.FAILED
+        settled = {Outcome.NO_PR, Outcome.PR_OPEN, Outcome.MERGED, Outcome.CLOSED}
+        if any(line.outcome not in settled for line in self.lines):
+            return CampaignVerdict.PENDING
+        return CampaignVerdict.OK
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign.name,
+            "verdict": str(self.verdict),
+            "counts": {str(k): v for k, v in self.counts.items()},
+            "jobs": [
+                {
+                    "id": line.job.id,
+                    "repo": line.job.name,
+                    "state": str(line.job.state),
+                    "outcome": str(line.outcome),
+                    "reason_code": line.job.reason_code,
+                    "reason": line.job.reason,
+                    "pull_request": line.pull_request.url if line.pull_request else None,
+                    "ci": line.pull_request.ci.state if line.pull_request else None,
+                }
+                for line in self.lines
+            ],
+        }
+
+
+def summarize(store: Store, campaign: Campaign) -> CampaignSummary:
+    return CampaignSummary(
+        campaign,
+        [JobLine(job, store.pull_request_for_job(job.id)) for job in store.jobs(campaign.id)],
+    )
