@@ -224,3 +224,69 @@ def test_approval_signal_releases_a_held_job(
 
     done = corral("status", "held", "--store", store)
     assert done.returncode == 1  # one repository ended without a PR (rejected)
+
+
+def test_dashboard_approval_releases_a_held_job_within_seconds(
+    temporal_address: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """The dashboard's approve and reject go through the same library call as the CLI's,
+    with the engine's hook: the campaign recorded that Temporal runs it, so the job's
+    workflow is signalled (held jobs here never re-read the store on their own)."""
+    from fastapi.testclient import TestClient
+
+    from corral.web.app import create_app
+    from corral.web.settings import DashboardSettings
+
+    spec, remotes = held_campaign(tmp_path)
+    store_url = str(tmp_path / "corral.db")
+    start_worker(store_url, tmp_path / "work")
+    held = corral(*run_args(spec, store_url, tmp_path, temporal_address))
+    assert held.returncode == 3, held.stdout + held.stderr
+    jobs = assert_held(store_url, remotes)
+
+    store = Store.open(store_url)
+    try:
+        client = TestClient(create_app(store, DashboardSettings(token="s3cret")))
+        auth = {"Authorization": "Bearer s3cret"}
+        decided_at = time.monotonic()
+        approved = client.post(f"/api/jobs/{jobs['docs-a'].id}/approve", json={}, headers=auth)
+        assert approved.status_code == 200, approved.text
+        rejected = client.post(
+            f"/api/jobs/{jobs['docs-b'].id}/reject",
+            json={"reason": "not this quarter"},
+            headers=auth,
+        )
+        assert rejected.status_code == 200, rejected.text
+    finally:
+        store.close()
+
+    released = _wait_for_state(store_url, "held", JobState.PR_OPEN, timeout_s=60)
+    assert released.name == "docs-a"
+    assert time.monotonic() - decided_at < 30  # not the 300 s of a store re-read
+    after = {job.name: job for job in jobs_of(store_url, "held")}
+    deadline = time.monotonic() + 30
+    while after["docs-b"].state != JobState.FAILED and time.monotonic() < deadline:
+        time.sleep(0.2)
+        after = {job.name: job for job in jobs_of(store_url, "held")}
+    assert_a_approved_b_rejected(after, remotes)
+    _save_histories(temporal_address, jobs_of(store_url, "held"))
+
+
+def _save_histories(address: str, jobs: list[Job]) -> None:
+    """With CORRAL_RECORD_HISTORIES=DIR, keep the workflows' histories for the replay tests."""
+    import os
+
+    folder = os.environ.get("CORRAL_RECORD_HISTORIES")
+    if not folder:
+        return
+
+    async def save() -> None:
+        client = await Client.connect(address)
+        campaign = jobs[0].campaign_id
+        ids = {"campaign": f"corral-held-{campaign}"}
+        ids |= {job.name: f"corral-held-{campaign}-job-{job.id}" for job in jobs}
+        for name, workflow_id in ids.items():
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+            (Path(folder) / f"held-{name}.json").write_text(history.to_json())
+
+    asyncio.run(save())
