@@ -40,6 +40,7 @@ class Reason(StrEnum):
     REJECTED = "rejected"
     PUSH_FAILED = "push_failed"
     ERROR = "error"
+    CANCELLED = "cancelled"
 
 
 class Outcome(StrEnum):

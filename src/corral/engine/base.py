@@ -29,7 +29,8 @@ class Engine(Protocol):
         ...
 
     @staticmethod
-    def wake(binding: dict[str, Any], store: Store, campaign: Campaign, job: Job) -> str:
-        """Tell the engine recorded as `binding` that a person decided on `job`; returns
-        what happened, in one line. Never raises for an unreachable engine."""
+    def wake(binding: dict[str, Any], store: Store, campaign: Campaign, job: Job | None) -> str:
+        """Tell the engine recorded as `binding` that a person decided on `job` (or, with
+        None, resumed the campaign); returns what happened, in one line. Never raises for an
+        unreachable engine."""
         ...

@@ -52,8 +52,10 @@ class LocalEngine:
         return {"name": self.name}
 
     @staticmethod
-    def wake(binding: dict[str, Any], store: Store, campaign: Campaign, job: Job) -> str:
+    def wake(binding: dict[str, Any], store: Store, campaign: Campaign, job: Job | None) -> str:
         """A local run waiting for approvals polls the store; nothing to tell it."""
+        if job is None:
+            return f"the campaign's next run goes on: corral resume {campaign.name}"
         return "a waiting `corral run --wait` or the campaign's next run acts on it"
 
     def run(self, ctx: CampaignContext, on_change: OnChange | None = None) -> None:

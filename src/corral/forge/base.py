@@ -91,7 +91,13 @@ class Forge(Protocol):
         """The PR's current state on the forge (open, merged, closed; head sha)."""
         ...
 
-    def close_pr(self, pr: PullRequest, comment: str) -> PullRequest: ...
+    def close_pr(self, pr: PullRequest, comment: str) -> PullRequest:
+        """Comment on the PR and close it unmerged (a merged or closed one is left as it is)."""
+        ...
+
+    def delete_branch(self, pr: PullRequest) -> None:
+        """Delete the PR's branch on the remote; a branch already gone is no error."""
+        ...
 
     def ci_status(self, pr: PullRequest) -> CIStatus:
         """CI for the PR's head commit; `pending` while it runs."""

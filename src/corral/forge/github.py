@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import requests
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
 from github.CheckRun import CheckRun
 from github.PullRequest import PullRequest as GhPullRequest
 from github.Repository import Repository
@@ -150,6 +149,16 @@ class GitHubForge(HostedForge):
                 with self._writes.slot():
                     current.edit(state="closed")
             return self.refresh_pr(pr)
+
+    def delete_branch(self, pr: PullRequest) -> None:
+        with self._api(f"deleting branch {pr.branch}"):
+            repository = self._repository(self._remote(pr.repo))
+            try:
+                ref = repository.get_git_ref(f"heads/{pr.branch}")
+            except UnknownObjectException:
+                return
+            with self._writes.slot():
+                ref.delete()
 
     def ci_status(self, pr: PullRequest) -> CIStatus:
         """Check runs and commit statuses on the PR's head commit, failing runs with their

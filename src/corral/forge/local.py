@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -106,6 +107,11 @@ class LocalForge:
         return self.book.save_pull_request(
             pr.with_changes(state="closed", body=f"{pr.body}\n\nClosed: {comment}")
         )
+
+    def delete_branch(self, pr: PullRequest) -> None:
+        with tempfile.TemporaryDirectory(prefix="corral-push-") as scratch:
+            git("init", "-q", cwd=Path(scratch))
+            git("push", "-q", "--", pr.repo, f":refs/heads/{pr.branch}", cwd=Path(scratch))
 
     def ci_status(self, pr: PullRequest) -> CIStatus:
         if pr.ci.sha == pr.head_sha and pr.ci.state in ("passed", "failed"):

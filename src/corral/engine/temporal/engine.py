@@ -55,13 +55,15 @@ class TemporalEngine:
         }
 
     @staticmethod
-    def wake(binding: dict[str, Any], store: Store, campaign: Campaign, job: Job) -> str:
+    def wake(binding: dict[str, Any], store: Store, campaign: Campaign, job: Job | None) -> str:
         """Signal the job's workflow; an unreachable server only delays the decision (the
         held job re-reads the store every `approval_recheck_s`)."""
         settings = TemporalSettings.from_env(
             address=binding.get("address"), namespace=binding.get("namespace")
         )
         ref = CampaignRef(campaign.id, campaign.name)
+        if job is None:
+            return _rescan(settings, ref)
         try:
             told = asyncio.run(_tell(settings, ref, job.id))
         except (ConfigError, RPCError) as exc:
@@ -97,6 +99,25 @@ class TemporalEngine:
             if seen.get(job.id) != job.state:
                 seen[job.id] = job.state
                 on_change(job)
+
+
+RESCAN_TIMEOUT_S = 20.0
+
+
+def _rescan(settings: TemporalSettings, ref: CampaignRef) -> str:
+    """Start the campaign's workflow again, or make the running one look at the store."""
+
+    async def rescan() -> None:
+        client = await connect(settings)
+        await asyncio.wait_for(start_or_attach(client, settings, ref), RESCAN_TIMEOUT_S)
+
+    try:
+        asyncio.run(rescan())
+    except TimeoutError:
+        return "Temporal has no worker answering: the campaign goes on once one polls"
+    except (ConfigError, RPCError) as exc:
+        return f"Temporal not told ({exc}): run `corral resume` again"
+    return "its workflow on Temporal goes on now"
 
 
 async def _tell(settings: TemporalSettings, ref: CampaignRef, job_id: int) -> bool:
