@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corral.campaigns import CampaignSummary, run_campaign
 from corral.engine.base import Engine
+from corral.engine.campaign import run_campaign
 from corral.pipeline.context import Runtime
+from corral.pipeline.summary import CampaignSummary
 from corral.spec import CampaignSpec
 from corral.store.records import Job
 

@@ -29,8 +29,8 @@ from corral.cli.app import (
 from corral.cli.exit_codes import ExitCode, for_verdict
 
 if TYPE_CHECKING:
-    from corral.campaigns import CampaignSummary
     from corral.pipeline.context import Runtime
+    from corral.pipeline.summary import CampaignSummary
     from corral.sandbox import Backend
     from corral.store import Store
 
@@ -49,12 +49,6 @@ TemporalAddressOpt = Annotated[
     ),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="One line per repository step.")]
-TemporalDecisionOpt = Annotated[
-    bool,
-    typer.Option(
-        "--temporal", help="The campaign runs on Temporal: signal the job's workflow to go on now."
-    ),
-]
 CampaignArg = Annotated[str, typer.Argument(help="Campaign name or id.")]
 JobArg = Annotated[int, typer.Argument(help="Job id (see corral status).")]
 
@@ -77,9 +71,9 @@ def run(
     """Run a campaign, or resume it: every repository goes as far as it can."""
 
     def body() -> int:
-        from corral.campaigns import make_engine, run_campaign
         from corral.cli.render import CampaignProgress, interruptible
         from corral.config import ConfigError
+        from corral.engine.campaign import make_engine, run_campaign
         from corral.spec import load_spec
 
         runtime = _runtime(store, work_dir, cache_dir, backend(sandbox))
@@ -113,9 +107,10 @@ def status(
     """Campaigns, or one campaign's outcomes per repository (exit code as for run)."""
 
     def body() -> int:
-        from corral.campaigns import find_campaign, summarize
         from corral.cli.render import campaigns_table, stdout_console
         from corral.pipeline.job_log import plain
+        from corral.pipeline.jobs import find_campaign
+        from corral.pipeline.summary import summarize
 
         with _store(store) as opened:
             if campaign is not None:
@@ -149,9 +144,10 @@ def retry(
         fail("say what to retry: --failed")
 
     def body() -> int:
-        from corral.campaigns import find_campaign, make_engine, resume_campaign, retry_failed
         from corral.cli.render import CampaignProgress, interruptible
+        from corral.engine.campaign import make_engine, resume_campaign
         from corral.pipeline.context import context_for
+        from corral.pipeline.jobs import find_campaign, retry_failed
 
         runtime = _runtime(store, work_dir, cache_dir, backend(sandbox))
         chosen = make_engine(engine, **_engine_options(engine, temporal_address))
@@ -196,12 +192,10 @@ def approve(
     job: Annotated[int, typer.Argument(help="Job id awaiting approval.")],
     by: Annotated[str | None, typer.Option(help="Who approves (default: you).")] = None,
     store: StoreOpt = None,
-    temporal: TemporalDecisionOpt = False,
-    temporal_address: TemporalAddressOpt = None,
 ) -> None:
-    """Approve a held job's diff: a waiting `corral run --wait`, or the campaign's next run,
-    pushes it and opens the PR (on Temporal, --temporal tells its workflow at once)."""
-    run_body(lambda: _decide(store, job, None, by, temporal, temporal_address))
+    """Approve a held job's diff; the engine running the campaign pushes it and opens the PR
+    (a Temporal workflow is told at once; a local `corral run --wait` sees it)."""
+    run_body(lambda: _decide(store, job, None, by))
 
 
 @app.command()
@@ -210,44 +204,19 @@ def reject(
     reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
     by: Annotated[str | None, typer.Option(help="Who rejects (default: you).")] = None,
     store: StoreOpt = None,
-    temporal: TemporalDecisionOpt = False,
-    temporal_address: TemporalAddressOpt = None,
 ) -> None:
     """Reject a held job's diff; it ends without a PR."""
-    run_body(lambda: _decide(store, job, reason, by, temporal, temporal_address))
+    run_body(lambda: _decide(store, job, reason, by))
 
 
-def _decide(
-    store: str | None,
-    job: int,
-    reason: str | None,
-    by: str | None,
-    temporal: bool,
-    temporal_address: str | None,
-) -> int:
-    from corral import campaigns
+def _decide(store: str | None, job: int, reason: str | None, by: str | None) -> int:
+    from corral.engine.campaign import tell_engine
+    from corral.pipeline import jobs
 
+    verdict: jobs.Verdict = "approved" if reason is None else "rejected"
     with _store(store) as opened:
-        if reason is None:
-            campaigns.approve(opened, job, by)
-            print(f"job {job} approved: a waiting `corral run --wait` or the next run pushes it")
-        else:
-            campaigns.reject(opened, job, reason, by)
-            print(f"job {job} rejected: it ends without a PR on the campaign's next run")
-    if not (temporal or temporal_address):
-        return ExitCode.OK
-    from corral.engine.temporal.client import tell_decided_command
-    from corral.engine.temporal.settings import TemporalSettings
-    from corral.store import default_store_url
-
-    settings = TemporalSettings.from_env(temporal_address)
-    if tell_decided_command(settings, store or default_store_url(), job):
-        print(f"told job {job}'s workflow on Temporal: it goes on now")
-    else:
-        print(
-            f"no workflow of job {job} runs on Temporal: the decision applies when the "
-            "campaign runs again"
-        )
+        decided = jobs.decide(opened, job, verdict, hook=tell_engine, by=by, reason=reason)
+    print(f"job {job} {verdict}: {decided.engine_note}")
     return ExitCode.OK
 
 
@@ -300,6 +269,8 @@ def _report(summary: CampaignSummary, as_json: bool) -> int:
     out = stdout_console()
     out.print(outcome_table(summary))
     out.print(counts_line(summary))
+    if summary.campaign.paused:
+        out.print(f"campaign {escape(summary.campaign.name)} {escape(summary.campaign.paused)}")
     for line in summary.lines:
         if line.job.state == JobState.AWAITING_APPROVAL:
             out.print(

@@ -2,16 +2,13 @@
 `corral --help` lists them)."""
 
 from corral.cli import verify  # isort: skip
-from corral.cli import change, gate, campaign, demo, serve, evals, integrations  # isort: skip
-from corral.cli import condense  # isort: skip
-from corral.cli import eval_suites  # isort: skip
+from corral.cli import change, gate, campaign, control, demo, serve, evals, integrations  # isort: skip
 
 __all__ = [
     "campaign",
     "change",
-    "condense",
+    "control",
     "demo",
-    "eval_suites",
     "evals",
     "gate",
     "integrations",

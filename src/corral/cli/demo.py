@@ -17,8 +17,8 @@ from corral.cli.app import StoreOpt, app, err, run_body
 from corral.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from corral.campaigns import CampaignSummary
     from corral.demo import DemoRepo
+    from corral.pipeline.summary import CampaignSummary
 
 
 @app.command()

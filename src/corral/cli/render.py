@@ -19,9 +19,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from corral.campaigns import CampaignSummary, JobLine
 from corral.cli.app import err
 from corral.pipeline.context import CampaignContext
+from corral.pipeline.states import TERMINAL, JobState, Outcome
+from corral.pipeline.summary import CampaignSummary, JobLine
 from corral.sandbox.local import kill_running
 from corral.states import TERMINAL, JobState, Outcome
 from corral.store import Store

@@ -28,6 +28,11 @@ class Engine(Protocol):
         """How another process reaches this engine (recorded with the campaign; no secrets)."""
         ...
 
+    @classmethod
+    def from_binding(cls, binding: dict[str, Any], **options: Any) -> Engine:
+        """The engine a campaign recorded (`binding()`), to drive it again."""
+        ...
+
     @staticmethod
     def wake(binding: dict[str, Any], store: Store, campaign: Campaign, job: Job | None) -> str:
         """Tell the engine recorded as `binding` that a person decided on `job` (or, with

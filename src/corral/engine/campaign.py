@@ -40,6 +40,12 @@ def make_engine(name: str, **options: Any) -> Engine:
     return engine_class(name)(**options)
 
 
+def recorded_engine(campaign: Campaign, **options: Any) -> Engine:
+    """The engine that last ran the campaign (the local one if none did), to drive it again."""
+    binding = campaign.engine or {"name": "local"}
+    return engine_class(str(binding.get("name"))).from_binding(binding, **options)
+
+
 def run_campaign(
     spec: CampaignSpec,
     runtime: Runtime,

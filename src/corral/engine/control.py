@@ -13,10 +13,11 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+from corral.config import ConfigError
 from corral.engine import admission
 from corral.engine.campaign import engine_class
 from corral.forge.base import ForgeError
-from corral.pipeline.context import CampaignContext
+from corral.pipeline.context import CampaignContext, Runtime, open_campaign
 from corral.pipeline.states import TERMINAL, JobState, Reason
 from corral.spec import CampaignSpec
 from corral.store import StaleStateError, Store, StoreError
@@ -30,10 +31,22 @@ def pause(store: Store, campaign: Campaign, *, by: str, reason: str | None = Non
     return store.set_paused(campaign.id, why)
 
 
-def resume(store: Store, campaign: Campaign) -> Campaign:
-    """Admit jobs again (and let the next wave start, when waves need a person)."""
+def resume(
+    store: Store,
+    campaign: Campaign,
+    *,
+    spec: CampaignSpec | None = None,
+    runtime: Runtime | None = None,
+) -> Campaign:
+    """Admit jobs again (and let the next wave start, when waves need a person). With a
+    `spec` (a fixed one, same name), the campaign goes on with it (its new targets too)."""
     if is_cancelled(campaign):
         raise StoreError(f"campaign {campaign.name} was cancelled: it cannot resume")
+    if spec is not None:
+        if spec.name != campaign.name:
+            raise ConfigError(f"the spec is campaign {spec.name!r}, not {campaign.name!r}")
+        open_campaign(spec, runtime or Runtime(store_url=""), store)
+        campaign = store.campaign(campaign.id) or campaign
     spec = CampaignSpec.model_validate(campaign.spec)
     if spec.rollout is not None and spec.rollout.approve_waves:
         wave = admission.waiting_wave(spec, store.jobs(campaign.id))

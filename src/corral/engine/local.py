@@ -51,6 +51,10 @@ class LocalEngine:
     def binding(self) -> dict[str, Any]:
         return {"name": self.name}
 
+    @classmethod
+    def from_binding(cls, binding: dict[str, Any], **options: Any) -> LocalEngine:
+        return cls(**options)
+
     @staticmethod
     def wake(binding: dict[str, Any], store: Store, campaign: Campaign, job: Job | None) -> str:
         """A local run waiting for approvals polls the store; nothing to tell it."""

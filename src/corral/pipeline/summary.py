@@ -61,6 +61,7 @@ class CampaignSummary:
         return {
             "campaign": self.campaign.name,
             "verdict": str(self.verdict),
+            "paused": self.campaign.paused,
             "counts": {str(k): v for k, v in self.counts.items()},
             "jobs": [
                 {
@@ -79,7 +80,8 @@ class CampaignSummary:
 
 
 def summarize(store: Store, campaign: Campaign) -> CampaignSummary:
+    """The campaign as the store holds it now (its pause too) and a line per job."""
     return CampaignSummary(
-        campaign,
+        store.campaign(campaign.id) or campaign,
         [JobLine(job, store.pull_request_for_job(job.id)) for job in store.jobs(campaign.id)],
     )

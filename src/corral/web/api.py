@@ -13,7 +13,7 @@ from corral.pipeline import jobs
 from corral.pipeline.states import JobState
 from corral.store import Store
 from corral.store.records import Approval, Feedback
-from corral.web import data
+from corral.web import control, data
 from corral.web import models as v
 from corral.web.security import Signer, WriteRefused, signer_or_refuse
 from corral.web.settings import DashboardSettings
@@ -115,6 +115,36 @@ def reject_job(job_id: JobId, body: v.RejectRequest, store: StoreDep, _: Writer)
     """Reject a held job's diff; it ends without a PR."""
     data.find_job(store, job_id)
     return jobs.reject(store, job_id, body.reason, hook=tell_engine, by=body.by or "api").approval
+
+
+@router.post(
+    "/campaigns/{campaign_id}/pause", response_model=v.ControlResult, responses=_WRITE_ERRORS
+)
+def pause_campaign(
+    campaign_id: CampaignId, body: v.PauseRequest, store: StoreDep, _: Writer
+) -> v.ControlResult:
+    """Admit no job any more (jobs under way go on to their PR or their wait)."""
+    return control.pause(store, campaign_id, body.by or "api", body.reason)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/resume", response_model=v.ControlResult, responses=_WRITE_ERRORS
+)
+def resume_campaign(
+    campaign_id: CampaignId, body: v.ResumeRequest, store: StoreDep, _: Writer
+) -> v.ControlResult:
+    """Admit jobs again (the next wave, with approve_waves) and wake the campaign's engine."""
+    return control.resume(store, campaign_id)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/cancel", response_model=v.ControlResult, responses=_WRITE_ERRORS
+)
+def cancel_campaign(
+    campaign_id: CampaignId, body: v.CancelRequest, store: StoreDep, _: Writer
+) -> v.ControlResult:
+    """End the campaign: every job not done ends; every open PR is closed with a comment."""
+    return control.cancel(store, campaign_id, body.by or "api", body.delete_branches)
 
 
 @router.post(

@@ -93,7 +93,8 @@ def campaign_detail(store: Store, campaign_id: int) -> v.CampaignDetail:
             store.campaign_gate_verdicts(campaign.id), store.campaign_sessions(campaign.id)
         ),
         spend=_spend(store, campaign),
-        verdict=summary.verdict,
+        exit_code=int(for_verdict(summary.verdict)),
+        paused=summary.campaign.paused,
     )
 
 

@@ -85,8 +85,10 @@ class CampaignDetail(BaseModel):
     categories: Categories
     vetoes: Vetoes
     spend: Spend
-    verdict: CampaignVerdict
-    """The campaign as a whole: ok, failed or pending (`corral status` exits 0, 1 or 3)."""
+    exit_code: int
+    """What `corral status` would exit with."""
+    paused: str | None = None
+    """Why the campaign admits no job now (paused by a person or its rollout; cancelled)."""
 
 
 class BurndownPoint(BaseModel):
@@ -206,6 +208,28 @@ class ApproveRequest(BaseModel):
 class RejectRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=4000)
     by: str | None = Field(default=None, max_length=200)
+
+
+class PauseRequest(BaseModel):
+    reason: str | None = Field(default=None, max_length=4000)
+    by: str | None = Field(default=None, max_length=200)
+
+
+class ResumeRequest(BaseModel):
+    by: str | None = Field(default=None, max_length=200)
+
+
+class CancelRequest(BaseModel):
+    delete_branches: bool = False
+    """Also delete the branches of the pull requests it closes."""
+    by: str | None = Field(default=None, max_length=200)
+
+
+class ControlResult(BaseModel):
+    campaign: str
+    paused: str | None
+    note: str
+    """What happened, in one line (the engine told, PRs closed...)."""
 
 
 FeedbackVerdict = Literal["good", "bad", "unsure"]

@@ -14,7 +14,7 @@ from corral.engine.campaign import tell_engine
 from corral.pipeline import jobs
 from corral.pipeline.states import JobState
 from corral.store import Store
-from corral.web import data
+from corral.web import control, data
 from corral.web.api import CampaignId, JobId, settings_of, store_of
 from corral.web.charts import burndown_svg
 from corral.web.models import FeedbackRequest
@@ -136,6 +136,50 @@ def reject_form(
     data.find_job(store, job_id)
     jobs.reject(store, job_id, reason, hook=tell_engine, by=by)
     return _back_to_job(job_id)
+
+
+@router.post("/campaigns/{campaign_id}/pause")
+def pause_form(
+    request: Request,
+    campaign_id: CampaignId,
+    store: StoreDep,
+    settings: SettingsDep,
+    csrf_token: Csrf = None,
+) -> Response:
+    by = form_user(request, settings.token_value(), csrf_token)
+    control.pause(store, campaign_id, by, None)
+    return _back_to_campaign(campaign_id)
+
+
+@router.post("/campaigns/{campaign_id}/resume")
+def resume_form(
+    request: Request,
+    campaign_id: CampaignId,
+    store: StoreDep,
+    settings: SettingsDep,
+    csrf_token: Csrf = None,
+) -> Response:
+    form_user(request, settings.token_value(), csrf_token)
+    control.resume(store, campaign_id)
+    return _back_to_campaign(campaign_id)
+
+
+@router.post("/campaigns/{campaign_id}/cancel")
+def cancel_form(
+    request: Request,
+    campaign_id: CampaignId,
+    store: StoreDep,
+    settings: SettingsDep,
+    delete_branches: Annotated[bool, Form()] = False,
+    csrf_token: Csrf = None,
+) -> Response:
+    by = form_user(request, settings.token_value(), csrf_token)
+    control.cancel(store, campaign_id, by, delete_branches)
+    return _back_to_campaign(campaign_id)
+
+
+def _back_to_campaign(campaign_id: int) -> Response:
+    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
 @router.post("/jobs/{job_id}/feedback")

@@ -3,8 +3,6 @@ and tell a held job that someone decided."""
 
 from __future__ import annotations
 
-import asyncio
-
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -14,7 +12,6 @@ from corral.config import ConfigError
 from corral.engine.temporal.messages import CampaignInput, CampaignRef, Progress
 from corral.engine.temporal.settings import TemporalSettings
 from corral.engine.temporal.workflows import CampaignWorkflow, JobWorkflow
-from corral.store import Store, StoreError
 
 
 class TemporalUnavailableError(ConfigError):
@@ -64,22 +61,3 @@ async def tell_decided(client: Client, campaign: CampaignRef, job_id: int) -> bo
             return False
         raise
     return True
-
-
-def tell_decided_command(settings: TemporalSettings, store_url: str, job_id: int) -> bool:
-    """After `corral approve/reject`: wake the job's workflow so it acts on the decision now.
-    False when no workflow of the job runs (the decision applies at the campaign's next run)."""
-    store = Store.open(store_url)
-    try:
-        job = store.job(job_id)
-        campaign = store.campaign(job.campaign_id)
-    finally:
-        store.close()
-    if campaign is None:
-        raise StoreError(f"job {job_id} belongs to no recorded campaign")
-    ref = CampaignRef(campaign.id, campaign.name)
-
-    async def tell() -> bool:
-        return await tell_decided(await connect(settings), ref, job_id)
-
-    return asyncio.run(tell())

@@ -54,6 +54,15 @@ class TemporalEngine:
             "task_queue": self.settings.task_queue,
         }
 
+    @classmethod
+    def from_binding(cls, binding: dict[str, Any], **options: Any) -> TemporalEngine:
+        settings = TemporalSettings.from_env(
+            address=binding.get("address"),
+            namespace=binding.get("namespace"),
+            task_queue=binding.get("task_queue"),
+        )
+        return cls(settings, **options)
+
     @staticmethod
     def wake(binding: dict[str, Any], store: Store, campaign: Campaign, job: Job | None) -> str:
         """Signal the job's workflow; an unreachable server only delays the decision (the

@@ -1,0 +1,54 @@
+"""The dashboard's campaign controls through the API (bearer token): pause, resume, cancel
+call the same library as `corral pause|resume|cancel`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from corral.pipeline.states import JobState, Reason
+from corral.spec import CampaignSpec
+from corral.store import Store
+from corral.web.app import create_app
+from corral.web.settings import DashboardSettings
+
+AUTH = {"Authorization": "Bearer s3cret"}
+
+
+def test_pause_resume_and_cancel_from_the_dashboard(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "corral.db"))
+    spec = CampaignSpec.model_validate(
+        {"name": "fleet", "command": "true", "targets": {"repos": ["/r/a", "/r/b"]}}
+    )
+    campaign = store.save_campaign("fleet", spec.model_dump(mode="json"))
+    for repo in ("/r/a", "/r/b"):
+        store.ensure_job(campaign.id, repo[-1], repo, None)
+    client = TestClient(create_app(store, DashboardSettings(token="s3cret")))
+    url = f"/api/campaigns/{campaign.id}"
+    try:
+        refused = client.post(f"{url}/pause", json={})
+        assert refused.status_code == 401
+
+        paused = client.post(
+            f"{url}/pause", json={"by": "alice", "reason": "CI outage"}, headers=AUTH
+        )
+        assert paused.status_code == 200, paused.text
+        assert paused.json()["paused"] == "paused by alice: CI outage"
+        assert client.get(url).json()["paused"] == "paused by alice: CI outage"
+        page = client.get(f"/campaigns/{campaign.id}")
+        assert "paused by alice: CI outage" in page.text
+
+        resumed = client.post(f"{url}/resume", json={}, headers=AUTH)
+        assert resumed.json()["paused"] is None
+        assert "corral resume fleet" in resumed.json()["note"]  # a local campaign: run it
+
+        cancelled = client.post(f"{url}/cancel", json={"by": "bob"}, headers=AUTH)
+        assert cancelled.json()["note"] == "2 job(s) ended, 0 pull request(s) closed"
+        jobs = store.jobs(campaign.id)
+        assert {job.state for job in jobs} == {JobState.SKIPPED}
+        assert {job.reason_code for job in jobs} == {Reason.CANCELLED}
+        again = client.post(f"{url}/resume", json={}, headers=AUTH)
+        assert again.status_code == 409 and "cancelled" in again.json()["detail"]
+    finally:
+        store.close()
