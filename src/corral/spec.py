@@ -217,6 +217,22 @@ class RolloutSpec(_Strict):
         return [self.canary, *self.waves]
 
 
+class StepSpec(_Strict):
+    """One step of a job's change: a deterministic command, or an agent given a prompt."""
+
+    command: str | None = None
+    prompt: str | None = None
+    prompt_file: Path | None = None
+    """A file holding the prompt, relative to the spec."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> StepSpec:
+        given = [n for n in ("command", "prompt", "prompt_file") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("a step gives exactly one of command, prompt or prompt_file")
+        return self
+
+
 class CampaignSpec(_Strict):
     """A campaign: one change, many repositories, one pull request each."""
 
@@ -228,6 +244,10 @@ class CampaignSpec(_Strict):
     """A file holding the prompt, relative to the spec."""
     command: str | None = None
     """A deterministic change command (`sh -c`), instead of a prompt and an agent."""
+    steps: list[StepSpec] | None = Field(default=None, min_length=1)
+    """Instead of one prompt or command: commands then agents, in one job (`[{command:
+    ./codemod.sh}, {prompt_file: fix.md}]`). An agent step sees the change so far and the
+    gate's findings on it; it is skipped when the change already passes the gate."""
     agent: AgentSpec = Field(default_factory=AgentSpec)
     targets: TargetsSpec
     """The repositories: listed, from a file, or found by a forge query."""
@@ -249,18 +269,41 @@ class CampaignSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_change(self) -> CampaignSpec:
-        given = [n for n in ("prompt", "prompt_file", "command") if getattr(self, n) is not None]
+        names = ("prompt", "prompt_file", "command", "steps")
+        given = [n for n in names if getattr(self, n) is not None]
         if len(given) != 1:
             raise ValueError(
-                "give exactly one of prompt, prompt_file or command"
+                "give exactly one of prompt, prompt_file, command or steps"
                 + (f" (got {', '.join(given)})" if given else "")
             )
         return self
 
     @property
     def change_text(self) -> str:
-        """The prompt, or the command, as it is shown in commits and pull requests."""
+        """The prompt, or the command, or the steps, as commits and pull requests show them
+        (and as the judge reads what was asked)."""
+        if self.steps is not None:
+            return "\n\n".join(_step_text(step) for step in self.steps)
         return self.prompt if self.prompt is not None else f"Change command: `{self.command}`"
+
+    @property
+    def uses_agent(self) -> bool:
+        """Whether a model works on the change (so CI failures can go back to it)."""
+        if self.steps is not None:
+            return any(step.command is None for step in self.steps)
+        return self.command is None
+
+    @property
+    def agent_prompt(self) -> str:
+        """What the agent is asked: the prompt, or the last agent step's prompt."""
+        if self.steps is not None:
+            prompts = [step.prompt for step in self.steps if step.prompt is not None]
+            return prompts[-1] if prompts else ""
+        return self.prompt or ""
+
+
+def _step_text(step: StepSpec) -> str:
+    return step.prompt if step.prompt is not None else f"Change command: `{step.command}`"
 
 
 def load_spec(path: Path) -> CampaignSpec:
@@ -275,6 +318,10 @@ def resolve(spec: CampaignSpec, base_dir: Path, origin: str = "spec") -> Campaig
     if spec.prompt_file is not None:
         updates["prompt"] = _read(base_dir / spec.prompt_file, f"{origin} prompt_file")
         updates["prompt_file"] = None
+    if spec.steps is not None:
+        updates["steps"] = [
+            _resolve_step(s, base_dir, f"{origin} steps[{n}]") for n, s in enumerate(spec.steps)
+        ]
     targets = list(spec.targets.repos)
     if spec.targets.file is not None:
         targets += _targets_file(base_dir / spec.targets.file, f"{origin} targets.file")
@@ -328,6 +375,13 @@ def _absolute(target: TargetSpec, base_dir: Path) -> TargetSpec:
 def is_remote_url(repo: str) -> bool:
     """True for `scheme://...` and scp-like `user@host:path`; false for local paths."""
     return "://" in repo or bool(re.match(r"^[\w.-]+@[\w.-]+:", repo))
+
+
+def _resolve_step(step: StepSpec, base_dir: Path, origin: str) -> StepSpec:
+    if step.prompt_file is None:
+        return step
+    prompt = _read(base_dir / step.prompt_file, f"{origin}.prompt_file")
+    return step.model_copy(update={"prompt": prompt, "prompt_file": None})
 
 
 def _read(path: Path, what: str) -> str:

@@ -44,7 +44,7 @@ def preflight(spec: CampaignSpec) -> None:
     from corral.llm.settings import resolve_api_key
 
     judge = spec.gate.judge
-    models = [] if spec.command is not None else [spec.agent.model]
+    models = [spec.agent.model] if spec.uses_agent else []
     if judge.model is not None and judge.mode != "off":
         models.append(judge.model)
     for model in models:

@@ -45,7 +45,7 @@ def decide(job: Job, spec: CampaignSpec, approvals: Sequence[Approval] = ()) -> 
     if job.state == JobState.AWAITING_APPROVAL:
         return _after_approval(job, approvals)
     if job.state == JobState.CI_FAILED:
-        rounds = 0 if spec.command is not None else spec.budgets.job.max_ci_rounds
+        rounds = spec.budgets.job.max_ci_rounds if spec.uses_agent else 0
         return Decision("change" if job.ci_rounds < rounds else "watch")
     raise AssertionError(f"no decision for state {job.state}")
 

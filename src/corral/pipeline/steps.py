@@ -16,10 +16,8 @@ from corral.agents.base import Agent, AgentOutcome
 from corral.agents.factory import AgentChoice, build_agent
 from corral.forge.base import ForgeError, PullRequestRequest
 from corral.forge.git import git
-from corral.gate.base import Gate, GateResult, Recorder
-from corral.git.worktree import commit_tree, head_tree, working_tree
-from corral.paths import PathEscapeError, resolve_inside
-from corral.pipeline.ci_triage import failure_for_agent, note_if_flaky
+from corral.gate.base import Gate, GateResult
+from corral.pipeline.change_steps import run_steps
 from corral.pipeline.context import CampaignContext
 from corral.sandbox.base import CommandRunner
 from corral.store.records import Job
@@ -99,10 +97,20 @@ def change(ctx: CampaignContext, job: Job) -> Job:
         job = ctx.store.transition(job.id, JobState.CHANGING, expect=job.state)
     workspace = _workspace(ctx, job, at=start)
     runner = ctx.runner(workspace)
-    recorder = ctx.store.start_session(job.id, _agent_name(ctx), "ci_fix" if ci_round else "change")
-    gate = WatchedGate(_gate(ctx, job, workspace, runner, recorder), workspace)
-    outcome = make_agent(ctx, runner).run(workspace, _prompt(ctx, job, ci_round), gate, recorder)
-    recorder.finish(outcome.status, outcome.reason, outcome.usage, outcome.turns)
+
+    def gate_for(recorder: Recorder) -> WatchedGate:
+        return WatchedGate(_gate(ctx, job, workspace, runner, recorder), Path(job.checkout or ""))
+
+    if ctx.spec.steps is not None and not ci_round:
+        outcome, gate = run_steps(ctx, job, workspace, runner, gate_for)
+    else:
+        purpose = "ci_fix" if ci_round else "change"
+        recorder = ctx.store.start_session(job.id, _agent_name(ctx), purpose)
+        gate = gate_for(recorder)
+        outcome = make_agent(ctx, runner).run(
+            workspace, _prompt(ctx, job, ci_round), gate, recorder
+        )
+        recorder.finish(outcome.status, outcome.reason, outcome.usage, outcome.turns)
     if outcome.status == "passed":
         ctx.store.update_job(job.id, gated_tree=gate.passed_tree())
         return ctx.store.transition(job.id, JobState.GATING, expect=JobState.CHANGING)
@@ -334,7 +342,7 @@ def _clean(path: Path) -> None:
 
 
 def _prompt(ctx: CampaignContext, job: Job, ci_round: bool) -> str:
-    prompt = ctx.spec.prompt or ""
+    prompt = ctx.spec.agent_prompt
     if not ci_round:
         return prompt
     pr = ctx.store.pull_request_for_job(job.id)
