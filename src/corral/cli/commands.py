@@ -2,7 +2,7 @@
 `corral --help` lists them)."""
 
 from corral.cli import verify  # isort: skip
-from corral.cli import change, gate, campaign, control, demo, serve, evals, integrations  # isort: skip
+from corral.cli import change, gate, campaign, control, plan, demo, serve, evals, integrations  # isort: skip
 
 __all__ = [
     "campaign",
@@ -12,6 +12,7 @@ __all__ = [
     "evals",
     "gate",
     "integrations",
+    "plan",
     "serve",
     "verify",
 ]
