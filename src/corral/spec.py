@@ -233,6 +233,29 @@ class StepSpec(_Strict):
         return self
 
 
+NotifyEvent = Literal["approval_waiting", "paused", "ci_failed", "finished"]
+NOTIFY_EVENTS: tuple[NotifyEvent, ...] = ("approval_waiting", "paused", "ci_failed", "finished")
+
+
+class WebhookSpec(_Strict):
+    """Where events a person must act on are posted (Slack-compatible, or generic JSON)."""
+
+    url: str | None = None
+    url_env: str | None = None
+    """The name of an environment variable holding the URL (a Slack URL is a secret: keep
+    it out of the spec and the store)."""
+    format: Literal["slack", "json"] = "json"
+    events: list[NotifyEvent] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookSpec:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of url or url_env")
+        if self.url is not None and urlsplit(self.url).scheme not in ("http", "https"):
+            raise ValueError("url must be http:// or https://")
+        return self
+
+
 class CampaignSpec(_Strict):
     """A campaign: one change, many repositories, one pull request each."""
 
@@ -262,6 +285,10 @@ class CampaignSpec(_Strict):
     pr_rate_limit: RateLimit | None = None
     """At most `count` pull requests opened per `per_s` seconds, across all workers."""
     rollout: RolloutSpec | None = None
+    notify: list[WebhookSpec] = Field(default_factory=list)
+    """Webhooks for what needs a person: approval waiting, a paused rollout, a PR failing
+    CI after its rounds, the campaign finished. A failed delivery is retried and recorded,
+    and never fails a job."""
     """Stages: a canary, then waves, pausing when too many fail; default: all at once."""
     forge: Literal["local", "github", "gitlab"] = "local"
     """Where pull requests open: local bare repositories, GitHub or GitLab (token from the

@@ -80,6 +80,10 @@ def test_an_agent_step_fixes_what_the_command_broke(tmp_path: Path, cache_dir: P
         assert [(s.purpose, s.status) for s in plain] == [("step 1", "passed")]
         skipped = [e for e in store.events(jobs["plain-a"].id) if e.kind == "step_skipped"]
         assert [e.data["step"] for e in skipped] == [2]
+        body = store.pull_request_for_job(jobs["legacy"].id).body  # type: ignore[union-attr]
+        assert "What corral checked before opening this pull request" in body
+        assert "| `notes` in `.` | passed |" in body
+        assert "| guard (scope, tests kept) | passed (1 file(s), 1 line(s) changed) |" in body
     finally:
         store.close()
 

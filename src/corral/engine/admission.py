@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from corral.config import ConfigError
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.machine import decide
+from corral.pipeline.notify import notify
 from corral.pipeline.states import JobState, Outcome, Reason
 from corral.pipeline.summary import job_failed
 from corral.spec import CampaignSpec, RateLimit, RolloutSpec
@@ -205,7 +206,7 @@ def _wave_hold(ctx: CampaignContext, campaign: Campaign, jobs: list[Job], job: J
         return f"wave {stage} starts once the {_stage_name(stage - 1)} has settled"
     if rollout.approve_waves and campaign.waves_released < stage:
         reason = f"wave {stage} waits for a person: corral resume {campaign.name}"
-        ctx.store.set_paused(campaign.id, reason)
+        _pause(ctx, campaign, reason)
         return reason
     return None
 
@@ -230,8 +231,13 @@ def _rollout_pause(ctx: CampaignContext, campaign: Campaign, jobs: list[Job]) ->
         f"({len(failed) / len(counted):.0%} > {rule.failure_rate:.0%}); "
         f"fix the spec, then corral resume {campaign.name}"
     )
-    ctx.store.set_paused(campaign.id, reason)
+    _pause(ctx, campaign, reason)
     return reason
+
+
+def _pause(ctx: CampaignContext, campaign: Campaign, reason: str) -> None:
+    paused = ctx.store.set_paused(campaign.id, reason)
+    notify(ctx.store, paused, ctx.spec, "paused", reason)
 
 
 def waiting_wave(spec: CampaignSpec, jobs: Sequence[Job]) -> int:

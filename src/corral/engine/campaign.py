@@ -16,6 +16,8 @@ from corral.config import ConfigError
 from corral.engine import admission
 from corral.engine.base import Engine, OnChange
 from corral.pipeline.context import CampaignContext, Runtime, context_for, open_campaign
+from corral.pipeline.notify import finished_once
+from corral.pipeline.states import CampaignVerdict
 from corral.pipeline.summary import CampaignSummary, summarize
 from corral.spec import CampaignSpec
 from corral.store import Store
@@ -84,6 +86,10 @@ def drive(ctx: CampaignContext, engine: Engine, on_change: OnChange | None = Non
     admission.preflight(ctx.spec)
     ctx.store.record_engine(ctx.campaign.id, engine.binding())
     engine.run(ctx, on_change)
+    summary = summarize(ctx.store, ctx.campaign)
+    if summary.verdict != CampaignVerdict.PENDING:
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in summary.counts.most_common())
+        finished_once(ctx.store, summary.campaign, ctx.spec, f"finished: {counts}")
 
 
 def tell_engine(store: Store, job: Job) -> str:

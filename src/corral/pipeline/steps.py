@@ -19,6 +19,9 @@ from corral.forge.git import git
 from corral.gate.base import Gate, GateResult
 from corral.pipeline.change_steps import run_steps
 from corral.pipeline.context import CampaignContext
+from corral.pipeline.notify import ci_failed_for_good, notify
+from corral.pipeline.pr_body import gate_section
+from corral.pipeline.states import JobState, Reason
 from corral.sandbox.base import CommandRunner
 from corral.store.records import Job
 
@@ -176,12 +179,15 @@ def _identity(ctx: CampaignContext) -> dict[str, str]:
 
 
 def request_approval(ctx: CampaignContext, job: Job) -> Job:
-    return ctx.store.transition(
+    held = ctx.store.transition(
         job.id,
         JobState.AWAITING_APPROVAL,
         expect=job.state,
         reason=f"waiting for a person to approve the diff: corral approve {job.id}",
     )
+    text = f"{job.name} waits for approval: corral approve {job.id}"
+    notify(ctx.store, ctx.campaign, ctx.spec, "approval_waiting", text, held)
+    return held
 
 
 def reject(ctx: CampaignContext, job: Job) -> Job:
@@ -214,13 +220,18 @@ def open_pr(ctx: CampaignContext, job: Job) -> Job:
             branch=job.branch or branch_name(ctx, job),
             base_branch=job.base_branch or "main",
             title=_template(ctx, job, ctx.spec.pull_request.title),
-            body=_template(ctx, job, ctx.spec.pull_request.body),
+            body=_with_gate_section(_template(ctx, job, ctx.spec.pull_request.body), ctx, job),
             draft=ctx.spec.pull_request.draft,
             head_sha=job.head_sha or "",
         )
     )
     ctx.store.link_pull_request(pr, ctx.campaign.id, job.id)
     return ctx.store.transition(job.id, JobState.PR_OPEN, expect=job.state, reason=pr.url)
+
+
+def _with_gate_section(body: str, ctx: CampaignContext, job: Job) -> str:
+    section = gate_section(ctx.store, job.id)
+    return f"{body}\n\n{section}" if section else body
 
 
 # pr_open | ci_failed -> merged | closed | ci_failed | pr_open
@@ -239,6 +250,8 @@ def watch(ctx: CampaignContext, job: Job) -> Job:
     ci = ctx.forge.ci_status(pr)
     ctx.store.save_pull_request(pr.with_changes(ci=ci))
     ctx.store.add_event(job.id, "ci", {"state": ci.state, "sha": ci.sha, "summary": ci.summary})
+    if ci.state == "failed":
+        ci_failed_for_good(ctx, job, pr.url)
     if ci.state == "failed" and job.state != JobState.CI_FAILED:
         failure = failure_for_agent(ctx, job, pr, ci)
         if failure is None:  # the infrastructure's, flaky, or being re-run

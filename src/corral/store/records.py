@@ -138,15 +138,15 @@ class Feedback:
 
 
 @dataclass(frozen=True)
-class EvalRunRecord:
-    """A stored eval run: its summary columns and its whole JSON."""
+class Notification:
+    """One webhook delivery: what was sent where (the host only: a URL may be a secret)."""
 
     id: int
-    suite: str
-    agent: str
-    model: str | None
-    judge: str | None
-    runs: int
-    right: int
-    data: dict[str, Any]
-    created_at: datetime
+    campaign_id: int
+    job_id: int | None
+    event: str
+    target: str
+    ok: bool
+    attempts: int
+    detail: str | None
+    at: datetime

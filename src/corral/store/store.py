@@ -378,6 +378,34 @@ class Store:
         query = select(m.FeedbackRow).where(m.FeedbackRow.job_id == job_id)
         return self._records(query.order_by(m.FeedbackRow.id), _as(r.Feedback))
 
+    # notifications (webhook deliveries)
+
+    def record_notification(
+        self,
+        campaign_id: int,
+        job_id: int | None,
+        event: str,
+        target: str,
+        *,
+        ok: bool,
+        attempts: int,
+        detail: str | None = None,
+    ) -> r.Notification:
+        row = m.NotificationRow(
+            campaign_id=campaign_id,
+            job_id=job_id,
+            event=event,
+            target=target,
+            ok=ok,
+            attempts=attempts,
+            detail=detail,
+        )
+        return self._insert(row, _as(r.Notification))
+
+    def notifications(self, campaign_id: int) -> list[r.Notification]:
+        query = select(m.NotificationRow).where(m.NotificationRow.campaign_id == campaign_id)
+        return self._records(query.order_by(m.NotificationRow.id), _as(r.Notification))
+
     # pull requests: the local forge's book, and every forge's mirror
 
     def pull_request(self, forge: str, repo: str, branch: str) -> PullRequest | None:

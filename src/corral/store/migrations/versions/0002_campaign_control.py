@@ -1,4 +1,4 @@
-"""campaign control: the engine running it, pause, released waves
+"""campaign control: the engine running it, pause, released waves; webhook deliveries
 
 Revision ID: 0002
 Revises: 0001
@@ -27,8 +27,26 @@ def upgrade() -> None:
             sa.Column("waves_released", sa.Integer(), nullable=False, server_default="0")
         )
 
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=True),
+        sa.Column("event", sa.String(length=32), nullable=False),
+        sa.Column("target", sa.String(length=200), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_notifications_campaign_id", "notifications", ["campaign_id"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_notifications_campaign_id", table_name="notifications")
+    op.drop_table("notifications")
     with op.batch_alter_table("campaigns") as batch:
         batch.drop_column("waves_released")
         batch.drop_column("resumed_at")
