@@ -33,9 +33,9 @@ _EXPORTS = {
     "CampaignSpec": "corral.spec",
     "load_spec": "corral.spec",
     "Runtime": "corral.pipeline.context",
-    "run_campaign": "corral.campaigns",
-    "resume_campaign": "corral.campaigns",
-    "CampaignSummary": "corral.campaigns",
+    "run_campaign": "corral.engine.campaign",
+    "resume_campaign": "corral.engine.campaign",
+    "CampaignSummary": "corral.pipeline.summary",
     "Store": "corral.store",
 }
 
@@ -73,11 +73,12 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from corral.agents.change import ChangeResult, try_change
     from corral.agents.factory import AgentChoice
-    from corral.campaigns import CampaignSummary, resume_campaign, run_campaign
+    from corral.engine.campaign import resume_campaign, run_campaign
     from corral.gate.base import GateResult
     from corral.gate.gate import StagedGate
     from corral.gate.settings import GateSettings
     from corral.pipeline.context import Runtime
+    from corral.pipeline.summary import CampaignSummary
     from corral.sandbox import default_cache_dir, make_runner
     from corral.spec import CampaignSpec, load_spec
     from corral.store import Store

@@ -22,7 +22,6 @@ from corral.config import ConfigError
 from corral.engine.base import OnChange
 from corral.engine.campaign import run_campaign
 from corral.pipeline.context import CampaignContext, Runtime
-from corral.pipeline.states import Outcome, Reason
 from corral.pipeline.summary import CampaignSummary, JobLine
 from corral.sandbox import Backend, default_cache_dir, make_runner, warn_local_once
 from corral.spec import load_spec

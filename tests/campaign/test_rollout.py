@@ -11,7 +11,7 @@ from pathlib import Path
 
 from campaign_helpers import corral, jobs_of, remote_branches, runtime_args, write_spec
 
-from corral.pipeline.states import JobState, Reason
+from corral.states import JobState, Reason
 from corral.store import Store
 from corral.testing.repos import make_remote, notes_repo
 

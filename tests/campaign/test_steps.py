@@ -10,11 +10,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from campaign_helpers import CORRAL, runtime_args, write_spec
+from campaign_helpers import runtime_args, write_spec
 
-from corral.pipeline.states import JobState
 from corral.spec import CampaignSpec
+from corral.states import JobState
 from corral.store import Store
+from corral.testing.cli import CORRAL
 from corral.testing.fake_llm import FakeModelServer, Turn, tool
 from corral.testing.repos import GIT_ENV, make_remote, notes_repo
 

@@ -16,8 +16,8 @@ from test_machine import a_job, a_spec, an_approval
 
 from corral.engine import admission
 from corral.pipeline.context import CampaignContext, Runtime, context_for
-from corral.pipeline.states import JobState, Reason
 from corral.spec import RateLimit, RolloutSpec
+from corral.states import JobState, Reason
 from corral.store import Store
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)

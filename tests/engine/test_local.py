@@ -13,9 +13,9 @@ from corral.engine.campaign import run_campaign, tell_engine
 from corral.engine.local import LocalEngine
 from corral.pipeline import jobs
 from corral.pipeline.context import Runtime
-from corral.pipeline.states import JobState
 from corral.pipeline.summary import CampaignSummary
 from corral.spec import load_spec
+from corral.states import JobState
 from corral.store import Store
 
 

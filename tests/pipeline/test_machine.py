@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from corral.pipeline.machine import Decision, decide
-from corral.pipeline.states import TERMINAL, JobState
 from corral.pipeline.steps import STEPS
 from corral.spec import CampaignSpec
+from corral.states import TERMINAL, JobState
 from corral.store.records import Approval, Job
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)

@@ -23,8 +23,8 @@ from corral.engine import admission
 from corral.engine.campaign import run_campaign
 from corral.pipeline import notify as notify_module
 from corral.pipeline.context import Runtime, context_for
-from corral.pipeline.states import JobState, Reason
 from corral.spec import CampaignSpec, WebhookSpec, load_spec
+from corral.states import JobState, Reason
 from corral.store import Store
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from corral.pipeline.states import JobState, Reason
 from corral.spec import CampaignSpec
+from corral.states import JobState, Reason
 from corral.store import Store
 from corral.web.app import create_app
 from corral.web.settings import DashboardSettings

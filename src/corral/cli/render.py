@@ -21,7 +21,6 @@ from rich.table import Table
 
 from corral.cli.app import err
 from corral.pipeline.context import CampaignContext
-from corral.pipeline.states import TERMINAL, JobState, Outcome
 from corral.pipeline.summary import CampaignSummary, JobLine
 from corral.sandbox.local import kill_running
 from corral.states import TERMINAL, JobState, Outcome

@@ -23,9 +23,9 @@ from corral.config import ConfigError
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.machine import decide
 from corral.pipeline.notify import notify
-from corral.pipeline.states import JobState, Outcome, Reason
 from corral.pipeline.summary import job_failed
 from corral.spec import CampaignSpec, RateLimit, RolloutSpec
+from corral.states import JobState, Outcome, Reason
 from corral.store import StaleStateError
 from corral.store.records import Approval, Campaign, Job
 

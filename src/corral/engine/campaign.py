@@ -17,9 +17,9 @@ from corral.engine import admission
 from corral.engine.base import Engine, OnChange
 from corral.pipeline.context import CampaignContext, Runtime, context_for, open_campaign
 from corral.pipeline.notify import finished_once
-from corral.pipeline.states import CampaignVerdict
 from corral.pipeline.summary import CampaignSummary, summarize
 from corral.spec import CampaignSpec
+from corral.states import CampaignVerdict
 from corral.store import Store
 from corral.store.records import Campaign, Job
 

@@ -18,8 +18,8 @@ from corral.engine import admission
 from corral.engine.campaign import engine_class
 from corral.forge.base import ForgeError
 from corral.pipeline.context import CampaignContext, Runtime, open_campaign
-from corral.pipeline.states import TERMINAL, JobState, Reason
 from corral.spec import CampaignSpec
+from corral.states import TERMINAL, JobState, Reason
 from corral.store import StaleStateError, Store, StoreError
 from corral.store.records import Campaign, Job
 

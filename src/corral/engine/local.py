@@ -20,7 +20,7 @@ from corral.engine import admission
 from corral.engine.base import OnChange
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.machine import advance
-from corral.pipeline.states import TERMINAL, JobState
+from corral.states import TERMINAL, JobState
 from corral.store import StaleStateError, Store
 from corral.store.records import Campaign, Job
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from corral.agents.base import AgentOutcome, Recorder
+from corral.agents.base import AgentOutcome
 from corral.agents.factory import AgentChoice, build_agent
-from corral.gate.base import Gate
+from corral.gate.base import Gate, Recorder
 from corral.pipeline.context import CampaignContext
 from corral.sandbox.base import CommandRunner
 from corral.spec import StepSpec

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from corral.pipeline.states import JobState, Reason
+from corral.states import JobState, Reason
 from corral.store import Store, StoreError
 from corral.store.records import Approval, Campaign, Job
 

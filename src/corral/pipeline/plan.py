@@ -24,8 +24,8 @@ from corral.forge import find_repositories
 from corral.forge.base import ForgeError
 from corral.forge.git import git
 from corral.pipeline.context import Runtime
-from corral.pipeline.states import TERMINAL
 from corral.spec import CampaignSpec, TargetSpec, selected_targets
+from corral.states import TERMINAL
 from corral.store import Store
 
 Verdict = Literal["ready", "baseline_fails", "unsupported", "unreachable"]

@@ -16,13 +16,13 @@ from corral.agents.base import Agent, AgentOutcome
 from corral.agents.factory import AgentChoice, build_agent
 from corral.forge.base import ForgeError, PullRequestRequest
 from corral.forge.git import git
-from corral.gate.base import Gate, GateResult
+from corral.gate.base import Gate, GateResult, Recorder
 from corral.pipeline.change_steps import run_steps
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.notify import ci_failed_for_good, notify
 from corral.pipeline.pr_body import gate_section
-from corral.pipeline.states import JobState, Reason
 from corral.sandbox.base import CommandRunner
+from corral.states import JobState, Reason
 from corral.store.records import Job
 
 Step = Callable[[CampaignContext, Job], Job]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from corral.forge.base import PullRequest
-from corral.pipeline.states import CampaignVerdict, JobState, Outcome, Reason
+from corral.states import CampaignVerdict, JobState, Outcome, Reason
 from corral.store import Store
 from corral.store.records import Campaign, Job
 

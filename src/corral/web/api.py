@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from corral.engine.campaign import tell_engine
 from corral.pipeline import jobs
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 from corral.store.records import Approval, Feedback
 from corral.web import control, data

@@ -10,8 +10,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from corral.cli.exit_codes import for_verdict
-from corral.pipeline.states import TERMINAL, JobState, Outcome
 from corral.pipeline.summary import JobLine as SummaryLine
 from corral.pipeline.summary import summarize
 from corral.spec import CampaignSpec
@@ -93,7 +91,7 @@ def campaign_detail(store: Store, campaign_id: int) -> v.CampaignDetail:
             store.campaign_gate_verdicts(campaign.id), store.campaign_sessions(campaign.id)
         ),
         spend=_spend(store, campaign),
-        exit_code=int(for_verdict(summary.verdict)),
+        verdict=summary.verdict,
         paused=summary.campaign.paused,
     )
 

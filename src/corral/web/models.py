@@ -85,8 +85,8 @@ class CampaignDetail(BaseModel):
     categories: Categories
     vetoes: Vetoes
     spend: Spend
-    exit_code: int
-    """What `corral status` would exit with."""
+    verdict: CampaignVerdict
+    """The campaign as a whole: ok, failed or pending (`corral status` exits 0, 1 or 3)."""
     paused: str | None = None
     """Why the campaign admits no job now (paused by a person or its rollout; cancelled)."""
 

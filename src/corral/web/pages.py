@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from corral.engine.campaign import tell_engine
 from corral.pipeline import jobs
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 from corral.web import control, data
 from corral.web.api import CampaignId, JobId, settings_of, store_of

@@ -20,7 +20,7 @@ from corral.engine.temporal.client import connect, progress, start_or_attach, te
 from corral.engine.temporal.messages import CampaignRef
 from corral.engine.temporal.settings import TemporalSettings
 from corral.pipeline.context import CampaignContext
-from corral.pipeline.states import JobState
+from corral.states import JobState
 from corral.store import Store
 from corral.store.records import Campaign, Job
 

@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         Progress,
         StepRequest,
     )
-    from corral.pipeline.states import JobState
     from corral.spec import CampaignSpec
     from corral.states import JobState
     from corral.store.records import Job
