@@ -290,3 +290,56 @@ def _save_histories(address: str, jobs: list[Job]) -> None:
             (Path(folder) / f"held-{name}.json").write_text(history.to_json())
 
     asyncio.run(save())
+
+
+def test_a_failing_canary_pauses_the_rollout_on_temporal_too(
+    temporal_address: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """The campaign workflow admits through the same admission as the local engine: the
+    wave waits for the canary, and a failing canary pauses the campaign, no PR past it."""
+    forge = tmp_path / "forge"
+    legacy = {**notes_repo(), "LEGACY": "old layout\n"}
+    remotes = [make_remote(forge, "canary", legacy)]
+    remotes += [make_remote(forge, f"docs-{i}", notes_repo()) for i in range(2)]
+    rollout = {"canary": 1, "pause_if": {"failure_rate": 0.5, "after": 1}}
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="staged",
+        command=f"test ! -f LEGACY && {CONTRIBUTING}",
+        targets={"repos": [str(r) for r in remotes]},
+        rollout=rollout,
+    )
+    store = str(tmp_path / "corral.db")
+    start_worker(store, tmp_path / "work")
+
+    paused = corral(*run_args(spec, store, tmp_path, temporal_address))
+    assert paused.returncode == 1, paused.stdout + paused.stderr
+    assert "rollout paused: 1 of 1 settled jobs failed" in paused.stdout
+    assert [j.state for j in jobs_of(store, "staged")] == [
+        JobState.FAILED,
+        JobState.QUEUED,
+        JobState.QUEUED,
+    ]
+
+    fixed = write_spec(
+        tmp_path / "fixed.yaml",
+        name="staged",
+        command=CONTRIBUTING,
+        targets={"repos": [str(r) for r in remotes]},
+        rollout=rollout,
+    )
+    resumed = corral(
+        "resume",
+        "staged",
+        "--spec",
+        str(fixed),
+        "--store",
+        store,
+        "--sandbox",
+        "local",
+        "--work-dir",
+        str(tmp_path / "client-work"),
+    )
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr  # the canary's failure
+    states = [j.state for j in jobs_of(store, "staged")]
+    assert states == [JobState.FAILED, JobState.PR_OPEN, JobState.PR_OPEN]
