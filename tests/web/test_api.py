@@ -8,8 +8,7 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
-from web_helpers import TOKEN, Demo, HeldCampaign
+from web_helpers import TOKEN, Demo, HeldCampaign, check_operation
 
 from corral.states import JobState
 from corral.store import Store
@@ -190,20 +189,12 @@ def test_api_conforms_to_its_openapi_schema(app: FastAPI) -> None:
     each response matches the documented schema and status codes."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9
-    for operation in operations:
-        _check_operation(operation)
-
-
-def _check_operation(operation: schemathesis.APIOperation) -> None:
-    headers = AUTH if operation.method.upper() == "POST" else None
-
-    @given(case=operation.as_strategy())
-    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
-    def check(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers=headers)
-
-    check()
+    assert len(operations) == 12
+    # pause, resume and cancel would end the shared demo campaign: test_control.py checks
+    # them the same way on a store of their own
+    steering = ("/pause", "/resume", "/cancel")
+    for operation in [op for op in operations if not op.path.endswith(steering)]:
+        check_operation(operation)
 
 
 def test_api_docs_work_offline(client: TestClient) -> None:

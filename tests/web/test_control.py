@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import schemathesis
 from fastapi.testclient import TestClient
+from web_helpers import TOKEN, check_operation
 
 from corral.spec import CampaignSpec
 from corral.states import JobState, Reason
@@ -50,5 +52,27 @@ def test_pause_resume_and_cancel_from_the_dashboard(tmp_path: Path) -> None:
         assert {job.reason_code for job in jobs} == {Reason.CANCELLED}
         again = client.post(f"{url}/resume", json={}, headers=AUTH)
         assert again.status_code == 409 and "cancelled" in again.json()["detail"]
+    finally:
+        store.close()
+
+
+def test_the_controls_conform_to_the_openapi_schema(tmp_path: Path) -> None:
+    """pause, resume and cancel with generated inputs (and the token): no server error, and
+    each response matches the documented schema and status codes."""
+    store = Store.open(str(tmp_path / "corral.db"))
+    spec = CampaignSpec.model_validate(
+        {"name": "fleet", "command": "true", "targets": {"repos": ["/r/a"]}}
+    )
+    campaign = store.save_campaign("fleet", spec.model_dump(mode="json"))
+    store.ensure_job(campaign.id, "a", "/r/a", None)
+    try:
+        app = create_app(store, DashboardSettings(token=TOKEN))
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+        steering = ("/pause", "/resume", "/cancel")
+        operations = [r.ok() for r in schema.get_all_operations()]
+        chosen = [op for op in operations if op.path.endswith(steering)]
+        assert len(chosen) == 3
+        for operation in chosen:
+            check_operation(operation)
     finally:
         store.close()

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
 from corral.engine.base import Engine
 from corral.engine.campaign import run_campaign
 from corral.pipeline.context import Runtime
@@ -86,3 +89,16 @@ def artifacts_dir() -> Path:
     path = root / "web"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def check_operation(operation: schemathesis.APIOperation) -> None:
+    """The API operation with generated inputs (writes with the token): no server error, and
+    each response matches the documented schema and status codes."""
+    headers = {"Authorization": f"Bearer {TOKEN}"} if operation.method.upper() == "POST" else None
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+    def check(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=headers)
+
+    check()
