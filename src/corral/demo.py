@@ -23,7 +23,7 @@ from corral.engine.base import OnChange
 from corral.engine.campaign import run_campaign
 from corral.pipeline.context import CampaignContext, Runtime
 from corral.pipeline.summary import CampaignSummary, JobLine
-from corral.sandbox import Backend, default_cache_dir, make_runner, warn_local_once
+from corral.sandbox import BACKENDS, Backend, default_cache_dir, make_runner, warn_local_once
 from corral.spec import load_spec
 from corral.states import Outcome, Reason
 from corral.store import Store, default_store_url
