@@ -21,6 +21,7 @@ from pathlib import Path
 from corral.config import ConfigError
 from corral.engine.base import OnChange
 from corral.engine.campaign import run_campaign
+from corral.git.command import run_git
 from corral.pipeline.context import CampaignContext, Runtime
 from corral.pipeline.summary import CampaignSummary, JobLine
 from corral.sandbox import BACKENDS, Backend, default_cache_dir, make_runner, warn_local_once

@@ -9,14 +9,15 @@ exit, out of time) ends the job as a single command would.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from corral.agents.base import AgentOutcome
 from corral.agents.factory import AgentChoice, build_agent
+from corral.forge.git import git
 from corral.gate.base import Gate, Recorder
+from corral.git.worktree import working_tree
 from corral.pipeline.context import CampaignContext
 from corral.sandbox.base import CommandRunner
 from corral.spec import StepSpec
@@ -88,18 +89,6 @@ def _agent_prompt(step: StepSpec, workspace: Path, before: AgentOutcome | None) 
 
 
 def change_so_far(workspace: Path) -> str:
-    """The workspace against its commit, new files included (git's own diff)."""
-    subprocess.run(
-        ["git", "add", "--intent-to-add", "--all", "--", "."],
-        cwd=workspace,
-        check=True,
-        capture_output=True,
-    )
-    done = subprocess.run(
-        ["git", "diff", "HEAD", "--", "."],
-        cwd=workspace,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
+    """The change in the workspace against its commit, new files included and build output
+    left out (the tree the gate sees), through corral's hardened git."""
+    return git("diff", "HEAD", working_tree(workspace), "--", ".", cwd=workspace)

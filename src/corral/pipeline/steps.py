@@ -17,6 +17,8 @@ from corral.agents.factory import AgentChoice, build_agent
 from corral.forge.base import ForgeError, PullRequestRequest
 from corral.forge.git import git
 from corral.gate.base import Gate, GateResult, Recorder
+from corral.git.worktree import commit_tree, head_tree, working_tree
+from corral.paths import PathEscapeError, resolve_inside
 from corral.pipeline.change_steps import run_steps
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.notify import ci_failed_for_good, notify
@@ -102,7 +104,7 @@ def change(ctx: CampaignContext, job: Job) -> Job:
     runner = ctx.runner(workspace)
 
     def gate_for(recorder: Recorder) -> WatchedGate:
-        return WatchedGate(_gate(ctx, job, workspace, runner, recorder), Path(job.checkout or ""))
+        return WatchedGate(_gate(ctx, job, workspace, runner, recorder), workspace)
 
     if ctx.spec.steps is not None and not ci_round:
         outcome, gate = run_steps(ctx, job, workspace, runner, gate_for)
