@@ -246,7 +246,9 @@ def test_dashboard_approval_releases_a_held_job_within_seconds(
 
     store = Store.open(store_url)
     try:
-        client = TestClient(create_app(store, DashboardSettings(token="s3cret")))
+        client = TestClient(
+            create_app(store, DashboardSettings(token="s3cret", allowed_hosts=["testserver"]))
+        )
         auth = {"Authorization": "Bearer s3cret"}
         decided_at = time.monotonic()
         approved = client.post(f"/api/jobs/{jobs['docs-a'].id}/approve", json={}, headers=auth)

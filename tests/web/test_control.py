@@ -26,7 +26,9 @@ def test_pause_resume_and_cancel_from_the_dashboard(tmp_path: Path) -> None:
     campaign = store.save_campaign("fleet", spec.model_dump(mode="json"))
     for repo in ("/r/a", "/r/b"):
         store.ensure_job(campaign.id, repo[-1], repo, None)
-    client = TestClient(create_app(store, DashboardSettings(token="s3cret")))
+    client = TestClient(
+        create_app(store, DashboardSettings(token="s3cret", allowed_hosts=["testserver"]))
+    )
     url = f"/api/campaigns/{campaign.id}"
     try:
         refused = client.post(f"{url}/pause", json={})
@@ -66,7 +68,7 @@ def test_the_controls_conform_to_the_openapi_schema(tmp_path: Path) -> None:
     campaign = store.save_campaign("fleet", spec.model_dump(mode="json"))
     store.ensure_job(campaign.id, "a", "/r/a", None)
     try:
-        app = create_app(store, DashboardSettings(token=TOKEN))
+        app = create_app(store, DashboardSettings(token=TOKEN, allowed_hosts=["testserver"]))
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
         steering = ("/pause", "/resume", "/cancel")
         operations = [r.ok() for r in schema.get_all_operations()]

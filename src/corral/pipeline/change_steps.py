@@ -91,4 +91,5 @@ def _agent_prompt(step: StepSpec, workspace: Path, before: AgentOutcome | None) 
 def change_so_far(workspace: Path) -> str:
     """The change in the workspace against its commit, new files included and build output
     left out (the tree the gate sees), through corral's hardened git."""
-    return git("diff", "HEAD", working_tree(workspace), "--", ".", cwd=workspace)
+    tree = working_tree(workspace)
+    return git("diff", "--no-ext-diff", "--no-textconv", "HEAD", tree, "--", ".", cwd=workspace)
