@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
-from corral.campaigns import run_campaign
 from corral.config import ConfigError
+from corral.engine.campaign import run_campaign
 from corral.engine.local import LocalEngine
 from corral.evals.results import EvalOutcome, EvalRun, HiddenResult, NoPrReason, TaskResult
 from corral.evals.suite import Suite, TaskSpec

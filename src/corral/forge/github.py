@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import requests
 from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
 from github.CheckRun import CheckRun
 from github.PullRequest import PullRequest as GhPullRequest

@@ -138,6 +138,38 @@ class GitLabForge(HostedForge):
                     current.save()
         return self.refresh_pr(pr)
 
+    def base_ci_status(self, pr: PullRequest) -> CIStatus:
+        """The latest pipeline of the base branch."""
+        project = self._project(pr.repo)
+        with self._api(f"reading pipelines of {pr.base_branch}"):
+            pipelines = project.pipelines.list(
+                ref=pr.base_branch, order_by="id", sort="desc", per_page=1, get_all=False
+            )
+            if not pipelines:
+                return combine_checks([], "")
+            return combine_checks(self._pipeline_checks(project, pipelines[0]), pipelines[0].sha)
+
+    def rerun_ci(self, pr: PullRequest) -> bool:
+        """Retry the failed jobs of the head commit's latest pipeline."""
+        project = self._project(pr.repo)
+        with self._api(f"retrying CI of {pr.head_sha[:12] or pr.branch}"):
+            pipelines = project.pipelines.list(
+                sha=pr.head_sha, order_by="id", sort="desc", per_page=1, get_all=False
+            )
+            if not pipelines:
+                return False
+            failed = pipelines[0].jobs.list(scope=["failed"], get_all=True)
+            for job in failed:
+                with self._writes.slot():
+                    project.jobs.get(job.id, lazy=True).retry()
+        return bool(failed)
+
+    def comment(self, pr: PullRequest, text: str) -> None:
+        with self._api(f"commenting on merge request !{pr.number}"):
+            current = self._project(pr.repo).mergerequests.get(pr.number, lazy=True)
+            with self._writes.slot():
+                current.notes.create({"body": text})
+
     def delete_branch(self, pr: PullRequest) -> None:
         with self._api(f"deleting branch {pr.branch}"):
             project = self._project(pr.repo)

@@ -20,6 +20,7 @@ from corral.gate.base import Gate, GateResult, Recorder
 from corral.git.worktree import commit_tree, head_tree, working_tree
 from corral.paths import PathEscapeError, resolve_inside
 from corral.pipeline.change_steps import run_steps
+from corral.pipeline.ci_triage import failure_for_agent, note_if_flaky
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.notify import ci_failed_for_good, notify
 from corral.pipeline.pr_body import gate_section

@@ -138,6 +138,21 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class EvalRunRecord:
+    """A stored eval run: its summary columns and its whole JSON."""
+
+    id: int
+    suite: str
+    agent: str
+    model: str | None
+    judge: str | None
+    runs: int
+    right: int
+    data: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Notification:
     """One webhook delivery: what was sent where (the host only: a URL may be a secret)."""
 
