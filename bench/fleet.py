@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from corral.campaigns import run_campaign
+from corral.engine.campaign import run_campaign
 from corral.engine.local import LocalEngine
 from corral.pipeline.context import Runtime
 from corral.states import JobState
