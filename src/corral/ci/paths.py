@@ -12,10 +12,11 @@ the one file that ends with it.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from corral.git.command import GitCommandError, run_git
 
 # Longest, most specific first: Azure's `D:\a\1\s\` before GitHub's `D:\a\<repo>\<repo>\`.
 _RUNNER_ROOTS = re.compile(
@@ -136,11 +137,7 @@ def is_outside(path: str) -> bool:
 def repository_files(checkout: Path) -> list[str]:
     """The files git tracks in a checkout, relative to its root; ValueError when it is none."""
     try:
-        result = subprocess.run(
-            ["git", "-C", str(checkout), "ls-files", "-z"],
-            capture_output=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError) as exc:
+        listing = run_git(["ls-files", "-z"], repo=checkout).stdout
+    except (OSError, GitCommandError) as exc:
         raise ValueError(f"{checkout} is not a git checkout") from exc
-    return [name for name in result.stdout.decode(errors="replace").split("\0") if name]
+    return [name for name in listing.decode(errors="replace").split("\0") if name]
