@@ -76,13 +76,13 @@ def run(
         from corral.engine.campaign import make_engine, run_campaign
         from corral.spec import load_spec
 
-        runtime = _runtime(store, work_dir, cache_dir, backend(sandbox))
+        runtime = runtime_from(store, work_dir, cache_dir, backend(sandbox))
         try:
             loaded = load_spec(spec)
         except ConfigError as exc:
             err.print(f"[red]invalid spec:[/] {escape(str(exc))}")
             return ExitCode.USAGE
-        options = _engine_options(engine, temporal_address)
+        options = engine_options(engine, temporal_address)
         chosen = make_engine(engine, **options, **({"wait_for_approval": True} if wait else {}))
         progress = CampaignProgress(err, verbose)
         with interruptible(f"`corral run {spec}` resumes it"), progress.shown():
@@ -93,7 +93,7 @@ def run(
                 on_change=progress.on_change,
                 on_start=progress.start,
             )
-        return _report(summary, as_json)
+        return report_campaign(summary, as_json)
 
     run_body(body)
 
@@ -112,9 +112,9 @@ def status(
         from corral.pipeline.jobs import find_campaign
         from corral.pipeline.summary import summarize
 
-        with _store(store) as opened:
+        with open_store(store) as opened:
             if campaign is not None:
-                return _report(summarize(opened, find_campaign(opened, campaign)), as_json)
+                return report_campaign(summarize(opened, find_campaign(opened, campaign)), as_json)
             if as_json:
                 print(json.dumps([plain(c) for c in opened.campaigns()], indent=2))
             else:
@@ -149,9 +149,9 @@ def retry(
         from corral.pipeline.context import context_for
         from corral.pipeline.jobs import find_campaign, retry_failed
 
-        runtime = _runtime(store, work_dir, cache_dir, backend(sandbox))
-        chosen = make_engine(engine, **_engine_options(engine, temporal_address))
-        with _store(runtime.store_url) as opened:
+        runtime = runtime_from(store, work_dir, cache_dir, backend(sandbox))
+        chosen = make_engine(engine, **engine_options(engine, temporal_address))
+        with open_store(runtime.store_url) as opened:
             record = find_campaign(opened, campaign)
             retried = retry_failed(opened, record)
             err.print(f"retrying {len(retried)} job(s) of {escape(record.name)}")
@@ -164,7 +164,7 @@ def retry(
                 summary = resume_campaign(
                     opened, record, runtime, engine=chosen, on_change=progress.on_change
                 )
-            return _report(summary, as_json)
+            return report_campaign(summary, as_json)
 
     run_body(body)
 
@@ -177,7 +177,7 @@ def logs(job: JobArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
         from corral.cli.render import print_job_log, stdout_console
         from corral.pipeline.job_log import job_log
 
-        with _store(store) as opened:
+        with open_store(store) as opened:
             if as_json:
                 print(json.dumps(job_log(opened, job), indent=2))
             else:
@@ -214,7 +214,7 @@ def _decide(store: str | None, job: int, reason: str | None, by: str | None) -> 
     from corral.pipeline import jobs
 
     verdict: jobs.Verdict = "approved" if reason is None else "rejected"
-    with _store(store) as opened:
+    with open_store(store) as opened:
         decided = jobs.decide(opened, job, verdict, hook=tell_engine, by=by, reason=reason)
     print(f"job {job} {verdict}: {decided.engine_note}")
     return ExitCode.OK
@@ -239,7 +239,7 @@ def worker(
         from corral.engine.temporal.settings import TemporalSettings
         from corral.engine.temporal.worker import worker_command
 
-        runtime = _runtime(store, work_dir, cache_dir, backend(sandbox))
+        runtime = runtime_from(store, work_dir, cache_dir, backend(sandbox))
 
         def ready(detail: str) -> None:
             print(f"{READY}: {detail}", file=sys.stderr, flush=True)
@@ -258,7 +258,7 @@ def schema() -> None:
     print(json.dumps(spec_json_schema(), indent=2))
 
 
-def _report(summary: CampaignSummary, as_json: bool) -> int:
+def report_campaign(summary: CampaignSummary, as_json: bool) -> int:
     from corral.cli.render import counts_line, outcome_table, stdout_console
     from corral.states import JobState
 
@@ -279,7 +279,7 @@ def _report(summary: CampaignSummary, as_json: bool) -> int:
     return code
 
 
-def _runtime(
+def runtime_from(
     store: str | None, work_dir: Path | None, cache_dir: Path | None, sandbox: Backend
 ) -> Runtime:
     from corral.pipeline.context import Runtime, default_work_dir
@@ -293,7 +293,7 @@ def _runtime(
     )
 
 
-def _engine_options(engine: str, temporal_address: str | None) -> dict[str, Any]:
+def engine_options(engine: str, temporal_address: str | None) -> dict[str, Any]:
     """The chosen engine's settings from the options and configuration."""
     from corral.config import ConfigError
 
@@ -307,7 +307,7 @@ def _engine_options(engine: str, temporal_address: str | None) -> dict[str, Any]
 
 
 @contextmanager
-def _store(url: str | None) -> Iterator[Store]:
+def open_store(url: str | None) -> Iterator[Store]:
     from corral.store import Store, default_store_url
 
     store = Store.open(url or default_store_url())

@@ -19,9 +19,9 @@ from corral.cli.campaign import (
     CampaignArg,
     VerboseOpt,
     WorkDirOpt,
-    _report,
-    _runtime,
-    _store,
+    open_store,
+    report_campaign,
+    runtime_from,
 )
 from corral.cli.exit_codes import ExitCode
 
@@ -41,7 +41,7 @@ def pause(
         from corral.engine import control
         from corral.pipeline.jobs import find_campaign
 
-        with _store(store) as opened:
+        with open_store(store) as opened:
             record = find_campaign(opened, campaign)
             paused = control.pause(opened, record, by=by or getpass.getuser(), reason=reason)
         print(f"campaign {paused.name} {paused.paused}: corral resume {paused.name} goes on")
@@ -74,9 +74,9 @@ def resume(
         from corral.pipeline.jobs import find_campaign
         from corral.spec import load_spec
 
-        runtime = _runtime(store, work_dir, cache_dir, backend(sandbox))
+        runtime = runtime_from(store, work_dir, cache_dir, backend(sandbox))
         fixed = None if spec is None else load_spec(spec)
-        with _store(runtime.store_url) as opened:
+        with open_store(runtime.store_url) as opened:
             found = find_campaign(opened, campaign)
             record = control.resume(opened, found, spec=fixed, runtime=runtime)
             err.print(f"resuming {escape(record.name)}")
@@ -90,7 +90,7 @@ def resume(
                     engine=recorded_engine(record),
                     on_change=progress.on_change,
                 )
-            return _report(summary, as_json)
+            return report_campaign(summary, as_json)
 
     run_body(body)
 
@@ -113,8 +113,8 @@ def cancel(
         from corral.pipeline.context import context_for
         from corral.pipeline.jobs import find_campaign
 
-        runtime = _runtime(store, work_dir, None, "local")
-        with _store(runtime.store_url) as opened:
+        runtime = runtime_from(store, work_dir, None, "local")
+        with open_store(runtime.store_url) as opened:
             record = find_campaign(opened, campaign)
             ctx = context_for(record, runtime, opened)
             done = control.cancel(ctx, by=by or getpass.getuser(), delete_branches=delete_branches)

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from corral.cli.app import CacheOpt, JsonOpt, SandboxOpt, StoreOpt, app, backend, err, run_body
-from corral.cli.campaign import WorkDirOpt, _runtime, _store
+from corral.cli.campaign import WorkDirOpt, open_store, runtime_from
 from corral.cli.exit_codes import ExitCode, passed
 
 if TYPE_CHECKING:
@@ -50,13 +50,13 @@ def plan(
         from corral.pipeline.plan import plan_campaign
         from corral.spec import load_spec
 
-        runtime = _runtime(store, work_dir, cache_dir, backend(sandbox))
+        runtime = runtime_from(store, work_dir, cache_dir, backend(sandbox))
         try:
             loaded = load_spec(spec)
         except ConfigError as exc:
             err.print(f"[red]invalid spec:[/] {escape(str(exc))}")
             return ExitCode.USAGE
-        with _store(runtime.store_url) as opened:
+        with open_store(runtime.store_url) as opened:
             made = plan_campaign(loaded, runtime, baseline=baseline, store=opened)
         if as_json:
             print(json.dumps(made.to_json(), indent=2))
