@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from corral.agents.base import AgentOutcome, AgentStatus
-from corral.agents.tools import Toolbox
+from corral.agents.tools import Toolbox, ToolResult
 from corral.gate.base import Gate, GateResult, Recorder
-from corral.llm.base import ChatModel, Message, ModelReply, ToolCall, Usage
+from corral.llm.base import CallLimits, ChatModel, Message, ModelReply, ToolCall, Usage
 from corral.llm.errors import ModelAuthError, ModelError
 from corral.spec import SessionBudgets
 
@@ -119,7 +119,10 @@ class _Session:
             while True:
                 self._step()
         except SessionEnded as end:
-            outcome = AgentOutcome(end.status, end.reason, end.final_gate, self.usage, self.turns)
+            reason = end.reason
+            if isinstance(end, BudgetExhausted) and self.tools.edits == 0:
+                reason += "; nothing was changed"
+            outcome = AgentOutcome(end.status, reason, end.final_gate, self.usage, self.turns)
         self.recorder.record(
             "note",
             {
@@ -158,13 +161,26 @@ class _Session:
         if elapsed >= b.max_wall_s:
             raise BudgetExhausted(f"wall-time budget spent: {elapsed:.1f}s of {b.max_wall_s:.1f}s")
 
+    def _limits(self) -> CallLimits:
+        """What the next call may spend: the budgets' remainder, cut as the answer arrives."""
+        b, used = self.budgets, self.usage
+        return CallLimits(
+            deadline=self.started + b.max_wall_s,
+            max_tokens=b.max_tokens - used.total_tokens,
+            max_cost_usd=b.max_cost_usd - used.cost_usd,
+        )
+
     def _ask_model(self) -> ModelReply:
         new_messages = [asdict(m) for m in self.messages[self.recorded_messages :]]
         self.recorded_messages = len(self.messages)
         started = time.monotonic()
         try:
             reply = self.agent.model.complete(
-                self.agent.system, self.messages, self.tools.specs, self.agent.max_output_tokens
+                self.agent.system,
+                self.messages,
+                self.tools.specs,
+                self.agent.max_output_tokens,
+                limits=self._limits(),
             )
         except ModelError as exc:
             self.recorder.record(
@@ -178,6 +194,12 @@ class _Session:
             )
             if isinstance(exc, ModelAuthError):
                 raise
+            elapsed = time.monotonic() - self.started
+            if elapsed >= self.budgets.max_wall_s:
+                raise BudgetExhausted(
+                    f"wall-time budget spent during a model call: {elapsed:.1f}s of "
+                    f"{self.budgets.max_wall_s:.1f}s"
+                ) from exc
             raise ModelFailed(f"the model call failed: {exc}") from exc
         self.turns += 1
         self.usage += reply.usage
@@ -195,13 +217,21 @@ class _Session:
                 "usage": _usage_json(reply.usage),
                 "total_usage": _usage_json(self.usage),
                 "duration_s": round(time.monotonic() - started, 3),
+                **({"cut": reply.cut} if reply.cut else {}),
             },
         )
+        if reply.cut:
+            raise BudgetExhausted(f"the model's answer was cut: {reply.cut}")
         return reply
 
     def _run_tool(self, call: ToolCall) -> None:
         started = time.monotonic()
-        result = self.tools.run(call)
+        try:
+            result = self.tools.run(call)
+        except Exception as exc:  # a tool's bug must reach the model and the record, not the user
+            result = ToolResult(
+                f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}", True
+            )
         self.messages.append(
             Message("tool", result.text, tool_call_id=call.id, is_error=result.is_error)
         )

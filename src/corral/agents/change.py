@@ -12,7 +12,7 @@ from typing import Any
 
 from corral.agents.base import AgentOutcome
 from corral.agents.factory import AgentChoice, build_agent
-from corral.agents.transcript import JsonlRecorder, MemoryRecorder
+from corral.agents.transcript import JsonlRecorder, MemoryRecorder, TranscriptExistsError
 from corral.config import ConfigError, read_prompt
 from corral.gate.base import GateResult, Recorder
 from corral.gate.gate import StagedGate
@@ -29,9 +29,11 @@ class ChangeResult:
 
     @property
     def ok(self) -> bool:
-        """The final gate passed on the work of a session that did not fail: an agent that
-        could not run (model unreachable, command crashed) made no change worth keeping."""
-        return self.outcome.status != "error" and self.final_gate is not None and self.final_gate.ok
+        """The final gate passed on the work of a session that finished: an agent that could
+        not run (model unreachable, command crashed) or ran out of budget has not done the
+        change, even when the untouched tree passes the gate."""
+        finished = self.outcome.status not in ("error", "budget_exhausted")
+        return finished and self.final_gate is not None and self.final_gate.ok
 
     def to_json(self) -> dict[str, Any]:
         usage = self.outcome.usage
@@ -79,7 +81,7 @@ def try_change(
     chosen = build_agent(agent, runner)
     settings = GateSettings(judge=JudgeSettings(mode="off"))
     gate = StagedGate(workspace, base_ref="HEAD", runner=runner, settings=settings, prompt=prompt)
-    recorder: Recorder = JsonlRecorder(transcript) if transcript else MemoryRecorder()
+    recorder = _recorder(transcript)
     try:
         outcome = chosen.run(workspace, prompt, gate, recorder)
     finally:
@@ -87,6 +89,17 @@ def try_change(
             recorder.close()
     final = None if outcome.status == "no_change" else outcome.final_gate or gate.check()
     return ChangeResult(outcome, final, transcript)
+
+
+def _recorder(transcript: Path | None) -> Recorder:
+    if transcript is None:
+        return MemoryRecorder()
+    try:
+        return JsonlRecorder(transcript)
+    except TranscriptExistsError as exc:
+        raise ConfigError(str(exc)) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot write the transcript {transcript}: {exc.strerror}") from exc
 
 
 def command_prompt(command: str) -> str:

@@ -9,13 +9,15 @@ result for the model to read, never as an exception.
 
 from __future__ import annotations
 
+import errno
 import os
-import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import regex
 from pydantic import BaseModel, Field, ValidationError
 
 from corral.git.build_output import BUILD_OUTPUT_DIRS
@@ -25,6 +27,8 @@ MAX_RESULT_CHARS = 20_000
 MAX_FILE_BYTES = 5_000_000
 MAX_SEARCH_HITS = 200
 MAX_LISTED_FILES = 2_000
+SEARCH_TIME_S = 5.0
+"""Wall time one `search` may take: a catastrophic regex is stopped, not waited for."""
 
 SKIPPED_DIRS = BUILD_OUTPUT_DIRS | frozenset({".git", ".hg", ".svn", ".idea"})
 """Folders that list_files and search skip: tool state, dependencies and build output."""
@@ -130,6 +134,11 @@ class Toolbox:
             return ToolResult(f"Bad arguments for {call.name}: {_describe(exc)}", True)
         except ToolRefused as exc:
             return ToolResult(self._cap(str(exc)), True)
+        except OSError as exc:
+            return ToolResult(self._cap(f"{call.name} failed: {_os_reason(exc, self.root)}"), True)
+        except ValueError as exc:  # the OS layer's own refusals, e.g. "embedded null byte"
+            reason = "a path must not contain a NUL byte" if "null byte" in str(exc) else exc
+            return ToolResult(self._cap(f"{call.name} failed: {reason}"), True)
         return ToolResult(self._cap(text))
 
     def read_file(self, args: ReadFileArgs) -> str:
@@ -169,14 +178,15 @@ class Toolbox:
 
     def search(self, args: SearchArgs) -> str:
         try:
-            pattern = re.compile(args.pattern if args.regex else re.escape(args.pattern))
-        except re.error as exc:
+            pattern = regex.compile(args.pattern if args.regex else regex.escape(args.pattern))
+        except regex.error as exc:
             raise ToolRefused(f"not a valid regular expression: {exc}") from exc
         start = self._resolve(args.path)
         paths = [start] if start.is_file() else self._walk(start)
         hits: list[str] = []
+        deadline = time.monotonic() + SEARCH_TIME_S
         for path in paths:
-            for number, line in _matching_lines(path, pattern):
+            for number, line in _matching_lines(path, pattern, deadline, args.pattern):
                 if len(hits) == MAX_SEARCH_HITS:
                     hits.append("[... more matches not shown; narrow the search]")
                     return "\n".join(hits)
@@ -266,7 +276,10 @@ class Toolbox:
         return f"{text[: self.max_result_chars]}\n[... {cut} characters cut]"
 
 
-def _matching_lines(path: Path, pattern: re.Pattern[str]) -> Iterator[tuple[int, str]]:
+def _matching_lines(
+    path: Path, pattern: regex.Pattern[str], deadline: float, shown: str
+) -> Iterator[tuple[int, str]]:
+    """Lines of `path` matching `pattern`; ToolRefused once the search's deadline passes."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return
@@ -274,8 +287,32 @@ def _matching_lines(path: Path, pattern: re.Pattern[str]) -> Iterator[tuple[int,
     except (OSError, UnicodeDecodeError):
         return
     for number, line in enumerate(text.splitlines(), start=1):
-        if pattern.search(line):
+        left = deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise TimeoutError
+            found = pattern.search(line, timeout=left)
+        except TimeoutError:
+            raise ToolRefused(
+                f"the search for {shown!r} took over {SEARCH_TIME_S:.0f} s and was stopped: "
+                "use a plain string or a simpler regex (no nested repetition), or a narrower path"
+            ) from None
+        if found:
             yield number, line
+
+
+def _os_reason(exc: OSError, root: Path) -> str:
+    """One line for the model: what the OS refused, with paths relative to the workspace."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        reason = "a part of the path is a file, not a folder"
+    elif exc.errno == errno.ENAMETOOLONG:
+        reason = "a file name in the path is too long"
+    if exc.filename is not None:
+        name = Path(os.fsdecode(exc.filename))
+        shown = name.relative_to(root).as_posix() if name.is_relative_to(root) else name.name
+        return f"{reason}: {shown if len(shown) <= 80 else shown[:77] + '...'}"
+    return reason
 
 
 def _describe(exc: ValidationError) -> str:

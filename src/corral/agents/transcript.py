@@ -13,13 +13,24 @@ from pathlib import Path
 from typing import Any, TextIO
 
 
+class TranscriptExistsError(FileExistsError):
+    """A transcript is one session: an existing file is never appended to."""
+
+
 class JsonlRecorder:
-    """Appends one JSON line per record and flushes it, so a crash loses nothing written."""
+    """Writes one JSON line per record to a new file and flushes it, so a crash loses nothing
+    written. The file must not exist: two sessions in one file would read as one."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: TextIO = path.open("a", encoding="utf-8")
+        try:
+            self._file: TextIO = path.open("x", encoding="utf-8")
+        except FileExistsError as exc:
+            raise TranscriptExistsError(
+                f"the transcript {path} exists already: give a new file "
+                "(a transcript holds one session, so corral never appends to one)"
+            ) from exc
         self._seq = 0
         self._lock = threading.Lock()
 

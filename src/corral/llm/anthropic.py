@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, cast
 
 import anthropic
+import httpx2
 from anthropic.types import Message as AnthropicMessage
 from anthropic.types import RawMessageStreamEvent
 
-from corral.llm._common import client_options, parse_tool_call, priced_usage
-from corral.llm.base import Message, ModelReply, ToolCall, ToolSpec
-from corral.llm.errors import ModelError, connection_error, status_error
+from corral.llm._common import (
+    AnswerCut,
+    Meter,
+    Watchdog,
+    client_options,
+    late_answer,
+    parse_tool_call,
+    priced_usage,
+    read_json_body,
+    require_content_type,
+    stream_events,
+    validated,
+    with_retries,
+)
+from corral.llm.base import CallLimits, Message, ModelReply, ToolCall, ToolSpec
+from corral.llm.errors import ModelError, ModelTransportError, connection_error, status_error
 from corral.llm.settings import ApiKey, ModelSettings
 
 PROVIDER = "Anthropic"
@@ -30,6 +45,8 @@ class AnthropicModel:
         messages: list[Message],
         tools: list[ToolSpec],
         max_tokens: int = 4096,
+        *,
+        limits: CallLimits | None = None,
     ) -> ModelReply:
         params: dict[str, Any] = {
             "model": self.settings.model,
@@ -41,13 +58,35 @@ class AnthropicModel:
             ],
             "max_tokens": max_tokens,
         }
+        attempt = partial(self._attempt, params, limits)
+        return with_retries(PROVIDER, self.settings, limits, attempt)
+
+    def _attempt(
+        self, params: dict[str, Any], limits: CallLimits | None, deadline: float
+    ) -> ModelReply:
+        meter = Meter(self.settings, limits, params["max_tokens"])
+        watchdog: Watchdog | None = None
         try:
             if self.settings.stream:
-                return self._reply_from_events(self._client.messages.create(**params, stream=True))
-            return self._reply_from_message(self._client.messages.create(**params))
+                events = self._client.messages.create(**params, stream=True)
+                with Watchdog(deadline, events.close) as watchdog, events:
+                    require_content_type(PROVIDER, events.response, "text/event-stream")
+                    return self._reply_from_events(stream_events(iter(events), PROVIDER), meter)
+            raw = self._client.messages.with_streaming_response.create(**params)
+            with raw as response, Watchdog(deadline, response.close) as watchdog:
+                data = read_json_body(PROVIDER, response.http_response, meter)
+            return self._reply_from_message(validated(PROVIDER, AnthropicMessage, data))
+        except AnswerCut:
+            return meter.cut_reply()
+        except httpx2.HTTPError as exc:  # the SDKs use httpx2; raised while we read the body
+            if watchdog is not None and watchdog.expired:
+                raise late_answer(PROVIDER, self.settings.timeout_s) from exc
+            raise ModelTransportError(f"{PROVIDER}'s answer broke off: {exc}") from exc
         except anthropic.APIStatusError as exc:
             raise status_error(PROVIDER, exc.status_code, exc.message, self._key_source) from exc
         except anthropic.APIConnectionError as exc:
+            if watchdog is not None and watchdog.expired:
+                raise late_answer(PROVIDER, self.settings.timeout_s) from exc
             raise connection_error(PROVIDER, str(self._client.base_url), exc) from exc
         except anthropic.AnthropicError as exc:
             raise ModelError(f"{PROVIDER} call failed: {exc}") from exc
@@ -73,16 +112,20 @@ class AnthropicModel:
             model=message.model,
         )
 
-    def _reply_from_events(self, events: Iterable[RawMessageStreamEvent]) -> ModelReply:
-        """Accumulate the stream here, so bad tool JSON becomes a ToolCall error, not a crash."""
+    def _reply_from_events(
+        self, events: Iterable[RawMessageStreamEvent], meter: Meter
+    ) -> ModelReply:
+        """Accumulate the stream here, so bad tool JSON becomes a ToolCall error, not a crash;
+        a stream that ends without `message_stop` is cut off, and a transport error."""
         model, stop_reason = self.settings.model, "end_turn"
         input_tokens = output_tokens = 0
         texts: dict[int, list[str]] = {}
         tools: dict[int, tuple[str, str, list[str]]] = {}
+        ended = False
         for event in events:
             if event.type == "message_start":
-                model = event.message.model
-                input_tokens = event.message.usage.input_tokens
+                model = meter.model = event.message.model
+                input_tokens = meter.input_tokens = event.message.usage.input_tokens
                 output_tokens = event.message.usage.output_tokens
             elif event.type == "content_block_start":
                 block = event.content_block
@@ -94,13 +137,21 @@ class AnthropicModel:
                 delta = event.delta
                 if delta.type == "text_delta" and event.index in texts:
                     texts[event.index].append(delta.text)
+                    meter.add(delta.text)
                 elif delta.type == "input_json_delta" and event.index in tools:
                     tools[event.index][2].append(delta.partial_json)
+                    meter.add(delta.partial_json)
             elif event.type == "message_delta":
                 stop_reason = event.delta.stop_reason or stop_reason
                 output_tokens = event.usage.output_tokens
                 if event.usage.input_tokens is not None:
                     input_tokens = event.usage.input_tokens
+            elif event.type == "message_stop":
+                ended = True
+        if not ended:
+            raise ModelTransportError(
+                f"{PROVIDER}'s stream ended without message_stop: the answer was cut off"
+            )
         calls = [
             parse_tool_call(call_id, name, "".join(parts))
             for _, (call_id, name, parts) in sorted(tools.items())

@@ -62,6 +62,21 @@ class ModelReply:
     stop_reason: str = "end_turn"
     usage: Usage = field(default_factory=Usage)
     model: str = ""
+    cut: str | None = None
+    """Why the answer was cut off as it arrived (over a limit of `CallLimits`); its usage
+    is then what had arrived, estimated, and `text` only the start of it."""
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """What one call may still spend, enforced as the answer arrives, not only after it."""
+
+    deadline: float | None = None
+    """time.monotonic() by which the call, retries and streams included, must be over."""
+    max_tokens: int | None = None
+    """Tokens (input and output) the call may use; more cuts the answer."""
+    max_cost_usd: float | None = None
+    """USD the call may cost; more cuts the answer."""
 
 
 class ChatModel(Protocol):
@@ -71,6 +86,9 @@ class ChatModel(Protocol):
         messages: list[Message],
         tools: list[ToolSpec],
         max_tokens: int = 4096,
+        *,
+        limits: CallLimits | None = None,
     ) -> ModelReply:
-        """One model call. Raises ModelError (llm/errors.py) when it cannot be made."""
+        """One model call. Raises ModelError (llm/errors.py) when it cannot be made; an
+        answer over `limits` comes back cut (`ModelReply.cut`)."""
         ...

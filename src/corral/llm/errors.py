@@ -27,6 +27,10 @@ class ModelResponseError(ModelError):
     """The provider answered with something that is not a usable reply."""
 
 
+class ModelTransportError(ModelResponseError):
+    """The answer was malformed, foreign, cut off or late: retried, unlike a refusal."""
+
+
 def status_error(provider: str, status: int, detail: str, key_source: str) -> ModelError:
     """The ModelError for an HTTP error status that the SDK gave up on (after its retries)."""
     if status in (401, 403):

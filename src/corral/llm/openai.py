@@ -8,14 +8,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
+import httpx2
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from corral.llm._common import client_options, parse_tool_call, priced_usage
-from corral.llm.base import Message, ModelReply, ToolSpec
-from corral.llm.errors import ModelError, ModelResponseError, connection_error, status_error
+from corral.llm._common import (
+    AnswerCut,
+    Meter,
+    Watchdog,
+    client_options,
+    late_answer,
+    parse_tool_call,
+    priced_usage,
+    read_json_body,
+    require_content_type,
+    stream_events,
+    validated,
+    with_retries,
+)
+from corral.llm.base import CallLimits, Message, ModelReply, ToolSpec
+from corral.llm.errors import (
+    ModelError,
+    ModelResponseError,
+    ModelTransportError,
+    connection_error,
+    status_error,
+)
 from corral.llm.settings import ApiKey, ModelSettings
 
 PROVIDER = "OpenAI"
@@ -35,6 +56,8 @@ class OpenAIModel:
         messages: list[Message],
         tools: list[ToolSpec],
         max_tokens: int = 4096,
+        *,
+        limits: CallLimits | None = None,
     ) -> ModelReply:
         limit_name = "max_tokens" if self.settings.base_url else "max_completion_tokens"
         params: dict[str, Any] = {
@@ -54,16 +77,37 @@ class OpenAIModel:
                 }
                 for t in tools
             ]
+        attempt = partial(self._attempt, params, max_tokens, limits)
+        return with_retries(PROVIDER, self.settings, limits, attempt)
+
+    def _attempt(
+        self, params: dict[str, Any], max_tokens: int, limits: CallLimits | None, deadline: float
+    ) -> ModelReply:
+        meter = Meter(self.settings, limits, max_tokens)
+        watchdog: Watchdog | None = None
         try:
             if self.settings.stream:
                 chunks = self._client.chat.completions.create(
                     **params, stream=True, stream_options={"include_usage": True}
                 )
-                return self._reply_from_chunks(chunks)
-            return self._reply_from_completion(self._client.chat.completions.create(**params))
+                with Watchdog(deadline, chunks.close) as watchdog, chunks:
+                    require_content_type(PROVIDER, chunks.response, "text/event-stream")
+                    return self._reply_from_chunks(stream_events(iter(chunks), PROVIDER), meter)
+            raw = self._client.chat.completions.with_streaming_response.create(**params)
+            with raw as response, Watchdog(deadline, response.close) as watchdog:
+                data = read_json_body(PROVIDER, response.http_response, meter)
+            return self._reply_from_completion(validated(PROVIDER, ChatCompletion, data))
+        except AnswerCut:
+            return meter.cut_reply()
+        except httpx2.HTTPError as exc:  # the SDKs use httpx2; raised while we read the body
+            if watchdog is not None and watchdog.expired:
+                raise late_answer(PROVIDER, self.settings.timeout_s) from exc
+            raise ModelTransportError(f"{PROVIDER}'s answer broke off: {exc}") from exc
         except openai.APIStatusError as exc:
             raise status_error(PROVIDER, exc.status_code, exc.message, self._key_source) from exc
         except openai.APIConnectionError as exc:
+            if watchdog is not None and watchdog.expired:
+                raise late_answer(PROVIDER, self.settings.timeout_s) from exc
             raise connection_error(PROVIDER, str(self._client.base_url), exc) from exc
         except openai.OpenAIError as exc:
             raise ModelError(f"{PROVIDER} call failed: {exc}") from exc
@@ -91,25 +135,32 @@ class OpenAIModel:
             model=completion.model,
         )
 
-    def _reply_from_chunks(self, chunks: Iterable[ChatCompletionChunk]) -> ModelReply:
-        model, finish_reason = self.settings.model, "stop"
+    def _reply_from_chunks(self, chunks: Iterable[ChatCompletionChunk], meter: Meter) -> ModelReply:
+        """Accumulate the stream; one that ends without a finish reason was cut off."""
+        model, finish_reason = self.settings.model, None
         input_tokens = output_tokens = 0
         text: list[str] = []
         calls: dict[int, tuple[list[str], list[str], list[str]]] = {}
         for chunk in chunks:
-            model = chunk.model or model
+            model = meter.model = chunk.model or model
             if chunk.usage is not None:
                 input_tokens = chunk.usage.prompt_tokens
                 output_tokens = chunk.usage.completion_tokens
             for choice in chunk.choices[:1]:
                 finish_reason = choice.finish_reason or finish_reason
                 text.append(choice.delta.content or "")
+                meter.add(choice.delta.content or "")
                 for delta in choice.delta.tool_calls or []:
                     ids, names, args = calls.setdefault(delta.index, ([], [], []))
                     ids.append(delta.id or "")
                     if delta.function is not None:
                         names.append(delta.function.name or "")
                         args.append(delta.function.arguments or "")
+                        meter.add(delta.function.arguments or "")
+        if finish_reason is None:
+            raise ModelTransportError(
+                f"{PROVIDER}'s stream ended without a finish reason: the answer was cut off"
+            )
         tool_calls = [
             parse_tool_call("".join(ids), "".join(names), "".join(args))
             for _, (ids, names, args) in sorted(calls.items())

@@ -5,6 +5,7 @@ agents run end to end without a paid model; `samples` generates small real proje
 """
 
 from corral.testing.fake_llm import (
+    BrokenAnswer,
     Call,
     Failure,
     FakeModelServer,
@@ -16,6 +17,7 @@ from corral.testing.fake_llm import (
 )
 
 __all__ = [
+    "BrokenAnswer",
     "Call",
     "Failure",
     "FakeModelServer",

@@ -79,6 +79,8 @@ class Turn(ScriptItem):
     output_tokens: int | None = None
     delay_s: float = 0.0
     """Wait this long before answering (to exercise client timeouts)."""
+    chunk_chars: int | None = None
+    """Characters per streamed delta (default 16): larger for huge answers."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,30 @@ class Failure(ScriptItem):
     message: str = "scripted failure"
     retry_after_s: float | None = None
     """Sent as Retry-After (whole seconds) and retry-after-ms."""
+
+
+BrokenKind = Literal["truncated_json", "html", "foreign_json", "keepalive_forever", "cut_stream"]
+
+
+@dataclass(frozen=True)
+class BrokenAnswer(ScriptItem):
+    """A misbehaving endpoint's answer, with status 200: what a proxy or a sick server sends.
+
+    - `truncated_json`: a reply's JSON cut in half (streams: an event cut mid-JSON, then EOF).
+    - `html`: an HTML error page, as a gateway sends it.
+    - `foreign_json`: well-formed JSON that is not a reply of the protocol.
+    - `keepalive_forever`: headers, then keep-alives (SSE pings or comments, or whitespace
+      before a JSON body) until the server stops: a client with only a read timeout hangs.
+    - `cut_stream`: the first half of `turn`'s answer, then the connection closes without its
+      end (no `message_stop`, no finish reason, no `[DONE]`; plain answers fall short of
+      their Content-Length).
+
+    For a huge answer, script a `Turn` with a huge text and `chunk_chars` set.
+    """
+
+    kind: BrokenKind
+    turn: Turn = field(default_factory=lambda: Turn(text="This answer never arrives whole."))
+    keepalive_every_s: float = 0.05
 
 
 def tool(name: str, **arguments: Any) -> Turn:
@@ -205,7 +231,7 @@ class FakeModelServer:
         with self._lock:
             self.requests.append(request)
 
-    def _next_item(self, request: FakeRequest) -> Turn | Failure:
+    def _next_item(self, request: FakeRequest) -> Turn | Failure | BrokenAnswer:
         with self._lock:
             index = self._next
             self._next += 1
@@ -215,8 +241,8 @@ class FakeModelServer:
             item = self._script[index]
         else:
             item = Failure(400, f"fake model: the script has no turn left ({index} played)")
-        if not isinstance(item, Turn | Failure):
-            raise TypeError(f"a script must give a Turn or a Failure, not {item!r}")
+        if not isinstance(item, Turn | Failure | BrokenAnswer):
+            raise TypeError(f"a script must give a Turn, Failure or BrokenAnswer, not {item!r}")
         return item
 
     def _pause(self, seconds: float) -> None:
@@ -287,6 +313,9 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(item, Failure):
             self._send_failure(item, protocol)
             return
+        if isinstance(item, BrokenAnswer):
+            self._send_broken(item, request, protocol)
+            return
         self.fake._pause(item.delay_s)
         reply = _Reply.of(item, request)
         if protocol == "anthropic":
@@ -297,8 +326,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send_json(200, _anthropic_message(reply))
         elif request.body.get("stream"):
-            include_usage = bool((request.body.get("stream_options") or {}).get("include_usage"))
-            self._send_events(_openai_chunks(reply, include_usage), named=False)
+            self._send_events(_stream_of(reply, protocol, request), named=False)
         else:
             self._send_json(200, _openai_completion(reply))
 
@@ -324,17 +352,97 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_events(self, events: Iterator[tuple[str, object]], *, named: bool) -> None:
-        """Server-sent events until the connection closes (HTTP/1.0: no length needed)."""
+    def _send_events(
+        self, events: Iterator[tuple[str, object]], *, named: bool, limit: int | None = None
+    ) -> None:
+        """Server-sent events until the connection closes (HTTP/1.0: no length needed).
+
+        With `limit`, stop after that many events, the last one cut in half: a broken stream.
+        """
+        self._start_events()
+        for sent, (name, data) in enumerate(events):
+            payload = data if isinstance(data, str) else json.dumps(data)
+            prefix = f"event: {name}\n" if named else ""
+            event = f"{prefix}data: {payload}\n\n".encode()
+            if limit is not None and sent == limit:
+                self.wfile.write(event[: len(event) // 2])
+                self.wfile.flush()
+                return
+            self.wfile.write(event)
+            self.wfile.flush()
+
+    def _start_events(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
-        for name, data in events:
-            payload = data if isinstance(data, str) else json.dumps(data)
-            prefix = f"event: {name}\n" if named else ""
-            self.wfile.write(f"{prefix}data: {payload}\n\n".encode())
+
+    # Broken answers (BrokenAnswer): what a misbehaving endpoint sends, all with status 200.
+
+    def _send_broken(self, item: BrokenAnswer, request: FakeRequest, protocol: Protocol) -> None:
+        reply = _Reply.of(item.turn, request)
+        streamed = bool(request.body.get("stream"))
+        if item.kind == "html":
+            page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+            self._send_bytes(page, "text/html")
+        elif item.kind == "foreign_json":
+            self._send_bytes(json.dumps({"status": "ok", "data": [1, 2, 3]}).encode())
+        elif item.kind == "keepalive_forever":
+            self._keep_alive_forever(reply, protocol, streamed, item.keepalive_every_s)
+        elif streamed:
+            events = list(_stream_of(reply, protocol, request))
+            self._send_events(iter(events), named=protocol == "anthropic", limit=len(events) // 2)
+        else:
+            body = json.dumps(_reply_json(reply, protocol)).encode()
+            if item.kind == "truncated_json":
+                self._send_bytes(body[: len(body) // 2])
+            else:  # cut_stream: promise the whole body, send half, hang up
+                self._send_bytes(body[: len(body) // 2], length=len(body))
+                self.close_connection = True
+
+    def _send_bytes(
+        self, data: bytes, content_type: str = "application/json", length: int | None = None
+    ) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data) if length is None else length))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _keep_alive_forever(
+        self, reply: _Reply, protocol: Protocol, streamed: bool, every_s: float
+    ) -> None:
+        if not streamed:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            beat = b" "  # whitespace before a JSON body is valid JSON, and keeps reads alive
+        elif protocol == "anthropic":
+            self._start_events()
+            start = next(_anthropic_events(reply))
+            self.wfile.write(f"event: {start[0]}\ndata: {json.dumps(start[1])}\n\n".encode())
+            beat = b'event: ping\ndata: {"type": "ping"}\n\n'
+        else:
+            self._start_events()
+            beat = b": keep-alive\n\n"
+        while not self.fake._stopping.is_set():
+            self.wfile.write(beat)
             self.wfile.flush()
+            self.fake._pause(every_s)
+
+
+def _stream_of(
+    reply: _Reply, protocol: Protocol, request: FakeRequest
+) -> Iterator[tuple[str, object]]:
+    if protocol == "anthropic":
+        return _anthropic_events(reply)
+    include_usage = bool((request.body.get("stream_options") or {}).get("include_usage"))
+    return _openai_chunks(reply, include_usage)
+
+
+def _reply_json(reply: _Reply, protocol: Protocol) -> dict[str, Any]:
+    return _anthropic_message(reply) if protocol == "anthropic" else _openai_completion(reply)
 
 
 @dataclass(frozen=True)
@@ -346,6 +454,7 @@ class _Reply:
     calls: tuple[tuple[str, Call], ...]
     input_tokens: int
     output_tokens: int
+    chunk_chars: int = _CHUNK
 
     @classmethod
     def of(cls, turn: Turn, request: FakeRequest) -> _Reply:
@@ -365,6 +474,7 @@ class _Reply:
             output_tokens=(
                 len(produced) // 4 + 1 if turn.output_tokens is None else turn.output_tokens
             ),
+            chunk_chars=turn.chunk_chars or _CHUNK,
         )
 
     def non_object_arguments(self) -> str | None:
@@ -435,7 +545,7 @@ def _anthropic_events(reply: _Reply) -> Iterator[tuple[str, object]]:
             },
         )
         key = "text" if delta_type == "text_delta" else "partial_json"
-        for piece in _pieces(content):
+        for piece in _pieces(content, reply.chunk_chars):
             yield (
                 "content_block_delta",
                 {
@@ -511,7 +621,7 @@ def _openai_chunks(reply: _Reply, include_usage: bool) -> Iterator[tuple[str, ob
         return {**envelope, "choices": [choice], **extra}
 
     yield "", chunk({"role": "assistant", "content": ""})
-    for piece in _pieces(reply.text):
+    for piece in _pieces(reply.text, reply.chunk_chars):
         yield "", chunk({"content": piece})
     for index, (call_id, call) in enumerate(reply.calls):
         function = {"name": call.name, "arguments": ""}
@@ -555,9 +665,9 @@ def _openai_error(status: int, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
 
 
-def _pieces(text: str) -> Iterator[str]:
-    for start in range(0, len(text), _CHUNK):
-        yield text[start : start + _CHUNK]
+def _pieces(text: str, size: int = _CHUNK) -> Iterator[str]:
+    for start in range(0, len(text), size):
+        yield text[start : start + size]
 
 
 def _estimate_tokens(body: dict[str, Any]) -> int:
