@@ -10,16 +10,19 @@ result for the model to read, never as an exception.
 from __future__ import annotations
 
 import errno
+import json
 import os
-import time
+import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import regex
 from pydantic import BaseModel, Field, ValidationError
 
+from corral.agents.regex_search import search as search_files
 from corral.git.build_output import BUILD_OUTPUT_DIRS
 from corral.llm.base import ToolCall, ToolSpec
 
@@ -178,20 +181,49 @@ class Toolbox:
 
     def search(self, args: SearchArgs) -> str:
         try:
-            pattern = regex.compile(args.pattern if args.regex else regex.escape(args.pattern))
-        except regex.error as exc:
+            pattern = re.compile(args.pattern if args.regex else re.escape(args.pattern))
+        except re.error as exc:
             raise ToolRefused(f"not a valid regular expression: {exc}") from exc
         start = self._resolve(args.path)
-        paths = [start] if start.is_file() else self._walk(start)
-        hits: list[str] = []
-        deadline = time.monotonic() + SEARCH_TIME_S
-        for path in paths:
-            for number, line in _matching_lines(path, pattern, deadline, args.pattern):
-                if len(hits) == MAX_SEARCH_HITS:
-                    hits.append("[... more matches not shown; narrow the search]")
-                    return "\n".join(hits)
-                hits.append(f"{self._relative(path)}:{number}: {line.strip()[:200]}")
+        paths = [start] if start.is_file() else list(self._walk(start))
+        if args.regex:
+            found = self._search_in_child(args.pattern, paths)
+        else:
+            found = search_files(pattern, [str(p) for p in paths], MAX_SEARCH_HITS)
+        hits = [
+            f"{self._relative(Path(str(file)))}:{number}: {str(line).strip()[:200]}"
+            for file, number, line in found[:MAX_SEARCH_HITS]
+        ]
+        if len(found) > MAX_SEARCH_HITS:
+            hits.append("[... more matches not shown; narrow the search]")
         return "\n".join(hits) or f"No match for {args.pattern!r}."
+
+    def _search_in_child(self, pattern: str, paths: list[Path]) -> list[list[object]]:
+        """A regex search in a child process killed at SEARCH_TIME_S (re cannot be stopped)."""
+        request = {
+            "pattern": pattern,
+            "files": [str(p) for p in paths],
+            "max_hits": MAX_SEARCH_HITS,
+        }
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "corral.agents.regex_search"],
+                input=json.dumps(request),
+                capture_output=True,
+                text=True,
+                timeout=SEARCH_TIME_S,
+                check=True,
+            )
+        except subprocess.TimeoutExpired:
+            raise ToolRefused(
+                f"the search for {pattern!r} took over {SEARCH_TIME_S:.0f} s and was stopped: "
+                "use a plain string or a simpler regex (no nested repetition), or a narrower path"
+            ) from None
+        except subprocess.CalledProcessError as exc:
+            last = (exc.stderr or "").strip().splitlines()[-1:] or ["no output"]
+            raise ToolRefused(f"the search failed: {last[0][:200]}") from None
+        result: list[list[object]] = json.loads(done.stdout)
+        return result
 
     def edit_file(self, args: EditFileArgs) -> str:
         path = self._file(args.path)
@@ -274,31 +306,6 @@ class Toolbox:
             return text
         cut = len(text) - self.max_result_chars
         return f"{text[: self.max_result_chars]}\n[... {cut} characters cut]"
-
-
-def _matching_lines(
-    path: Path, pattern: regex.Pattern[str], deadline: float, shown: str
-) -> Iterator[tuple[int, str]]:
-    """Lines of `path` matching `pattern`; ToolRefused once the search's deadline passes."""
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
-        left = deadline - time.monotonic()
-        try:
-            if left <= 0:
-                raise TimeoutError
-            found = pattern.search(line, timeout=left)
-        except TimeoutError:
-            raise ToolRefused(
-                f"the search for {shown!r} took over {SEARCH_TIME_S:.0f} s and was stopped: "
-                "use a plain string or a simpler regex (no nested repetition), or a narrower path"
-            ) from None
-        if found:
-            yield number, line
 
 
 def _os_reason(exc: OSError, root: Path) -> str:
