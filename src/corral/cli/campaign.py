@@ -50,6 +50,13 @@ TemporalAddressOpt = Annotated[
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="One line per repository step.")]
 CampaignArg = Annotated[str, typer.Argument(help="Campaign name or id.")]
+WaitForLeaseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait-for-lease",
+        help="Another run works this campaign: wait until it ends instead of exiting 2.",
+    ),
+]
 JobArg = Annotated[int, typer.Argument(help="Job id (see corral status).")]
 
 
@@ -67,8 +74,10 @@ def run(
     ] = False,
     as_json: JsonOpt = False,
     temporal_address: TemporalAddressOpt = None,
+    wait_for_lease: WaitForLeaseOpt = False,
 ) -> None:
-    """Run a campaign, or resume it: every repository goes as far as it can."""
+    """Run a campaign, or resume it: every repository goes as far as it can. One run works a
+    campaign at a time: a second one says who holds it and exits 2 (or waits)."""
 
     def body() -> int:
         from corral.cli.render import CampaignProgress, interruptible
@@ -76,7 +85,7 @@ def run(
         from corral.engine.campaign import make_engine, run_campaign
         from corral.spec import load_spec
 
-        runtime = runtime_from(store, work_dir, cache_dir, backend(sandbox))
+        runtime = runtime_from(store, work_dir, cache_dir, backend(sandbox), wait_for_lease)
         try:
             loaded = load_spec(spec)
         except ConfigError as exc:
@@ -280,8 +289,14 @@ def report_campaign(summary: CampaignSummary, as_json: bool) -> int:
 
 
 def runtime_from(
-    store: str | None, work_dir: Path | None, cache_dir: Path | None, sandbox: Backend
+    store: str | None,
+    work_dir: Path | None,
+    cache_dir: Path | None,
+    sandbox: Backend,
+    wait_for_lease: bool = False,
 ) -> Runtime:
+    import math
+
     from corral.pipeline.context import Runtime, default_work_dir
     from corral.store import default_store_url
 
@@ -290,6 +305,7 @@ def runtime_from(
         work_dir=work_dir or default_work_dir(),
         cache_dir=cache_dir,
         sandbox=sandbox,
+        wait_for_lease_s=math.inf if wait_for_lease else None,
     )
 
 

@@ -21,6 +21,7 @@ from corral.pipeline.summary import CampaignSummary, summarize
 from corral.spec import CampaignSpec
 from corral.states import CampaignVerdict
 from corral.store import Store
+from corral.store.lease import CampaignLease
 from corral.store.records import Campaign, Job
 
 ENGINES: dict[str, str] = {
@@ -59,11 +60,12 @@ def run_campaign(
     """Start or resume the campaign `spec.name`: every live job is driven as far as it goes."""
     store = Store.open(runtime.store_url)
     try:
-        ctx = open_campaign(spec, runtime, store)
-        if on_start is not None:
-            on_start(ctx)
-        drive(ctx, engine or make_engine("local"), on_change)
-        return summarize(store, ctx.campaign)
+        with CampaignLease(store, spec.name, wait_s=runtime.wait_for_lease_s):
+            ctx = open_campaign(spec, runtime, store)
+            if on_start is not None:
+                on_start(ctx)
+            drive(ctx, engine or make_engine("local"), on_change)
+            return summarize(store, ctx.campaign)
     finally:
         store.close()
 
@@ -77,8 +79,9 @@ def resume_campaign(
     on_change: OnChange | None = None,
 ) -> CampaignSummary:
     """Drive a recorded campaign again from its stored spec (no spec file needed)."""
-    drive(context_for(campaign, runtime, store), engine or make_engine("local"), on_change)
-    return summarize(store, campaign)
+    with CampaignLease(store, campaign.name, wait_s=runtime.wait_for_lease_s):
+        drive(context_for(campaign, runtime, store), engine or make_engine("local"), on_change)
+        return summarize(store, campaign)
 
 
 def drive(ctx: CampaignContext, engine: Engine, on_change: OnChange | None = None) -> None:

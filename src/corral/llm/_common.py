@@ -14,7 +14,7 @@ import httpx2
 from pydantic import BaseModel, ValidationError
 
 from corral.llm.base import CallLimits, ModelReply, ToolCall, Usage
-from corral.llm.errors import ModelTransportError
+from corral.llm.errors import ModelTransportError, ModelUnavailableError
 from corral.llm.pricing import cost_usd
 from corral.llm.settings import ApiKey, ModelSettings
 
@@ -83,22 +83,25 @@ class Meter:
         self.add_size(len(text))
 
     def add_size(self, chars: int) -> None:
+        """Count `chars` more of the answer; cut past a limit. Only the answer counts against
+        what is left: its prompt was paid for when it was sent, whatever happens now."""
         self.chars += chars
-        usage = self.usage()
         limits = self.limits
+        answer = self.usage(with_input=False)
         if self.chars > self.max_chars:
             self._cut(
                 f"the answer passed {self.max_chars} characters, more than any answer "
                 "within max_tokens"
             )
-        if limits.max_tokens is not None and usage.total_tokens > limits.max_tokens:
+        if limits.max_tokens is not None and answer.output_tokens > limits.max_tokens:
             self._cut(f"the answer passed the token budget ({limits.max_tokens} tokens left)")
-        if limits.max_cost_usd is not None and usage.cost_usd > limits.max_cost_usd:
+        if limits.max_cost_usd is not None and answer.cost_usd > limits.max_cost_usd:
             self._cut(f"the answer passed the cost budget (${limits.max_cost_usd:.4f} left)")
 
-    def usage(self) -> Usage:
+    def usage(self, *, with_input: bool = True) -> Usage:
         output = math.ceil(self.chars / CHARS_PER_TOKEN)
-        return priced_usage(self.settings, self.model, self.input_tokens, output)
+        input_tokens = self.input_tokens if with_input else 0
+        return priced_usage(self.settings, self.model, input_tokens, output)
 
     def cut_reply(self) -> ModelReply:
         text = "".join(self.preview)[:PREVIEW_CHARS]
@@ -137,37 +140,38 @@ class Watchdog:
         self._timer.cancel()
 
 
-def call_deadline(settings: ModelSettings, limits: CallLimits | None) -> float:
-    """When the attempt starting now must be over: its timeout, or the caller's deadline."""
-    own = time.monotonic() + settings.timeout_s
-    if limits is not None and limits.deadline is not None:
-        return min(own, limits.deadline)
-    return own
+def seconds_until(deadline: float) -> float:
+    """The SDK's own timeout for a request, so waiting for headers stops at the deadline too."""
+    return max(0.01, deadline - time.monotonic())
 
 
 def with_retries(
     provider: str,
     settings: ModelSettings,
     limits: CallLimits | None,
-    attempt: Callable[[float], ModelReply],
+    attempt: Callable[[float, bool], ModelReply],
 ) -> ModelReply:
-    """`attempt(deadline)`, again on a ModelTransportError while retries and time are left.
+    """`attempt(deadline, sdk_retries)`, again on a ModelTransportError while retries and
+    time are left.
 
-    The SDKs retry statuses and connection errors themselves; these are the answers they
-    accepted but that were broken (malformed, foreign, cut off, or late)."""
+    The SDKs retry statuses and connection errors themselves, with backoffs that know
+    nothing of the caller's deadline: when that deadline comes before the call's own timeout,
+    the SDK's retries are off (`sdk_retries` False) and those errors are retried here too."""
     tries = settings.max_retries + 1
+    caller_deadline = math.inf if limits is None or limits.deadline is None else limits.deadline
     for number in range(1, tries + 1):
+        own_deadline = time.monotonic() + settings.timeout_s
+        near_end = caller_deadline < own_deadline
         try:
-            return attempt(call_deadline(settings, limits))
-        except ModelTransportError as exc:
+            return attempt(min(own_deadline, caller_deadline), not near_end)
+        except ModelUnavailableError as exc:
+            retried_here = near_end or isinstance(exc, ModelTransportError)
             pause = RETRY_BACKOFF_S[min(number - 1, len(RETRY_BACKOFF_S) - 1)]
-            out_of_time = (
-                limits is not None
-                and limits.deadline is not None
-                and time.monotonic() + pause >= limits.deadline
-            )
+            out_of_time = time.monotonic() + pause >= caller_deadline
+            if not retried_here:
+                raise
             if number == tries or out_of_time:
-                raise ModelTransportError(f"{exc} ({_tries(number)})") from exc
+                raise type(exc)(f"{exc} ({_tries(number)})") from exc
             time.sleep(pause)
     raise AssertionError("unreachable")
 

@@ -26,6 +26,9 @@ from corral.llm._common import (
     validated,
     with_retries,
 )
+from corral.llm._common import (
+    seconds_until as _until,
+)
 from corral.llm.base import CallLimits, Message, ModelReply, ToolCall, ToolSpec
 from corral.llm.errors import ModelError, ModelTransportError, connection_error, status_error
 from corral.llm.settings import ApiKey, ModelSettings
@@ -62,23 +65,27 @@ class AnthropicModel:
         return with_retries(PROVIDER, self.settings, limits, attempt)
 
     def _attempt(
-        self, params: dict[str, Any], limits: CallLimits | None, deadline: float
+        self, params: dict[str, Any], limits: CallLimits | None, deadline: float, sdk_retries: bool
     ) -> ModelReply:
         meter = Meter(self.settings, limits, params["max_tokens"])
         watchdog: Watchdog | None = None
+        client = self._client if sdk_retries else self._client.with_options(max_retries=0)
         try:
             if self.settings.stream:
-                events = self._client.messages.create(**params, stream=True)
+                events = client.messages.create(**params, timeout=_until(deadline), stream=True)
                 with Watchdog(deadline, events.close) as watchdog, events:
                     require_content_type(PROVIDER, events.response, "text/event-stream")
                     return self._reply_from_events(stream_events(iter(events), PROVIDER), meter)
-            raw = self._client.messages.with_streaming_response.create(**params)
+            raw = client.messages.with_streaming_response.create(**params, timeout=_until(deadline))
             with raw as response, Watchdog(deadline, response.close) as watchdog:
                 data = read_json_body(PROVIDER, response.http_response, meter)
             return self._reply_from_message(validated(PROVIDER, AnthropicMessage, data))
         except AnswerCut:
             return meter.cut_reply()
-        except httpx2.HTTPError as exc:  # the SDKs use httpx2; raised while we read the body
+        except (
+            httpx2.HTTPError,
+            httpx2.StreamError,
+        ) as exc:
             if watchdog is not None and watchdog.expired:
                 raise late_answer(PROVIDER, self.settings.timeout_s) from exc
             raise ModelTransportError(f"{PROVIDER}'s answer broke off: {exc}") from exc

@@ -27,7 +27,7 @@ class ModelResponseError(ModelError):
     """The provider answered with something that is not a usable reply."""
 
 
-class ModelTransportError(ModelResponseError):
+class ModelTransportError(ModelUnavailableError, ModelResponseError):
     """The answer was malformed, foreign, cut off or late: retried, unlike a refusal."""
 
 

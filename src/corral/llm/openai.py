@@ -29,6 +29,9 @@ from corral.llm._common import (
     validated,
     with_retries,
 )
+from corral.llm._common import (
+    seconds_until as _until,
+)
 from corral.llm.base import CallLimits, Message, ModelReply, ToolSpec
 from corral.llm.errors import (
     ModelError,
@@ -81,25 +84,39 @@ class OpenAIModel:
         return with_retries(PROVIDER, self.settings, limits, attempt)
 
     def _attempt(
-        self, params: dict[str, Any], max_tokens: int, limits: CallLimits | None, deadline: float
+        self,
+        params: dict[str, Any],
+        max_tokens: int,
+        limits: CallLimits | None,
+        deadline: float,
+        sdk_retries: bool,
     ) -> ModelReply:
         meter = Meter(self.settings, limits, max_tokens)
         watchdog: Watchdog | None = None
+        client = self._client if sdk_retries else self._client.with_options(max_retries=0)
         try:
             if self.settings.stream:
-                chunks = self._client.chat.completions.create(
-                    **params, stream=True, stream_options={"include_usage": True}
+                chunks = client.chat.completions.create(
+                    **params,
+                    timeout=_until(deadline),
+                    stream=True,
+                    stream_options={"include_usage": True},
                 )
                 with Watchdog(deadline, chunks.close) as watchdog, chunks:
                     require_content_type(PROVIDER, chunks.response, "text/event-stream")
                     return self._reply_from_chunks(stream_events(iter(chunks), PROVIDER), meter)
-            raw = self._client.chat.completions.with_streaming_response.create(**params)
+            raw = client.chat.completions.with_streaming_response.create(
+                **params, timeout=_until(deadline)
+            )
             with raw as response, Watchdog(deadline, response.close) as watchdog:
                 data = read_json_body(PROVIDER, response.http_response, meter)
             return self._reply_from_completion(validated(PROVIDER, ChatCompletion, data))
         except AnswerCut:
             return meter.cut_reply()
-        except httpx2.HTTPError as exc:  # the SDKs use httpx2; raised while we read the body
+        except (
+            httpx2.HTTPError,
+            httpx2.StreamError,
+        ) as exc:
             if watchdog is not None and watchdog.expired:
                 raise late_answer(PROVIDER, self.settings.timeout_s) from exc
             raise ModelTransportError(f"{PROVIDER}'s answer broke off: {exc}") from exc

@@ -37,6 +37,9 @@ class Runtime:
     cache_dir: Path | None = None
     """Dependency caches; default: one folder per campaign under ~/.cache/corral/caches."""
     sandbox: Backend = "bwrap"
+    wait_for_lease_s: float | None = None
+    """Another run holds the campaign: None to refuse at once (store/lease.py), else wait
+    up to this long (math.inf: for good)."""
 
     def cache_for(self, campaign: str) -> Path:
         return self.cache_dir or default_cache_dir(campaign)

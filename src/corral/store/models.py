@@ -47,6 +47,19 @@ class CampaignRow(_Timestamped, Base):
     )
 
 
+class CampaignLeaseRow(Base):
+    """Who works a campaign now: one row per campaign name while a run holds it."""
+
+    __tablename__ = "campaign_leases"
+
+    campaign: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class JobRow(_Timestamped, Base):
     __tablename__ = "jobs"
     __table_args__ = (UniqueConstraint("campaign_id", "name"),)

@@ -28,6 +28,18 @@ class Campaign:
 
 
 @dataclass(frozen=True)
+class Lease:
+    """Who holds a campaign's lease: a run on `host`, process `pid`, since `acquired_at`."""
+
+    campaign: str
+    token: str
+    host: str
+    pid: int
+    acquired_at: datetime
+    heartbeat_at: datetime
+
+
+@dataclass(frozen=True)
 class Job:
     id: int
     campaign_id: int

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select, create_engine, delete, event, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute, sessionmaker
 from sqlalchemy.orm import Session as OrmSession
 
@@ -84,6 +86,47 @@ class Store:
         """The query's rows as records, read in one transaction."""
         with self._tx() as s:
             return [record(row) for row in s.scalars(query)]
+
+    # leases: one run works a campaign at a time (see lease.py)
+
+    def take_lease(self, campaign: str, token: str, host: str, pid: int, ttl_s: float) -> r.Lease:
+        """The campaign's lease after trying to take it for `token`: ours when it was free,
+        ours already, or its holder stale (no heartbeat for `ttl_s`, or a process gone from
+        this host); else the holder's, untouched."""
+        now = m.utcnow()
+        try:
+            with self._tx() as s:
+                query = select(m.CampaignLeaseRow).where(m.CampaignLeaseRow.campaign == campaign)
+                row = s.scalars(query.with_for_update()).first()
+                if row is None:
+                    row = m.CampaignLeaseRow(campaign=campaign, acquired_at=now)
+                    s.add(row)
+                elif row.token != token and not _lease_stale(row, now, ttl_s):
+                    return _record(r.Lease, row)
+                elif row.token != token:
+                    row.acquired_at = now
+                row.token, row.host, row.pid, row.heartbeat_at = token, host, pid, now
+                s.flush()
+                return _record(r.Lease, row)
+        except IntegrityError:  # another run inserted it first: theirs
+            return self.take_lease(campaign, token, host, pid, ttl_s)
+
+    def renew_lease(self, campaign: str, token: str) -> bool:
+        """A heartbeat; False when the lease is no longer ours (it went stale and was taken)."""
+        with self._tx() as s:
+            row = s.get(m.CampaignLeaseRow, campaign)
+            if row is None or row.token != token:
+                return False
+            row.heartbeat_at = m.utcnow()
+            return True
+
+    def release_lease(self, campaign: str, token: str) -> None:
+        with self._tx() as s:
+            s.execute(
+                delete(m.CampaignLeaseRow).where(
+                    m.CampaignLeaseRow.campaign == campaign, m.CampaignLeaseRow.token == token
+                )
+            )
 
     # campaigns
 
@@ -559,6 +602,23 @@ def _reason(exc: Exception) -> str:
     """The driver's own words (not SQLAlchemy's wrapping and links), on one line."""
     cause = getattr(exc, "orig", None) or exc
     return " ".join(str(cause).split()) or type(cause).__name__
+
+
+def _lease_stale(row: m.CampaignLeaseRow, now: datetime, ttl_s: float) -> bool:
+    beat = row.heartbeat_at if row.heartbeat_at.tzinfo else row.heartbeat_at.replace(tzinfo=UTC)
+    if (now - beat).total_seconds() > ttl_s:
+        return True
+    return row.host == socket.gethostname() and not _process_alive(row.pid)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
