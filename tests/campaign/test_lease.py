@@ -51,9 +51,12 @@ def test_a_waiting_holder_gets_the_lease_when_it_is_freed(new_store: Callable[[]
         first.__exit__(None, None, None)
         waiter.join(timeout=30)
         assert order == ["first done", "second"]
-        with pytest.raises(LeaseHeldError, match="did not free it in time"):
-            with CampaignLease(store, "bump"), CampaignLease(store, "bump", wait_s=0.2):
-                pass
+        with (
+            pytest.raises(LeaseHeldError, match="did not free it in time"),
+            CampaignLease(store, "bump"),
+            CampaignLease(store, "bump", wait_s=0.2),
+        ):
+            pass
     finally:
         store.close()
 
