@@ -95,13 +95,25 @@ class ConfigError(ValueError):
     """A configuration or spec file is invalid; the message names file, line and field."""
 
 
+def read_utf8(path: Path) -> str:
+    """A text file's content; ConfigError, in one line, when it is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"
+        ) from exc
+
+
 def load_yaml_model(path: Path, model: type[M]) -> M:
     """Load YAML into a pydantic model; errors name `file:line field: reason`."""
     from ruamel.yaml import YAML  # imported here: it costs 0.1 s at every CLI start
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        data = YAML(typ="rt").load(path.read_text())
+        data = YAML(typ="rt").load(read_utf8(path))
     except MarkedYAMLError as exc:
         raise ConfigError(_yaml_problem(path, exc)) from exc
     except YAMLError as exc:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from corral.config import ConfigError, load_yaml_model
+from corral.config import ConfigError, load_yaml_model, read_utf8
 from corral.gate.settings import GateSettings
 from corral.llm.settings import ModelSettings
 
@@ -172,6 +172,17 @@ class PullRequestSpec(_Strict):
             )
         return value
 
+    @field_validator("branch")
+    @classmethod
+    def _valid_branch(cls, value: str) -> str:
+        """Refused here, not by git in every job: the template with its fields filled in must
+        be a valid branch name (git check-ref-format's rules)."""
+        sample = value.format(**dict.fromkeys(TEMPLATE_FIELDS, "x"))
+        problem = branch_name_problem(sample)
+        if problem is not None:
+            raise ValueError(f"{value!r} does not make a valid branch name: {problem}")
+        return value
+
 
 class RateLimit(_Strict):
     count: int = Field(gt=0)
@@ -273,7 +284,8 @@ class CampaignSpec(_Strict):
     gate's findings on it; it is skipped when the change already passes the gate."""
     agent: AgentSpec = Field(default_factory=AgentSpec)
     targets: TargetsSpec
-    """The repositories: listed, from a file, or found by a forge query."""
+    """The repositories: listed, from a file, or found by a forge query; a plain list is
+    short for `targets: {repos: [...]}`."""
     gate: GateSettings = Field(default_factory=GateSettings)
     """Verifier overrides, guard rules (scope globs, rules allowed, diff size) and the judge."""
     budgets: Budgets = Field(default_factory=Budgets)
@@ -293,6 +305,11 @@ class CampaignSpec(_Strict):
     forge: Literal["local", "github", "gitlab"] = "local"
     """Where pull requests open: local bare repositories, GitHub or GitLab (token from the
     environment: GITHUB_TOKEN, GITLAB_TOKEN)."""
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _plain_list_is_repos(cls, value: object) -> object:
+        return {"repos": value} if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _one_change(self) -> CampaignSpec:
@@ -399,6 +416,26 @@ def _absolute(target: TargetSpec, base_dir: Path) -> TargetSpec:
     return target.model_copy(update={"repo": str((base_dir / target.repo).resolve())})
 
 
+_BAD_IN_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def branch_name_problem(name: str) -> str | None:
+    """Why `name` is not a valid git branch name, or None (git check-ref-format's rules)."""
+    if bad := _BAD_IN_BRANCH.search(name):
+        return f"it contains {bad.group()!r} (no spaces, control characters, ~^:?*[ or \\)"
+    checks = [
+        (
+            name.startswith(("-", "/")) or name.endswith("/"),
+            "it starts with - or /, or ends with /",
+        ),
+        (".." in name or "//" in name or "@{" in name, "it contains .., // or @{"),
+        (name.endswith((".", ".lock")), "it ends with . or .lock"),
+        (any(p.startswith(".") for p in name.split("/")), "a part of it starts with ."),
+        (name == "@", "it is @"),
+    ]
+    return next((why for failed, why in checks if failed), None)
+
+
 def is_remote_url(repo: str) -> bool:
     """True for `scheme://...` and scp-like `user@host:path`; false for local paths."""
     return "://" in repo or bool(re.match(r"^[\w.-]+@[\w.-]+:", repo))
@@ -413,7 +450,9 @@ def _resolve_step(step: StepSpec, base_dir: Path, origin: str) -> StepSpec:
 
 def _read(path: Path, what: str) -> str:
     try:
-        return path.read_text()
+        return read_utf8(path)
+    except ConfigError as exc:
+        raise ConfigError(f"{what}: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}") from exc
 
