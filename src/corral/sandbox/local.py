@@ -93,8 +93,6 @@ def run_process(
         deadline = started + limits.timeout_s
         limit_hit = _pump(proc, out, err, deadline, kill or kill_group, watch or _no_watch)
         exit_code = proc.wait()
-    if limit_hit is None and (out.dropped or err.dropped):
-        limit_hit = "output"
     return CommandResult(
         argv=tuple(argv),
         exit_code=exit_code,
