@@ -70,6 +70,9 @@ class GitHubSettings:
     max_rate_limit_wait_s: float = 3600.0
     """A limit that resets later than this fails the step instead of waiting."""
     timeout_s: int = 30
+    connect_retries: int = 1
+    """Retries of a connection that fails: an unreachable API is an error in seconds, not
+    after max_retries backoffs."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> GitHubSettings:
@@ -105,6 +108,7 @@ class GitHubForge(HostedForge):
             lazy=True,
             retry=GithubRetry(
                 total=settings.max_retries,
+                connect=settings.connect_retries,
                 backoff_factor=1.0,
                 secondary_rate_wait=settings.secondary_rate_wait_s,
                 max_rate_limit_wait=settings.max_rate_limit_wait_s,
@@ -342,7 +346,20 @@ class GitHubForge(HostedForge):
                 self._git.redact(f"GitHub: {what} failed: {exc.status} {message}")
             ) from exc
         except RequestException as exc:  # unreachable, or retries spent
-            raise ForgeError(self._git.redact(f"GitHub: {what} failed: {exc}")) from exc
+            reason = _root_cause(exc)
+            raise ForgeError(
+                self._git.redact(
+                    f"GitHub: {what} failed: {self.settings.api_url} cannot be reached: {reason}"
+                )
+            ) from exc
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost reason of a requests/urllib3 error, on one line (theirs nest three deep)."""
+    while exc.__context__ is not None and not isinstance(exc.__context__, KeyboardInterrupt):
+        exc = exc.__context__
+    text = " ".join(str(exc).split())
+    return text.split(": ", 1)[-1][:200] if text else type(exc).__name__
 
 
 def _run_state(run: CheckRun) -> CheckState:
