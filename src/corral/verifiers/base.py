@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -245,10 +246,22 @@ def run_tool(
     return result
 
 
+_ERROR_LINE = re.compile(r"^\s*(error|fatal|panic)\b", re.IGNORECASE)
+_BACKTRACE_LINE = re.compile(r"^\s*(\d+: \S|at \S+:\d+|at \./)")
+
+
 def output_tail(result: CommandResult, lines: int = 3) -> str:
-    """The last lines a failed command printed (stderr first), on one line: for error findings."""
+    """What a failed command said, on one line, for error findings: its first error line when
+    it printed one (a tool that crashes ends in a backtrace, whose tail says nothing), else
+    its last lines (stderr first)."""
     text = result.stderr.strip() or result.stdout.strip()
-    return " | ".join(text.splitlines()[-lines:]) or f"exit code {result.exit_code}"
+    all_lines = text.splitlines()
+    first_error = next((line.strip() for line in all_lines if _ERROR_LINE.match(line)), None)
+    if first_error is not None:
+        crashed = any(_BACKTRACE_LINE.match(line) for line in all_lines[-lines:])
+        hint = " (the tool could not start or crashed: check its installation)" if crashed else ""
+        return first_error[:300] + hint
+    return " | ".join(all_lines[-lines:]) or f"exit code {result.exit_code}"
 
 
 def unique_findings(findings: Sequence[Finding]) -> list[Finding]:
