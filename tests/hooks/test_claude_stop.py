@@ -116,8 +116,15 @@ def test_bad_input_is_refused(stdin: str, options: list[str], expected: str) -> 
     assert expected in done.stderr
 
 
-def test_no_gate_named_is_refused(repo: Path) -> None:
-    done = run_hook(stop_input(repo))
+def test_no_base_named_judges_head_without_an_upstream(repo: Path, cache_dir: Path) -> None:
+    done = run_hook(stop_input(repo), "--sandbox", "local", "--cache-dir", str(cache_dir))
+
+    assert (done.returncode, done.stdout) == (0, ""), done.stderr
+    assert "against HEAD (the branch has no upstream)" in " ".join(done.stderr.split())
+
+
+def test_no_base_outside_a_repository_is_refused(tmp_path: Path) -> None:
+    done = run_hook(stop_input(tmp_path))
 
     assert done.returncode == 2
-    assert "--job FILE, or --base REF" in done.stderr
+    assert "'HEAD' is not a commit" in done.stderr

@@ -1,7 +1,8 @@
 """Surfaces for third-party agents: `corral mcp` and `corral hook claude-stop`.
 
 Both answer with the job's gate (through --job FILE, written by the agent backend) or with
-one built on a checkout against --base.
+one built on a checkout against --base: by default the branch's upstream (where it forked
+from it), or HEAD when it has none; the base chosen is said on stderr.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from corral.cli.app import CacheOpt, PathArg, SandboxOpt, app, backend, fail, usage_errors
+from corral.cli.app import (
+    CacheOpt,
+    PathArg,
+    SandboxOpt,
+    app,
+    backend,
+    err,
+    fail,
+    usage_errors,
+)
 
 if TYPE_CHECKING:
     from corral.gate.base import Gate
@@ -22,7 +32,11 @@ JobOpt = Annotated[
     typer.Option("--job", envvar="CORRAL_JOB", help="The job file an agent backend wrote."),
 ]
 BaseOpt = Annotated[
-    str | None, typer.Option("--base", help="The git ref the change is judged against.")
+    str | None,
+    typer.Option(
+        "--base",
+        help="The git ref the change is judged against (default: the upstream, else HEAD).",
+    ),
 ]
 GateSettingsOpt = Annotated[
     Path | None, typer.Option("--settings", help="YAML gate settings (a campaign's gate: block).")
@@ -80,9 +94,14 @@ def _surface_gate(
 ) -> Gate:
     """The gate an MCP server or a hook answers with; bad usage exits 2 with the reason."""
     from corral.agents.gate_link import open_gate
+    from corral.gate.diff import default_base
     from corral.sandbox import default_cache_dir
 
     try:
+        if job is None and base is None:
+            chosen = default_base(workspace.resolve())
+            err.print(f"corral: judging the working tree against {chosen.why}", highlight=False)
+            base = chosen.ref
         return open_gate(
             job=job,
             workspace=workspace,

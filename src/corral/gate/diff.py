@@ -86,6 +86,28 @@ def resolve_commit(repo: Path, ref: str) -> str:
         raise DiffError(f"{ref!r} is not a commit in {repo}") from exc
 
 
+@dataclass(frozen=True)
+class BaseChoice:
+    """The base a surface judges a checkout against when none was given, and why."""
+
+    ref: str
+    why: str
+
+
+def default_base(repo: Path) -> BaseChoice:
+    """Where the checkout's branch forked from its upstream (what a PR would show), or HEAD
+    (the uncommitted changes) when the branch has no upstream. DiffError outside a repository."""
+    resolve_commit(repo, "HEAD")
+    try:
+        upstream = _git(
+            repo, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"
+        ).strip()
+    except DiffError:
+        return BaseChoice("HEAD", "HEAD (the branch has no upstream): the uncommitted changes")
+    fork = _git(repo, "merge-base", "HEAD", upstream).strip()
+    return BaseChoice(fork, f"{upstream} (the branch's upstream), from commit {fork[:12]}")
+
+
 def compute_diff(repo: Path, base_ref: str) -> Diff:
     """The change from `base_ref` to the working tree of `repo`, untracked files included."""
     base = resolve_commit(repo, base_ref)
