@@ -51,9 +51,7 @@ def test_tool_errors_go_back_to_the_model_and_the_record(
     assert git(repo, "status", "--porcelain") == ""
 
 
-def test_a_catastrophic_regex_is_stopped_and_reported(
-    make_repo: MakeRepo, cache_dir: Path
-) -> None:
+def test_a_catastrophic_regex_is_stopped_and_reported(make_repo: MakeRepo, cache_dir: Path) -> None:
     repo = make_repo({**pytest_repo_files(), "data.txt": "a" * 40 + "!\n"})
     search = Call("search", {"pattern": "(a|aa)+$", "regex": True})
     with FakeModelServer([Turn(calls=(search,)), Turn(text="Never mind.")]) as server:

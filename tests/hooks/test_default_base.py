@@ -36,9 +36,7 @@ def test_the_default_base_is_the_fork_from_the_upstream(tmp_path: Path) -> None:
     assert default_base(lonely).ref == "HEAD"
 
 
-def test_the_hook_works_with_no_options_and_says_its_base(
-    tmp_path: Path, cache_dir: Path
-) -> None:
+def test_the_hook_works_with_no_options_and_says_its_base(tmp_path: Path, cache_dir: Path) -> None:
     checkout = clone_with_upstream(tmp_path)
     write_files(checkout, failing_change())
     options = ["--sandbox", "local", "--cache-dir", str(cache_dir)]
