@@ -2,7 +2,10 @@
 
 It speaks the Anthropic Messages API (`POST /v1/messages`, plus `count_tokens`) and OpenAI
 Chat Completions (`POST /v1/chat/completions`), each plain or streamed as server-sent events,
-with tool calls, usage figures and scripted errors (429 with Retry-After, 5xx, slow answers).
+with tool calls, usage figures and scripted errors (429 with Retry-After, 5xx, slow answers),
+and the answers of a misbehaving endpoint (`BrokenAnswer`: truncated JSON, an HTML page,
+foreign JSON, endless keep-alives, a stream cut off; huge answers are a `Turn` with a huge
+text and `chunk_chars`).
 Point a real SDK or agent at `anthropic_base_url` / `openai_base_url`; nothing on the client
 side needs to know it is a fake.
 
@@ -10,7 +13,7 @@ side needs to know it is a fake.
         ...  # ModelSettings(base_url=server.anthropic_base_url, ...)
         assert len(server.model_requests) == 2
 
-A script is a list of turns (each a `Turn` or a `Failure`) played in order, or a callable that
+A script is a list of turns (each a `Turn`, a `Failure` or a `BrokenAnswer`) played in order, or a callable that
 sees each `FakeRequest` and returns the turn. `replay_script` turns a recorded JSONL
 transcript back into a script, so a past session re-runs exactly. Lenient in what it accepts
 (unknown fields, beta headers, HEAD and health probes), strict in what it sends.
