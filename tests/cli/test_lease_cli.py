@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 from cli_helpers import CORRAL, corral, runtime_args, write_spec
+from corral.pipeline.states import JobState
 from test_run import wait_for_states
 
-from corral.pipeline.states import JobState
 from corral.testing.repos import GIT_ENV, make_remote, notes_repo
 
 

@@ -29,7 +29,8 @@ from corral.cli.app import (
 from corral.cli.exit_codes import ExitCode, for_verdict
 
 if TYPE_CHECKING:
-    from corral.pipeline.context import Runtime
+    from corral.cli.render import CampaignProgress
+    from corral.pipeline.context import CampaignContext, Runtime
     from corral.pipeline.summary import CampaignSummary
     from corral.sandbox import Backend
     from corral.store import Store
@@ -100,7 +101,7 @@ def run(
                 runtime,
                 engine=chosen,
                 on_change=progress.on_change,
-                on_start=progress.start,
+                on_start=lambda ctx: _start(ctx, progress),
             )
         return report_campaign(summary, as_json)
 
@@ -286,6 +287,13 @@ def report_campaign(summary: CampaignSummary, as_json: bool) -> int:
                 f"job {line.job.id} ({escape(line.job.name)}) waits: corral approve {line.job.id}"
             )
     return code
+
+
+def _start(ctx: CampaignContext, progress: CampaignProgress) -> None:
+    """Say what differs from the spec the campaign last ran with, then show the progress."""
+    for line in ctx.changes:
+        err.print(f"spec: {escape(line)}", highlight=False)
+    progress.start(ctx)
 
 
 def runtime_from(

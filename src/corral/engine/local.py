@@ -20,7 +20,7 @@ from corral.engine import admission
 from corral.engine.base import OnChange
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.machine import advance
-from corral.states import TERMINAL, JobState
+from corral.states import JobState
 from corral.store import StaleStateError, Store
 from corral.store.records import Campaign, Job
 
@@ -81,8 +81,7 @@ class _CampaignRun:
         """Set when the run is interrupted: the jobs end after the step they are in."""
 
     def go(self) -> None:
-        live = [job.id for job in self.ctx.store.jobs(self.ctx.campaign.id)]
-        live = [i for i in live if self.ctx.store.job(i).state not in TERMINAL]
+        live = [job.id for job in self.ctx.live_jobs()]
         pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="corral-job")
         try:
             self._schedule(pool, deque(live))

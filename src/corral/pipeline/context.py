@@ -55,6 +55,10 @@ class CampaignContext:
     campaign: Campaign
     spec: CampaignSpec
     forge: Forge
+    changes: list[str] = field(default_factory=list)
+    """What differs from the spec this campaign last ran with, and what this run does."""
+    removed: set[tuple[str, str | None]] = field(default_factory=set)
+    """(repo, workspace) of the targets the spec no longer has: their jobs are not driven."""
 
     @property
     def campaign_dir(self) -> Path:
@@ -67,10 +71,25 @@ class CampaignContext:
         return self.campaign_dir / "checkouts" / f"{job.id}-{_slug(job.name)}"
 
     def target(self, job: Job) -> TargetSpec:
+        """The job's target in the spec: the same repository (URL or path) and workspace."""
         for item in self.spec.targets.repos:
-            if isinstance(item, TargetSpec) and item.display_name == job.name:
+            if isinstance(item, TargetSpec) and (item.repo, item.workspace) == (
+                job.repo,
+                job.workspace,
+            ):
                 return item
         return TargetSpec(repo=job.repo, workspace=job.workspace, name=job.name)
+
+    def live_jobs(self) -> list[Job]:
+        """The jobs still to drive: unfinished, and of a target the spec still has (a removed
+        target's job, and its PR, are left as they are)."""
+        from corral.states import TERMINAL
+
+        return [
+            job
+            for job in self.store.jobs(self.campaign.id)
+            if job.state not in TERMINAL and (job.repo, job.workspace) not in self.removed
+        ]
 
 
 def open_campaign(spec: CampaignSpec, runtime: Runtime, store: Store) -> CampaignContext:
@@ -79,10 +98,44 @@ def open_campaign(spec: CampaignSpec, runtime: Runtime, store: Store) -> Campaig
     targets = selected_targets(spec, found)
     if not targets:
         raise ConfigError("targets: no repository is left after include/exclude")
+    before = store.campaign(spec.name)
     campaign = store.save_campaign(spec.name, spec.model_dump(mode="json"))
+    known = {(job.repo, job.workspace): job for job in store.jobs(campaign.id)}
     for target in targets:
         store.ensure_job(campaign.id, target.display_name, target.repo, target.workspace)
-    return context_for(campaign, runtime, store)
+    ctx = context_for(campaign, runtime, store)
+    if before is not None:
+        current = {(t.repo, t.workspace) for t in targets}
+        ctx.removed = set(known) - current
+        ctx.changes = spec_changes(before.spec, ctx.spec, targets, known, ctx.removed)
+    return ctx
+
+
+def spec_changes(
+    stored: dict[str, object],
+    spec: CampaignSpec,
+    targets: list[TargetSpec],
+    known: dict[tuple[str, str | None], Job],
+    removed: set[tuple[str, str | None]],
+) -> list[str]:
+    """One line per difference from the spec the campaign last ran with, saying what this
+    run does about it."""
+    new = spec.model_dump(mode="json")
+    lines = [
+        f"{name} changed: jobs not finished yet work with the new one"
+        for name in ("prompt", "command", "agent", "gate", "pull_request", "budgets")
+        if stored.get(name) != new.get(name)
+    ]
+    lines += [
+        f"new target {t.display_name} ({t.repo}): a new job"
+        for t in targets
+        if (t.repo, t.workspace) not in known
+    ]
+    lines += [
+        f"target {known[key].name} ({key[0]}) was removed: its job and PR are left as they are"
+        for key in sorted(removed, key=str)
+    ]
+    return lines
 
 
 def context_for(campaign: Campaign, runtime: Runtime, store: Store) -> CampaignContext:

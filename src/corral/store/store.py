@@ -188,15 +188,22 @@ class Store:
     # jobs
 
     def ensure_job(self, campaign_id: int, name: str, repo: str, workspace: str | None) -> r.Job:
-        """The campaign's job for this repository, created `queued` the first time."""
+        """The campaign's job for this repository (its URL or path, and workspace), created
+        `queued` the first time. A target that moved (same name, another URL) is another job:
+        it takes the name `name (2)`, ..., since the old job keeps its name and records."""
         with self._tx() as s:
-            row = s.scalars(
-                select(m.JobRow).where(m.JobRow.campaign_id == campaign_id, m.JobRow.name == name)
-            ).first()
+            jobs = list(s.scalars(select(m.JobRow).where(m.JobRow.campaign_id == campaign_id)))
+            row = next((j for j in jobs if (j.repo, j.workspace) == (repo, workspace)), None)
             if row is None:
+                taken = {j.name for j in jobs}
+                unique = next(
+                    n
+                    for n in (name, *(f"{name} ({i})" for i in range(2, len(jobs) + 3)))
+                    if n not in taken
+                )
                 row = m.JobRow(
                     campaign_id=campaign_id,
-                    name=name,
+                    name=unique,
                     repo=repo,
                     workspace=workspace,
                     state=JobState.QUEUED,

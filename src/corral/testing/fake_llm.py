@@ -13,10 +13,11 @@ side needs to know it is a fake.
         ...  # ModelSettings(base_url=server.anthropic_base_url, ...)
         assert len(server.model_requests) == 2
 
-A script is a list of turns (each a `Turn`, a `Failure` or a `BrokenAnswer`) played in order, or a callable that
-sees each `FakeRequest` and returns the turn. `replay_script` turns a recorded JSONL
-transcript back into a script, so a past session re-runs exactly. Lenient in what it accepts
-(unknown fields, beta headers, HEAD and health probes), strict in what it sends.
+A script is a list of turns (each a `Turn`, a `Failure` or a `BrokenAnswer`) played in
+order, or a callable that sees each `FakeRequest` and returns the turn. `replay_script`
+turns a recorded JSONL transcript back into a script, so a past session re-runs exactly.
+Lenient in what it accepts (unknown fields, beta headers, HEAD and health probes), strict
+in what it sends.
 """
 
 from __future__ import annotations
