@@ -11,8 +11,8 @@ from agent_helpers import pytest_repo_files
 from test_builtin import run_session
 from test_cli_change import corral_change
 
-from corral.agents.base import Budgets
 from corral.agents.transcript import read_transcript
+from corral.spec import SessionBudgets as Budgets
 from corral.testing import BrokenAnswer, Call, FakeModelServer, Turn
 from corral.testing.fake_llm import WIRE_MODES, Protocol
 from corral.testing.repos import MakeRepo, git

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
-from cli_helpers import CORRAL, corral, runtime_args, write_spec
-from corral.pipeline.states import JobState
+from cli_helpers import corral, runtime_args, write_spec
 from test_run import wait_for_states
 
-from corral.testing.repos import GIT_ENV, make_remote, notes_repo
+from corral.states import JobState
+from corral.testing.cli import CORRAL, corral_env
+from corral.testing.repos import make_remote, notes_repo
 
 
 def test_a_second_run_of_a_campaign_exits_2_or_waits_for_the_lease(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_a_second_run_of_a_campaign_exits_2_or_waits_for_the_lease(tmp_path: Pat
         approval="each",
     )
     store_url = str(tmp_path / "corral.db")
-    env = {**os.environ, **GIT_ENV, "COLUMNS": "200"}
+    env = corral_env()
     argv = [CORRAL, "run", str(spec), *runtime_args(tmp_path)]
     first = subprocess.Popen([*argv, "--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env=env)  # fmt: skip
