@@ -191,7 +191,7 @@ def main() -> None:
         f"{time.perf_counter() - started:.0f}s",
         flush=True,
     )
-    client = TestClient(create_app(store, DashboardSettings()))
+    client = TestClient(create_app(store, DashboardSettings()), base_url="http://localhost")
     answers = {
         "GET /api/campaigns": "/api/campaigns",
         "GET /api/campaigns/{id}": f"/api/campaigns/{campaign_id}",

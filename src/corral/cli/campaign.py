@@ -113,6 +113,9 @@ def status(
     campaign: Annotated[str | None, typer.Argument(help="Campaign name or id.")] = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Every repository (the table shows 100 at most).")
+    ] = False,
 ) -> None:
     """Campaigns, or one campaign's outcomes per repository (exit code as for run)."""
 
@@ -124,7 +127,8 @@ def status(
 
         with open_store(store) as opened:
             if campaign is not None:
-                return report_campaign(summarize(opened, find_campaign(opened, campaign)), as_json)
+                summary = summarize(opened, find_campaign(opened, campaign))
+                return report_campaign(summary, as_json, show_all)
             if as_json:
                 print(json.dumps([plain(c) for c in opened.campaigns()], indent=2))
             else:
@@ -268,8 +272,8 @@ def schema() -> None:
     print(json.dumps(spec_json_schema(), indent=2))
 
 
-def report_campaign(summary: CampaignSummary, as_json: bool) -> int:
-    from corral.cli.render import counts_line, outcome_table, stdout_console
+def report_campaign(summary: CampaignSummary, as_json: bool, show_all: bool = False) -> int:
+    from corral.cli.render import TABLE_ROWS, counts_line, outcome_table, stdout_console
     from corral.states import JobState
 
     code = for_verdict(summary.verdict)
@@ -277,15 +281,15 @@ def report_campaign(summary: CampaignSummary, as_json: bool) -> int:
         print(json.dumps({**summary.to_json(), "exit_code": int(code)}, indent=2))
         return code
     out = stdout_console()
-    out.print(outcome_table(summary))
+    out.print(outcome_table(summary, limit=None if show_all else TABLE_ROWS))
     out.print(counts_line(summary))
     if summary.campaign.paused:
         out.print(f"campaign {escape(summary.campaign.name)} {escape(summary.campaign.paused)}")
-    for line in summary.lines:
-        if line.job.state == JobState.AWAITING_APPROVAL:
-            out.print(
-                f"job {line.job.id} ({escape(line.job.name)}) waits: corral approve {line.job.id}"
-            )
+    waiting = [line.job for line in summary.lines if line.job.state == JobState.AWAITING_APPROVAL]
+    for job in waiting[:WAITING_SHOWN]:
+        out.print(f"job {job.id} ({escape(job.name)}) waits: corral approve {job.id}")
+    if len(waiting) > WAITING_SHOWN:
+        out.print(f"... and {len(waiting) - WAITING_SHOWN} more jobs wait for approval")
     return code
 
 
@@ -294,6 +298,9 @@ def _start(ctx: CampaignContext, progress: CampaignProgress) -> None:
     for line in ctx.changes:
         err.print(f"spec: {escape(line)}", highlight=False)
     progress.start(ctx)
+
+
+WAITING_SHOWN = 10
 
 
 def runtime_from(

@@ -36,6 +36,7 @@ _OUTCOME_STYLE = {
     Outcome.AWAITING_APPROVAL: "cyan",
     Outcome.IN_PROGRESS: "dim",
 }
+_FINE = frozenset({Outcome.PR_OPEN, Outcome.MERGED, Outcome.CLOSED})
 _SETTLED = TERMINAL | {JobState.PR_OPEN, JobState.CI_FAILED, JobState.AWAITING_APPROVAL}
 
 
@@ -91,11 +92,24 @@ class CampaignProgress:
             yield self
 
 
-def outcome_table(summary: CampaignSummary) -> Table:
+TABLE_ROWS = 100
+"""Repositories a campaign's table shows unless asked for all: thousands help no one."""
+
+
+def outcome_table(summary: CampaignSummary, limit: int | None = TABLE_ROWS) -> Table:
+    """The campaign's repositories, those that need a look (no PR, CI red, waiting) first
+    when there are more than `limit`; the caption says how many are left out."""
     table = Table(title=f"campaign {summary.campaign.name}", title_justify="left")
     for column in ("job", "repository", "outcome", "state", "why / pull request"):
         table.add_column(column, overflow="fold")
-    for line in summary.lines:
+    lines = summary.lines
+    if limit is not None and len(lines) > limit:
+        lines = sorted(lines, key=lambda line: line.outcome in _FINE)[:limit]
+        table.caption = (
+            f"{len(summary.lines) - limit} more: corral status {summary.campaign.name} --all, "
+            "--json, or the dashboard"
+        )
+    for line in lines:
         style = _OUTCOME_STYLE[line.outcome]
         table.add_row(
             str(line.job.id),

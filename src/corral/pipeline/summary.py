@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from corral.forge.base import PullRequest
-from corral.states import CampaignVerdict, JobState, Outcome, Reason
+from corral.states import CampaignVerdict, JobState, Outcome, Reason, outcome_of
 from corral.store import Store
 from corral.store.records import Campaign, Job
 
@@ -30,9 +31,27 @@ class JobLine:
 
 def job_failed(job: Job) -> bool:
     """No PR for a failure (not `no change`), or a PR failing CI."""
-    if job.outcome == Outcome.PR_FAILED_CI:
+    return failed(job.state, job.reason_code)
+
+
+def failed(state: JobState, reason_code: str | None) -> bool:
+    outcome = outcome_of(state)
+    if outcome == Outcome.PR_FAILED_CI:
         return True
-    return job.outcome == Outcome.NO_PR and job.reason_code != Reason.NO_CHANGE
+    return outcome == Outcome.NO_PR and reason_code != Reason.NO_CHANGE
+
+
+SETTLED_OUTCOMES = frozenset({Outcome.NO_PR, Outcome.PR_OPEN, Outcome.MERGED, Outcome.CLOSED})
+
+
+def verdict_of(counts: Mapping[tuple[JobState, str | None], int]) -> CampaignVerdict:
+    """The campaign's verdict from how many jobs are in each (state, reason code)."""
+    present = [key for key, n in counts.items() if n]
+    if any(failed(state, reason) for state, reason in present):
+        return CampaignVerdict.FAILED
+    if any(outcome_of(state) not in SETTLED_OUTCOMES for state, _ in present):
+        return CampaignVerdict.PENDING
+    return CampaignVerdict.OK
 
 
 @dataclass(frozen=True)
@@ -50,12 +69,7 @@ class CampaignSummary:
 
     @property
     def verdict(self) -> CampaignVerdict:
-        if any(line.failed for line in self.lines):
-            return CampaignVerdict.FAILED
-        settled = {Outcome.NO_PR, Outcome.PR_OPEN, Outcome.MERGED, Outcome.CLOSED}
-        if any(line.outcome not in settled for line in self.lines):
-            return CampaignVerdict.PENDING
-        return CampaignVerdict.OK
+        return verdict_of(Counter((line.job.state, line.job.reason_code) for line in self.lines))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,7 +95,8 @@ class CampaignSummary:
 
 def summarize(store: Store, campaign: Campaign) -> CampaignSummary:
     """The campaign as the store holds it now (its pause too) and a line per job."""
+    prs = store.pull_requests_by_job(campaign.id)
     return CampaignSummary(
         store.campaign(campaign.id) or campaign,
-        [JobLine(job, store.pull_request_for_job(job.id)) for job in store.jobs(campaign.id)],
+        [JobLine(job, prs.get(job.id)) for job in store.jobs(campaign.id)],
     )

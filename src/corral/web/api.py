@@ -80,9 +80,11 @@ def list_jobs(
     campaign_id: CampaignId,
     store: StoreDep,
     state: Annotated[JobState | None, Query(description="Only jobs in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many jobs.")] = 200,
+    offset: Annotated[int, Query(ge=0, description="Skip this many jobs first (by id).")] = 0,
 ) -> list[v.JobLine]:
-    """The campaign's repositories: state, reason and pull request."""
-    return data.job_lines(store, campaign_id, state)
+    """The campaign's repositories: state, reason and pull request, by id, a page at a time."""
+    return data.job_lines(store, campaign_id, state, limit=limit, offset=offset)
 
 
 @router.get("/campaigns/{campaign_id}/burndown", response_model=v.Burndown, responses=_ERRORS)

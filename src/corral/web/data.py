@@ -6,14 +6,14 @@ Plain functions of a `Store` (no web types), so the same numbers can be had from
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from corral.pipeline.summary import JobLine as SummaryLine
-from corral.pipeline.summary import summarize
+from corral.pipeline.summary import verdict_of
 from corral.spec import CampaignSpec
-from corral.states import TERMINAL, JobState, Outcome
+from corral.states import TERMINAL, JobState, Outcome, outcome_of
 from corral.store import Store, StoreError
 from corral.store import records as r
 from corral.web import models as v
@@ -56,49 +56,57 @@ def find_job(store: Store, job_id: int) -> r.Job:
 # Campaigns
 
 
+JobCounts = Mapping[tuple[JobState, str | None], int]
+"""How many jobs are in each (state, reason code): what the store counts for summaries."""
+
+
 def campaign_overviews(store: Store) -> list[v.CampaignOverview]:
-    return [_overview(c, store.jobs(c.id)) for c in reversed(store.campaigns())]
+    return [_overview(c, store.job_counts(c.id)) for c in reversed(store.campaigns())]
 
 
 def campaign_overview(store: Store, campaign_id: int) -> v.CampaignOverview:
     campaign = find_campaign(store, campaign_id)
-    return _overview(campaign, store.jobs(campaign.id))
+    return _overview(campaign, store.job_counts(campaign.id))
 
 
-def _overview(campaign: r.Campaign, jobs: Sequence[r.Job]) -> v.CampaignOverview:
-    counts = Counter(str(job.outcome) for job in jobs)
-    settled = sum(job.state in SETTLED for job in jobs)
+def _overview(campaign: r.Campaign, counts: JobCounts) -> v.CampaignOverview:
+    outcomes: Counter[str] = Counter()
+    for (state, _), n in counts.items():
+        outcomes[str(outcome_of(state))] += n
+    total = sum(counts.values())
+    settled = sum(n for (state, _), n in counts.items() if state in SETTLED)
     return v.CampaignOverview(
         id=campaign.id,
         name=campaign.name,
         created_at=campaign.created_at,
-        jobs=len(jobs),
-        counts=dict(counts.most_common()),
+        jobs=total,
+        counts=dict(outcomes.most_common()),
         settled=settled,
-        progress=settled / len(jobs) if jobs else 1.0,
-        live=any(job.state not in TERMINAL for job in jobs),
+        progress=settled / total if total else 1.0,
+        live=any(state not in TERMINAL for (state, _), n in counts.items() if n),
     )
 
 
 def campaign_detail(store: Store, campaign_id: int) -> v.CampaignDetail:
     campaign = find_campaign(store, campaign_id)
-    summary = summarize(store, campaign)
-    jobs = [line.job for line in summary.lines]
+    counts = store.job_counts(campaign.id)
     return v.CampaignDetail(
-        campaign=_overview(campaign, jobs),
-        categories=_categories(jobs),
-        vetoes=vetoes(
-            store.campaign_gate_verdicts(campaign.id), store.campaign_sessions(campaign.id)
-        ),
+        campaign=_overview(campaign, counts),
+        categories=_categories(counts),
+        vetoes=vetoes(store.campaign_gate_verdicts(campaign.id), store.sessions_passed),
         spend=_spend(store, campaign),
-        verdict=summary.verdict,
-        paused=summary.campaign.paused,
+        verdict=verdict_of(counts),
+        paused=campaign.paused,
     )
 
 
-def _categories(jobs: Sequence[r.Job]) -> v.Categories:
-    outcomes = Counter(job.outcome for job in jobs)
-    reasons = Counter(job.reason_code or "unknown" for job in jobs if job.outcome == Outcome.NO_PR)
+def _categories(counts: JobCounts) -> v.Categories:
+    outcomes: Counter[Outcome] = Counter()
+    reasons: Counter[str] = Counter()
+    for (state, reason), n in counts.items():
+        outcomes[outcome_of(state)] += n
+        if outcome_of(state) == Outcome.NO_PR:
+            reasons[reason or "unknown"] += n
     return v.Categories(
         no_pr=outcomes[Outcome.NO_PR],
         no_pr_reasons=dict(reasons.most_common()),
@@ -111,8 +119,11 @@ def _categories(jobs: Sequence[r.Job]) -> v.Categories:
     )
 
 
-def vetoes(verdicts: Sequence[r.GateVerdict], sessions: Sequence[r.Session]) -> v.Vetoes:
-    """Veto counts over a campaign's gate runs (a stage that could not run is no veto)."""
+def vetoes(
+    verdicts: Sequence[r.GateVerdict], passed: Callable[[Collection[int]], set[int]]
+) -> v.Vetoes:
+    """Veto counts over a campaign's gate runs (a stage that could not run is no veto);
+    `passed(ids)` says which of those sessions ended passing."""
     by = [vetoed_by(verdict.stages) for verdict in verdicts]
     judge_runs = sum(_judge_ran(verdict.stages) for verdict in verdicts)
     judge_vetoes = by.count("judge")
@@ -121,7 +132,7 @@ def vetoes(verdicts: Sequence[r.GateVerdict], sessions: Sequence[r.Session]) -> 
         for verdict, stage in zip(verdicts, by, strict=True)
         if stage is not None and verdict.session_id is not None
     }
-    recovered = [s for s in sessions if s.id in vetoed and s.status == "passed"]
+    recovered = passed(vetoed) if vetoed else set()
     return v.Vetoes(
         gate_runs=len(verdicts),
         guard_vetoes=by.count("guard"),
@@ -165,9 +176,19 @@ def _spend(store: Store, campaign: r.Campaign) -> v.Spend:
     )
 
 
-def job_lines(store: Store, campaign_id: int, state: JobState | None = None) -> list[v.JobLine]:
-    summary = summarize(store, find_campaign(store, campaign_id))
-    return [_line(line) for line in summary.lines if state is None or line.job.state == state]
+def job_lines(
+    store: Store,
+    campaign_id: int,
+    state: JobState | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[v.JobLine]:
+    """The campaign's repositories (in one state, one page of them, when asked)."""
+    campaign = find_campaign(store, campaign_id)
+    jobs = store.jobs(campaign.id, state=state, limit=limit, offset=offset)
+    prs = store.pull_requests_by_job(campaign.id, [job.id for job in jobs])
+    return [_line(SummaryLine(job, prs.get(job.id))) for job in jobs]
 
 
 def _line(line: SummaryLine) -> v.JobLine:
@@ -191,21 +212,37 @@ def burndown(store: Store, campaign_id: int) -> v.Burndown:
     merged PR, or remain. The last point is now while corral still works on some job."""
     campaign = find_campaign(store, campaign_id)
     states: dict[int, JobState] = {}
+    buckets: Counter[str] = Counter()
     points: list[v.BurndownPoint] = []
-    for transition in store.campaign_transitions(campaign.id):
-        states[transition.job_id] = transition.to_state
-        point = _point(transition.at, states.values())
+    for job_id, to_state, at in store.campaign_state_changes(campaign.id):
+        previous = states.get(job_id)
+        if previous is not None:
+            buckets[_bucket(previous)] -= 1
+        states[job_id] = to_state
+        buckets[_bucket(to_state)] += 1
+        point = _point(at, buckets)
         if points and points[-1].at == point.at:
             points[-1] = point
         elif not points or _counts(points[-1]) != _counts(point):
             points.append(point)
     if points and any(state not in SETTLED for state in states.values()):
-        points.append(_point(max(datetime.now(UTC), points[-1].at), states.values()))
-    return v.Burndown(total=len(states), points=points)
+        points.append(_point(max(datetime.now(UTC), points[-1].at), buckets))
+    return v.Burndown(total=len(states), points=_thinned(points))
 
 
-def _point(at: datetime, states: Iterable[JobState]) -> v.BurndownPoint:
-    counts = Counter(_bucket(state) for state in states)
+MAX_BURNDOWN_POINTS = 500
+"""A chart needs no more; a campaign of thousands of jobs makes tens of thousands."""
+
+
+def _thinned(points: list[v.BurndownPoint]) -> list[v.BurndownPoint]:
+    """At most MAX_BURNDOWN_POINTS, evenly spread, the first and the last kept."""
+    if len(points) <= MAX_BURNDOWN_POINTS:
+        return points
+    step = (len(points) - 1) / (MAX_BURNDOWN_POINTS - 1)
+    return [points[round(i * step)] for i in range(MAX_BURNDOWN_POINTS)]
+
+
+def _point(at: datetime, counts: Mapping[str, int]) -> v.BurndownPoint:
     return v.BurndownPoint(
         at=at,
         merged=counts["merged"],

@@ -63,8 +63,10 @@ def campaign_page(
     store: StoreDep,
     settings: SettingsDep,
     state: Annotated[JobState | None, Query()] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    return _page(request, "campaign.html", settings, **_campaign_context(store, campaign_id, state))
+    context = _campaign_context(store, campaign_id, state, page)
+    return _page(request, "campaign.html", settings, **context)
 
 
 @router.get("/campaigns/{campaign_id}/live", response_class=HTMLResponse)
@@ -74,9 +76,10 @@ def campaign_live(
     store: StoreDep,
     settings: SettingsDep,
     state: Annotated[JobState | None, Query()] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """The part of the campaign page that refreshes itself (htmx polls it)."""
-    context = _campaign_context(store, campaign_id, state)
+    context = _campaign_context(store, campaign_id, state, page)
     return _page(request, "_campaign_live.html", settings, **context)
 
 
@@ -85,12 +88,26 @@ def burndown_image(campaign_id: CampaignId, store: StoreDep) -> Response:
     return Response(burndown_svg(data.burndown(store, campaign_id)), media_type="image/svg+xml")
 
 
-def _campaign_context(store: Store, campaign_id: int, state: JobState | None) -> dict[str, Any]:
+JOBS_PER_PAGE = 200
+
+
+def _campaign_context(
+    store: Store, campaign_id: int, state: JobState | None, page: int = 1
+) -> dict[str, Any]:
     detail = data.campaign_detail(store, campaign_id)
-    query = f"?{urlencode({'state': state.value})}" if state else ""
+    filters = {"state": state.value} if state else {}
+    query = f"?{urlencode({**filters, 'page': page})}"
+    offset = (page - 1) * JOBS_PER_PAGE
+    jobs = data.job_lines(store, campaign_id, state, limit=JOBS_PER_PAGE + 1, offset=offset)
     return {
         "detail": detail,
-        "jobs": data.job_lines(store, campaign_id, state),
+        "jobs": jobs[:JOBS_PER_PAGE],
+        "page": page,
+        "first_job": offset + 1,
+        "previous_page": f"?{urlencode({**filters, 'page': page - 1})}" if page > 1 else None,
+        "next_page": (
+            f"?{urlencode({**filters, 'page': page + 1})}" if len(jobs) > JOBS_PER_PAGE else None
+        ),
         "state": state,
         "states": [s.value for s in JobState],
         "chart": burndown_svg(data.burndown(store, campaign_id)),
