@@ -35,7 +35,6 @@ PINNED_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.quotePath", "false"),
     ("core.pager", "cat"),
     ("submodule.recurse", "false"),
-    ("diff.external", ""),
     ("commit.gpgSign", "false"),
 )
 """Always on the command line, so they win over every config file."""
@@ -269,9 +268,17 @@ def _check_auth_use(args: Sequence[str], repo: Path | None) -> None:
         raise ValueError(f"a credential is never passed to git in a working tree ({repo})")
 
 
+PATCH_COMMANDS = frozenset({"diff", "log", "show"})
+"""Porcelain that prints patches: never through an external diff or a textconv command
+(`diff.external` cannot be pinned off on the command line: an empty value is run)."""
+
+
 def _argv(args: Sequence[str], repo: Path | None) -> list[str]:
     pinned = [part for key, value in PINNED_CONFIG for part in ("-c", f"{key}={value}")]
     where = ["-C", str(repo)] if repo is not None else []
+    args = list(args)
+    if args and args[0] in PATCH_COMMANDS:
+        args[1:1] = ["--no-ext-diff", "--no-textconv"]
     return ["git", *pinned, *where, *args]
 
 
