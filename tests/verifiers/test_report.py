@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corral.verifiers.base import Finding, FindingKind, TestCounts, VerifierResult
+from corral.verifiers.base import (
+    RAN,
+    Finding,
+    FindingKind,
+    StageReport,
+    StageStatus,
+    TestCounts,
+    VerifierResult,
+)
 from corral.verifiers.baseline import apply_baseline
 from corral.verifiers.report import format_message
 
@@ -57,3 +65,51 @@ def test_baseline_excuses_same_finding_on_another_line_but_not_errors() -> None:
 
 def test_nothing_found_says_so(tmp_path: Path) -> None:
     assert format_message([]).startswith("Nothing to verify")
+
+
+def _staged(
+    findings: list[Finding], test: StageReport, tests: TestCounts | None = None
+) -> VerifierResult:
+    return VerifierResult(
+        "cargo", ".", not findings, 1.0, findings, tests, {"build": RAN, "test": test}
+    )
+
+
+def test_an_excused_finding_never_hides_a_stage_that_stopped() -> None:
+    """The bench that needs nightly fails the build at both commits; the tests never ran."""
+    broken_bench = Finding(FindingKind.COMPILE, "benches/b.rs", 1, "feature is unstable")
+    stopped = StageReport(StageStatus.NOT_RUN, "the test build failed")
+    [result] = apply_baseline(
+        [_staged([broken_bench], stopped)], [_staged([broken_bench], stopped)]
+    )
+    assert not result.ok
+    assert [f.new for f in result.findings] == [False, True]
+    gap = result.findings[1]
+    assert gap.kind == FindingKind.ERROR
+    assert gap.message == (
+        "cargo test stage did not run: the test build failed (at the base commit too); "
+        "nothing can pass until it runs to the end"
+    )
+    assert format_message([result]).splitlines()[1].startswith("- cargo: [error] cargo test stage")
+
+
+def test_a_stage_that_stopped_only_at_the_change_fails_even_when_the_base_ran_it() -> None:
+    stopped = StageReport(StageStatus.STOPPED, "pytest exited 2 (interrupted)")
+    [result] = apply_baseline([_staged([], stopped)], [_staged([], RAN, TestCounts(run=3))])
+    assert not result.ok
+    [gap] = result.findings
+    assert "stopped early: pytest exited 2" in gap.message and "base" not in gap.message
+
+
+def test_new_findings_speak_for_themselves_without_a_stage_error() -> None:
+    failing = Finding(FindingKind.COMPILE, "src/lib.rs", 3, "mismatched types")
+    stopped = StageReport(StageStatus.NOT_RUN, "the test build failed")
+    [result] = apply_baseline([_staged([failing], stopped)], [_staged([], RAN)])
+    assert result.findings == [failing]
+
+
+def test_a_pass_with_zero_tests_says_so() -> None:
+    zero = VerifierResult("python", ".", True, 1.0, [], TestCounts(), {"test": RAN})
+    assert format_message([zero]) == "All checks passed (python; no tests ran)."
+    unknown = VerifierResult("custom", ".", True, 1.0, [])
+    assert format_message([unknown]) == "All checks passed (custom; no test results reported)."

@@ -41,6 +41,10 @@ class VerifyReport:
                     "ok": r.ok,
                     "duration_s": round(r.duration_s, 3),
                     "tests": None if r.tests is None else counts_json(r.tests),
+                    "stages": {
+                        name: {"status": stage.status.value, "detail": stage.detail}
+                        for name, stage in r.stages.items()
+                    },
                     "findings": [_finding_json(f) for f in r.findings],
                 }
                 for r in self.results
@@ -77,10 +81,17 @@ def format_message(results: list[VerifierResult], max_chars: int = DEFAULT_MAX_C
 
 
 def _success_line(results: list[VerifierResult]) -> str:
-    tests = sum(r.tests.run for r in results if r.tests)
+    """Always says how many tests ran: a pass with no tests is never a silent one."""
+    counted = [r.tests for r in results if r.tests is not None]
+    tests = sum(t.run for t in counted)
     names = ", ".join(_label(r) for r in results)
-    suffix = f"; {_count(tests, 'test')} passed" if tests else ""
-    return f"All checks passed ({names}{suffix})."
+    if tests:
+        suffix = f"{_count(tests, 'test')} passed"
+    elif counted:
+        suffix = "no tests ran"
+    else:
+        suffix = "no test results reported"
+    return f"All checks passed ({names}; {suffix})."
 
 
 def _label(r: VerifierResult) -> str:
@@ -92,7 +103,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _render(r: VerifierResult, f: Finding) -> str:
-    where = f.file or r.project
+    where = f.file or (r.name if r.project == "." else r.project)
     if f.file and f.line:
         where = f"{f.file}:{f.line}"
     subject = f" {f.test_id}:" if f.test_id else ""

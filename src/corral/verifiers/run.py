@@ -16,6 +16,7 @@ from corral.verifiers.base import (
     Verifier,
     VerifierError,
     VerifierResult,
+    stage_gap_findings,
 )
 from corral.verifiers.baseline import apply_baseline
 from corral.verifiers.custom import CustomVerifier
@@ -88,14 +89,19 @@ def verify_project(
         if on_progress:
             on_progress(f"checking {verifier.name} in {rel}")
         outcome = _guarded(lambda: verifier.check(ctx), ctx, rel, "checking") or CheckOutcome()
-    return VerifierResult(
+    result = VerifierResult(
         name=verifier.name,
         project=rel,
         ok=not outcome.findings,
         duration_s=time.monotonic() - started,
         findings=outcome.findings,
         tests=outcome.tests,
+        stages=outcome.stages,
     )
+    if not result.findings and result.incomplete_stages():  # a verifier that stopped silently
+        result.findings = stage_gap_findings(result)
+        result.ok = False
+    return result
 
 
 def _prepare(verifier: Verifier, ctx: ProjectContext) -> None:
