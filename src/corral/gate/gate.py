@@ -75,7 +75,8 @@ class StagedGate:
     def baseline(self) -> list[VerifierResult]:
         """The verifiers' results on the base commit, computed once per gate."""
         if self._baseline is None:
-            with BaselineCheckout(self.workspace, self.base) as tree:
+            under = self.runner.cache_dir / "baselines"
+            with BaselineCheckout(self.workspace, self.base, under) as tree:
                 self._baseline = verify(
                     tree, self.runner.for_workspace(tree), self.settings.verifiers
                 ).results

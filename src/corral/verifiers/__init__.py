@@ -40,7 +40,8 @@ def verify_path(
     """verify(), first running the same verifiers on `baseline_ref` when one is given."""
     baseline = None
     if baseline_ref is not None:
-        with BaselineCheckout(path.resolve(), baseline_ref) as tree:
+        under = runner.cache_dir / "baselines"
+        with BaselineCheckout(path.resolve(), baseline_ref, under) as tree:
             baseline = verify(
                 tree, runner.for_workspace(tree), settings, prepare=prepare, on_progress=on_progress
             ).results
