@@ -17,7 +17,14 @@ from corral.testing.cli import CORRAL
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import python as sample
 from corral.verifiers import verify, verify_path
-from corral.verifiers.base import Finding, FindingKind, ProjectContext, TestCounts
+from corral.verifiers.base import (
+    RAN,
+    Finding,
+    FindingKind,
+    ProjectContext,
+    StageStatus,
+    TestCounts,
+)
 from corral.verifiers.python import (
     READY,
     ProjectConfig,
@@ -158,14 +165,15 @@ def test_junit_import_error_points_at_the_import() -> None:
 
 def test_pytest_exits_without_failures_are_errors_but_no_tests_is_not() -> None:
     usage = CommandResult(("pytest",), 4, "", recorded("pytest_usage_error.txt"), 0.1)
-    [finding], counts = pytest_outcome(usage, None, rel)
+    [finding], counts, stage = pytest_outcome(usage, None, rel)
     assert finding.kind == FindingKind.ERROR and counts == TestCounts()
+    assert stage.status == StageStatus.STOPPED
     assert finding.message == "pytest exited 4 but wrote no report"
     assert finding.context and "unrecognized arguments: --no-such-flag" in finding.context
     no_tests = CommandResult(("pytest",), 5, "no tests ran", "", 0.1)
-    assert pytest_outcome(no_tests, None, rel) == ([], TestCounts())
+    assert pytest_outcome(no_tests, None, rel) == ([], TestCounts(), RAN)
     broken = CommandResult(("pytest",), 1, "", "", 0.1)
-    [finding], _ = pytest_outcome(broken, recorded("junit_failures.xml")[:400], rel)
+    [finding], _, _ = pytest_outcome(broken, recorded("junit_failures.xml")[:400], rel)
     assert finding.kind == FindingKind.ERROR and "broken report" in finding.message
 
 
@@ -439,3 +447,66 @@ def test_extra_args_reach_pytest(repo: Path, cache_dir: Path) -> None:
     report = verify(repo, LocalRunner(cache_dir))
     assert report.ok, report.message
     assert report.results[0].tests == TestCounts(run=1)
+
+
+# --- the gate never passes tests that did not run ----------------------------------------
+
+_NEEDS_MISSING_MODULE = (
+    "import corral_not_installed_anywhere  # type: ignore[import-not-found]\n\n\n"
+    "def test_x() -> None:\n"
+    "    assert corral_not_installed_anywhere\n"
+)
+
+
+def test_a_module_that_cannot_be_imported_does_not_stop_the_other_tests(
+    repo: Path, cache_dir: Path
+) -> None:
+    """pytest aborts the session on a collection error; the other modules' tests still run,
+    so a failure the change causes in them is new even when the import error is excused."""
+    use(repo, {"tests/test_other.py": _NEEDS_MISSING_MODULE})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a test module whose dependency is not installed")
+    try:
+        use(repo, sample.failing_test())
+        report = verify_path(repo, LocalRunner(cache_dir), baseline_ref="HEAD")
+        result = report.results[0]
+        new = [f for f in result.findings if f.new]
+        assert [(f.kind, f.test_id) for f in new] == [
+            (FindingKind.TEST, "tests/test_calc.py::test_mean")
+        ]
+        assert result.tests == TestCounts(run=2, failed=1)
+        assert result.stages["test"].status == StageStatus.STOPPED
+        assert not report.ok
+
+        # Nothing new is visible, but the module's own tests never ran: no pass.
+        changed = _NEEDS_MISSING_MODULE.replace("assert corral", "assert not corral")
+        use(repo, {"tests/test_other.py": changed})
+        report = verify_path(repo, LocalRunner(cache_dir), baseline_ref="HEAD")
+        [excused, gap] = report.results[0].findings
+        assert (excused.kind, excused.new) == (FindingKind.COMPILE, False)
+        assert (gap.kind, gap.new) == (FindingKind.ERROR, True)
+        assert gap.message.startswith(
+            "python test stage stopped early: pytest could not collect 1 test module"
+        )
+        assert "(at the base commit too)" in gap.message
+        assert not report.ok and "[error]" in report.message
+    finally:
+        git(repo, "reset", "-q", "--hard", "HEAD~1")
+
+
+def test_ruff_never_fixes_the_checkout(repo: Path, cache_dir: Path) -> None:
+    """A project's `fix = true` would make `ruff check` rewrite the file it reports."""
+    ruff_toml = 'fix = true\nline-length = 100\n[lint]\nselect = ["E", "F", "I"]\n'
+    use(repo, {**sample.lint_violation(), "ruff.toml": ruff_toml})
+    before = (repo / "src/calc/__init__.py").read_text()
+    report = verify(repo, LocalRunner(cache_dir))
+    assert [(f.kind, f.file, f.line) for f in report.results[0].findings] == [
+        (FindingKind.LINT, "src/calc/__init__.py", 3)
+    ]
+    assert (repo / "src/calc/__init__.py").read_text() == before
+
+
+def test_a_pass_says_how_many_tests_ran_even_none(repo: Path, cache_dir: Path) -> None:
+    no_tests = {"tests/test_calc.py": "from calc import add\n\nTHREE = add(1, 2)\n"}
+    report = verify(use(repo, no_tests), LocalRunner(cache_dir))
+    assert report.message == "All checks passed (python; no tests ran)."

@@ -34,11 +34,14 @@ from typing import Any
 
 from corral.sandbox.base import CommandResult, write_inside
 from corral.verifiers.base import (
+    RAN,
     CheckOutcome,
     Finding,
     FindingKind,
     ProjectContext,
     Rel,
+    StageReport,
+    StageStatus,
     TestCounts,
     Verifier,
     VerifierError,
@@ -91,14 +94,23 @@ class PythonVerifier(Verifier):
         (venv / READY).touch()
         tools = _Tools(ctx, venv)
         findings: list[Finding] = []
+        stages: dict[str, StageReport] = {}
         if config.ruff:
-            findings += tools.ruff_check()
+            findings += _staged(stages, "lint", tools.ruff_check())
         if config.ruff_format:
-            findings += tools.ruff_format()
+            findings += _staged(stages, "format", tools.ruff_format())
         if config.mypy:
-            findings += tools.mypy(config.mypy_targets)
-        test_findings, counts = tools.pytest()
-        return CheckOutcome(without_repeated_compile_errors(findings + test_findings), counts)
+            findings += _staged(stages, "build", tools.mypy(config.mypy_targets))
+        test_findings, counts, stages["test"] = tools.pytest()
+        findings = without_repeated_compile_errors(findings + test_findings)
+        return CheckOutcome(findings, counts, stages)
+
+
+def _staged(stages: dict[str, StageReport], stage: str, findings: list[Finding]) -> list[Finding]:
+    """Record a checker's stage: stopped when the tool itself failed (an `error` finding)."""
+    error = next((f for f in findings if f.kind == FindingKind.ERROR), None)
+    stages[stage] = RAN if error is None else StageReport(StageStatus.STOPPED, error.message)
+    return findings
 
 
 def _install(ctx: ProjectContext, config: ProjectConfig, python: Interpreter, venv: Path) -> None:
@@ -381,7 +393,9 @@ class _Tools:
 
     def ruff_check(self) -> list[Finding]:
         ruff = str(self.venv / "bin" / "ruff")
-        result = self.run([ruff, "check", "--output-format", "json", "."], "ruff check")
+        # --no-fix: a project's `fix = true` must not make a check rewrite the checkout.
+        argv = [ruff, "check", "--no-fix", "--output-format", "json", "."]
+        result = self.run(argv, "ruff check")
         return _parsed_or_error(
             result, "ruff check", lambda: parse_ruff(result.stdout, self.ctx.rel)
         )
@@ -411,7 +425,7 @@ class _Tools:
             result, "mypy", lambda: parse_mypy_json(result.stdout, self.ctx.rel)
         )
 
-    def pytest(self) -> tuple[list[Finding], TestCounts]:
+    def pytest(self) -> tuple[list[Finding], TestCounts, StageReport]:
         (self.work / "reports").mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.work / "reports") as tmp:
             report = Path(tmp) / "junit.xml"
@@ -419,6 +433,8 @@ class _Tools:
                 str(self.venv / "bin" / "python"),
                 *("-m", "pytest", "-p", "no:cacheprovider", "-o", "junit_family=xunit1"),
                 *(f"--junitxml={report}", f"--rootdir={self.ctx.project_dir}", "--tb=short"),
+                # A module that cannot be imported must not keep every other test from running.
+                "--continue-on-collection-errors",
                 *self.ctx.extra_args,
             ]
             result = self.run(argv, "pytest")
@@ -428,22 +444,44 @@ class _Tools:
 
 def pytest_outcome(
     result: CommandResult, xml: str | None, rel: Rel
-) -> tuple[list[Finding], TestCounts]:
-    """Findings and counts of a pytest run; exit 5 (no tests collected) passes with none."""
+) -> tuple[list[Finding], TestCounts, StageReport]:
+    """Findings, counts and whether every test could run.
+
+    Exit 5 (no tests collected) ran, with none. A collection error (a module that cannot be
+    imported), an interrupted session or a missing report stopped the stage: the tests it
+    did not reach are unknown, so the gate cannot pass it even when the cause was there before.
+    """
     if result.exit_code == 5:
-        return [], TestCounts()
+        return [], TestCounts(), RAN
     if xml is None:
-        return [_tool_error("pytest", result, "wrote no report")], TestCounts()
+        error = _tool_error("pytest", result, "wrote no report")
+        return [error], TestCounts(), StageReport(StageStatus.STOPPED, error.message)
     try:
         findings, counts = parse_pytest_junit(xml, rel)
     except ET.ParseError as exc:
-        findings, counts = (
-            [_tool_error("pytest", result, f"wrote a broken report: {exc}")],
-            TestCounts(),
-        )
+        error = _tool_error("pytest", result, f"wrote a broken report: {exc}")
+        return [error], TestCounts(), StageReport(StageStatus.STOPPED, error.message)
     if result.exit_code != 0 and not findings:
         findings = [_tool_error("pytest", result, "reported no failure")]
-    return findings, counts
+    uncollected = [f for f in findings if f.kind == FindingKind.COMPILE]
+    if uncollected:
+        first = uncollected[0]
+        detail = (
+            f"pytest could not collect {_plural(len(uncollected), 'test module')}, "
+            f"so their tests did not run (first: {first.file}: {first.message})"
+        )
+        return findings, counts, StageReport(StageStatus.STOPPED, detail)
+    if result.exit_code not in (0, 1):
+        detail = f"pytest exited {result.exit_code} ({_PYTEST_EXITS.get(result.exit_code, '?')})"
+        return findings, counts, StageReport(StageStatus.STOPPED, detail)
+    return findings, counts, RAN
+
+
+_PYTEST_EXITS = {2: "interrupted", 3: "internal error", 4: "usage error"}
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def ruff_format_lacks_json(result: CommandResult) -> bool:
@@ -500,15 +538,23 @@ _NOT_FORMATTED = "not formatted: run `ruff format`"
 
 
 def parse_ruff(stdout: str, rel: Rel) -> list[Finding]:
-    """`ruff check|format --output-format json`: one list of diagnostics."""
+    """`ruff check|format --output-format json`: one list of diagnostics.
+
+    Only a file's first syntax error is kept: ruff's parser recovers and reports every
+    follow-on error of one missing colon (39 for one in a real project), which buries the cause.
+    """
     findings = []
+    syntax_reported: set[str] = set()
     for d in json.loads(stdout or "[]"):
         code = d.get("code")
         file, line = rel(d["filename"]), d["location"]["row"]
         if code == "unformatted":
             findings.append(Finding(FindingKind.FORMAT, file, line, _NOT_FORMATTED))
         elif code in (None, "invalid-syntax"):
-            findings.append(Finding(FindingKind.COMPILE, file, line, f"syntax: {d['message']}"))
+            if file not in syntax_reported:
+                syntax_reported.add(file)
+                message = f"syntax: {d['message']}"
+                findings.append(Finding(FindingKind.COMPILE, file, line, message))
         else:
             findings.append(Finding(FindingKind.LINT, file, line, f"{code} {d['message']}"))
     return findings
