@@ -23,6 +23,7 @@ from corral.verifiers.custom import CustomVerifier
 from corral.verifiers.discovery import Project, find_projects
 from corral.verifiers.registry import builtin_verifiers
 from corral.verifiers.report import VerifyReport, format_message
+from corral.verifiers.tree_guard import TreeGuard
 
 ProgressCallback = Callable[[str], None]
 
@@ -51,10 +52,18 @@ def verify(
     """
     repo_root = repo_root.resolve()
     merged = load_repo_config(repo_root).verifiers.merged(settings)
-    results = [
-        verify_project(repo_root, project, runner, merged, prepare=prepare, on_progress=on_progress)
-        for project in applicable_projects(repo_root, merged)
-    ]
+    guard = TreeGuard(repo_root)
+    results = []
+    for project in applicable_projects(repo_root, merged):
+        before = guard.snapshot()
+        result = verify_project(
+            repo_root, project, runner, merged, prepare=prepare, on_progress=on_progress
+        )
+        touched = guard.restore(before, project.verifier.name)
+        if touched:
+            result.findings = [*touched, *result.findings]
+            result.ok = False
+        results.append(result)
     if baseline is not None:
         results = apply_baseline(results, baseline)
     return VerifyReport(results, format_message(results, merged.max_message_chars))
