@@ -39,6 +39,7 @@ from corral.verifiers.python import (
     parse_ruff_format_text,
     pytest_outcome,
     ruff_format_lacks_json,
+    test_install_argv,
 )
 
 DATA = Path(__file__).parent / "data" / "python"
@@ -510,3 +511,79 @@ def test_a_pass_says_how_many_tests_ran_even_none(repo: Path, cache_dir: Path) -
     no_tests = {"tests/test_calc.py": "from calc import add\n\nTHREE = add(1, 2)\n"}
     report = verify(use(repo, no_tests), LocalRunner(cache_dir))
     assert report.message == "All checks passed (python; no tests ran)."
+
+
+# --- what the tests need besides the package --------------------------------------------
+
+_TOOL_GROUPS = """\
+[project]
+name = "groups"
+version = "0.1.0"
+
+[dependency-groups]
+lint = ["ruff"]
+test = ["pytest-timeout", {include-group = "fixtures"}]
+fixtures = ["freezegun"]
+
+[tool.poetry.group.dev.dependencies]
+python = "^3.9"
+hypothesis = "^6"
+
+[tool.uv]
+dev-dependencies = ["pytest-mock>=3"]
+
+[tool.pdm.dev-dependencies]
+docs = ["sphinx"]
+tests = ["-e file:///${PROJECT_ROOT}/sub#egg=sub", "respx"]
+
+[tool.hatch.envs.default]
+dependencies = ["coverage[toml]"]
+"""
+
+
+def test_test_dependencies_from_groups_and_from_tox_and_ci(tmp_path: Path) -> None:
+    """A project's test requirements outside its extras: the tests fail to import without
+    them, so the collection error hides every test (at the base too)."""
+    config = _config(
+        tmp_path,
+        {
+            "pyproject.toml": _TOOL_GROUPS,
+            "requirements/test.txt": "pytest-xdist\n",
+            "requirements/docs.txt": "sphinx\n",
+            "tox.ini": "[testenv]\ndeps =\n    -r{toxinidir}/requirements/test.txt\n",
+            ".github/workflows/ci.yml": "steps:\n  - run: pip install -r requirements/test.txt\n",
+        },
+    )
+    assert config.test_requirements == (
+        "pytest-timeout",
+        "freezegun",
+        "hypothesis",
+        "pytest-mock>=3",
+        "respx",
+        "coverage[toml]",
+    )
+    assert config.test_requirement_files == ("requirements/test.txt",)
+    assert test_install_argv(config)[3:5] == ["-r", "requirements/test.txt"]
+    # A change to a referenced file gets a fresh environment.
+    key = env_key(tmp_path, "3.12 /usr")
+    (tmp_path / "requirements/test.txt").write_text("pytest-xdist\nattrs\n")
+    assert env_key(tmp_path, "3.12 /usr") != key
+    assert test_install_argv(_config(tmp_path / "none", {"pyproject.toml": ""})) == []
+
+
+@pytest.mark.slow
+def test_a_dependency_group_is_installed_for_the_tests(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    pyproject = (
+        '[project]\nname = "grouped"\nversion = "0.1.0"\n\n[dependency-groups]\ntest = ["six"]\n'
+    )
+    repo = make_repo(
+        {
+            "pyproject.toml": pyproject,
+            "tests/test_six.py": "import six\n\n\ndef test_six() -> None:\n    assert six.PY3\n",
+        }
+    )
+    report = verify(repo, LocalRunner(cache_dir))
+    assert report.ok, report.message
+    assert report.results[0].tests == TestCounts(run=1)

@@ -119,9 +119,15 @@ def _install(ctx: ProjectContext, config: ProjectConfig, python: Interpreter, ve
     pip = _pip(ctx, python, venv)
     with _removing_new_build_files(ctx.project_dir):
         result = run_tool(ctx, [*pip, *install_argv(config)], "pip install")
-    if not result.ok:
-        reason = describe_pip_failure(result.output)
-        raise VerifierError(reason, file=_declaring_file(ctx, reason))
+        if not result.ok:
+            reason = describe_pip_failure(result.output)
+            raise VerifierError(reason, file=_declaring_file(ctx, reason))
+        extra = test_install_argv(config)
+        if extra:
+            # What the tests need besides the package, as CI installs it. A group that cannot
+            # install here (a docs tool that needs a compiler) must not stop the verifier: a
+            # test that then cannot import says what is missing.
+            run_tool(ctx, [*pip, *extra], "pip install (test dependencies)")
 
 
 def _pip(ctx: ProjectContext, python: Interpreter, venv: Path) -> list[str]:
@@ -144,10 +150,15 @@ class ProjectConfig:
     installable: bool
     extras: tuple[str, ...]
     requirement_files: tuple[str, ...]
-    ruff: bool
-    ruff_format: bool
-    mypy: bool
-    mypy_targets: tuple[str, ...]
+    test_requirements: tuple[str, ...] = ()
+    """Requirements the project's tests need beyond the package: its dev and test groups
+    (PEP 735, Poetry, uv, PDM, Hatch), as PEP 508 strings."""
+    test_requirement_files: tuple[str, ...] = ()
+    """Requirements files its tox, nox or CI configuration installs (`-r requirements/x.txt`)."""
+    ruff: bool = False
+    ruff_format: bool = False
+    mypy: bool = False
+    mypy_targets: tuple[str, ...] = (".",)
     """Empty when the mypy configuration names its own files, packages or modules."""
 
     @classmethod
@@ -172,6 +183,8 @@ class ProjectConfig:
             or (d / "setup.py").is_file(),
             extras=tuple(sorted(e for e in extras if _normal_name(e) in TEST_EXTRAS)),
             requirement_files=tuple(sorted(p.name for p in d.glob("requirements*.txt"))),
+            test_requirements=tuple(dev_requirements(pyproject)),
+            test_requirement_files=tuple(referenced_requirement_files(d)),
             ruff=ruff_settings is not None,
             ruff_format=isinstance(ruff_settings, dict) and "format" in ruff_settings,
             mypy=mypy_options is not None,
@@ -185,6 +198,81 @@ def _setup_cfg_extras(setup_cfg: configparser.ConfigParser | None) -> list[str]:
     if setup_cfg is None or not setup_cfg.has_section("options.extras_require"):
         return []
     return setup_cfg.options("options.extras_require")
+
+
+def dev_requirements(pyproject: dict[str, Any]) -> list[str]:
+    """The test and dev groups a project declares for its tools, as requirement strings.
+
+    PEP 735 `[dependency-groups]` (with `include-group`), Poetry's groups and old
+    `dev-dependencies`, uv's `dev-dependencies`, PDM's dev groups, and the Hatch environments
+    its tests run in. Poetry's version syntax (`^1.2`) is not PEP 440: names only there.
+    """
+    tool = pyproject.get("tool", {})
+    found: list[str] = []
+    groups = pyproject.get("dependency-groups", {})
+    if isinstance(groups, dict):
+        for name in groups:
+            if _normal_name(name) in TEST_EXTRAS:
+                found += _pep735_group(groups, name, set())
+    poetry = tool.get("poetry", {})
+    poetry_groups = {
+        name: group.get("dependencies", {})
+        for name, group in poetry.get("group", {}).items()
+        if isinstance(group, dict)
+    }
+    poetry_groups["dev"] = {**poetry_groups.get("dev", {}), **poetry.get("dev-dependencies", {})}
+    for name, deps in poetry_groups.items():
+        if _normal_name(name) in TEST_EXTRAS and isinstance(deps, dict):
+            found += [d for d in deps if d.lower() != "python"]
+    found += [r for r in tool.get("uv", {}).get("dev-dependencies", []) if isinstance(r, str)]
+    pdm = tool.get("pdm", {}).get("dev-dependencies", {})
+    for name, deps in pdm.items() if isinstance(pdm, dict) else ():
+        if _normal_name(name) in TEST_EXTRAS and isinstance(deps, list):
+            found += [r for r in deps if isinstance(r, str) and not r.startswith("-")]
+    envs = tool.get("hatch", {}).get("envs", {})
+    for name in ("default", "test", "tests", "hatch-test"):
+        env = envs.get(name, {}) if isinstance(envs, dict) else {}
+        for key in ("dependencies", "extra-dependencies"):
+            found += [r for r in env.get(key, []) if isinstance(r, str)]
+    return list(dict.fromkeys(found))
+
+
+def _pep735_group(groups: dict[str, Any], name: str, seen: set[str]) -> list[str]:
+    if name in seen or not isinstance(groups.get(name), list):
+        return []
+    seen.add(name)
+    found: list[str] = []
+    for entry in groups[name]:
+        if isinstance(entry, str):
+            found.append(entry)
+        elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+            found += _pep735_group(groups, entry["include-group"], seen)
+    return found
+
+
+_REQUIREMENTS_REF = re.compile(
+    r"""(?:-r\s*|--requirement[=\s]\s*|["']-r["'],\s*["'])(?:\{toxinidir\}/)?"""
+    r"""(?P<path>[\w./-]+\.(?:txt|in))"""
+)
+_REFERRING_FILES = ("tox.ini", "noxfile.py", ".github/workflows/*.yml", ".github/workflows/*.yaml")
+
+
+def referenced_requirement_files(project_dir: Path) -> list[str]:
+    """Requirements files the project's tox, nox or GitHub workflows install, that exist in it."""
+    root = project_dir.resolve()
+    found: list[str] = []
+    for pattern in _REFERRING_FILES:
+        for config in sorted(project_dir.glob(pattern)):
+            try:
+                text = config.read_text(errors="replace")
+            except OSError:
+                continue
+            for match in _REQUIREMENTS_REF.finditer(text):
+                path = match["path"].removeprefix("./")
+                target = (project_dir / path).resolve()
+                if target.is_file() and target.is_relative_to(root):
+                    found.append(path)
+    return list(dict.fromkeys(found))
 
 
 def _mypy_options(
@@ -257,7 +345,9 @@ def env_key(project_dir: Path, interpreter: str) -> str:
 
 
 def declaration_files(project_dir: Path) -> list[Path]:
-    return sorted({p for pattern in DECLARATIONS for p in project_dir.glob(pattern) if p.is_file()})
+    declared = {p for pattern in DECLARATIONS for p in project_dir.glob(pattern) if p.is_file()}
+    declared |= {project_dir / p for p in referenced_requirement_files(project_dir)}
+    return sorted(declared)
 
 
 def install_argv(config: ProjectConfig) -> list[str]:
@@ -274,6 +364,16 @@ def install_argv(config: ProjectConfig) -> list[str]:
     if config.mypy:
         argv.append("mypy")
     return argv
+
+
+def test_install_argv(config: ProjectConfig) -> list[str]:
+    """pip arguments for the test and dev dependencies, or none when there are none."""
+    argv: list[str] = []
+    for requirements in config.test_requirement_files:
+        if requirements not in config.requirement_files:
+            argv += ["-r", requirements]
+    argv += list(config.test_requirements)
+    return ["install", "--progress-bar", "off", *argv] if argv else []
 
 
 def prune_unused(venvs: Path) -> None:
