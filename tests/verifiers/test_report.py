@@ -12,6 +12,7 @@ from corral.verifiers.base import (
     VerifierResult,
 )
 from corral.verifiers.baseline import apply_baseline
+from corral.verifiers.maven import environment_hint
 from corral.verifiers.report import format_message
 
 
@@ -113,3 +114,23 @@ def test_a_pass_with_zero_tests_says_so() -> None:
     assert format_message([zero]) == "All checks passed (python; no tests ran)."
     unknown = VerifierResult("custom", ".", True, 1.0, [])
     assert format_message([unknown]) == "All checks passed (custom; no test results reported)."
+
+
+def test_only_errors_say_could_not_verify_not_that_the_change_failed() -> None:
+    error = Finding(FindingKind.ERROR, None, None, "`mvn` is not installed where verifiers run")
+    message = format_message([_result([error], "maven")])
+    assert message.splitlines()[0].startswith("Could not verify: maven (1 problem). No fault")
+    compile_error = Finding(FindingKind.COMPILE, "A.java", 3, "cannot find symbol")
+    mixed = format_message([_result([error, compile_error], "maven")])
+    assert mixed.startswith("Verification failed: maven (2 problems)")
+
+
+def test_an_enforcer_rule_about_the_machine_gets_a_hint() -> None:
+    output = (
+        "[WARNING] Rule 0: org.apache.maven.enforcer.rules.version.RequireMavenVersion failed "
+        "with message:\n[WARNING] Detected Maven Version: 3.8.7 is not in the allowed range "
+        "[3.9.6,).\n[ERROR] Failed to execute goal org.apache.maven.plugins:"
+        "maven-enforcer-plugin:3.5.0:enforce (enforce-maven) on project demo: Rules violated"
+    )
+    assert (environment_hint(output) or "").startswith("hint: the project's enforcer rule")
+    assert environment_hint("[ERROR] COMPILATION ERROR") is None

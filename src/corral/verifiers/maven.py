@@ -225,7 +225,22 @@ def _unexplained(ctx: ProjectContext, build: MavenBuild, result: CommandResult) 
     if _RESOLUTION.search(result.output):
         _stamp(ctx, build).unlink(missing_ok=True)  # so that the next prepare fetches again
         message = f"dependencies are missing from the local cache; {message}"
+    elif hint := environment_hint(result.output):
+        message = f"{message}\n{hint}"
     return Finding(FindingKind.ERROR, None, None, message[:400], context=context)
+
+
+_ENVIRONMENT_RULE = re.compile(r"\b(RequireMavenVersion|RequireJavaVersion|RequireOS)\b")
+
+
+def environment_hint(output: str) -> str | None:
+    """A hint when the build failed on a rule about the machine, not on the code."""
+    if not _ENVIRONMENT_RULE.search(output):
+        return None
+    return (
+        "hint: the project's enforcer rule is about this machine (its Maven or Java version), "
+        "not the change: use the project's mvnw, or the version the rule names"
+    )
 
 
 def explain_failure(output: str, exit_code: int) -> tuple[str, str | None]:

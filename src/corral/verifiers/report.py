@@ -74,10 +74,18 @@ def format_message(results: list[VerifierResult], max_chars: int = DEFAULT_MAX_C
         ((r, f) for r in failing for f in r.new_findings),
         key=lambda pair: (_KIND_ORDER[pair[1].kind], pair[1].file or "", pair[1].line or 0),
     )
-    header = "Verification failed: " + ", ".join(
-        f"{_label(r)} ({_count(len(r.new_findings), 'problem')})" for r in failing
-    )
+    counts = ", ".join(f"{_label(r)} ({_count(len(r.new_findings), 'problem')})" for r in failing)
+    if all(f.kind == FindingKind.ERROR for _, f in findings):
+        # Nothing says the change is wrong: a check could not run, or not to the end.
+        header = f"Could not verify: {counts}. {COULD_NOT_VERIFY_HINT}"
+    else:
+        header = f"Verification failed: {counts}"
     return _fit(header, [_render(r, f) for r, f in findings], max_chars)
+
+
+COULD_NOT_VERIFY_HINT = (
+    "No fault of the change was found, but a check did not run to the end, so nothing can pass yet:"
+)
 
 
 def _success_line(results: list[VerifierResult]) -> str:
