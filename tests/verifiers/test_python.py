@@ -587,3 +587,51 @@ def test_a_dependency_group_is_installed_for_the_tests(
     report = verify(repo, LocalRunner(cache_dir))
     assert report.ok, report.message
     assert report.results[0].tests == TestCounts(run=1)
+
+
+_HATCH_VCS = """\
+[build-system]
+requires = ["hatchling", "hatch-vcs"]
+build-backend = "hatchling.build"
+
+[project]
+name = "vcsversioned"
+dynamic = ["version"]
+
+[tool.hatch.version]
+source = "vcs"
+
+[tool.hatch.build.hooks.vcs]
+version-file = "src/vcsversioned/_version.py"
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/vcsversioned"]
+"""
+
+
+@pytest.mark.slow
+def test_a_vcs_versioned_project_installs_at_the_base_and_leaves_no_version_file(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    """hatch-vcs asks git for the version while installing (the baseline checkout must carry
+    its git data) and writes `_version.py` into the checkout, which the package imports: it
+    is kept outside the checkout and put back only while the checks run."""
+    repo = make_repo(
+        {
+            "pyproject.toml": _HATCH_VCS,
+            ".gitignore": "_version.py\n",
+            "src/vcsversioned/__init__.py": "from ._version import __version__\n",
+            "tests/test_version.py": (
+                "import vcsversioned\n\n\ndef test_version() -> None:\n"
+                "    assert vcsversioned.__version__.startswith('1.2')\n"
+            ),
+        }
+    )
+    git(repo, "tag", "v1.2.0")
+    report = verify_path(repo, LocalRunner(cache_dir), baseline_ref="HEAD")
+    assert report.ok, report.message
+    assert report.results[0].tests == TestCounts(run=1)
+    assert leftovers(repo) == []
+    again = verify(repo, LocalRunner(cache_dir))  # prepared already: nothing reinstalls
+    assert again.ok, again.message
+    assert leftovers(repo) == []

@@ -48,6 +48,7 @@ from corral.verifiers.base import (
     output_tail,
     run_tool,
 )
+from corral.verifiers.discovery import SKIPPED_DIRS
 from corral.verifiers.patterns import PYTEST_E_LINE as _E_LINE
 from corral.verifiers.patterns import PYTEST_FRAME as _FRAME
 from corral.verifiers.patterns import PYTEST_SYNTAX_AT as _SYNTAX_AT
@@ -92,18 +93,23 @@ class PythonVerifier(Verifier):
                 "(its dependency declarations changed, or it was never prepared)"
             )
         (venv / READY).touch()
-        tools = _Tools(ctx, venv)
-        findings: list[Finding] = []
-        stages: dict[str, StageReport] = {}
-        if config.ruff:
-            findings += _staged(stages, "lint", tools.ruff_check())
-        if config.ruff_format:
-            findings += _staged(stages, "format", tools.ruff_format())
-        if config.mypy:
-            findings += _staged(stages, "build", tools.mypy(config.mypy_targets))
-        test_findings, counts, stages["test"] = tools.pytest()
-        findings = without_repeated_compile_errors(findings + test_findings)
-        return CheckOutcome(findings, counts, stages)
+        with _generated_files_in_place(ctx, venv):
+            return _check(ctx, config, venv)
+
+
+def _check(ctx: ProjectContext, config: ProjectConfig, venv: Path) -> CheckOutcome:
+    tools = _Tools(ctx, venv)
+    findings: list[Finding] = []
+    stages: dict[str, StageReport] = {}
+    if config.ruff:
+        findings += _staged(stages, "lint", tools.ruff_check())
+    if config.ruff_format:
+        findings += _staged(stages, "format", tools.ruff_format())
+    if config.mypy:
+        findings += _staged(stages, "build", tools.mypy(config.mypy_targets))
+    test_findings, counts, stages["test"] = tools.pytest()
+    findings = without_repeated_compile_errors(findings + test_findings)
+    return CheckOutcome(findings, counts, stages)
 
 
 def _staged(stages: dict[str, StageReport], stage: str, findings: list[Finding]) -> list[Finding]:
@@ -117,7 +123,7 @@ def _install(ctx: ProjectContext, config: ProjectConfig, python: Interpreter, ve
     argv = [python.executable, "-m", "venv", "--without-pip", str(venv)]
     _succeed(run_tool(ctx, argv, "python3 -m venv"))
     pip = _pip(ctx, python, venv)
-    with _removing_new_build_files(ctx.project_dir):
+    with _removing_new_build_files(ctx.project_dir), _keeping_generated_files(ctx, venv):
         result = run_tool(ctx, [*pip, *install_argv(config)], "pip install")
         if not result.ok:
             reason = describe_pip_failure(result.output)
@@ -398,6 +404,54 @@ def _locked(lock_file: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+GENERATED = "generated-files"
+"""In the venv: files the project's build wrote into the checkout (a hatch-vcs or
+setuptools-scm `_version.py`) that its editable install imports from there."""
+_MAX_GENERATED = 200
+
+
+def _project_files(project_dir: Path) -> set[Path]:
+    found: set[Path] = set()
+    for folder, subdirs, files in os.walk(project_dir):
+        subdirs[:] = [d for d in subdirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        found |= {Path(folder, f) for f in files}
+    return found
+
+
+@contextlib.contextmanager
+def _keeping_generated_files(ctx: ProjectContext, venv: Path) -> Iterator[None]:
+    """Move what the install generated into the checkout over to the venv: the checkout is left
+    as it was, and `check` puts the files back for as long as it runs."""
+    before = _project_files(ctx.project_dir)
+    try:
+        yield
+    finally:
+        new = sorted(_project_files(ctx.project_dir) - before)[:_MAX_GENERATED]
+        for path in new:
+            if path.suffix in (".pyc",) or ".egg-info" in path.as_posix():
+                continue
+            kept = venv / GENERATED / path.relative_to(ctx.project_dir)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, kept)
+
+
+@contextlib.contextmanager
+def _generated_files_in_place(ctx: ProjectContext, venv: Path) -> Iterator[None]:
+    kept = venv / GENERATED
+    placed = []
+    for source in sorted(kept.rglob("*")) if kept.is_dir() else []:
+        target = ctx.project_dir / source.relative_to(kept)
+        if source.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            placed.append(target)
+    try:
+        yield
+    finally:
+        for target in placed:
+            target.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -704,8 +758,6 @@ def _mypy_finding(file: str, line: int, message: str, code: str | None) -> Findi
         return Finding(FindingKind.COMPILE, file, line, f"syntax: {message}")
     suffix = f" [{code}]" if code else ""
     return Finding(FindingKind.COMPILE, file, line, f"type error: {message}{suffix}")
-
-
 
 
 def parse_pytest_junit(xml: str, rel: Rel) -> tuple[list[Finding], TestCounts]:
