@@ -21,6 +21,7 @@ from corral.verifiers.base import ProjectContext, StageStatus, TestCounts, cache
 from corral.verifiers.discovery import find_projects
 from corral.verifiers.node import (
     NodeVerifier,
+    check_mode,
     detect_test_runner,
     first_difference,
     package_manager,
@@ -35,6 +36,7 @@ from corral.verifiers.node import (
     resolve_script,
     script_parts,
     tap_locator,
+    writes_files,
 )
 
 DATA = Path(__file__).parent / "data" / "node"
@@ -721,3 +723,10 @@ def test_a_runner_that_stops_before_reporting_is_a_stage_that_did_not_run(
     assert result.stages["test"].status == StageStatus.STOPPED
     assert not report.ok
     assert any(f.new and f.kind == FindingKind.ERROR for f in result.findings)
+
+
+def test_fixing_flags_are_dropped_so_a_check_never_writes() -> None:
+    assert writes_files("eslint --fix .") and check_mode("eslint --fix .") == "eslint  ."
+    assert check_mode("prettier --write src") == "prettier --check src"
+    assert check_mode("prettier -w .") == "prettier --check ."
+    assert not writes_files("eslint .") and check_mode("node fix.js --fix") == "node fix.js --fix"

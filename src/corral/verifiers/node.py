@@ -495,7 +495,8 @@ def _run_named(
             continue
         for site in chosen:
             extra = list(tools.ctx.extra_args) if main else []
-            parts = script_parts(site.scripts[name])
+            text = site.scripts[name]
+            parts = script_parts(text) or ([text] if writes_files(text) else None)
             if parts is not None:
                 findings += _run_chain(tools, site, name, parts, extra, stage)[0]
             elif lint and _is_plain_eslint(site.scripts[name]):
@@ -697,6 +698,22 @@ def _run_chain(
     return findings, counts
 
 
+_WRITE_FLAG = re.compile(r"(?<=\s)(--fix|--write|-w)(?=\s|$)")
+_CHECK_FLAG = {"--fix": "", "--write": "--check", "-w": "--check"}
+
+
+def writes_files(command: str) -> bool:
+    """Whether a lint or format command would rewrite files (`eslint --fix`, `prettier -w`)."""
+    return _tool_name(command) in ("eslint", "xo", "prettier") and bool(_WRITE_FLAG.search(command))
+
+
+def check_mode(command: str) -> str:
+    """The command without its fixing flag: a check never writes to the checkout."""
+    if _tool_name(command) not in ("eslint", "xo", "prettier"):
+        return command
+    return _WRITE_FLAG.sub(lambda m: _CHECK_FLAG[m[1]], command)
+
+
 def _run_part(
     tools: _Tools,
     site: _Site,
@@ -707,6 +724,7 @@ def _run_part(
     kind: FindingKind,
 ) -> tuple[list[Finding], TestCounts | None]:
     what = f"`{command}` (script `{script}`)"
+    command = check_mode(command)
     runner = detect_test_runner(command)
     if runner != "other":
         report = tools.report_path(f"{runner}-report")
