@@ -2,16 +2,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from corral.sandbox.local import LocalRunner
 from corral.verifiers.base import (
     RAN,
     Finding,
     FindingKind,
+    ProjectContext,
     StageReport,
     StageStatus,
     TestCounts,
     VerifierResult,
 )
 from corral.verifiers.baseline import apply_baseline
+from corral.verifiers.junit import jvm_test_stage
 from corral.verifiers.maven import environment_hint
 from corral.verifiers.report import format_message
 
@@ -134,3 +137,18 @@ def test_an_enforcer_rule_about_the_machine_gets_a_hint() -> None:
     )
     assert (environment_hint(output) or "").startswith("hint: the project's enforcer rule")
     assert environment_hint("[ERROR] COMPILATION ERROR") is None
+
+
+def test_jvm_modules_whose_tests_never_reported_after_a_failed_build(tmp_path: Path) -> None:
+    """Maven stops at the first module that does not compile: the later modules' tests never
+    ran, whatever finding (excused or not) explains the failure."""
+    for module in ("core", "app", "docs"):
+        (tmp_path / module / "src" / ("test" if module != "docs" else "main")).mkdir(parents=True)
+    ctx = ProjectContext(tmp_path, tmp_path, LocalRunner(tmp_path))
+    modules = [(tmp_path / "core", True), (tmp_path / "app", False), (tmp_path / "docs", False)]
+    assert jvm_test_stage(True, modules, ctx) == RAN
+    stopped = jvm_test_stage(False, modules, ctx)
+    assert stopped == StageReport(
+        StageStatus.NOT_RUN, "the build failed before the tests of app ran"
+    )
+    assert jvm_test_stage(False, modules[:1], ctx) == RAN

@@ -33,6 +33,7 @@ from corral.verifiers.base import (
 )
 from corral.verifiers.junit import (
     SPOTLESS_HEADER,
+    jvm_test_stage,
     read_checkstyle_reports,
     read_junit_reports,
     spotless_findings,
@@ -125,7 +126,9 @@ class MavenVerifier(Verifier):
         built, counts = _build_findings(ctx, build, result)
         if not result.ok and not built:
             built = [_unexplained(ctx, build, result)]
-        return CheckOutcome(findings + built, counts)
+        modules = [(d, bool(_test_reports(d))) for d in build.modules.values()]
+        stages = {"test": jvm_test_stage(result.ok, modules, ctx)}
+        return CheckOutcome(findings + built, counts, stages)
 
 
 def _mvn(ctx: ProjectContext) -> list[str]:
