@@ -59,3 +59,20 @@ def test_an_unknown_ref_is_a_one_line_error(make_repo: MakeRepo, tmp_path: Path)
     checkout = BaselineCheckout(repo, "nope", tmp_path / "baselines")
     with pytest.raises(GitError, match="cannot check out 'nope'"), checkout:
         pass
+
+
+def test_a_hook_planted_in_the_kept_checkout_never_runs_on_the_host(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """The base's own checks run with its checkout writable: a hook they leave in its `.git`
+    must not run when the next baseline checks it out outside the sandbox."""
+    repo = _tagged_repo(make_repo)
+    under = tmp_path / "baselines"
+    marker = tmp_path / "hook-ran"
+    with BaselineCheckout(repo, "HEAD~1", under) as tree:
+        hook = tree / ".git" / "hooks" / "post-checkout"
+        hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+        hook.chmod(0o755)
+    with BaselineCheckout(repo, "HEAD", under):
+        pass
+    assert not marker.exists()

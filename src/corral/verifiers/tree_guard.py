@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corral.verifiers.base import Finding, FindingKind
+from corral.verifiers.baseline import SAFE_GIT
 
 KEPT_CACHES = frozenset({"node_modules", "target"})
 """Ignored folders a verifier may leave: its dependency install and build cache."""
@@ -110,7 +111,7 @@ class TreeGuard:
         _remove(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         content = subprocess.run(
-            ["git", "-C", str(self.root), "cat-file", "blob", sha],
+            ["git", *SAFE_GIT, "-C", str(self.root), "cat-file", "blob", sha],
             check=True,
             capture_output=True,
         ).stdout
@@ -122,7 +123,7 @@ class TreeGuard:
 
     def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
         return subprocess.run(
-            ["git", "-C", str(self.root), *args],
+            ["git", *SAFE_GIT, "-C", str(self.root), *args],
             check=True,
             capture_output=True,
             text=True,
@@ -131,7 +132,9 @@ class TreeGuard:
 
 
 def _git_ok(root: Path, *args: str) -> bool:
-    result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
+    result = subprocess.run(
+        ["git", *SAFE_GIT, "-C", str(root), *args], capture_output=True, check=False
+    )
     return result.returncode == 0
 
 
