@@ -4,9 +4,9 @@ A tracked file a verifier changed or deleted (a formatter or linter that fixed i
 build that regenerated a committed file) is put back and reported as an `error` finding:
 the change under review must be the agent's, never the checker's. Files a verifier created
 (a `dist/`, a generated `_version.py`, a stray report), ignored by git or not, are removed.
-Two ignored folders stay on purpose, as the verifiers' own caches: `node_modules` (the
-installed dependencies; reinstalling takes minutes) and cargo's `target` (the build).
-The gate's diff leaves both out of the change.
+Ignored dependency installs and build caches stay on purpose (`KEPT_CACHES`): `node_modules`
+and Yarn's Plug'n'Play files (reinstalling takes minutes) and cargo's `target` (the build).
+The gate's diff leaves them out of the change.
 
 The snapshot stages the working tree into a throwaway copy of the index (the user's index
 is never touched), so unchanged files cost a stat, not a read.
@@ -24,8 +24,11 @@ from pathlib import Path
 from corral.verifiers.base import Finding, FindingKind
 from corral.verifiers.baseline import SAFE_GIT
 
-KEPT_CACHES = frozenset({"node_modules", "target"})
-"""Ignored folders a verifier may leave: its dependency install and build cache."""
+KEPT_CACHES = frozenset(
+    {"node_modules", "target", ".pnp.cjs", ".pnp.loader.mjs", "install-state.gz", "unplugged"}
+)
+"""Ignored entries a verifier may leave: its dependency install (node_modules, Yarn Plug'n'Play
+files) and build cache (target)."""
 
 
 @dataclass(frozen=True)
