@@ -51,7 +51,7 @@ class TreeGuard:
             return None
         try:
             return Snapshot(self._tree(), self._ignored())
-        except subprocess.CalledProcessError:
+        except (subprocess.CalledProcessError, OSError):  # git missing or the tree unreadable
             return None
 
     def restore(self, before: Snapshot | None, who: str) -> list[Finding]:
@@ -59,6 +59,13 @@ class TreeGuard:
         after = self.snapshot() if before is not None else None
         if before is None or after is None:
             return []
+        try:
+            return self._undo(before, after, who)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            message = f"could not put the checkout back after the {who} verifier: {exc}"
+            return [Finding(FindingKind.ERROR, None, None, message)]
+
+    def _undo(self, before: Snapshot, after: Snapshot, who: str) -> list[Finding]:
         findings = []
         for status, path in self._changes(before.tree, after.tree):
             if status == "A":
@@ -135,9 +142,12 @@ class TreeGuard:
 
 
 def _git_ok(root: Path, *args: str) -> bool:
-    result = subprocess.run(
-        ["git", *SAFE_GIT, "-C", str(root), *args], capture_output=True, check=False
-    )
+    try:
+        result = subprocess.run(
+            ["git", *SAFE_GIT, "-C", str(root), *args], capture_output=True, check=False
+        )
+    except OSError:  # no git where corral runs: nothing to compare with
+        return False
     return result.returncode == 0
 
 
