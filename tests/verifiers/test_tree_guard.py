@@ -8,6 +8,7 @@ from pathlib import Path
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git
 from corral.verifiers import FindingKind, verify
+from corral.verifiers.tree_guard import TreeGuard
 
 # A checker that "fixes" what it checks, builds into dist/, and leaves a generated file.
 _MESSY = (
@@ -61,3 +62,18 @@ def test_a_verifier_that_writes_nothing_passes_untouched(
     report = verify(repo, LocalRunner(tmp_path / "cache"))
     assert report.ok, report.message
     assert (repo / "scratch.txt").is_file()  # untracked files the agent made stay
+
+
+def test_an_edit_of_the_same_size_right_after_a_commit_is_seen_as_the_agents(
+    make_repo: MakeRepo,
+) -> None:
+    """git's stat cache cannot tell a same-size edit made in the commit's second from the
+    committed file; the guard must not take the committed text for the agent's and put it
+    "back" over the edit (that turned a failing test into a pass)."""
+    repo = make_repo({"a.txt": "expected = 2.5\n"})
+    (repo / "a.txt").write_text("expected = 2.0\n")
+    guard = TreeGuard(repo)
+    before = guard.snapshot()
+    git(repo, "status", "--porcelain")  # a verifier's own git call refreshes the real index
+    assert guard.restore(before, "noop") == []
+    assert (repo / "a.txt").read_text() == "expected = 2.0\n"

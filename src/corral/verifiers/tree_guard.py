@@ -92,7 +92,10 @@ class TreeGuard:
         with tempfile.TemporaryDirectory(prefix="corral-tree-") as tmp:
             index = Path(tmp) / "index"
             if (git_dir / "index").is_file():
-                shutil.copyfile(git_dir / "index", index)  # its stat cache: only changes are read
+                # Its stat cache: only changed files are read. copy2 keeps the index's mtime,
+                # which git needs to rehash files written in the same instant ("racy git"):
+                # with a newer mtime, a same-size edit made just after would read as unchanged.
+                shutil.copy2(git_dir / "index", index)
             env = {"GIT_INDEX_FILE": str(index)}
             excluded = [f":(exclude,glob)**/{name}/**" for name in sorted(KEPT_CACHES)]
             self._git("add", "--all", "--", ".", *excluded, env=env)
@@ -137,7 +140,8 @@ class TreeGuard:
             check=True,
             capture_output=True,
             text=True,
-            env={**os.environ, **(env or {})},
+            # No opportunistic index refresh: the user's index is never written.
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", **(env or {})},
         ).stdout
 
 
