@@ -1,9 +1,10 @@
 """Verifiers leave the checkout as they found it: compared before and after each verifier.
 
-A tracked file a verifier changed or deleted (a formatter or linter that fixed in place, a
-build that regenerated a committed file) is put back and reported as an `error` finding:
-the change under review must be the agent's, never the checker's. Files a verifier created
-(a `dist/`, a generated `_version.py`, a stray report), ignored by git or not, are removed.
+A tracked file (in git's index) a verifier changed or deleted (a formatter or linter that
+fixed in place, a build that regenerated a committed file) is put back and reported as an
+`error` finding: the change under review must be the agent's, never the checker's. Files a
+verifier created (a `dist/`, a generated `_version.py`, a stray report), ignored by git or
+not, are removed.
 Ignored dependency installs and build caches stay on purpose (`KEPT_CACHES`): `node_modules`
 and Yarn's Plug'n'Play files (reinstalling takes minutes) and cargo's `target` (the build).
 The gate's diff leaves them out of the change.
@@ -67,9 +68,15 @@ class TreeGuard:
 
     def _undo(self, before: Snapshot, after: Snapshot, who: str) -> list[Finding]:
         findings = []
-        for status, path in self._changes(before.tree, after.tree):
+        changes = self._changes(before.tree, after.tree)
+        tracked = self._tracked([path for status, path in changes if status != "A"])
+        for status, path in changes:
             if status == "A":
                 _remove(self.root / path)
+                continue
+            if path not in tracked:
+                # An untracked file the verifiers made before (a generated Cargo.lock it
+                # now moves back to the cache): theirs to remove.
                 continue
             self._put_back(before.tree, path)
             verb = "deleted" if status == "D" else "changed"
@@ -86,6 +93,12 @@ class TreeGuard:
             if Path(entry.rstrip("/")).name not in KEPT_CACHES:
                 _remove(self.root / entry.rstrip("/"))
         return findings
+
+    def _tracked(self, paths: list[str]) -> set[str]:
+        if not paths:
+            return set()
+        out = self._git("ls-files", "-z", "--", *(f":(literal){p}" for p in paths))
+        return {p for p in out.split("\0") if p}
 
     def _tree(self) -> str:
         git_dir = Path(self._git("rev-parse", "--absolute-git-dir").strip())
