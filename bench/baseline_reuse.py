@@ -2,7 +2,7 @@
 the cache at a stable path, so its venv (keyed by path) and other caches are reused.
 
     .venv/bin/python bench/baseline_reuse.py [--ecosystem python|node|cargo|go] [--runs 3]
-                                             [--sandbox local|bwrap]
+                                             [--sandbox local|bwrap] [--cache-dir DIR]
 
 Builds the tiny sample repository of that ecosystem in a scratch folder with a change on
 top, then times `verify_path(..., baseline_ref="HEAD")` with a fresh cache folder: run 1 is
@@ -35,11 +35,14 @@ def main() -> None:
     parser.add_argument("--ecosystem", default="python", choices=["python", "node", "cargo", "go"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sandbox", default="local", choices=["local", "bwrap"])
+    parser.add_argument(
+        "--cache-dir", type=Path, help="a warm dependency cache (default: a fresh one)"
+    )
     args = parser.parse_args()
     sample = importlib.import_module(f"corral.testing.samples.{args.ecosystem}")
     with tempfile.TemporaryDirectory(prefix="corral-bench-baseline-") as tmp:
-        root, cache = Path(tmp) / "repo", Path(tmp) / "cache"
-        cache.mkdir()
+        root, cache = Path(tmp) / "repo", args.cache_dir or Path(tmp) / "cache"
+        cache.mkdir(exist_ok=True)
         init_repo(root, sample.clean())
         write_files(root, sample.failing_test())
         runner = _runner(args.sandbox, root, cache)
