@@ -31,6 +31,7 @@ from corral.verifiers.python import (
     describe_pip_failure,
     env_key,
     install_argv,
+    install_argv_for_tests,
     mypy_lacks_json,
     parse_mypy_json,
     parse_mypy_text,
@@ -39,7 +40,6 @@ from corral.verifiers.python import (
     parse_ruff_format_text,
     pytest_outcome,
     ruff_format_lacks_json,
-    test_install_argv,
 )
 
 DATA = Path(__file__).parent / "data" / "python"
@@ -566,12 +566,12 @@ def test_test_dependencies_from_groups_and_from_tox_and_ci(tmp_path: Path) -> No
         "coverage[toml]",
     )
     assert config.test_requirement_files == ("requirements/test.txt",)
-    assert test_install_argv(config)[3:5] == ["-r", "requirements/test.txt"]
+    assert install_argv_for_tests(config)[3:5] == ["-r", "requirements/test.txt"]
     # A change to a referenced file gets a fresh environment.
     key = env_key(tmp_path, "3.12 /usr")
     (tmp_path / "requirements/test.txt").write_text("pytest-xdist\nattrs\n")
     assert env_key(tmp_path, "3.12 /usr") != key
-    assert test_install_argv(_config(tmp_path / "none", {"pyproject.toml": ""})) == []
+    assert install_argv_for_tests(_config(tmp_path / "none", {"pyproject.toml": ""})) == []
 
 
 @pytest.mark.slow

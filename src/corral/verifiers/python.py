@@ -128,7 +128,7 @@ def _install(ctx: ProjectContext, config: ProjectConfig, python: Interpreter, ve
         if not result.ok:
             reason = describe_pip_failure(result.output)
             raise VerifierError(reason, file=_declaring_file(ctx, reason))
-        extra = test_install_argv(config)
+        extra = install_argv_for_tests(config)
         if extra:
             # What the tests need besides the package, as CI installs it. A group that cannot
             # install here (a docs tool that needs a compiler) must not stop the verifier: a
@@ -372,7 +372,7 @@ def install_argv(config: ProjectConfig) -> list[str]:
     return argv
 
 
-def test_install_argv(config: ProjectConfig) -> list[str]:
+def install_argv_for_tests(config: ProjectConfig) -> list[str]:
     """pip arguments for the test and dev dependencies, or none when there are none."""
     argv: list[str] = []
     for requirements in config.test_requirement_files:
