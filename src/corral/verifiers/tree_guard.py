@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from corral.git.command import GitCommandError, git_text, run_git
 from corral.verifiers.base import Finding, FindingKind
-from corral.verifiers.baseline import SAFE_GIT
 
 KEPT_CACHES = frozenset(
     {"node_modules", "target", ".pnp.cjs", ".pnp.loader.mjs", "install-state.gz", "unplugged"}
@@ -52,7 +51,7 @@ class TreeGuard:
             return None
         try:
             return Snapshot(self._tree(), self._ignored())
-        except (subprocess.CalledProcessError, OSError):  # git missing or the tree unreadable
+        except (GitCommandError, OSError):  # git missing, refused, or the tree unreadable
             return None
 
     def restore(self, before: Snapshot | None, who: str) -> list[Finding]:
@@ -62,7 +61,7 @@ class TreeGuard:
             return []
         try:
             return self._undo(before, after, who)
-        except (subprocess.CalledProcessError, OSError) as exc:
+        except (GitCommandError, OSError) as exc:
             message = f"could not put the checkout back after the {who} verifier: {exc}"
             return [Finding(FindingKind.ERROR, None, None, message)]
 
@@ -136,11 +135,7 @@ class TreeGuard:
         target = self.root / path
         _remove(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        content = subprocess.run(
-            ["git", *SAFE_GIT, "-C", str(self.root), "cat-file", "blob", sha],
-            check=True,
-            capture_output=True,
-        ).stdout
+        content = run_git(["cat-file", "blob", sha], repo=self.root).stdout
         if mode == "120000":
             target.symlink_to(os.fsdecode(content))
         else:
@@ -148,24 +143,15 @@ class TreeGuard:
             target.chmod(0o755 if mode == "100755" else 0o644)
 
     def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
-        return subprocess.run(
-            ["git", *SAFE_GIT, "-C", str(self.root), *args],
-            check=True,
-            capture_output=True,
-            text=True,
-            # No opportunistic index refresh: the user's index is never written.
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", **(env or {})},
-        ).stdout
+        # --no-optional-locks: no opportunistic refresh; the user's index is never written.
+        return git_text(["--no-optional-locks", *args], repo=self.root, env=env)
 
 
 def _git_ok(root: Path, *args: str) -> bool:
     try:
-        result = subprocess.run(
-            ["git", *SAFE_GIT, "-C", str(root), *args], capture_output=True, check=False
-        )
-    except OSError:  # no git where corral runs: nothing to compare with
+        return run_git(list(args), repo=root, check=False).returncode == 0
+    except (GitCommandError, OSError):  # no git where corral runs, or a refused config
         return False
-    return result.returncode == 0
 
 
 def _remove(path: Path) -> None:
