@@ -396,7 +396,9 @@ def test_a_package_that_does_not_build_does_not_keep_the_others_tests_from_runni
     assert report.message.startswith("Could not verify: go (1 problem).")
 
 
-_CI_TESTS_ONLY = {".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: go test ./...\n"}
+_CI_TESTS_ONLY = {
+    ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: go test ./...\n"
+}
 
 
 def test_vet_and_gofmt_ci_does_not_run_are_absent_stages_not_gaps(
