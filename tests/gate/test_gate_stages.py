@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from gate_helpers import CHECK_SCRIPT, ListRecorder, grep_verifier
 
+from corral.config import VerifierSettings
 from corral.gate.gate import StagedGate
 from corral.gate.settings import GateSettings
 from corral.sandbox.base import CommandRunner
 from corral.testing.repos import MakeRepo, git
+from corral.verifiers.registry import BUILTIN
 
 
 @pytest.fixture
@@ -96,3 +98,57 @@ def test_guard_runs_after_verifiers_and_its_message_reaches_the_agent(
     assert data["vetoed"] is True and data["vetoed_by"] == "guard"
     assert data["stages"][1]["details"]["fired"] == ["tests-disabled"]
     assert git(repo, "status", "--porcelain") == " M tests/test_a.py\n"
+
+
+# --- a check that did not run is never excused --------------------------------------------
+
+_FAILING_FIRST = {
+    "package.json": (
+        '{"name": "chained", "type": "module", "scripts": {"test": "node lint.js && node --test"}}'
+    ),
+    "lint.js": "console.error('lint: src/a.js:1 uses var');\nprocess.exit(1);\n",
+    "src/a.js": "export const add = (a, b) => a + b;\n",
+    "test/a.test.js": (
+        'import { test } from "node:test";\nimport assert from "node:assert/strict";\n'
+        'import { add } from "../src/a.js";\n\n'
+        'test("adds", () => {\n  assert.equal(add(1, 2), 3);\n});\n'
+    ),
+}
+
+
+def node_gate(repo: Path, runner: CommandRunner) -> tuple[StagedGate, ListRecorder]:
+    recorder = ListRecorder()
+    settings = GateSettings(verifiers=VerifierSettings(disable=sorted(set(BUILTIN) - {"node"})))
+    gate = StagedGate(repo, base_ref="HEAD", runner=runner, settings=settings, recorder=recorder)
+    return gate, recorder
+
+
+def test_a_failure_there_at_the_base_never_hides_tests_that_the_change_broke(
+    make_repo: MakeRepo, local_runner: CommandRunner
+) -> None:
+    """Run whole, `lint && node --test` failed at its first command at both commits: the
+    one finding was excused and a change that breaks a test passed the gate."""
+    repo = make_repo(_FAILING_FIRST)
+    (repo / "src" / "a.js").write_text("export const add = (a, b) => a - b;\n")
+    gate, recorder = node_gate(repo, local_runner)
+    result = gate.check()
+    assert not result.ok
+    assert result.message.startswith("Verification failed: node (1 problem)")
+    assert "test/a.test.js:6: [test] adds:" in result.message
+    assert recorder.gates[0]["could_not_run"] is False
+
+
+def test_tests_that_never_ran_fail_the_gate_as_could_not_verify(
+    make_repo: MakeRepo, local_runner: CommandRunner
+) -> None:
+    """The runner cannot start (a preload that is not there) at both commits: no pass."""
+    npmrc = {".npmrc": "node-options=--require ./missing-preload.cjs\n"}
+    package = '{"name": "stops", "type": "module", "scripts": {"test": "node --test"}}'
+    repo = make_repo({**_FAILING_FIRST, **npmrc, "package.json": package})
+    (repo / "src" / "a.js").write_text("export const add = (a, b) => a - b;\n")
+    gate, recorder = node_gate(repo, local_runner)
+    result = gate.check()
+    assert not result.ok
+    assert result.message.startswith("Could not verify: node")
+    assert "node test stage stopped early" in result.message
+    assert recorder.gates[0]["could_not_run"] is True

@@ -13,13 +13,14 @@ from verifier_helpers import only, verify_json_via_cli
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import cargo as sample
-from corral.verifiers import Finding, FindingKind, VerifyReport, verify
-from corral.verifiers.base import ProjectContext, counts_json
+from corral.verifiers import Finding, FindingKind, VerifyReport, verify, verify_path
+from corral.verifiers.base import ProjectContext, StageStatus, counts_json
 from corral.verifiers.cargo import (
     CargoVerifier,
     parse_compiler_messages,
     parse_libtest,
     parse_rustfmt_check,
+    stored_lock,
 )
 from corral.verifiers.discovery import find_projects
 
@@ -346,3 +347,71 @@ def test_rustfmt_configured_but_missing_is_an_error(
     assert summary(findings) == [("error", "rustfmt.toml", None)]
     assert "`cargo fmt` is not installed" in findings[0].message
     assert not report.ok
+
+
+# --- the gate never passes tests that did not run ----------------------------------------
+
+_NIGHTLY_BENCH = (
+    "#![feature(test)]\nextern crate test;\n\n#[bench]\nfn b(_: &mut test::Bencher) {}\n"
+)
+
+
+def test_a_bench_that_needs_nightly_does_not_keep_the_tests_from_running(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    """`--all-targets` fails on the bench at both commits; the failure is excused, and the
+    tests the change broke must still run and fail the gate."""
+    repo = make_repo({**sample.clean(), "benches/b.rs": _NIGHTLY_BENCH})
+    write_files(repo, sample.failing_test())
+    report = verify_path(repo, LocalRunner(cache_dir), ONLY_CARGO, baseline_ref="HEAD")
+    [result] = report.results
+    assert [(f.kind.value, f.file, f.new) for f in result.findings] == [
+        ("compile", "benches/b.rs", False),
+        ("test", "src/lib.rs", True),
+    ]
+    assert result.stages["test"].status == StageStatus.RAN
+    assert not report.ok
+    # Untouched, the same project passes: the excused bench hides no test.
+    write_files(repo, sample.clean())
+    report = verify_path(repo, LocalRunner(cache_dir), ONLY_CARGO, baseline_ref="HEAD")
+    assert report.ok, report.message
+    assert report.message.endswith("2 tests passed).")
+
+
+def test_tests_that_do_not_build_fail_the_gate_even_when_excused(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    broken_test = sample.clean()[sample.LIB_PATH].replace(
+        "assert_eq!(sum(&[1, 2, 3]), 6);", "assert_eq!(sum(&[1, 2, 3]), no_such_fn());"
+    )
+    repo = make_repo({**sample.clean(), sample.LIB_PATH: broken_test})
+    write_files(repo, sample.failing_test())
+    write_files(repo, {sample.LIB_PATH: broken_test.replace("xs.iter().sum()", "0")})
+    report = verify_path(repo, LocalRunner(cache_dir), ONLY_CARGO, baseline_ref="HEAD")
+    [result] = report.results
+    assert result.stages["test"].status == StageStatus.NOT_RUN
+    gap = next(f for f in result.findings if f.new)
+    assert gap.kind == FindingKind.ERROR
+    assert gap.message.startswith("cargo test stage did not run: the tests did not build (")
+    assert "(at the base commit too)" in gap.message
+    assert not report.ok
+
+
+def test_a_generated_lock_is_kept_outside_the_checkout_and_reused(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    """A library without Cargo.lock: the next prepare puts back the lock it had (no network
+    needed), rather than resolving again; the checkout never keeps it."""
+    repo = make_repo(sample.clean())
+    runner = LocalRunner(cache_dir)
+    assert verify(repo, runner, ONLY_CARGO).ok
+    assert not (repo / "Cargo.lock").exists()
+    ctx = ProjectContext(repo.resolve(), repo.resolve(), runner)
+    stored = stored_lock(ctx)
+    assert stored.is_file()
+    older = stored.read_text().replace("version = 4", "version = 3")
+    stored.write_text(older)  # as an older cargo wrote it: the one that comes back is ours
+    CargoVerifier().prepare(ctx)
+    assert (repo / "Cargo.lock").read_text() == older
+    assert verify(repo, runner, ONLY_CARGO, prepare=False).ok
+    assert not (repo / "Cargo.lock").exists()

@@ -12,8 +12,8 @@ from verifier_helpers import only, verify_json_via_cli
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import go as sample
-from corral.verifiers import Finding, FindingKind, VerifyReport, verify
-from corral.verifiers.base import ProjectContext, counts_json
+from corral.verifiers import Finding, FindingKind, VerifyReport, verify, verify_path
+from corral.verifiers.base import ProjectContext, StageStatus, counts_json
 from corral.verifiers.discovery import find_projects
 from corral.verifiers.go import (
     GoVerifier,
@@ -363,3 +363,58 @@ def test_prepare_leaves_a_missing_go_sum_missing(make_repo: MakeRepo, cache_dir:
     )
     assert "missing go.sum entry" in finding.message
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+# --- the gate never passes tests that did not run ----------------------------------------
+
+_BROKEN_PACKAGE = {
+    "legacy/legacy.go": "package legacy\n\nfunc Old() int { return undefinedThing }\n"
+}
+
+
+def test_a_package_that_does_not_build_does_not_keep_the_others_tests_from_running(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    """A package that fails to build at both commits: the build error is excused, but the
+    other packages' tests still run and the one the change broke fails the gate; untouched,
+    the tests of the broken package never ran, so it is no pass either."""
+    repo = make_repo({**sample.clean(), **_BROKEN_PACKAGE})
+    write_files(repo, sample.failing_test())
+    report = verify_path(repo, LocalRunner(cache_dir), ONLY_GO, baseline_ref="HEAD")
+    [result] = report.results
+    new = [(f.kind.value, f.file) for f in result.findings if f.new]
+    assert new == [("test", sample.CALC_TEST_PATH)]
+    assert result.tests is not None and result.tests.failed == 1
+    assert not report.ok
+    write_files(repo, sample.clean())
+    report = verify_path(repo, LocalRunner(cache_dir), ONLY_GO, baseline_ref="HEAD")
+    [result] = report.results
+    assert result.stages["test"].status == StageStatus.STOPPED
+    [gap] = [f for f in result.findings if f.new]
+    assert gap.kind == FindingKind.ERROR
+    assert gap.message.startswith("go test stage stopped early: a package did not build")
+    assert report.message.startswith("Could not verify: go (1 problem).")
+
+
+_CI_TESTS_ONLY = {
+    ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: go test ./...\n"
+}
+
+
+def test_vet_and_gofmt_ci_does_not_run_are_absent_stages_not_gaps(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    """CI parity leaves out vet and gofmt: no lint or format stage, so no stage-gap error;
+    the build error is excused at the base and the other packages' tests still run."""
+    repo = make_repo({**sample.clean(), **_BROKEN_PACKAGE, **_CI_TESTS_ONLY})
+    report = verify(repo, LocalRunner(cache_dir), ONLY_GO)
+    [result] = report.results
+    assert "lint" not in result.stages and "format" not in result.stages
+    assert result.stages["build"].status == StageStatus.RAN
+    assert result.sources["vet"].startswith("not run by the project's CI")
+    assert result.tests is not None and result.tests.run == 2
+    assert not [f for f in result.findings if f.message.startswith("go lint stage")]
+    clean = make_repo({**sample.clean(), **_CI_TESTS_ONLY}, name="clean")
+    [ok] = verify(clean, LocalRunner(cache_dir), ONLY_GO).results
+    assert ok.ok, ok.findings
+    assert set(ok.stages) == {"build", "test"}

@@ -16,11 +16,12 @@ from verifier_helpers import only
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import node as sample
-from corral.verifiers import Finding, FindingKind, VerifyReport, verify
-from corral.verifiers.base import ProjectContext, cache_env, counts_json
+from corral.verifiers import Finding, FindingKind, VerifyReport, verify, verify_path
+from corral.verifiers.base import ProjectContext, StageStatus, TestCounts, cache_env, counts_json
 from corral.verifiers.discovery import find_projects
 from corral.verifiers.node import (
     NodeVerifier,
+    check_mode,
     detect_test_runner,
     first_difference,
     package_manager,
@@ -30,8 +31,12 @@ from corral.verifiers.node import (
     parse_mocha_json,
     parse_node_junit,
     parse_prettier_check,
+    parse_tap,
     parse_tsc,
     resolve_script,
+    script_parts,
+    tap_locator,
+    writes_files,
 )
 
 DATA = Path(__file__).parent / "data" / "node"
@@ -372,7 +377,7 @@ def test_compile_error_from_tsc_fallback(
     root = variant(make_repo, prepared, sample.compile_error())
     report = verify(root, local_runner, ONLY_NODE, prepare=False)
     (result,) = report.results
-    # Tests do not run on code that does not type-check.
+    # The tests still run (an excused build failure must not hide them); they pass here.
     assert [summary(f) for f in result.findings] == [
         (
             FindingKind.COMPILE,
@@ -381,7 +386,8 @@ def test_compile_error_from_tsc_fallback(
             "TS2322: Type 'string' is not assignable to type 'number'.",
         )
     ]
-    assert result.tests is None
+    assert result.tests is not None and result.tests.run == 2
+    assert result.stages["test"].status == StageStatus.RAN
 
 
 def test_failing_test_points_at_the_assertion(
@@ -435,16 +441,14 @@ def test_unparseable_failures_become_findings_with_the_output_tail(
         FindingKind.ERROR,
         "package.json",
         None,
-        "script `lint` failed (exit 2)",
+        "script `lint` failed (exit 2): lint crashed: bad config",
     )
-    assert lint.context == "lint crashed: bad config"
     assert summary(test) == (
         FindingKind.TEST,
         "package.json",
         None,
-        "script `test` failed (exit 1)",
+        "script `test` failed (exit 1): 3 checks, 1 failed: totals differ",
     )
-    assert test.context == "3 checks, 1 failed: totals differ"
 
 
 def test_workspace_packages_run_their_own_tests_from_the_root(
@@ -621,3 +625,108 @@ def test_a_package_without_check_scripts_is_syntax_checked(make_repo: MakeRepo) 
         1,
         "SyntaxError: Unexpected token ';'",
     )
+
+
+# --- chained scripts, stages and TAP ----------------------------------------------------
+
+
+def test_chained_scripts_split_into_their_commands() -> None:
+    assert script_parts("xo && ava && tsd") == ["xo", "ava", "tsd"]
+    assert script_parts("eslint 'src/**/*.js' && node --test") == [
+        "eslint 'src/**/*.js'",
+        "node --test",
+    ]
+    # A `cd` is carried into the commands after it, as the shell would have it.
+    assert script_parts("cd web && tsc && jest") == ["cd web && tsc", "cd web && jest"]
+    # One command, `&&` inside quotes, or shell syntax that cannot be split: run whole.
+    assert script_parts("jest --ci") is None
+    assert script_parts('node -e "a && b"') is None
+    assert script_parts("lint || true && jest") is None
+    assert script_parts("(cd a && jest) && tsd") is None
+
+
+def test_tap_from_ava_names_each_failure_counts_and_skips(tmp_path: Path) -> None:
+    for name in ("add.test.js", "b.test.js"):
+        (tmp_path / "test").mkdir(exist_ok=True)
+        (tmp_path / "test" / name).write_text(
+            "import test from 'ava';\n\ntest('adds', t => {\n\tconst x = 1;\n"
+            "\tt.is(add(2, 2), 4);\n});\n"
+        )
+    rel = rel_to(str(tmp_path))
+    findings, counts = parse_tap(recorded("ava-tap.txt"), rel, tap_locator(tmp_path, rel))
+    assert counts == TestCounts(run=4, failed=2, skipped=2)
+    assert [summary(f) for f in findings] == [
+        (FindingKind.TEST, "test/add.test.js", 5, "AssertionError: t.is() failed"),
+        (FindingKind.TEST, "test/b.test.js", 5, "AssertionError: t.is() failed"),
+    ]
+    assert findings[0].test_id == "add \u203a adds"
+    assert findings[0].context == "Difference (- actual, + expected):\n- 0\n+ 4"
+
+
+_LINT_JS = "console.error('lint: src/a.js:1 uses var');\nprocess.exit(1);\n"
+_NODE_TEST = (
+    'import { test } from "node:test";\nimport assert from "node:assert/strict";\n'
+    'import { add } from "../src/a.js";\n\n'
+    'test("adds", () => {\n  assert.equal(add(1, 2), 3);\n});\n'
+)
+
+
+def test_a_failing_first_command_does_not_keep_the_tests_from_running(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    """`lint && node --test`: the lint part fails at both commits; run whole, the chain never
+    reached the tests and the excused failure passed a change that breaks one."""
+    package = {
+        "name": "chained",
+        "type": "module",
+        "scripts": {"test": "node lint.js && node --test"},
+    }
+    root = make_repo(
+        {
+            "package.json": json.dumps(package),
+            "lint.js": _LINT_JS,
+            "src/a.js": "export const add = (a, b) => a + b;\n",
+            "test/a.test.js": _NODE_TEST,
+        }
+    )
+    report = verify_path(root, local_runner, ONLY_NODE, baseline_ref="HEAD")
+    assert report.ok, report.message  # untouched: the lint failure is excused, the test ran
+    assert report.message.endswith("1 test passed).")
+    write_files(root, {"src/a.js": "export const add = (a, b) => a - b;\n"})
+    report = verify_path(root, local_runner, ONLY_NODE, baseline_ref="HEAD")
+    [result] = report.results
+    lint, test = result.findings
+    assert (lint.new, lint.message) == (
+        False,
+        "`node lint.js` (script `test`) failed (exit 1): lint: src/a.js:1 uses var",
+    )
+    assert (test.new, test.file, test.line, test.test_id) == (True, "test/a.test.js", 6, "adds")
+    assert result.tests == TestCounts(run=1, failed=1)
+    assert not report.ok
+
+
+def test_a_runner_that_stops_before_reporting_is_a_stage_that_did_not_run(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    """node --test whose reporter cannot load writes no report: no pass, even when excused."""
+    package = {"name": "stops", "type": "module", "scripts": {"test": "node --test"}}
+    root = make_repo(
+        {
+            "package.json": json.dumps(package),
+            "test/a.test.js": _NODE_TEST,
+            "src/a.js": "export const add = (a, b) => a + b;\n",
+            ".npmrc": "node-options=--require ./missing-preload.cjs\n",
+        }
+    )
+    report = verify_path(root, local_runner, ONLY_NODE, baseline_ref="HEAD")
+    [result] = report.results
+    assert result.stages["test"].status == StageStatus.STOPPED
+    assert not report.ok
+    assert any(f.new and f.kind == FindingKind.ERROR for f in result.findings)
+
+
+def test_fixing_flags_are_dropped_so_a_check_never_writes() -> None:
+    assert writes_files("eslint --fix .") and check_mode("eslint --fix .") == "eslint  ."
+    assert check_mode("prettier --write src") == "prettier --check src"
+    assert check_mode("prettier -w .") == "prettier --check ."
+    assert not writes_files("eslint .") and check_mode("node fix.js --fix") == "node fix.js --fix"

@@ -17,13 +17,21 @@ from corral.testing.cli import CORRAL
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import python as sample
 from corral.verifiers import verify, verify_path
-from corral.verifiers.base import Finding, FindingKind, ProjectContext, TestCounts
+from corral.verifiers.base import (
+    RAN,
+    Finding,
+    FindingKind,
+    ProjectContext,
+    StageStatus,
+    TestCounts,
+)
 from corral.verifiers.python import (
     READY,
     ProjectConfig,
     describe_pip_failure,
     env_key,
     install_argv,
+    install_argv_for_tests,
     mypy_lacks_json,
     parse_mypy_json,
     parse_mypy_text,
@@ -158,14 +166,15 @@ def test_junit_import_error_points_at_the_import() -> None:
 
 def test_pytest_exits_without_failures_are_errors_but_no_tests_is_not() -> None:
     usage = CommandResult(("pytest",), 4, "", recorded("pytest_usage_error.txt"), 0.1)
-    [finding], counts = pytest_outcome(usage, None, rel)
+    [finding], counts, stage = pytest_outcome(usage, None, rel)
     assert finding.kind == FindingKind.ERROR and counts == TestCounts()
+    assert stage.status == StageStatus.STOPPED
     assert finding.message == "pytest exited 4 but wrote no report"
     assert finding.context and "unrecognized arguments: --no-such-flag" in finding.context
     no_tests = CommandResult(("pytest",), 5, "no tests ran", "", 0.1)
-    assert pytest_outcome(no_tests, None, rel) == ([], TestCounts())
+    assert pytest_outcome(no_tests, None, rel) == ([], TestCounts(), RAN)
     broken = CommandResult(("pytest",), 1, "", "", 0.1)
-    [finding], _ = pytest_outcome(broken, recorded("junit_failures.xml")[:400], rel)
+    [finding], _, _ = pytest_outcome(broken, recorded("junit_failures.xml")[:400], rel)
     assert finding.kind == FindingKind.ERROR and "broken report" in finding.message
 
 
@@ -365,10 +374,13 @@ def test_baseline_checkout_tests_its_own_code(repo: Path, cache_dir: Path) -> No
     main checkout would test the working tree's code there and excuse this new failure."""
     broken = sample.clean()["src/calc/__init__.py"].replace("/ len(values)", "/ 2")
     use(repo, {"src/calc/__init__.py": broken})
-    report = verify_path(repo, LocalRunner(cache_dir), baseline_ref="HEAD")
-    [finding] = report.results[0].findings
-    assert (finding.test_id, finding.new) == ("tests/test_calc.py::test_mean", True)
-    assert not report.ok
+    # Twice: the second time reuses the kept base checkout, and the checkout comparison must
+    # never take the committed file for the agent's edit (that once passed this change).
+    for _ in range(2):
+        report = verify_path(repo, LocalRunner(cache_dir), baseline_ref="HEAD")
+        [finding] = report.results[0].findings
+        assert (finding.test_id, finding.new) == ("tests/test_calc.py::test_mean", True)
+        assert not report.ok
 
 
 def test_cli_json_contract(repo: Path, cache_dir: Path) -> None:
@@ -439,3 +451,190 @@ def test_extra_args_reach_pytest(repo: Path, cache_dir: Path) -> None:
     report = verify(repo, LocalRunner(cache_dir))
     assert report.ok, report.message
     assert report.results[0].tests == TestCounts(run=1)
+
+
+# --- the gate never passes tests that did not run ----------------------------------------
+
+_NEEDS_MISSING_MODULE = (
+    "import corral_not_installed_anywhere  # type: ignore[import-not-found]\n\n\n"
+    "def test_x() -> None:\n"
+    "    assert corral_not_installed_anywhere\n"
+)
+
+
+def test_a_module_that_cannot_be_imported_does_not_stop_the_other_tests(
+    repo: Path, cache_dir: Path
+) -> None:
+    """pytest aborts the session on a collection error; the other modules' tests still run,
+    so a failure the change causes in them is new even when the import error is excused."""
+    use(repo, {"tests/test_other.py": _NEEDS_MISSING_MODULE})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a test module whose dependency is not installed")
+    try:
+        use(repo, sample.failing_test())
+        report = verify_path(repo, LocalRunner(cache_dir), baseline_ref="HEAD")
+        result = report.results[0]
+        new = [f for f in result.findings if f.new]
+        assert [(f.kind, f.test_id) for f in new] == [
+            (FindingKind.TEST, "tests/test_calc.py::test_mean")
+        ]
+        assert result.tests == TestCounts(run=2, failed=1)
+        assert result.stages["test"].status == StageStatus.STOPPED
+        assert not report.ok
+
+        # Nothing new is visible, but the module's own tests never ran: no pass.
+        changed = _NEEDS_MISSING_MODULE.replace("assert corral", "assert not corral")
+        use(repo, {"tests/test_other.py": changed})
+        report = verify_path(repo, LocalRunner(cache_dir), baseline_ref="HEAD")
+        [excused, gap] = report.results[0].findings
+        assert (excused.kind, excused.new) == (FindingKind.COMPILE, False)
+        assert (gap.kind, gap.new) == (FindingKind.ERROR, True)
+        assert gap.message.startswith(
+            "python test stage stopped early: pytest could not collect 1 test module"
+        )
+        assert "(at the base commit too)" in gap.message
+        assert not report.ok and "[error]" in report.message
+    finally:
+        git(repo, "reset", "-q", "--hard", "HEAD~1")
+
+
+def test_ruff_never_fixes_the_checkout(repo: Path, cache_dir: Path) -> None:
+    """A project's `fix = true` would make `ruff check` rewrite the file it reports."""
+    ruff_toml = 'fix = true\nline-length = 100\n[lint]\nselect = ["E", "F", "I"]\n'
+    use(repo, {**sample.lint_violation(), "ruff.toml": ruff_toml})
+    before = (repo / "src/calc/__init__.py").read_text()
+    report = verify(repo, LocalRunner(cache_dir))
+    assert [(f.kind, f.file, f.line) for f in report.results[0].findings] == [
+        (FindingKind.LINT, "src/calc/__init__.py", 3)
+    ]
+    assert (repo / "src/calc/__init__.py").read_text() == before
+
+
+def test_a_pass_says_how_many_tests_ran_even_none(repo: Path, cache_dir: Path) -> None:
+    no_tests = {"tests/test_calc.py": "from calc import add\n\nTHREE = add(1, 2)\n"}
+    report = verify(use(repo, no_tests), LocalRunner(cache_dir))
+    assert report.message == "All checks passed (python; no tests ran)."
+
+
+# --- what the tests need besides the package --------------------------------------------
+
+_TOOL_GROUPS = """\
+[project]
+name = "groups"
+version = "0.1.0"
+
+[dependency-groups]
+lint = ["ruff"]
+test = ["pytest-timeout", {include-group = "fixtures"}]
+fixtures = ["freezegun"]
+
+[tool.poetry.group.dev.dependencies]
+python = "^3.9"
+hypothesis = "^6"
+
+[tool.uv]
+dev-dependencies = ["pytest-mock>=3"]
+
+[tool.pdm.dev-dependencies]
+docs = ["sphinx"]
+tests = ["-e file:///${PROJECT_ROOT}/sub#egg=sub", "respx"]
+
+[tool.hatch.envs.default]
+dependencies = ["coverage[toml]"]
+"""
+
+
+def test_test_dependencies_from_groups_and_from_tox_and_ci(tmp_path: Path) -> None:
+    """A project's test requirements outside its extras: the tests fail to import without
+    them, so the collection error hides every test (at the base too)."""
+    config = _config(
+        tmp_path,
+        {
+            "pyproject.toml": _TOOL_GROUPS,
+            "requirements/test.txt": "pytest-xdist\n",
+            "requirements/docs.txt": "sphinx\n",
+            "tox.ini": "[testenv]\ndeps =\n    -r{toxinidir}/requirements/test.txt\n",
+            ".github/workflows/ci.yml": "steps:\n  - run: pip install -r requirements/test.txt\n",
+        },
+    )
+    assert config.test_requirements == (
+        "pytest-timeout",
+        "freezegun",
+        "hypothesis",
+        "pytest-mock>=3",
+        "respx",
+        "coverage[toml]",
+    )
+    assert config.test_requirement_files == ("requirements/test.txt",)
+    assert install_argv_for_tests(config)[3:5] == ["-r", "requirements/test.txt"]
+    # A change to a referenced file gets a fresh environment.
+    key = env_key(tmp_path, "3.12 /usr")
+    (tmp_path / "requirements/test.txt").write_text("pytest-xdist\nattrs\n")
+    assert env_key(tmp_path, "3.12 /usr") != key
+    assert install_argv_for_tests(_config(tmp_path / "none", {"pyproject.toml": ""})) == []
+
+
+@pytest.mark.slow
+def test_a_dependency_group_is_installed_for_the_tests(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    pyproject = (
+        '[project]\nname = "grouped"\nversion = "0.1.0"\n\n[dependency-groups]\ntest = ["six"]\n'
+    )
+    repo = make_repo(
+        {
+            "pyproject.toml": pyproject,
+            "tests/test_six.py": "import six\n\n\ndef test_six() -> None:\n    assert six.PY3\n",
+        }
+    )
+    report = verify(repo, LocalRunner(cache_dir))
+    assert report.ok, report.message
+    assert report.results[0].tests == TestCounts(run=1)
+
+
+_HATCH_VCS = """\
+[build-system]
+requires = ["hatchling", "hatch-vcs"]
+build-backend = "hatchling.build"
+
+[project]
+name = "vcsversioned"
+dynamic = ["version"]
+
+[tool.hatch.version]
+source = "vcs"
+
+[tool.hatch.build.hooks.vcs]
+version-file = "src/vcsversioned/_version.py"
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/vcsversioned"]
+"""
+
+
+@pytest.mark.slow
+def test_a_vcs_versioned_project_installs_at_the_base_and_leaves_no_version_file(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    """hatch-vcs asks git for the version while installing (the baseline checkout must carry
+    its git data) and writes `_version.py` into the checkout, which the package imports: it
+    is kept outside the checkout and put back only while the checks run."""
+    repo = make_repo(
+        {
+            "pyproject.toml": _HATCH_VCS,
+            ".gitignore": "_version.py\n",
+            "src/vcsversioned/__init__.py": "from ._version import __version__\n",
+            "tests/test_version.py": (
+                "import vcsversioned\n\n\ndef test_version() -> None:\n"
+                "    assert vcsversioned.__version__.startswith('1.2')\n"
+            ),
+        }
+    )
+    git(repo, "tag", "v1.2.0")
+    report = verify_path(repo, LocalRunner(cache_dir), baseline_ref="HEAD")
+    assert report.ok, report.message
+    assert report.results[0].tests == TestCounts(run=1)
+    assert leftovers(repo) == []
+    again = verify(repo, LocalRunner(cache_dir))  # prepared already: nothing reinstalls
+    assert again.ok, again.message
+    assert leftovers(repo) == []

@@ -21,7 +21,7 @@ from corral.llm.settings import make_model
 from corral.sandbox.base import CommandRunner
 from corral.verifiers import VerifierResult, verify
 from corral.verifiers.base import FindingKind
-from corral.verifiers.baseline import BaselineCheckout
+from corral.verifiers.baseline import BaselineCheckout, baselines_dir
 
 Stage = Callable[[], StageResult]
 
@@ -75,7 +75,8 @@ class StagedGate:
     def baseline(self) -> list[VerifierResult]:
         """The verifiers' results on the base commit, computed once per gate."""
         if self._baseline is None:
-            with BaselineCheckout(self.workspace, self.base) as tree:
+            under = baselines_dir(self.runner.cache_dir)
+            with BaselineCheckout(self.workspace, self.base, under) as tree:
                 self._baseline = verify(
                     tree, self.runner.for_workspace(tree), self.settings.verifiers
                 ).results

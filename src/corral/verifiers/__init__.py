@@ -11,7 +11,7 @@ from pathlib import Path
 from corral.config import VerifierSettings
 from corral.sandbox.base import CommandRunner
 from corral.verifiers.base import Finding, FindingKind, TestCounts, VerifierResult
-from corral.verifiers.baseline import BaselineCheckout, apply_baseline
+from corral.verifiers.baseline import BaselineCheckout, apply_baseline, baselines_dir
 from corral.verifiers.report import VerifyReport, format_message
 from corral.verifiers.run import ProgressCallback, verify
 
@@ -40,7 +40,8 @@ def verify_path(
     """verify(), first running the same verifiers on `baseline_ref` when one is given."""
     baseline = None
     if baseline_ref is not None:
-        with BaselineCheckout(path.resolve(), baseline_ref) as tree:
+        under = baselines_dir(runner.cache_dir)
+        with BaselineCheckout(path.resolve(), baseline_ref, under) as tree:
             baseline = verify(
                 tree, runner.for_workspace(tree), settings, prepare=prepare, on_progress=on_progress
             ).results

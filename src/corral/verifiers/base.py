@@ -95,16 +95,49 @@ def counts_json(counts: TestCounts) -> dict[str, int]:
     return {"run": counts.run, "failed": counts.failed, "skipped": counts.skipped}
 
 
+class StageStatus(StrEnum):
+    RAN = "ran"
+    """Ran to the end: its findings, if any, are its whole report."""
+    STOPPED = "stopped"
+    """Started but ended before it checked everything (a collection error, a test build
+    that failed, a chained script that failed as a whole): what it did not reach is unknown."""
+    NOT_RUN = "not_run"
+    """Never started (a step it needs failed first)."""
+
+
+STAGES = ("format", "build", "lint", "test")
+"""The stages a verifier reports, in the order CI runs them."""
+
+
+@dataclass(frozen=True)
+class StageReport:
+    status: StageStatus
+    detail: str | None = None
+    """Why it did not run to the end: the first line a reader needs (one line)."""
+
+    @property
+    def complete(self) -> bool:
+        return self.status == StageStatus.RAN
+
+
+RAN = StageReport(StageStatus.RAN)
+
+
 @dataclass
 class CheckOutcome:
     """What `Verifier.check` returns."""
 
     findings: list[Finding] = field(default_factory=list)
     tests: TestCounts | None = None
-    sources: dict[str, str] = field(default_factory=dict)
+    # Keyword-only: three dicts/lists in a row, easily passed to the wrong one by position.
+    sources: dict[str, str] = field(default_factory=dict, kw_only=True)
     """Check name -> where the decision to run it (or not) came from (`ci_parity.decide`)."""
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list, kw_only=True)
     """What the agent should know once, e.g. a pinned tool version that could not be had."""
+    stages: dict[str, StageReport] = field(default_factory=dict, kw_only=True)
+    """Each stage the project has (format, build, lint, test) and whether it ran to the end.
+    A stage the project does not have is absent; an empty dict is a verifier that does not say.
+    A check CI parity leaves out is absent too: it is not a stage that did not run."""
 
 
 @dataclass
@@ -116,12 +149,39 @@ class VerifierResult:
     duration_s: float
     findings: list[Finding] = field(default_factory=list)
     tests: TestCounts | None = None
-    sources: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict, kw_only=True)
+    notes: list[str] = field(default_factory=list, kw_only=True)
+    stages: dict[str, StageReport] = field(default_factory=dict, kw_only=True)
 
     @property
     def new_findings(self) -> list[Finding]:
         return [f for f in self.findings if f.new]
+
+    def incomplete_stages(self) -> dict[str, StageReport]:
+        return {name: s for name, s in self.stages.items() if not s.complete}
+
+
+def stage_gap_findings(result: VerifierResult, *, at_base_too: bool = False) -> list[Finding]:
+    """One `error` finding per stage that did not run to the end: never a pass.
+
+    Used when nothing new explains the gap (no findings at all, or only pre-existing ones
+    that the baseline excused): a stopped stage may hide any fault of the change.
+    """
+    findings = []
+    for name, stage in result.incomplete_stages().items():
+        verb = "did not run" if stage.status == StageStatus.NOT_RUN else "stopped early"
+        why = f": {stage.detail}" if stage.detail else ""
+        base = " (at the base commit too)" if at_base_too else ""
+        findings.append(
+            Finding(
+                FindingKind.ERROR,
+                None if result.project == "." else result.project,
+                None,
+                f"{result.name} {name} stage {verb}{why}{base}; nothing can pass until it "
+                "runs to the end",
+            )
+        )
+    return findings
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,11 +29,14 @@ from typing import Any
 
 from corral.sandbox.base import CommandResult
 from corral.verifiers.base import (
+    RAN,
     CheckOutcome,
     Finding,
     FindingKind,
     ProjectContext,
     Rel,
+    StageReport,
+    StageStatus,
     TestCounts,
     TestStatus,
     Verifier,
@@ -89,6 +93,8 @@ class CargoVerifier(Verifier):
     def prepare(self, ctx: ProjectContext) -> None:
         lock = ctx.project_dir / "Cargo.lock"
         had_lock = lock.is_file()
+        if not had_lock and _reusestored_lock(ctx):
+            return
         result = run_tool(ctx, ["cargo", "fetch"], "cargo fetch", env=_toolchain_env(ctx))
         if not had_lock and lock.is_file():
             _lock_marker(ctx).parent.mkdir(parents=True, exist_ok=True)
@@ -99,22 +105,49 @@ class CargoVerifier(Verifier):
             )
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
-        # A crate that commits no Cargo.lock (libraries often do not) gets one from cargo:
-        # it is removed afterwards, as the checkout must be left as it was.
+        # A crate that commits no Cargo.lock (libraries often do not) gets one from cargo. It
+        # leaves the checkout after the check, kept in the cache for the next prepare: resolving
+        # again would need the network on every verify.
         lock, marker = ctx.project_dir / "Cargo.lock", _lock_marker(ctx)
         generated = not lock.is_file() or (marker.is_file() and marker.read_text() == _digest(lock))
         try:
             return _check(ctx)
         finally:
             if generated:
+                if lock.is_file():
+                    stored_lock(ctx).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(lock, stored_lock(ctx))
                 lock.unlink(missing_ok=True)
             marker.unlink(missing_ok=True)
 
 
+def _reusestored_lock(ctx: ProjectContext) -> bool:
+    """Put back the lock generated for this crate before, if everything it names is cached."""
+    stored, lock = stored_lock(ctx), ctx.project_dir / "Cargo.lock"
+    if not stored.is_file():
+        return False
+    shutil.copyfile(stored, lock)
+    env = {**OFFLINE_ENV, **_toolchain_env(ctx)}
+    if run_tool(ctx, ["cargo", "fetch", "--offline"], "cargo fetch", env=env).ok:
+        _lock_marker(ctx).parent.mkdir(parents=True, exist_ok=True)
+        _lock_marker(ctx).write_text(_digest(lock))
+        return True
+    lock.unlink(missing_ok=True)  # the manifest asks for more than is cached: resolve again
+    return False
+
+
+def _project_key(ctx: ProjectContext) -> str:
+    return hashlib.sha256(str(ctx.project_dir.resolve()).encode()).hexdigest()[:32]
+
+
 def _lock_marker(ctx: ProjectContext) -> Path:
     """Records (outside the checkout) the Cargo.lock that prepare had cargo generate."""
-    key = hashlib.sha256(str(ctx.project_dir.resolve()).encode()).hexdigest()[:32]
-    return ctx.cache_dir / "cargo-generated-locks" / key
+    return ctx.cache_dir / "cargo-generated-locks" / _project_key(ctx)
+
+
+def stored_lock(ctx: ProjectContext) -> Path:
+    """The generated Cargo.lock of a crate that commits none, between verifies."""
+    return ctx.cache_dir / "cargo-generated-locks" / f"{_project_key(ctx)}.lock"
 
 
 def _digest(path: Path) -> str:
@@ -125,17 +158,22 @@ def _check(ctx: ProjectContext) -> CheckOutcome:
     checks = Checks(ctx, "cargo")
     findings: list[Finding] = []
     unexplained: list[str] = []
+    stages: dict[str, StageReport] = {}
     notes = _missing_toolchain_notes(ctx)
     if not notes and checks.run("fmt", r"\bcargo fmt\b|\brustfmt\b", convention=True):
         findings, unexplained = _rustfmt(ctx)
+        stages["format"] = RAN
     build = _build(ctx, checks, lints=not notes)
     diagnostics = parse_compiler_messages(build.stdout, ctx.rel)
     findings += diagnostics
-    if any(f.kind == FindingKind.COMPILE for f in diagnostics):
-        # the tests would not build either
-        return CheckOutcome(unique_findings(findings), sources=checks.sources, notes=notes)
     if not build.ok and not diagnostics:
         raise VerifierError(f"{build.argv[1]} failed: {output_tail(build)}")
+    stages["build"] = RAN
+    if build.argv[1] == "clippy":
+        stages["lint"] = RAN
+    # Run even when the build above failed: `--all-targets` builds benches and examples the
+    # tests do not need (a bench that needs nightly), and an excused failure there must not
+    # keep the tests from running. Errors the two builds share are reported once.
     test = _cargo(
         ctx,
         ["test", "--workspace", "--no-fail-fast", *ctx.extra_args],
@@ -151,8 +189,13 @@ def _check(ctx: ProjectContext) -> CheckOutcome:
     if not any(f.kind == FindingKind.COMPILE for f in test_build):
         findings += [Finding(FindingKind.ERROR, None, None, m) for m in unexplained]
     findings += [*test_build, *report.findings]
+    stages["test"] = _test_stage(test, test_build, report)
     return CheckOutcome(
-        unique_findings(findings), tests=report.counts, sources=checks.sources, notes=notes
+        unique_findings(findings),
+        tests=report.counts,
+        sources=checks.sources,
+        notes=notes,
+        stages=stages,
     )
 
 
@@ -173,6 +216,18 @@ def _toolchain_env(ctx: ProjectContext) -> dict[str, str]:
     if channel is None or rust_toolchain_installed(ctx, channel):
         return {}
     return {"RUSTUP_TOOLCHAIN": "stable"}
+
+
+def _test_stage(test: CommandResult, test_build: list[Finding], report: TestReport) -> StageReport:
+    """Whether every test binary was built and ran: a failed test build runs none."""
+    errors = [f for f in test_build if f.kind == FindingKind.COMPILE]
+    if errors:
+        first = errors[0]
+        where = f"{first.file}:{first.line}: " if first.file else ""
+        return StageReport(StageStatus.NOT_RUN, f"the tests did not build ({where}{first.message})")
+    if not test.ok and not report.findings:
+        return StageReport(StageStatus.STOPPED, f"cargo test failed: {output_tail(test, 1)}")
+    return RAN
 
 
 def _cargo(

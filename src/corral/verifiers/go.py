@@ -19,11 +19,14 @@ from typing import Any
 
 from corral.sandbox.base import CommandResult
 from corral.verifiers.base import (
+    RAN,
     CheckOutcome,
     Finding,
     FindingKind,
     ProjectContext,
     Rel,
+    StageReport,
+    StageStatus,
     TestCounts,
     TestStatus,
     Verifier,
@@ -91,26 +94,30 @@ class GoVerifier(Verifier):
             return CheckOutcome(tests=TestCounts())
         checks = Checks(ctx, "go")
         notes: list[str] = []
-        findings = _gofmt(ctx, packages, notes) if _runs_gofmt(ctx, checks) else []
+        stages: dict[str, StageReport] = {}
+        findings: list[Finding] = []
+        if _runs_gofmt(ctx, checks):
+            findings = _gofmt(ctx, packages, notes)
+            stages["format"] = RAN
         unexplained: list[str] = []
         # -o /dev/null: a module whose ./... is one main package would get its binary written.
         build = _go(ctx, ["build", "-json", "-o", os.devnull, "./..."], "go build")
         compile_errors = parse_build_events(build.stdout, ctx.rel)
-        if compile_errors:
-            # vet and test would only repeat the same errors.
-            return CheckOutcome(
-                unique_findings([*findings, *compile_errors]), sources=checks.sources, notes=notes
-            )
-        if not build.ok:
+        if not build.ok and not compile_errors:
             raise VerifierError(f"go build failed: {output_tail(build)}")
+        stages["build"] = RAN
+        # vet and test run even when a package does not build: the others' tests still run,
+        # so a failure there excused at the base cannot hide them. Shared errors count once.
         lint: list[Finding] = []
-        # Without a full `go vet` in CI, `go test` runs its own subset of vet, as in CI.
+        # Without a full `go vet` in CI, `go test` runs its own subset of vet, as in CI; the
+        # lint stage is then absent (CI does not have it), not a stage that did not run.
         vet_flags: list[str] = []
         if checks.run("vet", r"\bgo vet\b|golangci-lint", convention=True):
             vet = _go(ctx, ["vet", "-json", "./..."], "go vet")
             lint = parse_vet_json(vet.stdout, ctx.rel)
-            if not vet.ok and not lint:
+            if not vet.ok and not lint and not compile_errors:
                 unexplained.append(f"go vet failed: {output_tail(vet)}")
+            stages["lint"] = RAN
             # vet ran in full: -vet=off keeps its findings from coming back as build errors.
             vet_flags = ["-vet=off"]
         test = _go(ctx, ["test", "-json", *vet_flags, *ctx.extra_args, "./..."], "go test")
@@ -121,10 +128,27 @@ class GoVerifier(Verifier):
             unexplained.append(f"go test failed: {output_tail(test)}")
         if not test_compile:
             findings += [Finding(FindingKind.ERROR, None, None, m) for m in unexplained]
-        findings += [*test_compile, *lint, *report.findings]
+        findings += [*compile_errors, *test_compile, *lint, *report.findings]
+        stages["test"] = _test_stage(test_compile)
         return CheckOutcome(
-            unique_findings(findings), tests=report.counts, sources=checks.sources, notes=notes
+            unique_findings(findings),
+            tests=report.counts,
+            sources=checks.sources,
+            notes=notes,
+            stages=stages,
         )
+
+
+def _test_stage(test_compile: list[Finding]) -> StageReport:
+    """Stopped when a package or its tests did not build: its tests did not run."""
+    if not test_compile:
+        return RAN
+    first = test_compile[0]
+    where = f"{first.file}:{first.line}: " if first.file else ""
+    return StageReport(
+        StageStatus.STOPPED,
+        f"a package did not build, so its tests did not run ({where}{first.message})",
+    )
 
 
 @contextmanager

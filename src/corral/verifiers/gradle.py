@@ -30,6 +30,7 @@ from corral.verifiers.base import (
 )
 from corral.verifiers.junit import (
     SPOTLESS_HEADER,
+    jvm_test_stage,
     read_checkstyle_reports,
     read_junit_reports,
     spotless_findings,
@@ -94,7 +95,8 @@ def read_outcome(ctx: ProjectContext, result: CommandResult, projects: list[Path
     if not result.ok and not findings:
         findings = [unexplained_failure(result)]
     unknown = not reports and not result.ok  # tests never ran: unknown, not zero
-    return CheckOutcome(findings, None if unknown else counts)
+    stage = jvm_test_stage(result.ok, [(p, bool(_test_reports(p))) for p in projects], ctx)
+    return CheckOutcome(findings, None if unknown else counts, stages={"test": stage})
 
 
 def gradle_command(project_dir: Path) -> list[str]:

@@ -14,7 +14,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corral.verifiers.base import Finding, FindingKind, ProjectContext, TestCounts, VerifierError
+from corral.verifiers.base import (
+    RAN,
+    Finding,
+    FindingKind,
+    ProjectContext,
+    StageReport,
+    StageStatus,
+    TestCounts,
+    VerifierError,
+)
 from corral.verifiers.patterns import JAVA_FRAME as _FRAME
 
 _MAX_MESSAGE = 300
@@ -285,3 +294,23 @@ def _first_change(diff: Sequence[str]) -> tuple[int | None, str | None]:
                 return line, "\n".join(changed)
             line += 1
     return None, None
+
+
+def jvm_test_stage(
+    build_ok: bool, reported: Iterable[tuple[Path, bool]], ctx: ProjectContext
+) -> StageReport:
+    """Whether every module with tests (`src/test`) reported them. A failed build stops at
+    the first module that does not compile, so the tests of the ones after it never ran."""
+    if build_ok:
+        return RAN
+    missing = [
+        d for d, has_reports in reported if (d / "src" / "test").is_dir() and not has_reports
+    ]
+    if not missing:
+        return RAN
+    where = ctx.rel(missing[0])
+    more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+    return StageReport(
+        StageStatus.NOT_RUN,
+        f"the build failed before the tests of {where}{more} ran",
+    )

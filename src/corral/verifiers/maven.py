@@ -34,6 +34,7 @@ from corral.verifiers.base import (
 from corral.verifiers.ci_parity import maven_goals
 from corral.verifiers.junit import (
     SPOTLESS_HEADER,
+    jvm_test_stage,
     read_checkstyle_reports,
     read_junit_reports,
     spotless_findings,
@@ -133,8 +134,15 @@ class MavenVerifier(Verifier):
         if not result.ok and not built:
             built = [_unexplained(ctx, build, result)]
         note = maven_executable(ctx)[1]
+        modules = [(d, bool(_test_reports(d))) for d in build.modules.values()]
+        # CI's phase is always `test` or later (`maven_phase`): the test stage is always had.
+        stages = {"test": jvm_test_stage(result.ok, modules, ctx)}
         return CheckOutcome(
-            findings + built, counts, sources={phase: source}, notes=[note] if note else []
+            findings + built,
+            counts,
+            sources={phase: source},
+            notes=[note] if note else [],
+            stages=stages,
         )
 
 
@@ -244,7 +252,22 @@ def _unexplained(ctx: ProjectContext, build: MavenBuild, result: CommandResult) 
     if _RESOLUTION.search(result.output):
         _stamp(ctx, build).unlink(missing_ok=True)  # so that the next prepare fetches again
         message = f"dependencies are missing from the local cache; {message}"
+    elif hint := environment_hint(result.output):
+        message = f"{message}\n{hint}"
     return Finding(FindingKind.ERROR, None, None, message[:400], context=context)
+
+
+_ENVIRONMENT_RULE = re.compile(r"\b(RequireMavenVersion|RequireJavaVersion|RequireOS)\b")
+
+
+def environment_hint(output: str) -> str | None:
+    """A hint when the build failed on a rule about the machine, not on the code."""
+    if not _ENVIRONMENT_RULE.search(output):
+        return None
+    return (
+        "hint: the project's enforcer rule is about this machine (its Maven or Java version), "
+        "not the change: use the project's mvnw, or the version the rule names"
+    )
 
 
 def explain_failure(output: str, exit_code: int) -> tuple[str, str | None]:

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import textwrap
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +33,14 @@ from ruamel.yaml.error import YAMLError
 
 from corral.sandbox.base import CommandResult, ToolMissingError, write_inside
 from corral.verifiers.base import (
+    RAN,
     CheckOutcome,
     Finding,
     FindingKind,
     ProjectContext,
     Rel,
+    StageReport,
+    StageStatus,
     TestCounts,
     Verifier,
     VerifierError,
@@ -49,7 +52,7 @@ from corral.verifiers.patterns import ANSI as _ANSI
 
 """A path as a tool printed it, made relative to the repository root."""
 PmName = Literal["npm", "yarn", "pnpm"]
-Runner = Literal["node", "jest", "vitest", "mocha", "other"]
+Runner = Literal["node", "jest", "vitest", "mocha", "ava", "other"]
 
 FORMAT_SCRIPTS = ("format:check", "prettier:check", "fmt:check")
 # What in a CI command means the project type-checks (a script or tsc itself).
@@ -113,20 +116,25 @@ class NodeVerifier(Verifier):
         typecheck = ci.run("typecheck", _TYPECHECK_IN_CI, convention=True)
         with _Tools(ctx, pm, env=CHECK_ENV).scratch() as tools:
             findings = [
-                *_run_named(tools, sites, ci.scripts_allowed(FORMAT_SCRIPTS, defined)),
-                *_run_named(tools, sites, ci.scripts_allowed(("lint",), defined), lint=True),
+                *_run_named(
+                    tools, sites, ci.scripts_allowed(FORMAT_SCRIPTS, defined), stage="format"
+                ),
+                *_run_named(
+                    tools, sites, ci.scripts_allowed(("lint",), defined), stage="lint", lint=True
+                ),
             ]
+            # A script CI does not run is not run here: its stage is absent, not a gap.
             build = ci.scripts_allowed(("build",), defined)
-            compile_findings = [
+            findings += [
                 *(_typecheck(tools, sites) if typecheck else []),
-                *_run_named(tools, sites, build, main=not _has(sites, "test")),
+                *_run_named(tools, sites, build, stage="build", main=not _has(sites, "test")),
             ]
-            findings += compile_findings
-            tests = None
-            if not compile_findings:  # tests of code that does not build only add noise
-                test_findings, tests = _run_tests(tools, sites)
-                findings += test_findings
-        return CheckOutcome(_unique(findings), tests, sources=ci.sources)
+            # The tests run even when the build failed: an excused build failure (there at
+            # the base too) must not keep them from running; the cause leads the message.
+            test_findings, tests = _run_tests(tools, sites)
+            findings += test_findings
+            stages = dict(tools.stages)
+        return CheckOutcome(_unique(findings), tests, sources=ci.sources, stages=stages)
 
 
 # --- package.json, workspaces and package managers ------------------------------------------
@@ -326,7 +334,14 @@ class _Tools:
     pm: PackageManager
     env: Mapping[str, str] = field(default_factory=dict)
     reports: Path | None = None
+    stages: dict[str, StageReport] = field(default_factory=dict)
     _launcher: list[str] | None = None
+
+    def mark(self, stage: str, report: StageReport) -> None:
+        """Record a stage's outcome; the worst of its scripts' (one per workspace) wins."""
+        current = self.stages.get(stage)
+        if current is None or current.complete:
+            self.stages[stage] = report
 
     def run_pm(
         self,
@@ -482,6 +497,7 @@ def _run_named(
     sites: Sequence[_Site],
     names: Sequence[str],
     *,
+    stage: str,
     lint: bool = False,
     main: bool = False,
 ) -> list[Finding]:
@@ -493,13 +509,19 @@ def _run_named(
             continue
         for site in chosen:
             extra = list(tools.ctx.extra_args) if main else []
-            if lint and _is_plain_eslint(site.scripts[name]):
+            text = site.scripts[name]
+            parts = script_parts(text) or ([text] if writes_files(text) else None)
+            if parts is not None:
+                findings += _run_chain(tools, site, name, parts, extra, stage)[0]
+            elif lint and _is_plain_eslint(site.scripts[name]):
                 findings += _run_eslint_json(tools, site, name, extra)
+                tools.mark(stage, RAN)
             else:
                 result = _run_script(tools, site, name, extra)
                 findings += _text_findings(tools, site, result) or _failed(
                     tools.ctx, site, name, result, FindingKind.ERROR
                 )
+                tools.mark(stage, RAN)
         break
     return findings
 
@@ -522,19 +544,34 @@ def _run_script(
 def _failed(
     ctx: ProjectContext, site: _Site, script: str, result: CommandResult, kind: FindingKind
 ) -> list[Finding]:
-    """A failed script whose output named nothing we can parse: its tail, never a pass."""
+    """A failed script whose output named nothing we can parse: its first error line and the
+    lines after it (else its tail), never only the exit code."""
     if result.ok:
         return []
-    lines = [line for line in _ANSI.sub("", result.output).splitlines() if line.strip()]
-    return [
-        Finding(
-            kind,
-            ctx.rel(site.directory / "package.json"),
-            None,
-            f"script `{script}` failed (exit {result.exit_code})",
-            context="\n".join(lines[-_TAIL_LINES:]) or None,
-        )
-    ]
+    what = script if script.startswith(("`", "script ")) else f"script `{script}`"
+    cause, context = first_error_lines(result.output)
+    message = f"{what} failed (exit {result.exit_code})" + (f": {cause}" if cause else "")
+    return [Finding(kind, ctx.rel(site.directory / "package.json"), None, message, context=context)]
+
+
+_FAILURE_LINE = re.compile(
+    r"\b(Error|ERR!|FAIL(ED)?|Failed|failed|not ok|Expected|expected|Assertion)\b"
+    r"|[\u2716\u2718\u00d7]|^error\b"
+)
+
+
+def first_error_lines(output: str) -> tuple[str | None, str | None]:
+    """The first line that reads as a failure (an assertion, an error) and up to five after
+    it; without one, the output's last line and the few before it."""
+    lines = [ln.rstrip() for ln in _ANSI.sub("", output).splitlines() if ln.strip()]
+    if not lines:
+        return None, None
+    at = next((i for i, ln in enumerate(lines) if _FAILURE_LINE.search(ln)), None)
+    if at is None:
+        tail = lines[-_TAIL_LINES:]
+        return tail[-1].strip()[:300], "\n".join(tail[:-1]) or None
+    after = textwrap.dedent("\n".join(lines[at + 1 : at + 1 + _TAIL_LINES]))
+    return lines[at].strip()[:300], after or None
 
 
 def _text_findings(tools: _Tools, site: _Site, result: CommandResult) -> list[Finding]:
@@ -556,7 +593,7 @@ def _site_rel(ctx: ProjectContext, site: _Site) -> Rel:
 
 def _typecheck(tools: _Tools, sites: Sequence[_Site]) -> list[Finding]:
     if any(_sites_for(sites, name) for name in TYPECHECK_SCRIPTS):
-        return _run_named(tools, sites, TYPECHECK_SCRIPTS)
+        return _run_named(tools, sites, TYPECHECK_SCRIPTS, stage="build")
     ctx = tools.ctx
     has_typescript = (ctx.project_dir / "node_modules" / "typescript" / "package.json").is_file()
     build = sites[0].scripts.get("build", "")
@@ -565,6 +602,7 @@ def _typecheck(tools: _Tools, sites: Sequence[_Site]) -> list[Finding]:
     if re.search(r"\btsc\b", build):  # the build step type-checks already
         return []
     result = tools.exec("tsc", ["--noEmit", "--pretty", "false"], "`tsc --noEmit`")
+    tools.mark("build", RAN)
     return parse_tsc(_ANSI.sub("", result.output), ctx.rel) or _failed(
         ctx, sites[0], "tsc --noEmit", result, FindingKind.ERROR
     )
@@ -572,6 +610,340 @@ def _typecheck(tools: _Tools, sites: Sequence[_Site]) -> list[Finding]:
 
 def _unique(findings: Sequence[Finding]) -> list[Finding]:
     return list(dict.fromkeys(findings))
+
+
+# --- chained scripts -----------------------------------------------------------------------
+
+_STATEFUL_PART = re.compile(r"^(cd|export|source|\.|set|unset|umask)\s")
+_MAX_ALIAS_DEPTH = 5
+
+
+def script_parts(script: str) -> list[str] | None:
+    """The commands of `a && b && c`, or None for one command or shell syntax that cannot be
+    split safely (`||`, `;`, subshells). A `cd dir` or `export X=1` part is carried into every
+    part after it, as the chain would have it."""
+    parts = _split_and(script)
+    if parts is None or len(parts) < 2:
+        return None
+    commands: list[str] = []
+    prefix: list[str] = []
+    for part in parts:
+        if _STATEFUL_PART.match(part):
+            prefix.append(part)
+        else:
+            commands.append(" && ".join([*prefix, part]))
+    return commands if len(commands) >= 2 else None
+
+
+def _split_and(script: str) -> list[str] | None:
+    parts: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
+    i = 0
+    while i < len(script):
+        c = script[i]
+        if quote is not None:
+            if c == "\\" and quote == '"':
+                current.append(script[i : i + 2])
+                i += 2
+                continue
+            if c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c == "\\":
+            current.append(script[i : i + 2])
+            i += 2
+            continue
+        elif script.startswith("&&", i):
+            parts.append("".join(current).strip())
+            current = []
+            i += 2
+            continue
+        elif script.startswith("||", i) or c in ";()`{}":
+            return None
+        current.append(c)
+        i += 1
+    parts.append("".join(current).strip())
+    return None if quote is not None or not all(parts) else parts
+
+
+def _expand_aliases(site: _Site, parts: list[str], depth: int = 0) -> list[str]:
+    """`npm run lint` parts replaced by the lint script's own commands, so each is localised."""
+    expanded: list[str] = []
+    for part in parts:
+        alias = _SCRIPT_ALIAS.match(part)
+        target = site.scripts.get(alias["name"]) if alias else None
+        if target is None or depth >= _MAX_ALIAS_DEPTH:
+            expanded.append(part)
+            continue
+        expanded += _expand_aliases(site, script_parts(target) or [target], depth + 1)
+    return expanded
+
+
+def _run_chain(
+    tools: _Tools,
+    site: _Site,
+    script: str,
+    parts: list[str],
+    extra: Sequence[str],
+    stage: str,
+    kind: FindingKind = FindingKind.ERROR,
+) -> tuple[list[Finding], TestCounts | None]:
+    """Each part of `a && b && c` on its own and to the end, with the reporter its tool has.
+
+    Run whole, a failing `a` (excused because it failed at the base too) would keep `b` and
+    `c` from running at all; and the chain's exit code alone names no file.
+    """
+    findings: list[Finding] = []
+    counts: TestCounts | None = None
+    if f"pre{script}" in site.scripts:  # what `npm run` would have run first
+        result = _run_script(tools, site, f"pre{script}", [])
+        findings += _text_findings(tools, site, result) or _failed(
+            tools.ctx, site, f"pre{script}", result, kind
+        )
+    commands = _expand_aliases(site, parts)
+    for i, command in enumerate(commands):
+        args = list(extra) if i == len(commands) - 1 else []
+        part_findings, part_counts = _run_part(tools, site, script, command, args, stage, kind)
+        findings += part_findings
+        if part_counts is not None:
+            counts = part_counts if counts is None else counts.add(part_counts)
+    return findings, counts
+
+
+_WRITE_FLAG = re.compile(r"(?<=\s)(--fix|--write|-w)(?=\s|$)")
+_CHECK_FLAG = {"--fix": "", "--write": "--check", "-w": "--check"}
+
+
+def writes_files(command: str) -> bool:
+    """Whether a lint or format command would rewrite files (`eslint --fix`, `prettier -w`)."""
+    return _tool_name(command) in ("eslint", "xo", "prettier") and bool(_WRITE_FLAG.search(command))
+
+
+def check_mode(command: str) -> str:
+    """The command without its fixing flag: a check never writes to the checkout."""
+    if _tool_name(command) not in ("eslint", "xo", "prettier"):
+        return command
+    return _WRITE_FLAG.sub(lambda m: _CHECK_FLAG[m[1]], command)
+
+
+def _run_part(
+    tools: _Tools,
+    site: _Site,
+    script: str,
+    command: str,
+    args: list[str],
+    stage: str,
+    kind: FindingKind,
+) -> tuple[list[Finding], TestCounts | None]:
+    what = f"`{command}` (script `{script}`)"
+    command = check_mode(command)
+    runner = detect_test_runner(command)
+    if runner != "other":
+        report = tools.report_path(f"{runner}-report")
+        options, env = _report_options(runner, report)
+        result = _run_shell(tools, site, command, [*options, *args], env)
+        return _runner_outcome(tools, site, runner, report, result, what)
+    tool = _tool_name(command)
+    rel = _site_rel(tools.ctx, site)
+    if tool in ("eslint", "xo") and _no_output_options(command):
+        options = ["--reporter=json"] if tool == "xo" else ["--format", "json"]
+        result = _run_shell(tools, site, command, [*options, *args])
+        tools.mark("lint", RAN)
+        try:
+            return parse_eslint_json(_json_array(result.stdout), rel), None
+        except ValueError:
+            pass
+    else:
+        result = _run_shell(tools, site, command, args)
+        tools.mark(_PART_STAGES.get(tool or "", stage), RAN)
+    return _text_findings(tools, site, result) or _failed(tools.ctx, site, what, result, kind), None
+
+
+_PART_STAGES = {"tsc": "build", "prettier": "format", "eslint": "lint", "xo": "lint"}
+
+
+def _tool_name(command: str) -> str | None:
+    """The program a part runs, past `VAR=value` assignments and `npx`/`pnpm exec`."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    words = [w for w in words if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w)]
+    while words and words[0] in ("npx", "exec", "pnpm", "yarn", "--no", "--"):
+        words = words[1:]
+    return Path(words[0]).name if words else None
+
+
+def _no_output_options(command: str) -> bool:
+    return not re.search(r"(^|\s)(-f|--format|-o|--output-file|--reporter)(=|\s|$)", command)
+
+
+def _json_array(text: str) -> str:
+    """The JSON report in a tool's stdout, past anything printed before it."""
+    start = text.find("[")
+    if start < 0:
+        raise ValueError("no JSON report")
+    return text[start:]
+
+
+def _run_shell(
+    tools: _Tools,
+    site: _Site,
+    command: str,
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+) -> CommandResult:
+    """One part of a script, as the package manager would run it: `sh -c` with the
+    installed binaries on the PATH."""
+    bins = [
+        site.directory / "node_modules" / ".bin",
+        tools.ctx.project_dir / "node_modules" / ".bin",
+    ]
+    path = os.pathsep.join(
+        [*dict.fromkeys(str(b) for b in bins), os.environ.get("PATH", os.defpath)]
+    )
+    full = f"{command} {shlex.join(args)}" if args else command
+    return run_tool(
+        tools.ctx,
+        ["sh", "-c", full],
+        f"`{command}`",
+        cwd=site.directory,
+        env={**tools.env, **(env or {}), "PATH": path},
+    )
+
+
+# --- TAP (ava --tap) ---------------------------------------------------------------------
+
+_TAP_RESULT = re.compile(
+    r"^(?P<ok>not ok|ok)\b(?: \d+)?(?: - (?P<name>.*?))?(?: # (?P<directive>SKIP|TODO)\b.*)?$",
+    re.IGNORECASE,
+)
+_TAP_TITLE_SEP = " \u203a "  # ava's separator between file and test title
+_TEST_EXTENSIONS = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx")
+
+Locator = Callable[[str, str | None], tuple[str, int] | None]
+
+
+def parse_tap(
+    text: str, rel: Rel, locate: Locator | None = None
+) -> tuple[list[Finding], TestCounts]:
+    """TAP 13 (`ava --tap`, tap, node-tap): each failing test with its YAML diagnostics.
+
+    ava's `at` is often a frame in ava itself; then `locate` finds the test by its title.
+    """
+    lines = text.splitlines()
+    findings: list[Finding] = []
+    counts = TestCounts()
+    if not any(_TAP_RESULT.match(ln) for ln in lines) and "TAP version" not in text:
+        raise ValueError("not a TAP report")
+    for i, line in enumerate(lines):
+        match = _TAP_RESULT.match(line)
+        if match is None:
+            continue
+        if match["directive"]:
+            counts.skipped += 1
+            continue
+        counts.run += 1
+        if match["ok"].lower() == "ok":
+            continue
+        counts.failed += 1
+        findings.append(_tap_finding(match["name"] or "?", _tap_yaml(lines[i + 1 :]), rel, locate))
+    return findings, counts
+
+
+def _tap_yaml(rest: list[str]) -> dict[str, Any]:
+    if not rest or rest[0].strip() != "---":
+        return {}
+    block = []
+    for line in rest[1:]:
+        if line.strip() == "...":
+            break
+        block.append(line)
+    try:
+        data = YAML(typ="safe").load(textwrap.dedent("\n".join(block)))
+    except YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _tap_finding(name: str, diag: dict[str, Any], rel: Rel, locate: Locator | None) -> Finding:
+    assertion = str(diag.get("assertion") or "")
+    text = str(diag.get("message") or "").strip()
+    error = str(diag.get("name") or "failed")
+    message = (
+        f"{error}: {text}" if text else (f"{error}: {assertion} failed" if assertion else error)
+    )
+    details = diag.get("details") or diag.get("values") or {}
+    context_lines: list[str] = []
+    if isinstance(details, dict):
+        for key, value in details.items():
+            context_lines += [str(key).rstrip(":") + ":", *str(value).splitlines()]
+    where = source_frame("at " + str(diag.get("at") or "").replace("\n", " "), rel)
+    if where is None and locate is not None:
+        where = locate(name, assertion or None)
+    file, line = where if where else (None, None)
+    return Finding(
+        FindingKind.TEST,
+        file,
+        line,
+        message.splitlines()[0][:300],
+        test_id=name,
+        context="\n".join(context_lines[:_TAIL_LINES]) or None,
+    )
+
+
+def tap_locator(directory: Path, rel: Rel) -> Locator:
+    """Finds an ava test by its title (and file prefix) in the test sources below `directory`,
+    at its failing assertion's line when the assertion is named."""
+
+    def locate(name: str, assertion: str | None) -> tuple[str, int] | None:
+        *prefix, title = name.split(_TAP_TITLE_SEP)
+        declared = re.compile(r"\btest(?:\.\w+)*\(\s*(['\"`])" + re.escape(title) + r"\1")
+        for path in _test_sources(directory):
+            if prefix and _ava_stem(path) != prefix[-1]:
+                continue
+            lines = path.read_text(errors="replace").splitlines()
+            start = next((i for i, ln in enumerate(lines) if declared.search(ln)), None)
+            if start is not None:
+                return rel(str(path)), _assertion_line(lines, start, assertion) + 1
+        return None
+
+    return locate
+
+
+def _assertion_line(lines: list[str], start: int, assertion: str | None) -> int:
+    """The 0-based line of `assertion` (`t.is()`) in the test declared at `start`, else start."""
+    if not assertion:
+        return start
+    call = assertion.removesuffix(")").removesuffix("(") + "("
+    for j in range(start + 1, len(lines)):
+        if re.search(r"\btest(?:\.\w+)*\(", lines[j]):
+            break
+        if call in lines[j]:
+            return j
+    return start
+
+
+def _ava_stem(path: Path) -> str:
+    stem = path.name
+    for ext in _TEST_EXTENSIONS:
+        stem = stem.removesuffix(ext)
+    return stem.removesuffix(".test").removesuffix(".spec")
+
+
+_MAX_TEST_SOURCES = 3000
+
+
+def _test_sources(directory: Path) -> list[Path]:
+    found: list[Path] = []
+    for folder, subdirs, files in os.walk(directory):
+        subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS and not d.startswith("."))
+        found += [Path(folder) / f for f in sorted(files) if f.endswith(_TEST_EXTENSIONS)]
+        if len(found) > _MAX_TEST_SOURCES:
+            break
+    return found
 
 
 # --- ESLint ----------------------------------------------------------------------------------
@@ -741,7 +1113,7 @@ def detect_test_runner(script: str) -> Runner:
     words = re.findall(r"[\w:.-]+", script)
     if re.search(r"\bnode\b[^&|;]*\s--test\b", script):
         return "node"
-    runners: tuple[Runner, ...] = ("jest", "vitest", "mocha")
+    runners: tuple[Runner, ...] = ("jest", "vitest", "mocha", "ava")
     return next((runner for runner in runners if runner in words), "other")
 
 
@@ -771,8 +1143,14 @@ def _run_tests(tools: _Tools, sites: Sequence[_Site]) -> tuple[list[Finding], Te
         script = site.scripts[name]
         if NPM_PLACEHOLDER_TEST in script:
             continue
-        runner = detect_test_runner(script)
-        site_findings, site_counts = _run_test_site(tools, site, runner, name)
+        parts = script_parts(script)
+        if parts is not None:
+            site_findings, site_counts = _run_chain(
+                tools, site, name, parts, list(tools.ctx.extra_args), "test", FindingKind.TEST
+            )
+        else:
+            runner = detect_test_runner(script)
+            site_findings, site_counts = _run_test_site(tools, site, runner, name)
         findings += site_findings
         if site_counts is not None:
             counts = site_counts if counts is None else counts.add(site_counts)
@@ -785,23 +1163,45 @@ def _run_test_site(
     report = tools.report_path(f"{runner}-report")
     args, env = _report_options(runner, report)
     result = _run_script(tools, site, script, [*args, *tools.ctx.extra_args], env)
-    rel = _site_rel(tools.ctx, site)
-    parsed: tuple[list[Finding], TestCounts] | None = None
-    try:
-        if runner == "node":
-            parsed = parse_node_junit(report.read_text(), rel, _ANSI.sub("", result.output))
-        elif runner in ("jest", "vitest"):
-            parsed = parse_jest_json(report.read_text(), rel)
-        elif runner == "mocha":
-            text = report.read_text() if report.is_file() else result.stdout  # mocha < 10.2
-            parsed = parse_mocha_json(text, rel)
-    except (OSError, ValueError, ET.ParseError, KeyError, TypeError):
-        parsed = None
-    failed = _failed(tools.ctx, site, script, result, FindingKind.TEST)
+    return _runner_outcome(tools, site, runner, report, result, f"script `{script}`")
+
+
+def _runner_outcome(
+    tools: _Tools, site: _Site, runner: Runner, report: Path, result: CommandResult, what: str
+) -> tuple[list[Finding], TestCounts | None]:
+    """Findings and counts from a runner's report; the test stage stopped when it wrote none."""
+    parsed = _parse_runner_report(
+        runner, report, result, site.directory, _site_rel(tools.ctx, site)
+    )
+    failed = _failed(tools.ctx, site, what, result, FindingKind.TEST)
     if parsed is None:
+        if runner != "other" and not result.ok:
+            why = failed[0].message if failed else f"{what} failed"
+            tools.mark("test", StageReport(StageStatus.STOPPED, f"{why} before reporting tests"))
+        else:
+            tools.mark("test", RAN)
         return failed, None
+    tools.mark("test", RAN)
     # A non-zero exit with every test passing (a hook, a coverage threshold) still fails.
     return parsed[0] or failed, parsed[1]
+
+
+def _parse_runner_report(
+    runner: Runner, report: Path, result: CommandResult, directory: Path, rel: Rel
+) -> tuple[list[Finding], TestCounts] | None:
+    try:
+        if runner == "node":
+            return parse_node_junit(report.read_text(), rel, _ANSI.sub("", result.output))
+        if runner in ("jest", "vitest"):
+            return parse_jest_json(report.read_text(), rel)
+        if runner == "mocha":
+            text = report.read_text() if report.is_file() else result.stdout  # mocha < 10.2
+            return parse_mocha_json(text, rel)
+        if runner == "ava":
+            return parse_tap(_ANSI.sub("", result.stdout), rel, tap_locator(directory, rel))
+    except (OSError, ValueError, ET.ParseError, KeyError, TypeError):
+        return None
+    return None
 
 
 def _report_options(runner: Runner, report: Path) -> tuple[list[str], dict[str, str]]:
@@ -820,6 +1220,8 @@ def _report_options(runner: Runner, report: Path) -> tuple[list[str], dict[str, 
         return ["--reporter=default", "--reporter=json", f"--outputFile.json={report}"], {}
     if runner == "mocha":
         return ["--reporter", "json", "--reporter-option", f"output={report}"], {}
+    if runner == "ava":
+        return ["--tap"], {}
     return [], {}
 
 

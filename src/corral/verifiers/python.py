@@ -34,11 +34,14 @@ from typing import Any
 
 from corral.sandbox.base import CommandResult, write_inside
 from corral.verifiers.base import (
+    RAN,
     CheckOutcome,
     Finding,
     FindingKind,
     ProjectContext,
     Rel,
+    StageReport,
+    StageStatus,
     TestCounts,
     Verifier,
     VerifierError,
@@ -46,6 +49,7 @@ from corral.verifiers.base import (
     run_tool,
 )
 from corral.verifiers.ci_parity import python_checks
+from corral.verifiers.discovery import SKIPPED_DIRS
 from corral.verifiers.patterns import PYTEST_E_LINE as _E_LINE
 from corral.verifiers.patterns import PYTEST_FRAME as _FRAME
 from corral.verifiers.patterns import PYTEST_SYNTAX_AT as _SYNTAX_AT
@@ -92,34 +96,49 @@ class PythonVerifier(Verifier):
                 "(its dependency declarations changed, or it was never prepared)"
             )
         (venv / READY).touch()
-        tools = _Tools(ctx, venv)
-        findings: list[Finding] = []
-        unpinned = _unpinned_tools(venv)
-        if config.ruff and "ruff" not in unpinned:
-            findings += tools.ruff_check()
-        if config.ruff_format and "ruff" not in unpinned:
-            findings += tools.ruff_format()
-        if config.mypy and "mypy" not in unpinned:
-            findings += tools.mypy(config.mypy_targets)
-        test_findings, counts = tools.pytest()
-        return CheckOutcome(
-            without_repeated_compile_errors(findings + test_findings),
-            counts,
-            sources=dict(config.sources),
-            notes=[
-                f"the project pins {tool} {version}, which could not be installed: "
-                f"{tool} was not run"
-                for tool, version in config.tool_pins
-                if tool in unpinned
-            ],
-        )
+        with _generated_files_in_place(ctx, venv):
+            return _check(ctx, config, venv)
+
+
+def _check(ctx: ProjectContext, config: ProjectConfig, venv: Path) -> CheckOutcome:
+    tools = _Tools(ctx, venv)
+    findings: list[Finding] = []
+    # A check CI does not run, or a pinned tool that could not be installed, is not run:
+    # its stage is absent (the project does not have it here), never a stage that stopped.
+    stages: dict[str, StageReport] = {}
+    unpinned = _unpinned_tools(venv)
+    if config.ruff and "ruff" not in unpinned:
+        findings += _staged(stages, "lint", tools.ruff_check())
+    if config.ruff_format and "ruff" not in unpinned:
+        findings += _staged(stages, "format", tools.ruff_format())
+    if config.mypy and "mypy" not in unpinned:
+        findings += _staged(stages, "build", tools.mypy(config.mypy_targets))
+    test_findings, counts, stages["test"] = tools.pytest()
+    return CheckOutcome(
+        without_repeated_compile_errors(findings + test_findings),
+        counts,
+        sources=dict(config.sources),
+        notes=[
+            f"the project pins {tool} {version}, which could not be installed: {tool} was not run"
+            for tool, version in config.tool_pins
+            if tool in unpinned
+        ],
+        stages=stages,
+    )
+
+
+def _staged(stages: dict[str, StageReport], stage: str, findings: list[Finding]) -> list[Finding]:
+    """Record a checker's stage: stopped when the tool itself failed (an `error` finding)."""
+    error = next((f for f in findings if f.kind == FindingKind.ERROR), None)
+    stages[stage] = RAN if error is None else StageReport(StageStatus.STOPPED, error.message)
+    return findings
 
 
 def _install(ctx: ProjectContext, config: ProjectConfig, python: Interpreter, venv: Path) -> None:
     argv = [python.executable, "-m", "venv", "--without-pip", str(venv)]
     _succeed(run_tool(ctx, argv, "python3 -m venv"))
     pip = _pip(ctx, python, venv)
-    with _removing_new_build_files(ctx.project_dir):
+    with _removing_new_build_files(ctx.project_dir), _keeping_generated_files(ctx, venv):
         result = run_tool(ctx, [*pip, *install_argv(config)], "pip install")
         pinned = {tool for tool, _ in config.tool_pins}
         if not result.ok and pinned & {
@@ -128,9 +147,15 @@ def _install(ctx: ProjectContext, config: ProjectConfig, python: Interpreter, ve
             # A pinned tool that cannot be had: install the rest, and never run that tool.
             result = run_tool(ctx, [*pip, *install_argv(config, pinned=False)], "pip install")
             (venv / UNPINNED).write_text("\n".join(sorted(pinned)))
-    if not result.ok:
-        reason = describe_pip_failure(result.output)
-        raise VerifierError(reason, file=_declaring_file(ctx, reason))
+        if not result.ok:
+            reason = describe_pip_failure(result.output)
+            raise VerifierError(reason, file=_declaring_file(ctx, reason))
+        extra = install_argv_for_tests(config)
+        if extra:
+            # What the tests need besides the package, as CI installs it. A group that cannot
+            # install here (a docs tool that needs a compiler) must not stop the verifier: a
+            # test that then cannot import says what is missing.
+            run_tool(ctx, [*pip, *extra], "pip install (test dependencies)")
 
 
 def _pip(ctx: ProjectContext, python: Interpreter, venv: Path) -> list[str]:
@@ -153,10 +178,15 @@ class ProjectConfig:
     installable: bool
     extras: tuple[str, ...]
     requirement_files: tuple[str, ...]
-    ruff: bool
-    ruff_format: bool
-    mypy: bool
-    mypy_targets: tuple[str, ...]
+    test_requirements: tuple[str, ...] = ()
+    """Requirements the project's tests need beyond the package: its dev and test groups
+    (PEP 735, Poetry, uv, PDM, Hatch), as PEP 508 strings."""
+    test_requirement_files: tuple[str, ...] = ()
+    """Requirements files its tox, nox or CI configuration installs (`-r requirements/x.txt`)."""
+    ruff: bool = False
+    ruff_format: bool = False
+    mypy: bool = False
+    mypy_targets: tuple[str, ...] = (".",)
     """Empty when the mypy configuration names its own files, packages or modules."""
     sources: tuple[tuple[str, str], ...] = ()
     """check -> why it runs or not (`ci_parity`)."""
@@ -191,6 +221,8 @@ class ProjectConfig:
             or (d / "setup.py").is_file(),
             extras=tuple(sorted(e for e in extras if _normal_name(e) in TEST_EXTRAS)),
             requirement_files=tuple(sorted(p.name for p in d.glob("requirements*.txt"))),
+            test_requirements=tuple(dev_requirements(pyproject)),
+            test_requirement_files=tuple(referenced_requirement_files(d)),
             ruff=parity.ruff,
             ruff_format=parity.ruff_format,
             mypy=parity.mypy,
@@ -209,6 +241,81 @@ def _setup_cfg_extras(setup_cfg: configparser.ConfigParser | None) -> list[str]:
     if setup_cfg is None or not setup_cfg.has_section("options.extras_require"):
         return []
     return setup_cfg.options("options.extras_require")
+
+
+def dev_requirements(pyproject: dict[str, Any]) -> list[str]:
+    """The test and dev groups a project declares for its tools, as requirement strings.
+
+    PEP 735 `[dependency-groups]` (with `include-group`), Poetry's groups and old
+    `dev-dependencies`, uv's `dev-dependencies`, PDM's dev groups, and the Hatch environments
+    its tests run in. Poetry's version syntax (`^1.2`) is not PEP 440: names only there.
+    """
+    tool = pyproject.get("tool", {})
+    found: list[str] = []
+    groups = pyproject.get("dependency-groups", {})
+    if isinstance(groups, dict):
+        for name in groups:
+            if _normal_name(name) in TEST_EXTRAS:
+                found += _pep735_group(groups, name, set())
+    poetry = tool.get("poetry", {})
+    poetry_groups = {
+        name: group.get("dependencies", {})
+        for name, group in poetry.get("group", {}).items()
+        if isinstance(group, dict)
+    }
+    poetry_groups["dev"] = {**poetry_groups.get("dev", {}), **poetry.get("dev-dependencies", {})}
+    for name, deps in poetry_groups.items():
+        if _normal_name(name) in TEST_EXTRAS and isinstance(deps, dict):
+            found += [d for d in deps if d.lower() != "python"]
+    found += [r for r in tool.get("uv", {}).get("dev-dependencies", []) if isinstance(r, str)]
+    pdm = tool.get("pdm", {}).get("dev-dependencies", {})
+    for name, deps in pdm.items() if isinstance(pdm, dict) else ():
+        if _normal_name(name) in TEST_EXTRAS and isinstance(deps, list):
+            found += [r for r in deps if isinstance(r, str) and not r.startswith("-")]
+    envs = tool.get("hatch", {}).get("envs", {})
+    for name in ("default", "test", "tests", "hatch-test"):
+        env = envs.get(name, {}) if isinstance(envs, dict) else {}
+        for key in ("dependencies", "extra-dependencies"):
+            found += [r for r in env.get(key, []) if isinstance(r, str)]
+    return list(dict.fromkeys(found))
+
+
+def _pep735_group(groups: dict[str, Any], name: str, seen: set[str]) -> list[str]:
+    if name in seen or not isinstance(groups.get(name), list):
+        return []
+    seen.add(name)
+    found: list[str] = []
+    for entry in groups[name]:
+        if isinstance(entry, str):
+            found.append(entry)
+        elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+            found += _pep735_group(groups, entry["include-group"], seen)
+    return found
+
+
+_REQUIREMENTS_REF = re.compile(
+    r"""(?:-r\s*|--requirement[=\s]\s*|["']-r["'],\s*["'])(?:\{toxinidir\}/)?"""
+    r"""(?P<path>[\w./-]+\.(?:txt|in))"""
+)
+_REFERRING_FILES = ("tox.ini", "noxfile.py", ".github/workflows/*.yml", ".github/workflows/*.yaml")
+
+
+def referenced_requirement_files(project_dir: Path) -> list[str]:
+    """Requirements files the project's tox, nox or GitHub workflows install, that exist in it."""
+    root = project_dir.resolve()
+    found: list[str] = []
+    for pattern in _REFERRING_FILES:
+        for config in sorted(project_dir.glob(pattern)):
+            try:
+                text = config.read_text(errors="replace")
+            except OSError:
+                continue
+            for match in _REQUIREMENTS_REF.finditer(text):
+                path = match["path"].removeprefix("./")
+                target = (project_dir / path).resolve()
+                if target.is_file() and target.is_relative_to(root):
+                    found.append(path)
+    return list(dict.fromkeys(found))
 
 
 def _mypy_options(
@@ -281,7 +388,9 @@ def env_key(project_dir: Path, interpreter: str) -> str:
 
 
 def declaration_files(project_dir: Path) -> list[Path]:
-    return sorted({p for pattern in DECLARATIONS for p in project_dir.glob(pattern) if p.is_file()})
+    declared = {p for pattern in DECLARATIONS for p in project_dir.glob(pattern) if p.is_file()}
+    declared |= {project_dir / p for p in referenced_requirement_files(project_dir)}
+    return sorted(declared)
 
 
 def _unpinned_tools(venv: Path) -> set[str]:
@@ -306,6 +415,16 @@ def install_argv(config: ProjectConfig, *, pinned: bool = True) -> list[str]:
     return argv
 
 
+def install_argv_for_tests(config: ProjectConfig) -> list[str]:
+    """pip arguments for the test and dev dependencies, or none when there are none."""
+    argv: list[str] = []
+    for requirements in config.test_requirement_files:
+        if requirements not in config.requirement_files:
+            argv += ["-r", requirements]
+    argv += list(config.test_requirements)
+    return ["install", "--progress-bar", "off", *argv] if argv else []
+
+
 def prune_unused(venvs: Path) -> None:
     """Remove environments no prepare or check used for a week (old checkouts, baselines)."""
     cutoff = time.time() - UNUSED_FOR_S
@@ -328,6 +447,54 @@ def _locked(lock_file: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+GENERATED = "generated-files"
+"""In the venv: files the project's build wrote into the checkout (a hatch-vcs or
+setuptools-scm `_version.py`) that its editable install imports from there."""
+_MAX_GENERATED = 200
+
+
+def _project_files(project_dir: Path) -> set[Path]:
+    found: set[Path] = set()
+    for folder, subdirs, files in os.walk(project_dir):
+        subdirs[:] = [d for d in subdirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        found |= {Path(folder, f) for f in files}
+    return found
+
+
+@contextlib.contextmanager
+def _keeping_generated_files(ctx: ProjectContext, venv: Path) -> Iterator[None]:
+    """Move what the install generated into the checkout over to the venv: the checkout is left
+    as it was, and `check` puts the files back for as long as it runs."""
+    before = _project_files(ctx.project_dir)
+    try:
+        yield
+    finally:
+        new = sorted(_project_files(ctx.project_dir) - before)[:_MAX_GENERATED]
+        for path in new:
+            if path.suffix in (".pyc",) or ".egg-info" in path.as_posix():
+                continue
+            kept = venv / GENERATED / path.relative_to(ctx.project_dir)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, kept)
+
+
+@contextlib.contextmanager
+def _generated_files_in_place(ctx: ProjectContext, venv: Path) -> Iterator[None]:
+    kept = venv / GENERATED
+    placed = []
+    for source in sorted(kept.rglob("*")) if kept.is_dir() else []:
+        target = ctx.project_dir / source.relative_to(kept)
+        if source.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            placed.append(target)
+    try:
+        yield
+    finally:
+        for target in placed:
+            target.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -423,7 +590,9 @@ class _Tools:
 
     def ruff_check(self) -> list[Finding]:
         ruff = str(self.venv / "bin" / "ruff")
-        result = self.run([ruff, "check", "--no-fix", "--output-format", "json", "."], "ruff check")
+        # --no-fix: a project's `fix = true` must not make a check rewrite the checkout.
+        argv = [ruff, "check", "--no-fix", "--output-format", "json", "."]
+        result = self.run(argv, "ruff check")
         return _parsed_or_error(
             result, "ruff check", lambda: parse_ruff(result.stdout, self.ctx.rel)
         )
@@ -453,7 +622,7 @@ class _Tools:
             result, "mypy", lambda: parse_mypy_json(result.stdout, self.ctx.rel)
         )
 
-    def pytest(self) -> tuple[list[Finding], TestCounts]:
+    def pytest(self) -> tuple[list[Finding], TestCounts, StageReport]:
         (self.work / "reports").mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.work / "reports") as tmp:
             report = Path(tmp) / "junit.xml"
@@ -461,6 +630,8 @@ class _Tools:
                 str(self.venv / "bin" / "python"),
                 *("-m", "pytest", "-p", "no:cacheprovider", "-o", "junit_family=xunit1"),
                 *(f"--junitxml={report}", f"--rootdir={self.ctx.project_dir}", "--tb=short"),
+                # A module that cannot be imported must not keep every other test from running.
+                "--continue-on-collection-errors",
                 *self.ctx.extra_args,
             ]
             result = self.run(argv, "pytest")
@@ -470,22 +641,44 @@ class _Tools:
 
 def pytest_outcome(
     result: CommandResult, xml: str | None, rel: Rel
-) -> tuple[list[Finding], TestCounts]:
-    """Findings and counts of a pytest run; exit 5 (no tests collected) passes with none."""
+) -> tuple[list[Finding], TestCounts, StageReport]:
+    """Findings, counts and whether every test could run.
+
+    Exit 5 (no tests collected) ran, with none. A collection error (a module that cannot be
+    imported), an interrupted session or a missing report stopped the stage: the tests it
+    did not reach are unknown, so the gate cannot pass it even when the cause was there before.
+    """
     if result.exit_code == 5:
-        return [], TestCounts()
+        return [], TestCounts(), RAN
     if xml is None:
-        return [_tool_error("pytest", result, "wrote no report")], TestCounts()
+        error = _tool_error("pytest", result, "wrote no report")
+        return [error], TestCounts(), StageReport(StageStatus.STOPPED, error.message)
     try:
         findings, counts = parse_pytest_junit(xml, rel)
     except ET.ParseError as exc:
-        findings, counts = (
-            [_tool_error("pytest", result, f"wrote a broken report: {exc}")],
-            TestCounts(),
-        )
+        error = _tool_error("pytest", result, f"wrote a broken report: {exc}")
+        return [error], TestCounts(), StageReport(StageStatus.STOPPED, error.message)
     if result.exit_code != 0 and not findings:
         findings = [_tool_error("pytest", result, "reported no failure")]
-    return findings, counts
+    uncollected = [f for f in findings if f.kind == FindingKind.COMPILE]
+    if uncollected:
+        first = uncollected[0]
+        detail = (
+            f"pytest could not collect {_plural(len(uncollected), 'test module')}, "
+            f"so their tests did not run (first: {first.file}: {first.message})"
+        )
+        return findings, counts, StageReport(StageStatus.STOPPED, detail)
+    if result.exit_code not in (0, 1):
+        detail = f"pytest exited {result.exit_code} ({_PYTEST_EXITS.get(result.exit_code, '?')})"
+        return findings, counts, StageReport(StageStatus.STOPPED, detail)
+    return findings, counts, RAN
+
+
+_PYTEST_EXITS = {2: "interrupted", 3: "internal error", 4: "usage error"}
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def ruff_format_lacks_json(result: CommandResult) -> bool:
@@ -542,15 +735,23 @@ _NOT_FORMATTED = "not formatted: run `ruff format`"
 
 
 def parse_ruff(stdout: str, rel: Rel) -> list[Finding]:
-    """`ruff check|format --output-format json`: one list of diagnostics."""
+    """`ruff check|format --output-format json`: one list of diagnostics.
+
+    Only a file's first syntax error is kept: ruff's parser recovers and reports every
+    follow-on error of one missing colon (39 for one in a real project), which buries the cause.
+    """
     findings = []
+    syntax_reported: set[str] = set()
     for d in json.loads(stdout or "[]"):
         code = d.get("code")
         file, line = rel(d["filename"]), d["location"]["row"]
         if code == "unformatted":
             findings.append(Finding(FindingKind.FORMAT, file, line, _NOT_FORMATTED))
         elif code in (None, "invalid-syntax"):
-            findings.append(Finding(FindingKind.COMPILE, file, line, f"syntax: {d['message']}"))
+            if file not in syntax_reported:
+                syntax_reported.add(file)
+                message = f"syntax: {d['message']}"
+                findings.append(Finding(FindingKind.COMPILE, file, line, message))
         else:
             findings.append(Finding(FindingKind.LINT, file, line, f"{code} {d['message']}"))
     return findings

@@ -43,6 +43,10 @@ class VerifyReport:
                     "tests": None if r.tests is None else counts_json(r.tests),
                     "sources": r.sources,
                     "notes": r.notes,
+                    "stages": {
+                        name: {"status": stage.status.value, "detail": stage.detail}
+                        for name, stage in r.stages.items()
+                    },
                     "findings": [_finding_json(f) for f in r.findings],
                 }
                 for r in self.results
@@ -73,9 +77,12 @@ def format_message(results: list[VerifierResult], max_chars: int = DEFAULT_MAX_C
         ((r, f) for r in failing for f in r.new_findings),
         key=lambda pair: (_KIND_ORDER[pair[1].kind], pair[1].file or "", pair[1].line or 0),
     )
-    header = "Verification failed: " + ", ".join(
-        f"{_label(r)} ({_count(len(r.new_findings), 'problem')})" for r in failing
-    )
+    counts = ", ".join(f"{_label(r)} ({_count(len(r.new_findings), 'problem')})" for r in failing)
+    if all(f.kind == FindingKind.ERROR for _, f in findings):
+        # Nothing says the change is wrong: a check could not run, or not to the end.
+        header = f"Could not verify: {counts}. {COULD_NOT_VERIFY_HINT}"
+    else:
+        header = f"Verification failed: {counts}"
     return _fit(header + notes, [_render(r, f) for r, f in findings], max_chars)
 
 
@@ -85,11 +92,23 @@ def _notes(results: list[VerifierResult]) -> str:
     return "".join(f"\nNote: {n}" for n in unique)
 
 
+COULD_NOT_VERIFY_HINT = (
+    "No fault of the change was found, but a check did not run to the end, so nothing can pass yet:"
+)
+
+
 def _success_line(results: list[VerifierResult]) -> str:
-    tests = sum(r.tests.run for r in results if r.tests)
+    """Always says how many tests ran: a pass with no tests is never a silent one."""
+    counted = [r.tests for r in results if r.tests is not None]
+    tests = sum(t.run for t in counted)
     names = ", ".join(_label(r) for r in results)
-    suffix = f"; {_count(tests, 'test')} passed" if tests else ""
-    return f"All checks passed ({names}{suffix})."
+    if tests:
+        suffix = f"{_count(tests, 'test')} passed"
+    elif counted:
+        suffix = "no tests ran"
+    else:
+        suffix = "no test results reported"
+    return f"All checks passed ({names}; {suffix})."
 
 
 def _label(r: VerifierResult) -> str:
@@ -101,7 +120,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _render(r: VerifierResult, f: Finding) -> str:
-    where = f.file or r.project
+    where = f.file or (r.name if r.project == "." else r.project)
     if f.file and f.line:
         where = f"{f.file}:{f.line}"
     subject = f" {f.test_id}:" if f.test_id else ""

@@ -16,6 +16,7 @@ from corral.verifiers.base import (
     Verifier,
     VerifierError,
     VerifierResult,
+    stage_gap_findings,
 )
 from corral.verifiers.baseline import apply_baseline
 from corral.verifiers.ci_parity import unused_by_ci
@@ -23,6 +24,7 @@ from corral.verifiers.custom import CustomVerifier
 from corral.verifiers.discovery import Project, find_projects
 from corral.verifiers.registry import builtin_verifiers
 from corral.verifiers.report import VerifyReport, format_message
+from corral.verifiers.tree_guard import TreeGuard
 
 ProgressCallback = Callable[[str], None]
 
@@ -55,10 +57,18 @@ def verify(
     """
     repo_root = repo_root.resolve()
     merged = load_repo_config(repo_root).verifiers.merged(settings)
-    results = [
-        verify_project(repo_root, project, runner, merged, prepare=prepare, on_progress=on_progress)
-        for project in applicable_projects(repo_root, merged)
-    ]
+    guard = TreeGuard(repo_root)
+    results = []
+    for project in applicable_projects(repo_root, merged):
+        before = guard.snapshot()
+        result = verify_project(
+            repo_root, project, runner, merged, prepare=prepare, on_progress=on_progress
+        )
+        touched = guard.restore(before, project.verifier.name)
+        if touched:
+            result.findings = [*touched, *result.findings]
+            result.ok = False
+        results.append(result)
     if baseline is not None:
         results = apply_baseline(results, baseline)
     return VerifyReport(results, format_message(results, merged.max_message_chars))
@@ -94,7 +104,7 @@ def verify_project(
         if on_progress:
             on_progress(f"checking {verifier.name} in {rel}")
         outcome = _guarded(lambda: verifier.check(ctx), ctx, rel, "checking") or CheckOutcome()
-    return VerifierResult(
+    result = VerifierResult(
         name=verifier.name,
         project=rel,
         ok=not outcome.findings,
@@ -103,7 +113,12 @@ def verify_project(
         tests=outcome.tests,
         sources=outcome.sources,
         notes=outcome.notes,
+        stages=outcome.stages,
     )
+    if not result.findings and result.incomplete_stages():  # a verifier that stopped silently
+        result.findings = stage_gap_findings(result)
+        result.ok = False
+    return result
 
 
 def _prepare(verifier: Verifier, ctx: ProjectContext) -> None:

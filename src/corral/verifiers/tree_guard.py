@@ -1,0 +1,161 @@
+"""Verifiers leave the checkout as they found it: compared before and after each verifier.
+
+A tracked file (in git's index) a verifier changed or deleted (a formatter or linter that
+fixed in place, a build that regenerated a committed file) is put back and reported as an
+`error` finding: the change under review must be the agent's, never the checker's. Files a
+verifier created (a `dist/`, a generated `_version.py`, a stray report), ignored by git or
+not, are removed.
+Ignored dependency installs and build caches stay on purpose (`KEPT_CACHES`): `node_modules`
+and Yarn's Plug'n'Play files (reinstalling takes minutes) and cargo's `target` (the build).
+The gate's diff leaves them out of the change.
+
+The snapshot stages the working tree into a throwaway copy of the index (the user's index
+is never touched), so unchanged files cost a stat, not a read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from corral.git.command import GitCommandError, git_text, run_git
+from corral.verifiers.base import Finding, FindingKind
+
+KEPT_CACHES = frozenset(
+    {"node_modules", "target", ".pnp.cjs", ".pnp.loader.mjs", "install-state.gz", "unplugged"}
+)
+"""Ignored entries a verifier may leave: its dependency install (node_modules, Yarn Plug'n'Play
+files) and build cache (target)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    tree: str
+    """A git tree of the working tree: tracked files and untracked ones git does not ignore."""
+    ignored: frozenset[str]
+    """Ignored entries (a folder once, as `dir/`) present."""
+
+
+class TreeGuard:
+    """Snapshots of one git checkout; inactive (no snapshots) outside git."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.active = (root / ".git").exists() and _git_ok(root, "rev-parse", "--git-dir")
+
+    def snapshot(self) -> Snapshot | None:
+        if not self.active:
+            return None
+        try:
+            return Snapshot(self._tree(), self._ignored())
+        except (GitCommandError, OSError):  # git missing, refused, or the tree unreadable
+            return None
+
+    def restore(self, before: Snapshot | None, who: str) -> list[Finding]:
+        """Undo what happened since `before`; an `error` finding per tracked file touched."""
+        after = self.snapshot() if before is not None else None
+        if before is None or after is None:
+            return []
+        try:
+            return self._undo(before, after, who)
+        except (GitCommandError, OSError) as exc:
+            message = f"could not put the checkout back after the {who} verifier: {exc}"
+            return [Finding(FindingKind.ERROR, None, None, message)]
+
+    def _undo(self, before: Snapshot, after: Snapshot, who: str) -> list[Finding]:
+        findings = []
+        changes = self._changes(before.tree, after.tree)
+        tracked = self._tracked([path for status, path in changes if status != "A"])
+        for status, path in changes:
+            if status == "A":
+                _remove(self.root / path)
+                continue
+            if path not in tracked:
+                # An untracked file the verifiers made before (a generated Cargo.lock it
+                # now moves back to the cache): theirs to remove.
+                continue
+            self._put_back(before.tree, path)
+            verb = "deleted" if status == "D" else "changed"
+            findings.append(
+                Finding(
+                    FindingKind.ERROR,
+                    path,
+                    None,
+                    f"the {who} verifier {verb} this file in the checkout (put back): a check "
+                    "must never write to it; run its tool in check mode (--check, --no-fix)",
+                )
+            )
+        for entry in sorted(after.ignored - before.ignored):
+            if Path(entry.rstrip("/")).name not in KEPT_CACHES:
+                _remove(self.root / entry.rstrip("/"))
+        return findings
+
+    def _tracked(self, paths: list[str]) -> set[str]:
+        if not paths:
+            return set()
+        out = self._git("ls-files", "-z", "--", *(f":(literal){p}" for p in paths))
+        return {p for p in out.split("\0") if p}
+
+    def _tree(self) -> str:
+        git_dir = Path(self._git("rev-parse", "--absolute-git-dir").strip())
+        with tempfile.TemporaryDirectory(prefix="corral-tree-") as tmp:
+            index = Path(tmp) / "index"
+            if (git_dir / "index").is_file():
+                # Its stat cache: only changed files are read. copy2 keeps the index's mtime,
+                # which git needs to rehash files written in the same instant ("racy git"):
+                # with a newer mtime, a same-size edit made just after would read as unchanged.
+                shutil.copy2(git_dir / "index", index)
+            env = {"GIT_INDEX_FILE": str(index)}
+            excluded = [f":(exclude,glob)**/{name}/**" for name in sorted(KEPT_CACHES)]
+            self._git("add", "--all", "--", ".", *excluded, env=env)
+            return self._git("write-tree", env=env).strip()
+
+    def _ignored(self) -> frozenset[str]:
+        out = self._git(
+            "status", "--porcelain=v1", "-z", "--ignored=matching", "--untracked-files=normal"
+        )
+        return frozenset(e[3:] for e in out.split("\0") if e.startswith("!! "))
+
+    def _changes(self, before: str, after: str) -> list[tuple[str, str]]:
+        out = self._git("diff-tree", "-r", "-z", "--no-renames", "--name-status", before, after)
+        fields = out.split("\0")
+        return [(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+
+    def _put_back(self, tree: str, path: str) -> None:
+        line = self._git("ls-tree", "-z", tree, "--", path).rstrip("\0")
+        if not line:
+            return
+        meta, _, _ = line.partition("\t")
+        mode, kind, sha = meta.split()
+        if kind != "blob":
+            return
+        target = self.root / path
+        _remove(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        content = run_git(["cat-file", "blob", sha], repo=self.root).stdout
+        if mode == "120000":
+            target.symlink_to(os.fsdecode(content))
+        else:
+            target.write_bytes(content)
+            target.chmod(0o755 if mode == "100755" else 0o644)
+
+    def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
+        # --no-optional-locks: no opportunistic refresh; the user's index is never written.
+        return git_text(["--no-optional-locks", *args], repo=self.root, env=env)
+
+
+def _git_ok(root: Path, *args: str) -> bool:
+    try:
+        return run_git(list(args), repo=root, check=False).returncode == 0
+    except (GitCommandError, OSError):  # no git where corral runs, or a refused config
+        return False
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    elif path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
