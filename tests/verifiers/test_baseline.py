@@ -76,3 +76,22 @@ def test_a_hook_planted_in_the_kept_checkout_never_runs_on_the_host(
     with BaselineCheckout(repo, "HEAD", under):
         pass
     assert not marker.exists()
+
+
+def test_a_stored_baseline_keeps_its_stages_sources_and_notes() -> None:
+    from corral.store.serialize import result_from_json, result_to_json
+    from corral.verifiers.base import StageReport, StageStatus, VerifierResult
+
+    result = VerifierResult(
+        name="python",
+        project=".",
+        ok=False,
+        duration_s=1.5,
+        stages={"test": StageReport(StageStatus.STOPPED, "pytest could not collect x.py")},
+        sources={"ruff": ".github/workflows/ci.yml: lint"},
+        notes=["ruff 0.1.0 is pinned and could not be installed"],
+    )
+    again = result_from_json(result_to_json(result))
+    assert again.stages == result.stages
+    assert again.sources == result.sources
+    assert again.notes == result.notes

@@ -7,6 +7,8 @@ from typing import Any
 from corral.verifiers.base import (
     Finding,
     FindingKind,
+    StageReport,
+    StageStatus,
     TestCounts,
     VerifierResult,
     counts_json,
@@ -32,6 +34,12 @@ def result_to_json(result: VerifierResult) -> dict[str, Any]:
             for f in result.findings
         ],
         "tests": None if result.tests is None else counts_json(result.tests),
+        "stages": {
+            name: {"status": stage.status.value, "detail": stage.detail}
+            for name, stage in result.stages.items()
+        },
+        "sources": result.sources,
+        "notes": result.notes,
     }
 
 
@@ -55,4 +63,10 @@ def result_from_json(data: dict[str, Any]) -> VerifierResult:
             for f in data["findings"]
         ],
         tests=None if tests is None else TestCounts(**tests),
+        stages={
+            name: StageReport(StageStatus(stage["status"]), stage.get("detail"))
+            for name, stage in data.get("stages", {}).items()
+        },
+        sources=data.get("sources", {}),
+        notes=data.get("notes", []),
     )
