@@ -51,7 +51,7 @@ def test_unknown_template_field_is_named(tmp_path: Path) -> None:
 def test_change_must_be_a_prompt_or_a_command(tmp_path: Path) -> None:
     path = tmp_path / "spec.yaml"
     path.write_text("name: x\nprompt: do it\ncommand: sed -i s/a/b/ f\ntargets: {repos: [a]}\n")
-    with pytest.raises(ConfigError, match="exactly one of prompt, prompt_file or command"):
+    with pytest.raises(ConfigError, match="exactly one of prompt, prompt_file, command or steps"):
         load_spec(path)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corral.config import VerifierSettings
+from corral.sandbox import BwrapRunner
 from corral.testing.cli import run_corral
 from corral.testing.repos import init_repo
 from corral.verifiers.registry import BUILTIN
@@ -57,6 +58,12 @@ def corral_verify(
     """`corral verify --json --sandbox bwrap` with the fake secrets in its environment."""
     args = ("verify", repo, "--json", "--sandbox", "bwrap", "--cache-dir", cache_dir)
     return run_corral(*args, env={**FAKE_SECRETS, **(env or {})}, timeout=timeout)
+
+
+def sandbox_home(repo: Path, cache_dir: Path) -> Path:
+    """The sandbox's private HOME for `repo`: where a hostile test leaves its report (the
+    verifiers remove what a check writes into the checkout)."""
+    return BwrapRunner(repo, cache_dir).home
 
 
 def settings_for(verifier: str) -> VerifierSettings:

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sandbox_attack import GO_MOD, SECRET_VALUES, corral_verify, hostile_repo
+from sandbox_attack import GO_MOD, SECRET_VALUES, corral_verify, hostile_repo, sandbox_home
 
 from corral.sandbox import BwrapRunner, bwrap
 from corral.sandbox.base import write_inside
@@ -76,7 +76,7 @@ func TestAttack(t *testing.T) {
 \tfor _, kv := range os.Environ() {
 \t\tr.WriteString("ENV " + kv + "\\n")
 \t}
-\tos.WriteFile(filepath.Join(wd, "attack-report.txt"), []byte(r.String()), 0o644)
+\tos.WriteFile(filepath.Join(os.Getenv("HOME"), "attack-report.txt"), []byte(r.String()), 0o644)
 }
 """
 
@@ -128,7 +128,7 @@ def test_hostile_go_test_reaches_no_host_file_and_no_git_metadata(tmp_path: Path
     finally:
         (Path.home() / ".corral-test-host-secret").unlink()
 
-    report = (repo / "attack-report.txt").read_text()
+    report = (sandbox_home(repo, cache_dir) / "attack-report.txt").read_text()
     assert "blocked write .git/config" in report, (done.stdout, done.stderr)
     assert "ESCAPED" not in report, report
     assert not any(value in report for value in SECRET_VALUES), report

@@ -10,7 +10,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from sandbox_attack import Listener, corral_verify, host_listeners, hostile_repo
+from sandbox_attack import Listener, corral_verify, host_listeners, hostile_repo, sandbox_home
 
 from corral.sandbox import BwrapRunner
 from corral.sandbox.egress import (
@@ -50,11 +50,12 @@ function attempt(label, options, send) {
   await attempt("proxy to localhost", proxy, "CONNECT localhost:PORT HTTP/1.1\\r\\n\\r\\n");
   await attempt("proxy to metadata", proxy, "GET http://169.254.169.254/ HTTP/1.1\\r\\n\\r\\n");
   await attempt("proxy to elsewhere", proxy, "CONNECT example.com:443 HTTP/1.1\\r\\n\\r\\n");
-  fs.writeFileSync("attack-report.txt", results.join("\\n") + "\\n");
+  fs.writeFileSync(process.env.HOME + "/attack-report.txt", results.join("\\n") + "\\n");
 })();
 """
 
 PEP517_BACKEND = """\
+import os
 import socket
 
 results = []
@@ -78,7 +79,7 @@ attempt("host loopback", socket.AF_INET, ("127.0.0.1", PORT))
 attempt("host abstract socket", socket.AF_UNIX, "\\0ABSTRACT")
 attempt("proxy to loopback", socket.AF_INET, ("127.0.0.1", 3128),
         b"CONNECT 127.0.0.1:PORT HTTP/1.1\\r\\n\\r\\n")
-with open("attack-report.txt", "w") as report:
+with open(os.environ["HOME"] + "/attack-report.txt", "w") as report:
     report.write("\\n".join(results) + "\\n")
 raise SystemExit("hostile backend done")
 """
@@ -117,7 +118,7 @@ def test_npm_postinstall_reaches_only_the_registry(tmp_path: Path) -> None:
     with host_listeners() as listener:
         repo = hostile_repo(tmp_path / "hostile", node_files(listener), "node")
         done = corral_verify(repo, tmp_path / "cache")
-        report = (repo / "attack-report.txt").read_text()
+        report = (sandbox_home(repo, tmp_path / "cache") / "attack-report.txt").read_text()
         assert_contained(report, listener)
     assert report.count("blocked proxy to") == 4, report
     assert (repo / "node_modules" / "is-number" / "package.json").is_file(), done.stdout
@@ -129,7 +130,7 @@ def test_pep517_backend_reaches_nothing_on_the_host(tmp_path: Path) -> None:
     with host_listeners() as listener:
         repo = hostile_repo(tmp_path / "hostile", python_files(listener), "python")
         done = corral_verify(repo, tmp_path / "cache")
-        report = (repo / "attack-report.txt").read_text()
+        report = (sandbox_home(repo, tmp_path / "cache") / "attack-report.txt").read_text()
         assert_contained(report, listener)
     assert done.returncode == 1, done.stdout  # the failed install is a recorded failure
 

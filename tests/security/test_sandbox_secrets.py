@@ -8,7 +8,14 @@ import os
 from pathlib import Path
 
 import pytest
-from sandbox_attack import FAKE_SECRETS, GO_MOD, SECRET_VALUES, corral_verify, hostile_repo
+from sandbox_attack import (
+    FAKE_SECRETS,
+    GO_MOD,
+    SECRET_VALUES,
+    corral_verify,
+    hostile_repo,
+    sandbox_home,
+)
 
 from corral.sandbox import BwrapRunner, env
 
@@ -22,7 +29,7 @@ import (
 )
 
 func TestDump(t *testing.T) {
-\tos.WriteFile("env-dump.txt", []byte(strings.Join(os.Environ(), "\\n")), 0o644)
+\tos.WriteFile(os.Getenv("HOME")+"/env-dump.txt", []byte(strings.Join(os.Environ(), "\\n")), 0o644)
 }
 """
 
@@ -34,7 +41,7 @@ def test_a_repositorys_test_sees_no_credential(tmp_path: Path) -> None:
 
     done = corral_verify(repo, tmp_path / "cache")
 
-    dump = (repo / "env-dump.txt").read_text()
+    dump = (sandbox_home(repo, tmp_path / "cache") / "env-dump.txt").read_text()
     leaked = [value for value in SECRET_VALUES if value in dump]
     assert leaked == [], dump
     seen = dict(line.split("=", 1) for line in dump.splitlines() if "=" in line)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from corral.git.command import GitCommandError, git_text
+from corral.git.command import GitCommandError, GitConfigRefused, git_text
 from corral.verifiers.base import FindingKind, VerifierResult, stage_gap_findings
 
 
@@ -62,8 +62,12 @@ def _git(repo: Path | None, *args: str) -> str:
 
 def resolve_commit(repo: Path, ref: str) -> str:
     try:
-        return _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
-    except GitError as exc:
+        return git_text(
+            ["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo=repo
+        ).strip()
+    except GitConfigRefused as exc:
+        raise GitError(str(exc)) from exc  # the repository's config, not the ref, is the problem
+    except GitCommandError as exc:
         raise GitError(f"cannot check out {ref!r} in {repo}: no such commit") from exc
 
 
