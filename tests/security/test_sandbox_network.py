@@ -153,7 +153,7 @@ def test_the_network_namespace_is_what_stops_it(
         (workspace / "backend.py").write_text(python_files(listener)["backend.py"])
         runner = BwrapRunner(workspace, tmp_path / "cache", home_root=tmp_path / "homes")
         runner.run(["python3", "backend.py"], cwd=workspace, network="open")
-        report = (workspace / "attack-report.txt").read_text()
+        report = (runner.home / "attack-report.txt").read_text()
         if share_host_network:
             assert "ESCAPED host loopback" in report
             assert "ESCAPED host abstract socket" in report
