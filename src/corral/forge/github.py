@@ -34,8 +34,8 @@ from corral.forge.base import (
 from corral.forge.hosted import (
     MAX_LOG_BYTES,
     MAX_LOGGED_CHECKS,
-    CheckOutcome,
     CheckState,
+    CICheck,
     HostedForge,
     RemoteRepo,
     combine_checks,
@@ -189,7 +189,7 @@ class GitHubForge(HostedForge):
             ]
             combined = commit.get_combined_status()
             checks += [
-                CheckOutcome(
+                CICheck(
                     name=status.context,
                     state=STATUS_STATES.get(status.state, "failed"),
                     detail=one_line(status.description),
@@ -368,7 +368,7 @@ def _run_state(run: CheckRun) -> CheckState:
     return "passed" if run.conclusion in PASSING_CONCLUSIONS else "failed"
 
 
-def _check_run(run: CheckRun, *, annotate: bool) -> CheckOutcome:
+def _check_run(run: CheckRun, *, annotate: bool) -> CICheck:
     """A check run as a check; with its failure and warning annotations when `annotate`."""
     title = one_line(run.output.title if run.output else None)
     findings = (
@@ -380,7 +380,7 @@ def _check_run(run: CheckRun, *, annotate: bool) -> CheckOutcome:
         if annotate
         else ()
     )
-    return CheckOutcome(
+    return CICheck(
         name=run.name,
         state=_run_state(run),
         detail=title or (run.conclusion or ""),
@@ -393,7 +393,7 @@ def _actions_job(run: CheckRun) -> bool:
     return run.app is not None and run.app.slug == ACTIONS_APP
 
 
-def _with_log(check: CheckOutcome, raw: bytes | None) -> CheckOutcome:
+def _with_log(check: CICheck, raw: bytes | None) -> CICheck:
     if raw is None:
         return check
     log, infrastructure = condensed_log(raw)

@@ -30,8 +30,8 @@ from corral.forge.base import (
 )
 from corral.forge.hosted import (
     MAX_LOGGED_CHECKS,
-    CheckOutcome,
     CheckState,
+    CICheck,
     HostedForge,
     combine_checks,
     condensed_log,
@@ -256,11 +256,11 @@ class GitLabForge(HostedForge):
             head_sha=mr.sha or "",
         )
 
-    def _pipeline_checks(self, project: Project, pipeline: ProjectPipeline) -> list[CheckOutcome]:
+    def _pipeline_checks(self, project: Project, pipeline: ProjectPipeline) -> list[CICheck]:
         state = PIPELINE_STATES.get(pipeline.status, "pending")
         if state is None:
             return []
-        whole = CheckOutcome(f"pipeline #{pipeline.id}", state, pipeline.status, pipeline.web_url)
+        whole = CICheck(f"pipeline #{pipeline.id}", state, pipeline.status, pipeline.web_url)
         if state != "failed":
             return [whole]
         jobs = pipeline.jobs.list(scope=["failed"], get_all=True)
@@ -270,11 +270,11 @@ class GitLabForge(HostedForge):
         ]
         return failed or [whole]
 
-    def _failed_job(self, project: Project, job: Any, *, logged: bool) -> CheckOutcome:
+    def _failed_job(self, project: Project, job: Any, *, logged: bool) -> CICheck:
         """A failed job, with its trace condensed; GitLab's own failure reason names the
         infrastructure's failures (runner_system_failure, stuck_or_timeout_failure, ...)."""
         reason = getattr(job, "failure_reason", "") or ""
-        check = CheckOutcome(
+        check = CICheck(
             name=f"{job.stage}: {job.name}",
             state="failed",
             detail=one_line(reason or job.status),

@@ -191,7 +191,7 @@ CheckState = Literal["pending", "passed", "failed"]
 
 
 @dataclass(frozen=True)
-class CheckOutcome:
+class CICheck:
     """One CI check on a commit: a check run, a commit status, a pipeline or one of its jobs."""
 
     name: str
@@ -206,7 +206,7 @@ class CheckOutcome:
     """Why the check failed when the runner, the network or a quota is at fault."""
 
 
-def combine_checks(checks: Sequence[CheckOutcome], sha: str) -> CIStatus:
+def combine_checks(checks: Sequence[CICheck], sha: str) -> CIStatus:
     """The commit's CI status: failed if any check failed, pending while any runs, else
     passed; `none` when no CI reported on the commit at all."""
     if not checks:
@@ -226,7 +226,7 @@ def combine_checks(checks: Sequence[CheckOutcome], sha: str) -> CIStatus:
     return CIStatus("passed", f"{len(checks)} check(s) passed", sha)
 
 
-def _failure_summary(failed: Sequence[CheckOutcome], total: int) -> str:
+def _failure_summary(failed: Sequence[CICheck], total: int) -> str:
     lines = [f"CI failed: {len(failed)} of {total} check(s)."]
     for check in failed:
         detail = f": {check.detail}" if check.detail else ""
