@@ -205,10 +205,13 @@ class FakeModelServer:
     def model_settings(
         self, protocol: Protocol, *, stream: bool = False, **overrides: Any
     ) -> ModelSettings:
-        """Settings that point corral's model layer at this server."""
+        """Settings that point corral's model layer at this server. The timeout is a minute, not
+        the production ten: a request lost on a loaded machine fails its test instead of hanging
+        it until the suite's own timeout."""
         from corral.llm.settings import ModelSettings
 
-        fields = {"model": DEFAULT_MODELS[protocol], "stream": stream, **overrides}
+        fields = {"model": DEFAULT_MODELS[protocol], "stream": stream, "timeout_s": 60.0}
+        fields.update(overrides)
         return ModelSettings(provider=protocol, base_url=self.base_url_for(protocol), **fields)
 
     @property
