@@ -210,7 +210,11 @@ class FakeModelServer:
         it until the suite's own timeout."""
         from corral.llm.settings import ModelSettings
 
-        fields = {"model": DEFAULT_MODELS[protocol], "stream": stream, "timeout_s": 60.0}
+        fields: dict[str, Any] = {
+            "model": DEFAULT_MODELS[protocol],
+            "stream": stream,
+            "timeout_s": 60.0,
+        }
         fields.update(overrides)
         return ModelSettings(provider=protocol, base_url=self.base_url_for(protocol), **fields)
 
