@@ -188,10 +188,11 @@ class TargetsSpec(_Strict):
 
 
 def matches_file(path: str, pattern: str) -> bool:
-    """A has_file glob: without `/`, a file name at any depth; with one, a path from the root."""
-    if "/" not in pattern.strip("/"):
-        return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern.strip("/"))
-    return fnmatch.fnmatchcase(path, pattern.lstrip("/"))
+    """A has_file glob: without `/`, a file name at any depth; with one (`/pom.xml`,
+    `src/*.go`), a path from the root."""
+    if "/" not in pattern.rstrip("/"):
+        return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern.rstrip("/"))
+    return fnmatch.fnmatchcase(path, pattern.strip("/"))
 
 
 class SessionBudgets(_Strict):

@@ -113,7 +113,9 @@ def glob_match(pattern: str, path: str) -> bool:
             states = _within_segment(states, path)
         else:
             states = {
-                j + 1 for j in states if j < n and (path[j] == token or token == "?" != path[j])
+                j + 1
+                for j in states
+                if j < n and (path[j] == token or (token == "?" and path[j] != "/"))
             }
     return n in states
 
