@@ -142,7 +142,7 @@ class GitHubForge(HostedForge):
         with self._api(f"reading pull request #{pr.number}"):
             current = self._repository(self._remote(pr.repo)).get_pull(pr.number)
             return self._record(pr.repo, current, title=pr.title, body=pr.body).with_changes(
-                ci=pr.ci
+                ci=pr.ci, labels=pr.labels, reviewers=pr.reviewers
             )
 
     def close_pr(self, pr: PullRequest, comment: str) -> PullRequest:

@@ -126,7 +126,9 @@ class GitLabForge(HostedForge):
     def refresh_pr(self, pr: PullRequest) -> PullRequest:
         with self._api(f"reading merge request !{pr.number}"):
             current = self._project(pr.repo).mergerequests.get(pr.number)
-        return self._record(pr.repo, current, title=pr.title, body=pr.body).with_changes(ci=pr.ci)
+        return self._record(pr.repo, current, title=pr.title, body=pr.body).with_changes(
+            ci=pr.ci, labels=pr.labels, reviewers=pr.reviewers
+        )
 
     def close_pr(self, pr: PullRequest, comment: str) -> PullRequest:
         with self._api(f"closing merge request !{pr.number}"):
