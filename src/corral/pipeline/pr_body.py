@@ -105,11 +105,11 @@ def wanted_metadata(ctx: CampaignContext, job: Job) -> tuple[list[str], list[str
         except (ForgeError, CodeownersError) as exc:
             owners = []
             problems.append(f"CODEOWNERS not read: {exc}")
-        reviewers += [owner.removeprefix("@") for owner in owners if owner.startswith("@")]
+        reviewers += [owner for owner in owners if owner.startswith("@")]
         mailed = [owner for owner in owners if not owner.startswith("@")]
         if mailed:
             problems.append(f"owners named by e-mail cannot be asked: {', '.join(mailed)}")
-    reviewers = list(dict.fromkeys(reviewers))
+    reviewers = list(dict.fromkeys(r.removeprefix("@") for r in reviewers))
     if len(reviewers) > MAX_REVIEWERS:
         problems.append(f"only the first {MAX_REVIEWERS} of {len(reviewers)} reviewers asked")
     return list(dict.fromkeys(labels)), reviewers[:MAX_REVIEWERS], problems
