@@ -61,7 +61,7 @@ def _spec(tmp_path: Path, remotes: dict[str, Path], overrides: str) -> Path:
     )
 
 
-OVERRIDES = "svc-c:\n  base_branch: develop\n  labels: [payments]\n  reviewers: [\"@carol\"]\n"
+OVERRIDES = 'svc-c:\n  base_branch: develop\n  labels: [payments]\n  reviewers: ["@carol"]\n'
 
 
 def _run(tmp_path: Path, spec: Path) -> Store:
