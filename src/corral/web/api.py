@@ -152,7 +152,12 @@ def cancel_campaign(
 @router.post(
     "/campaigns/{campaign_id}/plan",
     response_model=v.CampaignPlanView,
-    responses={**_ERRORS, 401: _WRITE_ERRORS[401], 403: _WRITE_ERRORS[403]},
+    responses={
+        **_ERRORS,
+        401: _WRITE_ERRORS[401],
+        403: _WRITE_ERRORS[403],
+        409: {"model": Problem, "description": "The targets cannot be found (forge, token)"},
+    },
 )
 def plan_campaign(
     campaign_id: CampaignId, body: v.PlanRequest, store: StoreDep, _: Writer
