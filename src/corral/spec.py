@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    field_validator,
+    model_validator,
+)
 
 from corral.config import ConfigError, load_yaml_model, read_utf8
 from corral.gate.settings import GateSettings
@@ -58,9 +65,7 @@ class TargetSpec(_Strict):
     @field_validator("workspace")
     @classmethod
     def _relative_workspace(cls, value: str | None) -> str | None:
-        if value is not None and (value.startswith("/") or ".." in Path(value).parts):
-            raise ValueError("must be a relative folder inside the repository")
-        return value
+        return _relative_folder(value)
 
     @property
     def display_name(self) -> str:
@@ -70,6 +75,15 @@ class TargetSpec(_Strict):
         return f"{base}/{self.workspace}" if self.workspace else base
 
 
+QUERY_SOURCES = ("github_org", "github_topic", "github_code_search", "gitlab_group")
+
+
+def _relative_folder(value: str | None) -> str | None:
+    if value is not None and (value.startswith("/") or ".." in Path(value).parts):
+        raise ValueError("must be a relative folder inside the repository")
+    return value
+
+
 class ForgeQuery(_Strict):
     """Repositories found on a forge rather than listed (needs the github or gitlab forge)."""
 
@@ -77,14 +91,43 @@ class ForgeQuery(_Strict):
     github_topic: str | None = None
     github_code_search: str | None = None
     gitlab_group: str | None = None
+    language: str | None = None
+    """Keep only repositories whose main language (as GitHub reports it) is this one,
+    compared without case (GitHub only)."""
+    topics: list[str] = Field(default_factory=list)
+    """Keep only repositories carrying every one of these topics (GitHub and GitLab)."""
 
     @model_validator(mode="after")
     def _one_query(self) -> ForgeQuery:
-        if sum(v is not None for v in self.model_dump().values()) != 1:
-            raise ValueError(
-                "give exactly one of github_org, github_topic, github_code_search, gitlab_group"
-            )
+        if sum(getattr(self, name) is not None for name in QUERY_SOURCES) != 1:
+            raise ValueError(f"give exactly one of {', '.join(QUERY_SOURCES)}")
+        if self.language is not None and self.gitlab_group is not None:
+            raise ValueError("language filters GitHub repositories only (GitLab has topics)")
+        if (self.language or self.topics) and self.github_code_search is not None:
+            raise ValueError("language and topics filter org, topic and group queries only")
         return self
+
+
+class RepoOverride(_Strict):
+    """What one repository does differently from the rest of the campaign (`repos.yaml`)."""
+
+    workspace: str | None = None
+    """A sub-folder of a monorepo to work in, instead of the target's."""
+    base_branch: str | None = None
+    reviewers: list[str] = Field(default_factory=list)
+    """Asked for review on this repository's pull request, besides the campaign's."""
+    labels: list[str] = Field(default_factory=list)
+    """Put on this repository's pull request, besides the campaign's."""
+
+    @field_validator("workspace")
+    @classmethod
+    def _relative_workspace(cls, value: str | None) -> str | None:
+        return _relative_folder(value)
+
+
+class RepoOverrides(RootModel[dict[str, RepoOverride]]):
+    """`repos.yaml`: per repository (its name as corral shows it, or its URL or path as the
+    spec lists it), what it does differently."""
 
 
 class TargetsSpec(_Strict):
@@ -95,6 +138,15 @@ class TargetsSpec(_Strict):
     include: list[str] = Field(default_factory=list)
     """fnmatch patterns on the repository's name or URL; when given, only matches are kept."""
     exclude: list[str] = Field(default_factory=list)
+    has_file: list[str] = Field(default_factory=list)
+    """Keep only repositories holding a file matching one of these globs (`pom.xml`: a file
+    of that name at any depth; `src/*/main.go`: a path from the root, or the workspace's);
+    checked on the checkout: a repository without one is skipped, and `corral plan` says so."""
+    exclude_has_file: list[str] = Field(default_factory=list)
+    """Skip repositories holding a file matching one of these globs."""
+    overrides: Path | dict[str, RepoOverride] | None = None
+    """A YAML file (relative to the spec) of per-repository settings: `name: {workspace,
+    base_branch, reviewers, labels}`."""
 
     @model_validator(mode="after")
     def _some_source(self) -> TargetsSpec:
@@ -107,6 +159,40 @@ class TargetsSpec(_Strict):
         if self.include and not any(fnmatch.fnmatch(k, p) for k in keys for p in self.include):
             return False
         return not any(fnmatch.fnmatch(k, p) for k in keys for p in self.exclude)
+
+    def override_for(self, target: TargetSpec) -> RepoOverride | None:
+        """The target's entry in the overrides, by its name or its repository."""
+        if not isinstance(self.overrides, dict):
+            return None
+        found = self.overrides.get(target.display_name) or self.overrides.get(target.repo)
+        return found or self.overrides.get(target.repo.rstrip("/").removesuffix(".git"))
+
+    def with_override(self, target: TargetSpec) -> TargetSpec:
+        """The target with its override's workspace and base branch."""
+        found = self.override_for(target)
+        if found is None:
+            return target
+        changes = {"workspace": found.workspace, "base_branch": found.base_branch}
+        kept = {k: v for k, v in changes.items() if v is not None}
+        if "workspace" in kept and target.name is None:  # keep the name the override used
+            kept["name"] = target.display_name
+        return target.model_copy(update=kept)
+
+    def file_filter_problem(self, files: Sequence[str]) -> str | None:
+        """Why a checkout whose tracked files (relative to the workspace) are `files` is not
+        a target under has_file / exclude_has_file, or None."""
+        if self.has_file and not any(matches_file(f, p) for f in files for p in self.has_file):
+            return f"no file matches has_file {self.has_file}"
+        hit = next((f for f in files for p in self.exclude_has_file if matches_file(f, p)), None)
+        return None if hit is None else f"{hit} matches exclude_has_file {self.exclude_has_file}"
+
+
+def matches_file(path: str, pattern: str) -> bool:
+    """A has_file glob: without `/`, a file name at any depth; with one (`/pom.xml`,
+    `src/*.go`), a path from the root."""
+    if "/" not in pattern.rstrip("/"):
+        return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern.rstrip("/"))
+    return fnmatch.fnmatchcase(path, pattern.strip("/"))
 
 
 class SessionBudgets(_Strict):
@@ -157,6 +243,28 @@ class PullRequestSpec(_Strict):
     draft: bool = False
     author_name: str = "corral"
     author_email: str = "corral@localhost"
+    labels: list[str] = Field(default_factory=list)
+    """Labels put on every pull request (a repository's overrides may add more)."""
+    reviewers: list[str] = Field(default_factory=list)
+    """Users (`alice`) or teams (`org/team`, GitHub) asked for review on every pull request."""
+    codeowners: bool = False
+    """Also ask the owners the repository's CODEOWNERS names for the changed files
+    (`reviewers: codeowners` is short for this)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _codeowners_shorthand(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("reviewers") == "codeowners":
+            return {**data, "reviewers": [], "codeowners": True}
+        return data
+
+    @field_validator("labels", "reviewers")
+    @classmethod
+    def _plain_names(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not v.strip() or "," in v or len(v) > 100]
+        if bad:
+            raise ValueError(f"not a label or reviewer name: {bad[0]!r} (no commas, 1-100 chars)")
+        return value
 
     @field_validator("branch", "commit_message", "title", "body")
     @classmethod
@@ -370,8 +478,25 @@ def resolve(spec: CampaignSpec, base_dir: Path, origin: str = "spec") -> Campaig
     if spec.targets.file is not None:
         targets += _targets_file(base_dir / spec.targets.file, f"{origin} targets.file")
     resolved = [_absolute(_as_target(t), base_dir) for t in targets]
-    updates["targets"] = spec.targets.model_copy(update={"repos": resolved, "file": None})
+    target_updates: dict[str, Any] = {"repos": resolved, "file": None}
+    if isinstance(spec.targets.overrides, Path):
+        overrides = base_dir / spec.targets.overrides
+        target_updates["overrides"] = _overrides(overrides, base_dir, origin)
+    updates["targets"] = spec.targets.model_copy(update=target_updates)
     return spec.model_copy(update=updates)
+
+
+def _overrides(path: Path, base_dir: Path, origin: str) -> dict[str, RepoOverride]:
+    """The overrides file, its keys that are relative paths (`./api`) made absolute as the
+    targets' paths are."""
+    try:
+        loaded = load_yaml_model(path, RepoOverrides).root
+    except ConfigError as exc:
+        raise ConfigError(f"{origin} targets.overrides: {exc}") from exc
+    return {
+        str((base_dir / key).resolve()) if key.startswith(("./", "../")) else key: value
+        for key, value in loaded.items()
+    }
 
 
 def selected_targets(spec: CampaignSpec, found: Sequence[str] = ()) -> list[TargetSpec]:
@@ -383,12 +508,27 @@ def selected_targets(spec: CampaignSpec, found: Sequence[str] = ()) -> list[Targ
     known = {(t.repo, t.workspace) for t in map(_as_target, spec.targets.repos)}
     queried = [TargetSpec(repo=url) for url in dict.fromkeys(found) if (url, None) not in known]
     chosen = listed + _distinct_names([t for t in queried if spec.targets.selects(t)], listed)
+    _known_overrides(spec.targets, [*map(_as_target, spec.targets.repos), *queried])
+    chosen = [spec.targets.with_override(t) for t in chosen]
     seen: set[str] = set()
     for target in chosen:
         if target.display_name in seen:
             raise ConfigError(f"targets: {target.display_name!r} is listed twice")
         seen.add(target.display_name)
     return chosen
+
+
+def _known_overrides(targets: TargetsSpec, known: list[TargetSpec]) -> None:
+    """Refuse an override naming no target: a typo would silently do nothing."""
+    if not isinstance(targets.overrides, dict):
+        return
+    names = {k for t in known for k in (t.display_name, t.repo, t.repo.removesuffix(".git"))}
+    unknown = sorted(set(targets.overrides) - names)
+    if unknown:
+        raise ConfigError(
+            f"targets.overrides: {', '.join(map(repr, unknown))} is not a target "
+            f"(use a repository's name as corral shows it, or its URL or path)"
+        )
 
 
 def _distinct_names(queried: list[TargetSpec], listed: list[TargetSpec]) -> list[TargetSpec]:

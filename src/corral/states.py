@@ -41,6 +41,13 @@ class Reason(StrEnum):
     PUSH_FAILED = "push_failed"
     ERROR = "error"
     CANCELLED = "cancelled"
+    NOT_TARGETED = "not_targeted"
+    """The checkout lacks what `targets.has_file` asks for, or has what `exclude_has_file`
+    refuses."""
+
+
+NOT_FAILURES = frozenset({Reason.NO_CHANGE, Reason.NOT_TARGETED})
+"""Why a job may end without a PR and yet not have failed (it is not retried either)."""
 
 
 class Outcome(StrEnum):

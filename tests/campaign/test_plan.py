@@ -8,7 +8,10 @@ from pathlib import Path
 
 from campaign_helpers import corral, runtime_args, write_spec
 
-from corral.testing.repos import make_remote, notes_repo
+from corral.pipeline.context import Runtime
+from corral.pipeline.plan import plan_campaign
+from corral.spec import load_spec
+from corral.testing.repos import git, make_remote, notes_repo
 
 
 def test_plan_gives_each_repository_its_verdict(tmp_path: Path, cache_dir: Path) -> None:
@@ -55,3 +58,33 @@ def test_plan_gives_each_repository_its_verdict(tmp_path: Path, cache_dir: Path)
     assert table.returncode == 1
     for word in ("ready", "unsupported", "baseline_fails", "unreachable", "1 of 4 repositories"):
         assert word in table.stdout, table.stdout
+
+
+def test_has_file_and_overrides_shape_the_plan(tmp_path: Path) -> None:
+    forge = tmp_path / "forge"
+    service = {**notes_repo(), "catalog-info.yaml": "kind: Component\n"}
+    kept = make_remote(forge, "kept", service)
+    make_remote(forge, "legacy", {**service, "LEGACY": "old\n"})
+    make_remote(forge, "other", notes_repo())
+    git(kept, "branch", "develop", "main")
+    (tmp_path / "repos.yaml").write_text("kept:\n  base_branch: develop\n  labels: [x]\n")
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="shaped",
+        command="true",
+        targets={
+            "repos": [str(forge / f"{n}.git") for n in ("kept", "legacy", "other")],
+            "has_file": ["catalog-info.yaml"],
+            "exclude_has_file": ["LEGACY"],
+            "overrides": "repos.yaml",
+        },
+    )
+    runtime = Runtime(str(tmp_path / "c.db"), tmp_path / "w", tmp_path / "cache", "local")
+
+    made = plan_campaign(load_spec(spec), runtime)
+
+    verdicts = {repo.name: (repo.verdict, repo.reason) for repo in made.repos}
+    assert verdicts["kept"] == ("ready", None)
+    assert verdicts["legacy"] == ("not_targeted", "LEGACY matches exclude_has_file ['LEGACY']")
+    assert verdicts["other"][0] == "not_targeted" and "has_file" in str(verdicts["other"][1])
+    assert made.ready and made.estimate.jobs == 1  # skipped repositories block nothing

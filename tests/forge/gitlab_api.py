@@ -53,8 +53,9 @@ ROUTES = [
     _route("GET", rf"/projects/{ID}/merge_requests/(?P<iid>\d+)"),
     _route("PUT", rf"/projects/{ID}/merge_requests/(?P<iid>\d+)",
            optional={"title", "description", "target_branch", "state_event",
-                     "remove_source_branch", "squash", "labels", "assignee_id",
-                     "discussion_locked", "milestone_id", "allow_collaboration"},
+                     "remove_source_branch", "squash", "labels", "add_labels", "remove_labels",
+                     "assignee_id", "assignee_ids", "reviewer_ids", "discussion_locked",
+                     "milestone_id", "allow_collaboration"},
            enums={"state_event": {"close", "reopen"}}),
     _route("POST", rf"/projects/{ID}/merge_requests/(?P<iid>\d+)/notes",
            required={"body"}, optional={"created_at", "internal", "merge_request_diff_head_sha"}),
@@ -69,6 +70,9 @@ ROUTES = [
                               "skipped", "waiting_for_resource", "manual"}}),
     _route("GET", rf"/projects/{ID}/jobs/(?P<job>\d+)/trace"),
     _route("POST", rf"/projects/{ID}/jobs/(?P<job>\d+)/retry"),
+    _route("GET", r"/users",
+           query={*PAGING, "username", "search", "active", "blocked", "external",
+                  "exclude_internal", "exclude_external", "humans", "order_by", "sort"}),
     _route("GET", rf"/groups/{ID}/projects",
            query={*PAGING, "archived", "visibility", "order_by", "sort", "search", "simple",
                   "owned", "starred", "include_subgroups", "with_shared", "min_access_level",
@@ -88,6 +92,10 @@ class GitLabApi(ApiServer):
         self.pipelines: dict[str, list[dict[str, Any]]] = {}
         """Per project: pipelines (with their `jobs`), newest last."""
         self.group_projects: list[str] = []
+        self.topics: dict[str, list[str]] = {}
+        """Per project path: its topics (what `topic=` on a group's projects filters on)."""
+        self.users: dict[str, int] = {}
+        """Users by username: who can be asked for review."""
         self.projects: dict[str, int] = {}
         """Numeric project ids given out so far, by path."""
         self.throttled = 0
@@ -113,7 +121,7 @@ class GitLabApi(ApiServer):
     def _serve(
         self, route: Route, ids: dict[str, str], query: dict[str, list[str]], body: dict[str, Any]
     ) -> tuple[int, Any]:
-        project = self.project_path(unquote(ids["id"]))
+        project = self.project_path(unquote(ids.get("id", "")))
         mrs = self.merge_requests.setdefault(project, {})
         handler = _HANDLERS[(route.method, route.pattern)]
         return handler(self, project, mrs, ids, query, body)
@@ -134,6 +142,7 @@ class GitLabApi(ApiServer):
             "title": body["title"], "description": body.get("description", ""),
             "source_branch": body["source_branch"], "target_branch": body["target_branch"],
             "draft": body["title"].startswith("Draft:"), "sha": "a" * 40,
+            "labels": [], "reviewers": [],
             "web_url": f"{self.url}/{project}/-/merge_requests/{iid}",
         }  # fmt: skip
         return mrs[iid]
@@ -191,6 +200,12 @@ def _update_mr(
     if mr is None:
         return 404, {"message": "404 Not found"}
     event = body.pop("state_event", None)
+    added = [label for label in str(body.pop("add_labels", "")).split(",") if label]
+    mr["labels"] = list(dict.fromkeys([*mr["labels"], *added]))
+    if "reviewer_ids" in body:
+        names = {number: name for name, number in api.users.items()}
+        wanted = body.pop("reviewer_ids")
+        mr["reviewers"] = [{"id": i, "username": names[i]} for i in wanted if i in names]
     mr.update(body)
     if event:
         mr["state"] = {"close": "closed", "reopen": "opened"}[event]
@@ -258,11 +273,25 @@ def _retry(
     return 404, {"message": "404 Job Not Found"}
 
 
-def _group_projects(
-    api: GitLabApi, project: str, mrs: Any, ids: Any, query: Any, body: Any
+def _users(
+    api: GitLabApi, project: str, mrs: Any, ids: Any, query: dict[str, list[str]], body: Any
 ) -> tuple[int, Any]:
+    wanted = query.get("username", [None])[0]
     return 200, [
-        {"id": n, "path_with_namespace": path} for n, path in enumerate(api.group_projects, 1)
+        {"id": number, "username": name, "state": "active"}
+        for name, number in api.users.items()
+        if wanted in (None, name)
+    ]
+
+
+def _group_projects(
+    api: GitLabApi, project: str, mrs: Any, ids: Any, query: dict[str, list[str]], body: Any
+) -> tuple[int, Any]:
+    wanted = {t for t in query.get("topic", [""])[0].split(",") if t}
+    return 200, [
+        {"id": n, "path_with_namespace": path, "topics": api.topics.get(path, [])}
+        for n, path in enumerate(api.group_projects, 1)
+        if wanted <= set(api.topics.get(path, []))
     ]
 
 
@@ -280,6 +309,7 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
             _jobs,
             _trace,
             _retry,
+            _users,
             _group_projects,
         ],
         strict=True,

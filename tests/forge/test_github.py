@@ -48,6 +48,8 @@ GITHUB_OPERATIONS = {
     "/repos/{owner}/{repo}/pulls": {"get", "post"},
     "/repos/{owner}/{repo}/pulls/{pull_number}": {"get", "patch"},
     "/repos/{owner}/{repo}/issues/{issue_number}/comments": {"post"},
+    "/repos/{owner}/{repo}/issues/{issue_number}/labels": {"post"},
+    "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers": {"post"},
     "/repos/{owner}/{repo}/commits/{ref}/check-runs": {"get"},
     "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations": {"get"},
     "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs": {"get"},
@@ -304,6 +306,63 @@ def test_forge_queries_find_repositories(recorder: Recorder, tmp_path: Path) -> 
     assert by_topic and by_code
     with pytest.raises(ConfigError, match="GitLab group"):
         forge.find_repositories(ForgeQuery(gitlab_group="platform"))
+
+
+def test_language_and_topics_filter_what_a_query_finds(recorder: Recorder, tmp_path: Path) -> None:
+    def three_repos(body: list[dict[str, object]]) -> list[dict[str, object]]:
+        one = body[0]
+        return [
+            {**one, "full_name": "octo/billing", "archived": False, "language": "Java",
+             "topics": ["payments", "jvm"]},
+            {**one, "full_name": "octo/web", "archived": False, "language": "TypeScript",
+             "topics": ["payments"]},
+            {**one, "full_name": "octo/ledger", "archived": False, "language": "java",
+             "topics": ["jvm"]},
+        ]  # fmt: skip
+
+    recorder.play(Scripted("GET", "/orgs/octo/repos", forward=True, edit=three_repos))
+    forge = make_forge(recorder, tmp_path)
+
+    found = forge.find_repositories(
+        ForgeQuery(github_org="octo", language="JAVA", topics=["payments"])
+    )
+    forge.find_repositories(ForgeQuery(github_topic="jvm", language="Java", topics=["payments"]))
+
+    exchanges = recorder.reset()
+    assert_all_valid(exchanges)
+    assert found == [f"{WEB}/octo/billing"]
+    assert exchanges[1].query["q"] == ["topic:jvm topic:payments language:Java archived:false"]
+
+
+def test_labels_and_reviewers_go_on_the_pull_request(recorder: Recorder, tmp_path: Path) -> None:
+    forge = make_forge(recorder, tmp_path)
+    pr = forge.find_or_open_pr(request())
+    recorder.reset()
+
+    labelled = forge.add_labels(pr, ["fleet", "java-21"])
+    asked = forge.request_reviewers(labelled, ["alice", "octo/platform-team"])
+
+    exchanges = recorder.reset()
+    assert_all_valid(exchanges)
+    assert [(e.route, e.body) for e in exchanges] == [
+        (f"POST /repos/octo/hello/issues/{pr.number}/labels", {"labels": ["fleet", "java-21"]}),
+        (
+            f"POST {PULLS}/{pr.number}/requested_reviewers",
+            {"reviewers": ["alice"], "team_reviewers": ["platform-team"]},
+        ),
+    ]
+    assert asked.reviewers == ("alice", "octo/platform-team")
+    assert asked.labels  # as GitHub answered (Prism's data)
+
+
+def test_a_refused_reviewer_is_a_clear_error(recorder: Recorder, tmp_path: Path) -> None:
+    refused = {"message": "Reviews may only be requested from collaborators."}
+    recorder.play(Scripted("POST", rf"{PULLS}/\d+/requested_reviewers", status=422, body=refused))
+    forge = make_forge(recorder, tmp_path)
+    pr = forge.find_or_open_pr(request())
+
+    with pytest.raises(ForgeError, match=r"requesting reviewers .* 422 .*collaborators"):
+        forge.request_reviewers(pr, ["mallory"])
 
 
 def test_secondary_rate_limit_is_waited_out(recorder: Recorder, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from forge_servers import Exchange
 from gitlab_api import GitLabApi
 
 from corral.config import ConfigError
-from corral.forge.base import ForgeError, PullRequestRequest
+from corral.forge.base import ForgeError, PullRequestRequest, UnaskedReviewersError
 from corral.forge.gitlab import GitLabForge, GitLabSettings
 from corral.spec import ForgeQuery
 
@@ -33,6 +33,8 @@ def api(server: GitLabApi) -> GitLabApi:
     server.merge_requests.clear()
     server.pipelines.clear()
     server.throttled = 0
+    server.users = {}
+    server.topics = {}
     return server
 
 
@@ -169,6 +171,64 @@ def test_a_group_query_lists_its_projects(api: GitLabApi, tmp_path: Path) -> Non
     assert found == [f"{api.url}/platform/billing", f"{api.url}/platform/tools/cli"]
     with pytest.raises(ConfigError, match="gitlab_group"):
         forge.find_repositories(ForgeQuery(github_org="octo"))
+
+
+def test_a_group_query_keeps_the_projects_with_every_topic(api: GitLabApi, tmp_path: Path) -> None:
+    api.group_projects = ["platform/billing", "platform/tools/cli", "platform/web"]
+    api.topics = {"platform/billing": ["java", "payments"], "platform/web": ["java"]}
+    forge = make_forge(api, tmp_path)
+
+    found = forge.find_repositories(
+        ForgeQuery(gitlab_group="platform", topics=["java", "payments"])
+    )
+
+    exchanges = api.reset()
+    assert_all_valid(exchanges)
+    assert exchanges[0].query["topic"] == ["java,payments"]
+    assert found == [f"{api.url}/platform/billing"]
+
+
+def test_labels_and_reviewers_go_on_the_merge_request(api: GitLabApi, tmp_path: Path) -> None:
+    api.users = {"alice": 41, "bob": 42}
+    forge = make_forge(api, tmp_path)
+    pr = forge.find_or_open_pr(request(api))
+    api.reset()
+
+    labelled = forge.add_labels(pr, ["fleet", "java-21"])
+    asked = forge.request_reviewers(labelled, ["alice"])
+    again = forge.request_reviewers(asked, ["bob"])  # added to those already asked
+
+    exchanges = api.reset()
+    assert_all_valid(exchanges)
+    mr = api.merge_requests[PROJECT][1]
+    assert mr["labels"] == ["fleet", "java-21"] and labelled.labels == ("fleet", "java-21")
+    assert [r["username"] for r in mr["reviewers"]] == ["alice", "bob"]
+    assert again.reviewers == ("alice", "bob")
+    puts = [e.body for e in exchanges if e.method == "PUT"]
+    assert puts == [
+        {"add_labels": "fleet,java-21"},
+        {"reviewer_ids": [41]},
+        {"reviewer_ids": [41, 42]},
+    ]
+    assert [e.query["username"] for e in exchanges if e.path.endswith("/users")] == [
+        ["alice"],
+        ["bob"],
+    ]
+
+
+def test_reviewers_gitlab_cannot_ask_are_named_after_the_others_are_asked(
+    api: GitLabApi, tmp_path: Path
+) -> None:
+    api.users = {"alice": 41}
+    forge = make_forge(api, tmp_path)
+    pr = forge.find_or_open_pr(request(api))
+
+    with pytest.raises(UnaskedReviewersError, match="ghost, platform/reviewers") as caught:
+        forge.request_reviewers(pr, ["alice", "ghost", "platform/reviewers"])
+
+    assert_all_valid(api.reset())
+    assert caught.value.pr.reviewers == ("alice",)
+    assert [r["username"] for r in api.merge_requests[PROJECT][1]["reviewers"]] == ["alice"]
 
 
 def test_too_many_requests_are_waited_out(api: GitLabApi, tmp_path: Path) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web_helpers import TOKEN, Demo, HeldCampaign, check_operation
+from web_helpers import TOKEN, Demo, HeldCampaign, check_operation, plan_mix_campaign
 
 from corral.states import JobState
 from corral.store import Store
@@ -184,12 +185,35 @@ def test_rejecting_a_held_job_through_the_api_ends_it_without_a_pr(
     assert after.reason == "rejected by ops: not this week"
 
 
+def test_plan_of_a_campaign_gives_each_repository_its_verdict(
+    client: TestClient, demo_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CORRAL_WORK_DIR", str(tmp_path / "work"))
+    campaign_id = plan_mix_campaign(demo_store, tmp_path / "forge", "api-plan")
+
+    refused = client.post(f"/api/campaigns/{campaign_id}/plan", json={})
+    made = client.post(f"/api/campaigns/{campaign_id}/plan", json={"by": "ops"}, headers=AUTH)
+
+    assert refused.status_code == 401
+    assert made.status_code == 200, made.text
+    plan = made.json()
+    assert {r["name"]: r["verdict"] for r in plan["repos"]} == {
+        "ready": "ready",
+        "plain": "unsupported",
+        "gone": "unreachable",
+        "legacy": "not_targeted",
+    }
+    assert plan["ready"] is False and plan["estimate"]["jobs"] == 1
+    assert client.post("/api/campaigns/999999/plan", json={}, headers=AUTH).status_code == 404
+    assert not list((tmp_path / "work").glob("*/plan/plan-*"))  # scratch clones removed
+
+
 def test_api_conforms_to_its_openapi_schema(app: FastAPI) -> None:
     """Every operation, with generated inputs (writes with the token): no server error, and
     each response matches the documented schema and status codes."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 14  # campaigns, jobs, steering, evals
+    assert len(operations) == 15  # campaigns, jobs, steering, plan, evals
     # pause, resume and cancel would end the shared demo campaign: test_control.py checks
     # them the same way on a store of their own
     steering = ("/pause", "/resume", "/cancel")

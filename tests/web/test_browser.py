@@ -8,12 +8,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from web_helpers import TOKEN, Demo, HeldCampaign, artifacts_dir, chromium_args
+from web_helpers import (
+    TOKEN,
+    Demo,
+    HeldCampaign,
+    artifacts_dir,
+    chromium_args,
+    plan_mix_campaign,
+)
 
 from corral.states import JobState
 from corral.store import Store
@@ -175,3 +183,30 @@ def test_writes_without_the_token_are_refused(
     page.click("#reject")
     held.wait_until_done()
     assert demo_store.job(held.job_id).state == JobState.FAILED
+
+
+def test_the_plan_page_shows_each_repositorys_readiness(
+    page: Page, demo_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CORRAL_WORK_DIR", str(tmp_path / "work"))
+    campaign_id = plan_mix_campaign(demo_store, tmp_path / "forge", "browser-plan")
+    page.goto(f"/campaigns/{campaign_id}")
+    page.click("#plan-link")
+    expect(page.locator("#plan-control")).to_contain_text("Sign in")
+    expect(page.locator("#plan-run")).to_have_count(0)
+
+    _sign_in(page, f"/campaigns/{campaign_id}/plan")
+    page.click("#plan-run")
+    rows = page.locator("#plan tbody tr")
+    expect(rows).to_have_count(4)
+    for name, verdict in [("ready", "ready"), ("plain", "unsupported"),
+                          ("gone", "unreachable"), ("legacy", "not_targeted")]:  # fmt: skip
+        expect(page.locator(f"#plan tr[data-repo={name}]")).to_have_attribute(
+            "data-verdict", verdict
+        )
+    expect(page.locator("#plan tr[data-repo=ready]")).to_contain_text("notes")
+    expect(page.locator("#plan tr[data-repo=gone]")).to_contain_text("does not clone")
+    expect(page.locator("#plan tr[data-repo=legacy]")).to_contain_text("exclude_has_file")
+    expect(page.locator("#plan-summary")).to_contain_text("1 of 4 repositories ready")
+    expect(page.locator("#plan-summary")).to_have_attribute("data-ready", "no")
+    _shot(page, "plan")

@@ -21,7 +21,9 @@ from corral.engine.campaign import run_campaign
 from corral.pipeline.context import Runtime
 from corral.pipeline.summary import CampaignSummary
 from corral.spec import CampaignSpec
+from corral.store import Store
 from corral.store.records import Job
+from corral.testing.repos import make_remote, notes_repo
 
 TOKEN = "test-dashboard-token-0123456789"
 
@@ -102,3 +104,18 @@ def check_operation(operation: schemathesis.APIOperation) -> None:
         case.call_and_validate(headers=headers)
 
     check()
+
+
+def plan_mix_campaign(store: Store, forge: Path, name: str) -> int:
+    """A recorded campaign (never run) over a mixed set of local repositories: one ready,
+    one no verifier applies to, one that does not clone, one `exclude_has_file` skips."""
+    remotes = [
+        make_remote(forge, "ready", notes_repo()),
+        make_remote(forge, "plain", {"README.txt": "nothing to build\n"}),
+        forge / "gone.git",
+        make_remote(forge, "legacy", {**notes_repo(), "LEGACY": "old layout\n"}),
+    ]
+    spec = notes_spec(name, remotes, targets={
+        "repos": [str(r) for r in remotes], "exclude_has_file": ["LEGACY"]
+    })  # fmt: skip
+    return store.save_campaign(name, spec.model_dump(mode="json")).id

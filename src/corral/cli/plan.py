@@ -26,6 +26,7 @@ VERDICT_STYLE = {
     "baseline_fails": "yellow",
     "unsupported": "red",
     "unreachable": "red",
+    "not_targeted": "dim",
 }
 
 

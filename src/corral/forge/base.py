@@ -7,6 +7,7 @@ so a step that is re-run after a crash finds what the first run left.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
@@ -17,6 +18,15 @@ CIState = Literal["pending", "passed", "failed", "none"]
 
 class ForgeError(RuntimeError):
     """A forge operation failed; the message says which and why, without credentials."""
+
+
+class UnaskedReviewersError(ForgeError):
+    """Some reviewers could not be asked (no such user, a group where users are needed);
+    `pr` is the pull request as it is, with those who were asked."""
+
+    def __init__(self, message: str, pr: PullRequest) -> None:
+        super().__init__(message)
+        self.pr = pr
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,9 @@ class PullRequest:
     draft: bool = False
     head_sha: str = ""
     ci: CIStatus = field(default_factory=lambda: CIStatus("none"))
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    """Users (`alice`) and teams (`org/team`) asked for review, as far as corral knows."""
 
     def with_changes(self, **changes: object) -> PullRequest:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -113,4 +126,13 @@ class Forge(Protocol):
 
     def comment(self, pr: PullRequest, text: str) -> None:
         """A comment on the PR (what corral decided about it, for its reviewers)."""
+        ...
+
+    def add_labels(self, pr: PullRequest, labels: Sequence[str]) -> PullRequest:
+        """Put labels on the PR (those it has already stay); the PR with all its labels."""
+        ...
+
+    def request_reviewers(self, pr: PullRequest, reviewers: Sequence[str]) -> PullRequest:
+        """Ask users (`alice`) and teams (`org/team`) to review the PR. Those the forge
+        refuses or cannot ask make a ForgeError naming them, after the others were asked."""
         ...

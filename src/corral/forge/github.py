@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -142,7 +142,7 @@ class GitHubForge(HostedForge):
         with self._api(f"reading pull request #{pr.number}"):
             current = self._repository(self._remote(pr.repo)).get_pull(pr.number)
             return self._record(pr.repo, current, title=pr.title, body=pr.body).with_changes(
-                ci=pr.ci
+                ci=pr.ci, labels=pr.labels, reviewers=pr.reviewers
             )
 
     def close_pr(self, pr: PullRequest, comment: str) -> PullRequest:
@@ -220,6 +220,34 @@ class GitHubForge(HostedForge):
             with self._writes.slot():
                 current.create_issue_comment(text)
 
+    def add_labels(self, pr: PullRequest, labels: Sequence[str]) -> PullRequest:
+        """Labels through the issues API (a pull request is an issue); GitHub creates a
+        label the repository lacks."""
+        with self._api(f"labelling pull request #{pr.number}"):
+            repository = self._repository(self._remote(pr.repo))
+            with self._writes.slot():
+                _, data = self._gh.requester.requestJsonAndCheck(
+                    "POST",
+                    f"{repository.url}/issues/{pr.number}/labels",
+                    input={"labels": list(labels)},
+                )
+        names = [str(label.get("name")) for label in data or [] if isinstance(label, dict)]
+        return pr.with_changes(labels=tuple(names) or tuple(labels))
+
+    def request_reviewers(self, pr: PullRequest, reviewers: Sequence[str]) -> PullRequest:
+        """Users and teams (`org/team`: the team's slug) as requested reviewers."""
+        users = [r for r in reviewers if "/" not in r]
+        teams = [r.rsplit("/", 1)[1] for r in reviewers if "/" in r]
+        with self._api(f"requesting reviewers on pull request #{pr.number}"):
+            repository = self._repository(self._remote(pr.repo))
+            with self._writes.slot():
+                self._gh.requester.requestJsonAndCheck(
+                    "POST",
+                    f"{repository.url}/pulls/{pr.number}/requested_reviewers",
+                    input={"reviewers": users, "team_reviewers": teams},
+                )
+        return pr.with_changes(reviewers=tuple(dict.fromkeys([*pr.reviewers, *reviewers])))
+
     def _job_log(self, repository: Repository, job_id: int) -> bytes | None:
         """An Actions job's log: the API answers with a redirect to a short-lived download
         URL. None when the log is gone (expired, or the job was deleted)."""
@@ -251,10 +279,16 @@ class GitHubForge(HostedForge):
         with self._api("searching repositories"):
             if query.github_org is not None:
                 found = self._gh.get_organization(query.github_org).get_repos(type="all")
-                names = [r.full_name for r in found if not r.archived]
+                names = [r.full_name for r in found if not r.archived and _kept(r, query)]
             elif query.github_topic is not None:
-                topic = f"topic:{query.github_topic} archived:false"
-                names = [r.full_name for r in self._gh.search_repositories(query=topic)]
+                words = [f"topic:{t}" for t in [query.github_topic, *query.topics]]
+                words += [f"language:{query.language}"] if query.language else []
+                search = " ".join([*words, "archived:false"])
+                names = [
+                    r.full_name
+                    for r in self._gh.search_repositories(query=search)
+                    if _kept(r, query)
+                ]
             elif query.github_code_search is not None:
                 hits = self._gh.search_code(query=query.github_code_search)
                 names = list(dict.fromkeys(hit.repository.full_name for hit in hits))
@@ -352,6 +386,13 @@ class GitHubForge(HostedForge):
                     f"GitHub: {what} failed: {self.settings.api_url} cannot be reached: {reason}"
                 )
             ) from exc
+
+
+def _kept(repository: Repository, query: ForgeQuery) -> bool:
+    """Whether a found repository passes the query's language and topic filters."""
+    if query.language and (repository.language or "").lower() != query.language.lower():
+        return False
+    return set(query.topics) <= set(repository.topics or [])
 
 
 def _root_cause(exc: BaseException) -> str:

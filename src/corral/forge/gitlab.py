@@ -10,7 +10,7 @@ The token comes from `GITLAB_TOKEN`; see hosted.py for how git gets it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +27,7 @@ from corral.forge.base import (
     PullRequest,
     PullRequestRequest,
     PullRequestState,
+    UnaskedReviewersError,
 )
 from corral.forge.hosted import (
     MAX_LOGGED_CHECKS,
@@ -125,7 +126,9 @@ class GitLabForge(HostedForge):
     def refresh_pr(self, pr: PullRequest) -> PullRequest:
         with self._api(f"reading merge request !{pr.number}"):
             current = self._project(pr.repo).mergerequests.get(pr.number)
-        return self._record(pr.repo, current, title=pr.title, body=pr.body).with_changes(ci=pr.ci)
+        return self._record(pr.repo, current, title=pr.title, body=pr.body).with_changes(
+            ci=pr.ci, labels=pr.labels, reviewers=pr.reviewers
+        )
 
     def close_pr(self, pr: PullRequest, comment: str) -> PullRequest:
         with self._api(f"closing merge request !{pr.number}"):
@@ -170,6 +173,42 @@ class GitLabForge(HostedForge):
             with self._writes.slot():
                 current.notes.create({"body": text})
 
+    def add_labels(self, pr: PullRequest, labels: Sequence[str]) -> PullRequest:
+        """`add_labels` on the merge request (GitLab creates a label the project lacks)."""
+        with self._api(f"labelling merge request !{pr.number}"):
+            project = self._project(pr.repo)
+            with self._writes.slot():
+                data = project.mergerequests.update(pr.number, {"add_labels": ",".join(labels)})
+        return pr.with_changes(labels=tuple(map(str, data.get("labels") or labels)))
+
+    def request_reviewers(self, pr: PullRequest, reviewers: Sequence[str]) -> PullRequest:
+        """Users by username (GitLab asks users, not groups), added to the MR's reviewers."""
+        with self._api(f"requesting reviewers on merge request !{pr.number}"):
+            ids = {name: self._user_id(name) for name in reviewers if "/" not in name}
+            project = self._project(pr.repo)
+            current = project.mergerequests.get(pr.number)
+            had = [r["id"] for r in getattr(current, "reviewers", None) or []]
+            wanted = [i for i in ids.values() if i is not None]
+            if wanted:
+                with self._writes.slot():
+                    project.mergerequests.update(
+                        pr.number, {"reviewer_ids": list(dict.fromkeys([*had, *wanted]))}
+                    )
+        asked = [name for name, i in ids.items() if i is not None]
+        updated = pr.with_changes(reviewers=tuple(dict.fromkeys([*pr.reviewers, *asked])))
+        missing = [r for r in reviewers if r not in asked]
+        if missing:
+            raise UnaskedReviewersError(
+                f"GitLab: cannot ask {', '.join(missing)} for review (no such user; "
+                "GitLab asks users, not groups)",
+                updated,
+            )
+        return updated
+
+    def _user_id(self, username: str) -> int | None:
+        found = self._gl.users.list(username=username.lstrip("@"), get_all=False)
+        return int(found[0].id) if found else None
+
     def delete_branch(self, pr: PullRequest) -> None:
         with self._api(f"deleting branch {pr.branch}"):
             project = self._project(pr.repo)
@@ -195,14 +234,20 @@ class GitLabForge(HostedForge):
     # targets
 
     def find_repositories(self, query: ForgeQuery) -> list[str]:
-        """The projects of a group and its subgroups (archived ones left out)."""
+        """The projects of a group and its subgroups (archived ones left out), with every
+        one of the query's topics."""
         if query.gitlab_group is None:
             raise ConfigError("targets.query: the gitlab forge searches a gitlab_group only")
         with self._api(f"listing the projects of {query.gitlab_group}"):
             group = self._gl.groups.get(query.gitlab_group, lazy=True)
             # booleans as GitLab documents them: requests would send Python's "True"
+            topics = {"topic": ",".join(query.topics)} if query.topics else {}
             projects = group.projects.list(
-                include_subgroups="true", archived="false", order_by="path", iterator=True
+                include_subgroups="true",
+                archived="false",
+                order_by="path",
+                iterator=True,
+                **topics,
             )
             paths = [p.path_with_namespace for p in projects]
         return [self._repo_url(path) for path in paths]

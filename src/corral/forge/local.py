@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -132,6 +132,18 @@ class LocalForge:
         """A local PR keeps its comments in its description."""
         current = self.book.pull_request(self.name, pr.repo, pr.branch) or pr
         self.book.save_pull_request(current.with_changes(body=f"{current.body}\n\n{text}"))
+
+    def add_labels(self, pr: PullRequest, labels: Sequence[str]) -> PullRequest:
+        """A local PR keeps its labels in its record."""
+        current = self.book.pull_request(self.name, pr.repo, pr.branch) or pr
+        merged = tuple(dict.fromkeys([*current.labels, *labels]))
+        return self.book.save_pull_request(current.with_changes(labels=merged))
+
+    def request_reviewers(self, pr: PullRequest, reviewers: Sequence[str]) -> PullRequest:
+        """A local PR keeps who was asked in its record (nobody is told)."""
+        current = self.book.pull_request(self.name, pr.repo, pr.branch) or pr
+        merged = tuple(dict.fromkeys([*current.reviewers, *reviewers]))
+        return self.book.save_pull_request(current.with_changes(reviewers=merged))
 
     def _remote_state(self, pr: PullRequest) -> PullRequestState:
         mirror = self._mirror(pr.repo)

@@ -71,14 +71,16 @@ class CampaignContext:
         return self.campaign_dir / "checkouts" / f"{job.id}-{_slug(job.name)}"
 
     def target(self, job: Job) -> TargetSpec:
-        """The job's target in the spec: the same repository (URL or path) and workspace."""
+        """The job's target in the spec: the same repository (URL or path) and workspace,
+        with its overrides (`targets.overrides`)."""
         for item in self.spec.targets.repos:
             if isinstance(item, TargetSpec) and (item.repo, item.workspace) == (
                 job.repo,
                 job.workspace,
             ):
-                return item
-        return TargetSpec(repo=job.repo, workspace=job.workspace, name=job.name)
+                return self.spec.targets.with_override(item)
+        found = TargetSpec(repo=job.repo, workspace=job.workspace, name=job.name)
+        return self.spec.targets.with_override(found)
 
     def live_jobs(self) -> list[Job]:
         """The jobs still to drive: unfinished, and of a target the spec still has (a removed

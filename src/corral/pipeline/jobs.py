@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from corral.states import JobState, Reason
+from corral.states import NOT_FAILURES, JobState
 from corral.store import Store, StoreError
 from corral.store.records import Approval, Campaign, Job
 
@@ -42,7 +42,7 @@ def retry_failed(store: Store, campaign: Campaign) -> list[Job]:
     """Queue again every job that ended without a PR for a failure (not `no change`)."""
     retried = []
     for job in store.jobs(campaign.id):
-        if job.state in (JobState.FAILED, JobState.SKIPPED) and job.reason_code != Reason.NO_CHANGE:
+        if job.state in (JobState.FAILED, JobState.SKIPPED) and job.reason_code not in NOT_FAILURES:
             retried.append(
                 store.transition(job.id, JobState.QUEUED, expect=job.state, reason="retry")
             )

@@ -28,7 +28,9 @@ from corral.spec import CampaignSpec, TargetSpec, selected_targets
 from corral.states import TERMINAL
 from corral.store import Store
 
-Verdict = Literal["ready", "baseline_fails", "unsupported", "unreachable"]
+Verdict = Literal["ready", "baseline_fails", "unsupported", "unreachable", "not_targeted"]
+"""not_targeted: the checkout lacks what `targets.has_file` asks for (or has what
+`exclude_has_file` refuses); a run skips it, so it does not make the plan unready."""
 
 TEST_PATTERNS = (
     "test_*.py",
@@ -85,7 +87,7 @@ class CampaignPlan:
 
     @property
     def ready(self) -> bool:
-        return all(repo.verdict == "ready" for repo in self.repos)
+        return all(repo.verdict in ("ready", "not_targeted") for repo in self.repos)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,6 +126,9 @@ def _look(
     root = dest / target.workspace if target.workspace else dest
     if not root.is_dir():
         return _verdict(plan, "unreachable", f"no workspace folder {target.workspace!r}")
+    problem = spec.targets.file_filter_problem(git("ls-files", "-z", cwd=root).split("\0"))
+    if problem is not None:
+        return _verdict(plan, "not_targeted", problem)
     from corral.verifiers.run import applicable_projects
 
     merged = load_repo_config(root).verifiers.merged(spec.gate.verifiers)

@@ -23,7 +23,7 @@ from corral.pipeline.change_steps import run_steps
 from corral.pipeline.ci_triage import failure_for_agent, note_if_flaky
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.notify import ci_failed_for_good, notify
-from corral.pipeline.pr_body import gate_section
+from corral.pipeline.pr_body import add_metadata, gate_section
 from corral.sandbox.base import CommandRunner
 from corral.states import JobState, Reason
 from corral.store.records import Job
@@ -55,6 +55,10 @@ def prepare(ctx: CampaignContext, job: Job) -> Job:
         if not folder.is_dir():
             reason = f"clone failed: {what} is not in the repository"
             return _end(ctx, job, JobState.FAILED, Reason.CLONE_FAILED, reason)
+    files = git("ls-files", "-z", cwd=dest / (target.workspace or "")).split("\0")
+    problem = ctx.spec.targets.file_filter_problem(files)
+    if problem is not None:
+        return _end(ctx, job, JobState.SKIPPED, Reason.NOT_TARGETED, f"not a target: {problem}")
     ctx.store.update_job(
         job.id,
         base_branch=checkout.base_branch,
@@ -228,6 +232,7 @@ def open_pr(ctx: CampaignContext, job: Job) -> Job:
             head_sha=job.head_sha or "",
         )
     )
+    pr = add_metadata(ctx, job, pr)
     ctx.store.link_pull_request(pr, ctx.campaign.id, job.id)
     return ctx.store.transition(job.id, JobState.PR_OPEN, expect=job.state, reason=pr.url)
 

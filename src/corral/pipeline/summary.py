@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from corral.forge.base import PullRequest
-from corral.states import CampaignVerdict, JobState, Outcome, Reason, outcome_of
+from corral.states import NOT_FAILURES, CampaignVerdict, JobState, Outcome, outcome_of
 from corral.store import Store
 from corral.store.records import Campaign, Job
 
@@ -38,7 +38,7 @@ def failed(state: JobState, reason_code: str | None) -> bool:
     outcome = outcome_of(state)
     if outcome == Outcome.PR_FAILED_CI:
         return True
-    return outcome == Outcome.NO_PR and reason_code != Reason.NO_CHANGE
+    return outcome == Outcome.NO_PR and reason_code not in NOT_FAILURES
 
 
 SETTLED_OUTCOMES = frozenset({Outcome.NO_PR, Outcome.PR_OPEN, Outcome.MERGED, Outcome.CLOSED})

@@ -225,6 +225,8 @@ class PullRequestRow(_Timestamped, Base):
     ci_sha: Mapped[str] = mapped_column(String(64), default="")
     ci_summary: Mapped[str] = mapped_column(Text, default="")
     ci_url: Mapped[str | None] = mapped_column(Text)
+    labels: Mapped[list[Any] | None] = mapped_column(JSON)
+    reviewers: Mapped[list[Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

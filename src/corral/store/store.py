@@ -751,6 +751,8 @@ def _fill_pr(row: m.PullRequestRow, pr: PullRequest) -> None:
     row.ci_sha = pr.ci.sha
     row.ci_summary = pr.ci.summary
     row.ci_url = pr.ci.url
+    row.labels = list(pr.labels)
+    row.reviewers = list(pr.reviewers)
 
 
 def _pull_request(row: m.PullRequestRow) -> PullRequest:
@@ -767,6 +769,8 @@ def _pull_request(row: m.PullRequestRow) -> PullRequest:
         draft=row.draft,
         head_sha=row.head_sha,
         ci=CIStatus(row.ci_state, row.ci_summary, row.ci_sha, row.ci_url),  # type: ignore[arg-type]
+        labels=tuple(row.labels or ()),
+        reviewers=tuple(row.reviewers or ()),
     )
 
 

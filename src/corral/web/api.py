@@ -13,7 +13,7 @@ from corral.pipeline import jobs
 from corral.states import JobState
 from corral.store import Store
 from corral.store.records import Approval, Feedback
-from corral.web import control, data
+from corral.web import control, data, plans
 from corral.web import models as v
 from corral.web.security import Signer, WriteRefused, signer_or_refuse
 from corral.web.settings import DashboardSettings
@@ -147,6 +147,25 @@ def cancel_campaign(
 ) -> v.ControlResult:
     """End the campaign: every job not done ends; every open PR is closed with a comment."""
     return control.cancel(store, campaign_id, body.by or "api", body.delete_branches)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/plan",
+    response_model=v.CampaignPlanView,
+    responses={
+        **_ERRORS,
+        401: _WRITE_ERRORS[401],
+        403: _WRITE_ERRORS[403],
+        409: {"model": Problem, "description": "The targets cannot be found (forge, token)"},
+    },
+)
+def plan_campaign(
+    campaign_id: CampaignId, body: v.PlanRequest, store: StoreDep, _: Writer
+) -> v.CampaignPlanView:
+    """`corral plan` of the campaign's stored spec: each target cloned shallowly and looked
+    at now (projects, verifiers, tests; has_file filters), with the cost estimate. It clones
+    every target, so it needs the token; it runs no check (no baseline)."""
+    return plans.campaign_plan(store, campaign_id)
 
 
 @router.post(

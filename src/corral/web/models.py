@@ -239,3 +239,40 @@ class FeedbackRequest(BaseModel):
     verdict: FeedbackVerdict
     comment: str | None = Field(default=None, max_length=4000)
     by: str | None = Field(default=None, max_length=200)
+
+
+class PlanProject(BaseModel):
+    path: str
+    verifier: str
+
+
+class PlanRepo(BaseModel):
+    name: str
+    repo: str
+    verdict: Literal["ready", "baseline_fails", "unsupported", "unreachable", "not_targeted"]
+    reason: str | None
+    projects: list[PlanProject]
+    has_tests: bool | None
+    baseline_ok: bool | None
+    """Always null here: the dashboard does not run checks (`corral plan --baseline` does)."""
+
+
+class PlanEstimate(BaseModel):
+    jobs: int
+    cost_usd_at_most: float | None
+    cost_usd_expected: float | None
+    duration_s_expected: float | None
+    earlier_jobs: int
+
+
+class CampaignPlanView(BaseModel):
+    """`corral plan` of the campaign's stored spec: readiness per repository, as of now."""
+
+    campaign: str
+    ready: bool
+    repos: list[PlanRepo]
+    estimate: PlanEstimate
+
+
+class PlanRequest(BaseModel):
+    by: str | None = Field(default=None, max_length=200)

@@ -14,7 +14,7 @@ from corral.engine.campaign import tell_engine
 from corral.pipeline import jobs
 from corral.states import JobState
 from corral.store import Store
-from corral.web import control, data
+from corral.web import control, data, plans
 from corral.web.api import CampaignId, JobId, settings_of, store_of
 from corral.web.charts import burndown_svg
 from corral.web.models import FeedbackRequest
@@ -193,6 +193,30 @@ def cancel_form(
     by = form_user(request, settings.token_value(), csrf_token)
     control.cancel(store, campaign_id, by, delete_branches)
     return _back_to_campaign(campaign_id)
+
+
+@router.get("/campaigns/{campaign_id}/plan", response_class=HTMLResponse)
+def plan_page(
+    request: Request, campaign_id: CampaignId, store: StoreDep, settings: SettingsDep
+) -> Response:
+    """The plan's page: a button that looks at the repositories (it clones them, so only
+    with the token)."""
+    campaign = data.find_campaign(store, campaign_id)
+    return _page(request, "plan.html", settings, campaign=campaign, plan=None)
+
+
+@router.post("/campaigns/{campaign_id}/plan", response_class=HTMLResponse)
+def plan_form(
+    request: Request,
+    campaign_id: CampaignId,
+    store: StoreDep,
+    settings: SettingsDep,
+    csrf_token: Csrf = None,
+) -> Response:
+    form_user(request, settings.token_value(), csrf_token)
+    campaign = data.find_campaign(store, campaign_id)
+    made = plans.campaign_plan(store, campaign_id)
+    return _page(request, "plan.html", settings, campaign=campaign, plan=made)
 
 
 def _back_to_campaign(campaign_id: int) -> Response:

@@ -31,7 +31,8 @@ SESSION_COOKIE = "corral_session"
 
 
 class WriteRefused(Exception):
-    """A write without the right token, CSRF token or origin. `status` is 401 or 403."""
+    """A write without the right token, CSRF token or origin (`status` 401 or 403), or one
+    that cannot be done (409)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
