@@ -8,6 +8,8 @@ the in-process engine and the Temporal engine cannot differ.
 - `next_move`: the drive loop's next move for one job: run a step (paced or not), park it
   (it waits for a person and gives its worker slot up), or stop.
 - `pr_slot_wait`: the PR-creation rate limit, from when earlier creations were over.
+- `waits_for_ci_slot`: a push held back by `ci_concurrency` (the slot itself is taken in
+  the push, pipeline/ci_load.py, since refresh pushes inside `watch` take one too).
 
 Everything but `preflight` and `admit` is pure, so a Temporal workflow may call it.
 """
@@ -84,8 +86,15 @@ def next_move(job: Job, spec: CampaignSpec, approvals: Sequence[Approval] = ()) 
 
 def stops_after(step: str, before: JobState, job: Job) -> bool:
     """Whether the job stops driving after this step: a look at its PR found nothing new,
-    so it waits for review or CI (the next run looks again)."""
-    return step == "watch" and job.state == before
+    so it waits for review or CI (the next run looks again), or its push waits for a CI
+    slot."""
+    return (step == "watch" and job.state == before) or waits_for_ci_slot(step, before, job)
+
+
+def waits_for_ci_slot(step: str, before: JobState, job: Job) -> bool:
+    """The push did not go out: `ci_concurrency` PRs have CI running (pipeline/ci_load.py).
+    The engine drives the job again once another job has moved on."""
+    return step == "push" and job.state == before
 
 
 def pr_slot_wait(

@@ -1,0 +1,192 @@
+"""Stale PRs and CI load on the local forge: a base branch that moves under ten open PRs
+(the clean ones rebased, re-gated and CI'd again, the conflicting one redone on the new
+base), `refresh: never` and `daily`, and `ci_concurrency` seen from the forge's side."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from campaign_helpers import write_spec
+
+from corral.engine.campaign import run_campaign
+from corral.engine.local import LocalEngine
+from corral.forge.base import CIStatus, Forge, PullRequest
+from corral.pipeline.context import CampaignContext, Runtime
+from corral.spec import load_spec
+from corral.states import JobState
+from corral.store import Store
+from corral.testing.repos import NOTES_CONFIG, git, make_remote
+
+NOTES = "Notes\nThe second line.\n"
+CHANGE = "sed -i '1s/.*/Release notes/' NOTES.md"
+"""The campaign's change: it rewrites NOTES.md's first line."""
+
+
+def campaign(
+    tmp_path: Path, repos: int, ci: str = "true", **settings: Any
+) -> tuple[Path, list[Path]]:
+    forge = tmp_path / "forge"
+    config = f"{NOTES_CONFIG}ci:\n  command: [sh, -c, {ci!r}]\n"
+    remotes = [
+        make_remote(forge, f"notes-{n}", {".corral.yaml": config, "NOTES.md": NOTES})
+        for n in range(repos)
+    ]
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="notes",
+        command=CHANGE,
+        targets={"repos": [str(r) for r in remotes]},
+        concurrency=4,
+        **settings,
+    )
+    return spec, remotes
+
+
+def run(spec_path: Path, tmp_path: Path, cache_dir: Path, on_start: Any = None) -> Store:
+    runtime = Runtime(str(tmp_path / "corral.db"), tmp_path / "work", cache_dir, sandbox="local")
+    run_campaign(load_spec(spec_path), runtime, engine=LocalEngine(), on_start=on_start)
+    return Store.open(runtime.store_url)
+
+
+def move_base(remote: Path, files: dict[str, str]) -> str:
+    """A commit on the remote's main, as a person merging something else would make it."""
+    with tempfile.TemporaryDirectory(prefix="corral-move-") as scratch:
+        tree = Path(scratch) / "tree"
+        git(Path(scratch), "clone", "-q", str(remote), str(tree))
+        for name, text in files.items():
+            (tree / name).write_text(text)
+        git(tree, "add", "-A")
+        git(tree, "commit", "-q", "-m", "meanwhile on main")
+        git(tree, "push", "-q", "origin", "main")
+        return git(tree, "rev-parse", "HEAD").strip()
+
+
+def show(remote: Path, ref: str, path: str) -> str:
+    return git(remote, "show", f"{ref}:{path}")
+
+
+def test_a_base_that_moves_under_ten_prs_rebases_the_clean_ones_and_redoes_the_conflicting_one(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    spec, remotes = campaign(tmp_path, 10)
+    store = run(spec, tmp_path, cache_dir)
+    first = {j.repo: j for j in store.jobs(store.campaign("notes").id)}  # type: ignore[union-attr]
+    assert {j.state for j in first.values()} == {JobState.PR_OPEN}
+    store.close()
+
+    tips = {str(r): move_base(r, {"OTHER.md": "Meanwhile.\n"}) for r in remotes[1:]}
+    conflicting = str(remotes[0])  # main rewrites the very line the change rewrites
+    tips[conflicting] = move_base(remotes[0], {"NOTES.md": "Changelog\nThe second line.\n"})
+
+    store = run(spec, tmp_path, cache_dir)
+    try:
+        campaign_id = store.campaign("notes").id  # type: ignore[union-attr]
+        prs = {pr.repo: pr for pr in store.pull_requests(campaign_id)}
+        assert len(prs) == 10  # the same ten PRs: none opened twice
+        for job in store.jobs(campaign_id):
+            remote, pr = Path(job.repo), prs[job.repo]
+            head = git(remote, "rev-parse", "corral/notes").strip()
+            assert job.state == JobState.PR_OPEN, job.reason
+            assert (job.base_sha, job.head_sha, pr.head_sha) == (tips[job.repo], head, head)
+            assert git(remote, "rev-parse", "corral/notes^").strip() == tips[job.repo]
+            assert show(remote, "corral/notes", "NOTES.md").startswith("Release notes\n")
+            assert pr.ci.state == "passed" and pr.ci.sha == head  # CI ran again, on the new head
+            kinds = [e.kind for e in store.events(job.id)]
+            if job.repo == conflicting:
+                (conflict,) = [e for e in store.events(job.id) if e.kind == "refresh_conflict"]
+                assert job.freshness == "redone" and conflict.data["why"] == "does not apply cleanly"
+                assert JobState.BASELINED in [t.to_state for t in store.transitions(job.id)][-6:]
+            else:
+                assert job.freshness == "rebased" and kinds.count("refreshed") == 1
+                assert "was rebased onto it" in pr.body  # the local forge's comments
+                assert show(remote, "corral/notes", "OTHER.md") == "Meanwhile.\n"
+                assert head != first[job.repo].head_sha
+                assert len(store.gate_verdicts(job.id)) == 2  # again on the rebased tree
+    finally:
+        store.close()
+
+
+def test_refresh_never_shows_the_pr_behind_and_leaves_its_branch(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    spec, (remote,) = campaign(tmp_path, 1, refresh="never")
+    run(spec, tmp_path, cache_dir).close()
+    head = git(remote, "rev-parse", "corral/notes").strip()
+    move_base(remote, {"OTHER.md": "Meanwhile.\n"})
+
+    store = run(spec, tmp_path, cache_dir)
+    try:
+        (job,) = store.jobs(store.campaign("notes").id)  # type: ignore[union-attr]
+        assert job.freshness == "behind" and job.head_sha == head
+        assert git(remote, "rev-parse", "corral/notes").strip() == head
+    finally:
+        store.close()
+
+
+def test_refresh_daily_rebases_once_then_waits_a_day(tmp_path: Path, cache_dir: Path) -> None:
+    spec, (remote,) = campaign(tmp_path, 1, refresh="daily")
+    run(spec, tmp_path, cache_dir).close()
+    move_base(remote, {"OTHER.md": "Meanwhile.\n"})
+    run(spec, tmp_path, cache_dir).close()
+    rebased = git(remote, "rev-parse", "corral/notes").strip()
+    move_base(remote, {"OTHER.md": "Later still.\n"})
+
+    store = run(spec, tmp_path, cache_dir)
+    try:
+        (job,) = store.jobs(store.campaign("notes").id)  # type: ignore[union-attr]
+        assert job.freshness == "behind" and job.head_sha == rebased
+        assert [e.kind for e in store.events(job.id)].count("refreshed") == 1
+    finally:
+        store.close()
+
+
+class CIWatchingForge:
+    """The local forge, counting from its side how many PRs have CI running: from the push
+    of a commit until CI's verdict on that commit."""
+
+    def __init__(self, inner: Forge) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.running: set[tuple[str, str]] = set()
+        self.most = 0
+        self.pushes = 0
+        self._lock = threading.Lock()
+
+    def push(self, checkout: Path, repo: str, branch: str, expect: str | None = None) -> str:
+        sha = self.inner.push(checkout, repo, branch, expect)
+        with self._lock:
+            self.pushes += 1
+            self.running.add((repo, sha))
+            self.most = max(self.most, len(self.running))
+        return sha
+
+    def ci_status(self, pr: PullRequest) -> CIStatus:
+        status = self.inner.ci_status(pr)
+        if status.state in ("passed", "failed"):
+            with self._lock:
+                self.running.discard((pr.repo, status.sha))
+        return status
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_ci_concurrency_caps_the_prs_with_ci_running(tmp_path: Path, cache_dir: Path) -> None:
+    spec, _ = campaign(tmp_path, 6, ci="sleep 3", ci_concurrency=2)
+    watching: list[CIWatchingForge] = []
+
+    def watch_forge(ctx: CampaignContext) -> None:
+        watching.append(CIWatchingForge(ctx.forge))
+        ctx.forge = watching[0]
+
+    store = run(spec, tmp_path, cache_dir, on_start=watch_forge)
+    try:
+        jobs = store.jobs(store.campaign("notes").id)  # type: ignore[union-attr]
+        assert {j.state for j in jobs} == {JobState.PR_OPEN}
+        assert watching[0].pushes == 6 and watching[0].most == 2
+        assert any(e.kind == "ci_slot_wait" for j in jobs for e in store.events(j.id))
+    finally:
+        store.close()
