@@ -9,12 +9,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from campaign_helpers import write_spec
+from campaign_helpers import corral, write_spec
 
 from corral.engine.campaign import run_campaign
 from corral.engine.local import LocalEngine
 from corral.forge.base import CIStatus, Forge, PullRequest
 from corral.pipeline.context import CampaignContext, Runtime
+from corral.pipeline.summary import summarize
 from corral.spec import load_spec
 from corral.states import JobState
 from corral.store import Store
@@ -97,7 +98,8 @@ def test_a_base_that_moves_under_ten_prs_rebases_the_clean_ones_and_redoes_the_c
             kinds = [e.kind for e in store.events(job.id)]
             if job.repo == conflicting:
                 (conflict,) = [e for e in store.events(job.id) if e.kind == "refresh_conflict"]
-                assert job.freshness == "redone" and conflict.data["why"] == "does not apply cleanly"
+                assert job.freshness == "redone"
+                assert conflict.data["why"] == "does not apply cleanly"
                 assert JobState.BASELINED in [t.to_state for t in store.transitions(job.id)][-6:]
             else:
                 assert job.freshness == "rebased" and kinds.count("refreshed") == 1
@@ -105,8 +107,15 @@ def test_a_base_that_moves_under_ten_prs_rebases_the_clean_ones_and_redoes_the_c
                 assert show(remote, "corral/notes", "OTHER.md") == "Meanwhile.\n"
                 assert head != first[job.repo].head_sha
                 assert len(store.gate_verdicts(job.id)) == 2  # again on the rebased tree
+        expected = {"rebased": 9, "redone": 1}
+        record = store.campaign("notes")
+        assert record is not None
+        assert summarize(store, record).to_json()["pull_requests"] == expected
+        assert store.pr_flag_counts(campaign_id) == expected  # the dashboard's, in SQL
     finally:
         store.close()
+    shown = corral("status", "notes", "--store", str(tmp_path / "corral.db")).stdout
+    assert "9 rebased onto its moved base, 1 redone on its moved base" in shown
 
 
 def test_refresh_never_shows_the_pr_behind_and_leaves_its_branch(

@@ -578,6 +578,20 @@ class Store:
         found = self._records(query, _as(r.EvalRunRecord))
         return found[0] if found else None
 
+    def pr_flag_counts(self, campaign_id: int) -> dict[str, int]:
+        """How many of the campaign's jobs carry each PR freshness and CI triage flag,
+        counted by the database (a large campaign's page does not load its jobs)."""
+        counted: dict[str, int] = {}
+        with self._tx() as s:
+            for column in (m.JobRow.freshness, m.JobRow.ci_verdict):
+                query = (
+                    select(column, func.count())
+                    .where(m.JobRow.campaign_id == campaign_id, column.is_not(None))
+                    .group_by(column)
+                )
+                counted.update({str(flag): int(n) for flag, n in s.execute(query)})
+        return dict(sorted(counted.items()))
+
     def ci_in_flight(self, campaign_id: int) -> int:
         """How many of the campaign's PRs have CI running: the branch is pushed and CI has
         not given its verdict on the pushed commit yet (counted by the database)."""
