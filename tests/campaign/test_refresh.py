@@ -4,12 +4,11 @@ base), `refresh: never` and `daily`, and `ci_concurrency` seen from the forge's 
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
-from campaign_helpers import corral, write_spec
+from campaign_helpers import corral, move_base, write_spec
 
 from corral.engine.campaign import run_campaign
 from corral.engine.local import LocalEngine
@@ -50,19 +49,6 @@ def run(spec_path: Path, tmp_path: Path, cache_dir: Path, on_start: Any = None) 
     runtime = Runtime(str(tmp_path / "corral.db"), tmp_path / "work", cache_dir, sandbox="local")
     run_campaign(load_spec(spec_path), runtime, engine=LocalEngine(), on_start=on_start)
     return Store.open(runtime.store_url)
-
-
-def move_base(remote: Path, files: dict[str, str]) -> str:
-    """A commit on the remote's main, as a person merging something else would make it."""
-    with tempfile.TemporaryDirectory(prefix="corral-move-") as scratch:
-        tree = Path(scratch) / "tree"
-        git(Path(scratch), "clone", "-q", str(remote), str(tree))
-        for name, text in files.items():
-            (tree / name).write_text(text)
-        git(tree, "add", "-A")
-        git(tree, "commit", "-q", "-m", "meanwhile on main")
-        git(tree, "push", "-q", "origin", "main")
-        return git(tree, "rev-parse", "HEAD").strip()
 
 
 def show(remote: Path, ref: str, path: str) -> str:
@@ -196,6 +182,27 @@ def test_ci_concurrency_caps_the_prs_with_ci_running(tmp_path: Path, cache_dir: 
         jobs = store.jobs(store.campaign("notes").id)  # type: ignore[union-attr]
         assert {j.state for j in jobs} == {JobState.PR_OPEN}
         assert watching[0].pushes == 6 and watching[0].most == 2
+        assert any(e.kind == "ci_slot_wait" for j in jobs for e in store.events(j.id))
+    finally:
+        store.close()
+
+
+def test_refresh_pushes_wait_for_a_ci_slot_within_the_run(tmp_path: Path, cache_dir: Path) -> None:
+    spec, remotes = campaign(tmp_path, 3, ci="sleep 1", ci_concurrency=1)
+    run(spec, tmp_path, cache_dir).close()
+    for remote in remotes:
+        move_base(remote, {"OTHER.md": "Meanwhile.\n"})
+    watching: list[CIWatchingForge] = []
+
+    def watch_forge(ctx: CampaignContext) -> None:
+        watching.append(CIWatchingForge(ctx.forge))
+        ctx.forge = watching[0]
+
+    store = run(spec, tmp_path, cache_dir, on_start=watch_forge)
+    try:
+        jobs = store.jobs(store.campaign("notes").id)  # type: ignore[union-attr]
+        assert {j.freshness for j in jobs} == {"rebased"}  # all three in the one run
+        assert watching[0].pushes == 3 and watching[0].most == 1
         assert any(e.kind == "ci_slot_wait" for j in jobs for e in store.events(j.id))
     finally:
         store.close()

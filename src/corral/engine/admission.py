@@ -25,6 +25,7 @@ from corral.config import ConfigError
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.machine import decide
 from corral.pipeline.notify import notify
+from corral.pipeline.refresh import WAITING as WAITING_FOR_CI_SLOT
 from corral.pipeline.summary import job_failed
 from corral.spec import CampaignSpec, RateLimit, RolloutSpec
 from corral.states import JobState, Outcome, Reason
@@ -92,9 +93,12 @@ def stops_after(step: str, before: JobState, job: Job) -> bool:
 
 
 def waits_for_ci_slot(step: str, before: JobState, job: Job) -> bool:
-    """The push did not go out: `ci_concurrency` PRs have CI running (pipeline/ci_load.py).
-    The engine drives the job again once another job has moved on."""
-    return step == "push" and job.state == before
+    """The push (a new PR's or CI round's, or a refresh's in `watch`) did not go out:
+    `ci_concurrency` PRs have CI running (pipeline/ci_load.py). The engine drives the job
+    again once another job has moved on."""
+    if job.state != before:
+        return False
+    return step == "push" or (step == "watch" and job.freshness == WAITING_FOR_CI_SLOT)
 
 
 def pr_slot_wait(

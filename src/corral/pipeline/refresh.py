@@ -34,6 +34,8 @@ from corral.states import JobState
 from corral.store.records import Job
 
 BEHIND = "behind"
+WAITING = "waiting_ci"
+"""Behind, and its rebase waits for a CI slot (`ci_concurrency`): the engine looks again."""
 REBASED = "rebased"
 CONFLICTING = "conflicting"
 """The rebase conflicted (or the rebased tree failed the gate): the change is being redone."""
@@ -53,7 +55,7 @@ def refresh(ctx: CampaignContext, job: Job, pr: PullRequest) -> Job:
     if job.checkout != str(root):
         job = ctx.store.update_job(job.id, checkout=str(root))
     if tip == job.base_sha or (job.head_sha and _contains(root, job.head_sha, tip)):
-        return _mark(ctx, job, None if job.freshness == BEHIND else job.freshness)
+        return _mark(ctx, job, None if job.freshness in (BEHIND, WAITING) else job.freshness)
     if not _due(ctx, job):
         return _mark(ctx, job, BEHIND)
     if not job.head_sha or not git_ok("cat-file", "-e", f"{job.head_sha}^{{commit}}", cwd=root):
@@ -71,7 +73,7 @@ def _regate_and_push(
 
     if not ci_slot_free(ctx, holds_one=in_flight(pr)):  # no gate spent on a push that waits
         note_wait(ctx, job, "refresh")
-        return _mark(ctx, job, BEHIND)
+        return _mark(ctx, job, WAITING)
     moved = dataclasses.replace(job, base_sha=tip)  # the gate's base, not stored until pushed
     workspace = _workspace(ctx, moved, at=rebased)
     recorder = ctx.store.job_recorder(job.id, final_gate=True)
@@ -82,7 +84,7 @@ def _regate_and_push(
     with ci_slot(ctx, holds_one=in_flight(pr)) as free:
         if not free:
             note_wait(ctx, job, "refresh")
-            return _mark(ctx, job, BEHIND)
+            return _mark(ctx, job, WAITING)
         try:
             ctx.forge.push(root, job.repo, pr.branch, expect=job.head_sha)
         except ForgeError as exc:

@@ -31,6 +31,7 @@ class JobLine:
 
 PR_NOTES = {
     "behind": "behind its base",
+    "waiting_ci": "behind its base: the rebase waits for a CI slot",
     "rebased": "rebased onto its moved base",
     "conflicting": "conflicting with its base: being redone",
     "redone": "redone on its moved base",

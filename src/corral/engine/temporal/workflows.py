@@ -68,7 +68,6 @@ STEP_TIMEOUTS = {
 CI_SLOT_WAIT = "ci-slot-wait"
 """The patch that lets a job whose push waits for a CI slot (`ci_concurrency`) sleep and try
 again (reached only by such a push, which no history recorded before it has)."""
-CI_SLOT_RECHECK = timedelta(seconds=30)
 GATE_ALLOWANCE = timedelta(hours=2)
 """Beyond the agent's own wall-time budget, what a change step's gate runs may take."""
 P = ParamSpec("P")
@@ -131,7 +130,8 @@ class JobWorkflow:
             if admission.waits_for_ci_slot(move.step, before, job) and workflow.patched(
                 CI_SLOT_WAIT
             ):
-                await workflow.sleep(CI_SLOT_RECHECK)  # CI of other PRs ends on the forge
+                # CI of the other PRs ends on the forge, unseen by this workflow: look again
+                await workflow.sleep(timedelta(seconds=self.inp.pace.ci_slot_recheck_s))
                 continue
             if admission.stops_after(move.step, before, job):
                 return job.state  # nothing new on the PR: it waits for review or CI
