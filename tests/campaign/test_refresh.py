@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign_helpers import corral, move_base, write_spec
+from fastapi.testclient import TestClient
 
 from corral.engine.campaign import run_campaign
 from corral.engine.local import LocalEngine
@@ -19,6 +20,8 @@ from corral.spec import load_spec
 from corral.states import JobState
 from corral.store import Store
 from corral.testing.repos import NOTES_CONFIG, git, make_remote
+from corral.web.app import create_app
+from corral.web.settings import DashboardSettings
 
 NOTES = "Notes\nThe second line.\n"
 CHANGE = "sed -i '1s/.*/Release notes/' NOTES.md"
@@ -98,6 +101,10 @@ def test_a_base_that_moves_under_ten_prs_rebases_the_clean_ones_and_redoes_the_c
         assert record is not None
         assert summarize(store, record).to_json()["pull_requests"] == expected
         assert store.pr_flag_counts(campaign_id) == expected  # the dashboard's, in SQL
+        settings = DashboardSettings(allowed_hosts=["testserver"])
+        page = TestClient(create_app(store, settings)).get(f"/campaigns/{campaign_id}").text
+        assert "9 rebased onto its moved base" in page
+        assert page.count(">redone on its moved base<") == 1  # its repository's row
     finally:
         store.close()
     shown = corral("status", "notes", "--store", str(tmp_path / "corral.db")).stdout
