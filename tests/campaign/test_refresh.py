@@ -213,3 +213,24 @@ def test_refresh_pushes_wait_for_a_ci_slot_within_the_run(tmp_path: Path, cache_
         assert any(e.kind == "ci_slot_wait" for j in jobs for e in store.events(j.id))
     finally:
         store.close()
+
+
+def test_a_rebase_the_gate_refuses_is_redone_on_the_new_base(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """The base brings in a TODO (which the notes verifier fails on): the rebased tree is
+    clean to merge but fails the gate against the old baseline, so the change is redone,
+    with a fresh baseline that knows the TODO is the base's."""
+    spec, (remote,) = campaign(tmp_path, 1)
+    run(spec, tmp_path, cache_dir).close()
+    tip = move_base(remote, {"LATER.md": "x\n", "NOTES.md": "Notes\nThe second line.\nTODO\n"})
+
+    store = run(spec, tmp_path, cache_dir)
+    try:
+        (job,) = store.jobs(store.campaign("notes").id)  # type: ignore[union-attr]
+        (conflict,) = [e for e in store.events(job.id) if e.kind == "refresh_conflict"]
+        assert conflict.data["why"].startswith("fails the gate once rebased")
+        assert job.state == JobState.PR_OPEN and job.freshness == "redone"
+        assert git(remote, "rev-parse", "corral/notes^").strip() == tip == job.base_sha
+    finally:
+        store.close()
