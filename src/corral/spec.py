@@ -404,6 +404,13 @@ class CampaignSpec(_Strict):
     """How many repositories are worked on at once."""
     pr_rate_limit: RateLimit | None = None
     """At most `count` pull requests opened per `per_s` seconds, across all workers."""
+    ci_concurrency: int | None = Field(default=None, gt=0)
+    """At most this many of the campaign's PRs with CI running at once (pushed, CI not yet
+    done on the pushed commit); further pushes (new PRs, CI-fix rounds, refreshes) wait."""
+    refresh: Literal["on_base_change", "daily", "never"] = "on_base_change"
+    """When an open PR's base branch moves: rebase it (re-gated, CI re-run) at the next look
+    (on_base_change), at most once a day (daily), or never (it is only shown as behind). A
+    rebase that conflicts, or that the gate refuses, redoes the change on the new base."""
     rollout: RolloutSpec | None = None
     notify: list[WebhookSpec] = Field(default_factory=list)
     """Webhooks for what needs a person: approval waiting, a paused rollout, a PR failing

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +119,16 @@ def assert_a_approved_b_rejected(jobs: dict[str, Job], remotes: list[Path]) -> N
     assert "not this quarter" in (jobs["docs-b"].reason or "")
     assert remote_branches(remotes[0]) == ["corral/held", "main"]
     assert remote_branches(remotes[1]) == ["main"]
+
+
+def move_base(remote: Path, files: dict[str, str]) -> str:
+    """A commit on the remote's main, as a person merging something else would make it."""
+    with tempfile.TemporaryDirectory(prefix="corral-move-") as scratch:
+        tree = Path(scratch) / "tree"
+        git(Path(scratch), "clone", "-q", str(remote), str(tree))
+        for name, text in files.items():
+            (tree / name).write_text(text)
+        git(tree, "add", "-A")
+        git(tree, "commit", "-q", "-m", "meanwhile on main")
+        git(tree, "push", "-q", "origin", "main")
+        return git(tree, "rev-parse", "HEAD").strip()

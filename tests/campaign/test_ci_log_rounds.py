@@ -162,6 +162,7 @@ def test_a_flaky_failure_is_rerun_once_and_not_charged(
         assert JobState.CI_FAILED not in [t.to_state for t in store.transitions(job_id)]
         kinds = [e.kind for e in store.events(job_id)]
         assert kinds.count("ci_rerun") == 1 and kinds.count("ci_flaky") == 1
+        assert job.ci_verdict == "flaky"  # what `corral status` shows, from the job row
         (pr,) = store.pull_requests(job.campaign_id)
         assert pr.ci.state == "passed" and "flaky" in pr.body
         # the branch's run, the base branch's (which passed: not a failure already there),
@@ -189,6 +190,7 @@ def test_an_infrastructure_failure_is_recorded_on_the_pr_not_given_to_the_agent(
         assert job.state == JobState.PR_OPEN and job.ci_rounds == 0
         events = [e for e in store.events(job_id) if e.kind == "ci_infrastructure"]
         assert len(events) == 1 and "unreachable" in events[0].data["reason"]
+        assert job.ci_verdict == "infrastructure"
         (pr,) = store.pull_requests(job.campaign_id)
         assert pr.ci.state == "failed" and "outside this change" in pr.body
     finally:
@@ -210,6 +212,7 @@ def test_a_failure_already_on_the_base_branch_is_not_the_changes(
         assert job.state == JobState.PR_OPEN and job.ci_rounds == 0
         kinds = [e.kind for e in store.events(job_id)]
         assert kinds.count("ci_preexisting") == 1 and "ci_rerun" not in kinds
+        assert job.ci_verdict == "on_base"
         (pr,) = store.pull_requests(job.campaign_id)
         assert pr.ci.state == "failed" and "also fails on main" in pr.body
     finally:

@@ -20,6 +20,7 @@ from campaign_helpers import (
     corral,
     held_campaign,
     jobs_of,
+    move_base,
     write_spec,
 )
 from temporal_helpers import StartWorker
@@ -345,3 +346,55 @@ def test_a_failing_canary_pauses_the_rollout_on_temporal_too(
     assert resumed.returncode == 1, resumed.stdout + resumed.stderr  # the canary's failure
     states = [j.state for j in jobs_of(store, "staged")]
     assert states == [JobState.FAILED, JobState.PR_OPEN, JobState.PR_OPEN]
+
+
+def test_ci_concurrency_and_stale_prs_on_temporal_too(
+    temporal_address: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """Pushes wait for the one CI slot, then a base that moves under the three PRs: two are
+    rebased, the conflicting one is redone; the same pipeline steps as the local engine."""
+    config = notes_repo()[".corral.yaml"] + "ci:\n  command: [sh, -c, 'sleep 1']\n"
+    files = {".corral.yaml": config, "NOTES.md": "Notes\nThe second line.\n"}
+    remotes = [make_remote(tmp_path / "forge", f"notes-{i}", files) for i in range(3)]
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        name="fresh",
+        command="sed -i '1s/.*/Release notes/' NOTES.md",
+        targets={"repos": [str(r) for r in remotes]},
+        concurrency=3,
+        ci_concurrency=1,
+    )
+    store = str(tmp_path / "corral.db")
+    start_worker(store, tmp_path / "work", max_jobs=3)
+
+    first = corral(*run_args(spec, store, tmp_path, temporal_address))
+    assert first.returncode == 0, first.stdout + first.stderr
+    db = Store.open(store)
+    try:
+        jobs = db.jobs(db.campaign("fresh").id)  # type: ignore[union-attr]
+        assert {j.state for j in jobs} == {JobState.PR_OPEN}
+        spans = [_ci_span(db, job) for job in jobs]
+        assert any(e.kind == "ci_slot_wait" for j in jobs for e in db.events(j.id))
+    finally:
+        db.close()
+    assert max(sum(s <= t < e for s, e in spans) for t, _ in spans) == 1, spans
+
+    for remote in remotes[1:]:
+        move_base(remote, {"OTHER.md": "Meanwhile.\n"})
+    move_base(remotes[0], {"NOTES.md": "Changelog\nThe second line.\n"})
+    second = corral(*run_args(spec, store, tmp_path, temporal_address))
+    assert second.returncode == 0, second.stdout + second.stderr
+    fresh = {Path(j.repo).name: j.freshness for j in jobs_of(store, "fresh")}
+    assert fresh == {"notes-0.git": "redone", "notes-1.git": "rebased", "notes-2.git": "rebased"}
+    assert {j.state for j in jobs_of(store, "fresh")} == {JobState.PR_OPEN}
+
+
+def _ci_span(db: Store, job: Job) -> tuple[datetime, datetime]:
+    """From the push to CI's verdict on it, as the store recorded them."""
+    pushed = next(t.at for t in db.transitions(job.id) if t.to_state == JobState.PUSHED)
+    verdict = next(
+        e.at
+        for e in db.events(job.id)
+        if e.kind == "ci" and e.data["state"] in ("passed", "failed")
+    )
+    return pushed, verdict

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from corral.cli.app import err
 from corral.pipeline.context import CampaignContext
-from corral.pipeline.summary import CampaignSummary, JobLine
+from corral.pipeline.summary import PR_NOTES, CampaignSummary, JobLine, pr_flag_counts, pr_notes
 from corral.sandbox.local import kill_running
 from corral.states import TERMINAL, JobState, Outcome
 from corral.store import Store
@@ -123,14 +123,19 @@ def outcome_table(summary: CampaignSummary, limit: int | None = TABLE_ROWS) -> T
 
 def counts_line(summary: CampaignSummary) -> str:
     counts = summary.counts
-    return ", ".join(f"{n} {outcome}" for outcome, n in counts.most_common())
+    line = ", ".join(f"{n} {outcome}" for outcome, n in counts.most_common())
+    flags = pr_flag_counts(summary.lines)
+    if flags:
+        line += "; PRs: " + ", ".join(f"{n} {PR_NOTES[flag]}" for flag, n in flags.items())
+    return line
 
 
 def _why(line: JobLine) -> str:
     pr = line.pull_request
     if pr is None:
         return line.job.reason or ""
-    ci = f" (CI {pr.ci.state})" if pr.ci.state != "none" else ""
+    notes = ([f"CI {pr.ci.state}"] if pr.ci.state != "none" else []) + pr_notes(line.job)
+    ci = f" ({'; '.join(notes)})" if notes else ""
     if line.outcome == Outcome.PR_FAILED_CI and line.job.reason:
         return f"{pr.url}{ci}: {line.job.reason}"
     return f"{pr.url}{ci}"

@@ -8,6 +8,8 @@ the in-process engine and the Temporal engine cannot differ.
 - `next_move`: the drive loop's next move for one job: run a step (paced or not), park it
   (it waits for a person and gives its worker slot up), or stop.
 - `pr_slot_wait`: the PR-creation rate limit, from when earlier creations were over.
+- `waits_for_ci_slot`: a push held back by `ci_concurrency` (the slot itself is taken in
+  the push, pipeline/ci_load.py, since refresh pushes inside `watch` take one too).
 
 Everything but `preflight` and `admit` is pure, so a Temporal workflow may call it.
 """
@@ -23,6 +25,7 @@ from corral.config import ConfigError
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.machine import decide
 from corral.pipeline.notify import notify
+from corral.pipeline.refresh import WAITING as WAITING_FOR_CI_SLOT
 from corral.pipeline.summary import job_failed
 from corral.spec import CampaignSpec, RateLimit, RolloutSpec
 from corral.states import JobState, Outcome, Reason
@@ -84,8 +87,18 @@ def next_move(job: Job, spec: CampaignSpec, approvals: Sequence[Approval] = ()) 
 
 def stops_after(step: str, before: JobState, job: Job) -> bool:
     """Whether the job stops driving after this step: a look at its PR found nothing new,
-    so it waits for review or CI (the next run looks again)."""
-    return step == "watch" and job.state == before
+    so it waits for review or CI (the next run looks again), or its push waits for a CI
+    slot."""
+    return (step == "watch" and job.state == before) or waits_for_ci_slot(step, before, job)
+
+
+def waits_for_ci_slot(step: str, before: JobState, job: Job) -> bool:
+    """The push (a new PR's or CI round's, or a refresh's in `watch`) did not go out:
+    `ci_concurrency` PRs have CI running (pipeline/ci_load.py). The engine drives the job
+    again once another job has moved on."""
+    if job.state != before:
+        return False
+    return step == "push" or (step == "watch" and job.freshness == WAITING_FOR_CI_SLOT)
 
 
 def pr_slot_wait(

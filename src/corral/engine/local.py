@@ -30,6 +30,9 @@ class Driven(Enum):
     """Done, or waiting for review or CI: the next run looks again."""
     PARKED = "parked"
     """Waiting for a person's decision."""
+    CI_WAIT = "ci_wait"
+    """Its push waits for a CI slot (`ci_concurrency`): driven again once another job
+    has moved on."""
 
 
 class LocalEngine:
@@ -95,19 +98,29 @@ class _CampaignRun:
         running: dict[Future[Driven], int] = {}
         parked: set[int] = set()
         held: list[int] = []
+        ci_waiting: list[int] = []
         while True:
             self._start(pool, pending, running, held)
             if not running and not (parked and self.engine.wait_for_approval):
                 return
             timeout = self.engine.poll_s if parked and self.engine.wait_for_approval else None
             done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+            moved_on = False
             for future in done:
                 job_id = running.pop(future)
-                if future.result() == Driven.PARKED:
+                driven = future.result()
+                if driven == Driven.PARKED:
                     parked.add(job_id)
+                if driven == Driven.CI_WAIT:
+                    ci_waiting.append(job_id)
+                else:
+                    moved_on = True
             if done:  # something settled: held jobs may be let start now
                 pending.extend(held)
                 held.clear()
+            if moved_on:  # a CI slot may be free now (never released by a waiter alone)
+                pending.extend(ci_waiting)
+                ci_waiting.clear()
             if self.engine.wait_for_approval:
                 pending.extend(self._decided(parked))
 
@@ -154,6 +167,8 @@ class _CampaignRun:
                 before = job.state
                 job = self._run_step(job, move)
                 self.on_change(job)
+                if admission.waits_for_ci_slot(move.step, before, job):
+                    return Driven.CI_WAIT
                 if admission.stops_after(move.step, before, job):
                     return Driven.STOPPED
         except StaleStateError:

@@ -92,8 +92,9 @@ class Forge(Protocol):
         """A clean checkout of the base branch in dest (cloned, or an existing one reset)."""
         ...
 
-    def push(self, checkout: Path, repo: str, branch: str) -> str:
-        """Push HEAD of checkout to `branch` on the remote, replacing it; returns the sha."""
+    def push(self, checkout: Path, repo: str, branch: str, expect: str | None = None) -> str:
+        """Push HEAD of checkout to `branch` on the remote, replacing it; returns the sha.
+        With `expect`, only while the remote branch is still at that sha (a lease)."""
         ...
 
     def find_or_open_pr(self, request: PullRequestRequest) -> PullRequest:

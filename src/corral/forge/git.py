@@ -28,6 +28,11 @@ def git(
         raise ForgeError(str(exc)) from exc
 
 
+def force_option(branch: str, expect: str | None) -> str:
+    """`--force`, or a force-with-lease on the remote branch being at `expect`."""
+    return "--force" if expect is None else f"--force-with-lease=refs/heads/{branch}:{expect}"
+
+
 def git_ok(*args: str, cwd: Path | None = None) -> bool:
     """Whether a git query command succeeds (e.g. `merge-base --is-ancestor`)."""
     try:

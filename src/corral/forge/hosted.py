@@ -22,7 +22,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from corral.forge.base import Checkout, CIStatus, ForgeError
-from corral.forge.git import clean_checkout, git
+from corral.forge.git import clean_checkout, force_option, git
 
 MAX_SUMMARY_CHARS = 4000
 MAX_FINDINGS_PER_CHECK = 10
@@ -84,7 +84,9 @@ class TokenGit:
         with self._mirror(remote, refresh=True) as mirror:
             return clean_checkout(str(mirror), dest, base_branch)
 
-    def push(self, checkout: Path, remote: RemoteRepo, branch: str) -> str:
+    def push(
+        self, checkout: Path, remote: RemoteRepo, branch: str, expect: str | None = None
+    ) -> str:
         """Force-push the checkout's HEAD to `branch`: copied into the mirror without the
         token, then pushed from there with it. Returns the pushed sha."""
         sha = git("rev-parse", "HEAD", cwd=checkout)
@@ -96,7 +98,12 @@ class TokenGit:
             if git("rev-parse", outgoing, cwd=mirror) != sha:
                 raise ForgeError(f"the checkout's HEAD moved while pushing {branch}")
             self._authenticated(
-                "push", "--force", "--", remote.url, f"{sha}:refs/heads/{branch}", cwd=mirror
+                "push",
+                force_option(branch, expect),
+                "--",
+                remote.url,
+                f"{sha}:refs/heads/{branch}",
+                cwd=mirror,
             )
         return sha
 
@@ -176,8 +183,8 @@ class HostedForge:
     def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
         return self._git.checkout(self._remote(repo), dest, base_branch)
 
-    def push(self, checkout: Path, repo: str, branch: str) -> str:
-        return self._git.push(checkout, self._remote(repo), branch)
+    def push(self, checkout: Path, repo: str, branch: str, expect: str | None = None) -> str:
+        return self._git.push(checkout, self._remote(repo), branch, expect)
 
     def _remote(self, repo: str) -> RemoteRepo:
         return parse_repo_url(repo, self._web_url)

@@ -30,7 +30,7 @@ from corral.forge.base import (
     PullRequestRequest,
     PullRequestState,
 )
-from corral.forge.git import clean_checkout, git, git_ok
+from corral.forge.git import clean_checkout, force_option, git, git_ok
 from corral.forge.hosted import condensed_log
 from corral.sandbox.base import CommandResult, CommandRunner, Limits, ToolMissingError
 
@@ -67,8 +67,15 @@ class LocalForge:
     def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
         return clean_checkout(repo, dest, base_branch)
 
-    def push(self, checkout: Path, repo: str, branch: str) -> str:
-        git("push", "--force", "--", repo, f"HEAD:refs/heads/{branch}", cwd=checkout)
+    def push(self, checkout: Path, repo: str, branch: str, expect: str | None = None) -> str:
+        git(
+            "push",
+            force_option(branch, expect),
+            "--",
+            repo,
+            f"HEAD:refs/heads/{branch}",
+            cwd=checkout,
+        )
         return git("rev-parse", "HEAD", cwd=checkout)
 
     def find_or_open_pr(self, request: PullRequestRequest) -> PullRequest:

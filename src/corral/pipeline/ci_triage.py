@@ -20,6 +20,9 @@ PREEXISTING = "ci_preexisting"
 FLAKY = "ci_flaky"
 INFRASTRUCTURE = "ci_infrastructure"
 
+VERDICTS = {PREEXISTING: "on_base", FLAKY: "flaky", INFRASTRUCTURE: "infrastructure"}
+"""The job row's `ci_verdict` for each decision: what `corral status` shows per PR."""
+
 
 def failure_for_agent(
     ctx: CampaignContext, job: Job, pr: PullRequest, ci: CIStatus
@@ -109,4 +112,5 @@ def _note_once(
     if _seen(ctx, job, kind, sha):
         return
     ctx.store.add_event(job.id, kind, {"sha": sha, **data})
+    ctx.store.update_job(job.id, ci_verdict=VERDICTS[kind])  # for status, without events
     ctx.forge.comment(pr, text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,8 @@ class CampaignContext:
     """What differs from the spec this campaign last ran with, and what this run does."""
     removed: set[tuple[str, str | None]] = field(default_factory=set)
     """(repo, workspace) of the targets the spec no longer has: their jobs are not driven."""
+    ci_slots: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """Held while a push takes one of the campaign's `ci_concurrency` slots (pipeline/ci_load)."""
 
     @property
     def campaign_dir(self) -> Path:

@@ -20,10 +20,12 @@ from corral.gate.base import Gate, GateResult, Recorder
 from corral.git.worktree import commit_tree, head_tree, working_tree
 from corral.paths import PathEscapeError, resolve_inside
 from corral.pipeline.change_steps import run_steps
+from corral.pipeline.ci_load import ci_slot, note_wait
 from corral.pipeline.ci_triage import failure_for_agent, note_if_flaky
 from corral.pipeline.context import CampaignContext
 from corral.pipeline.notify import ci_failed_for_good, notify
 from corral.pipeline.pr_body import add_metadata, gate_section
+from corral.pipeline.refresh import refresh, settle
 from corral.sandbox.base import CommandRunner
 from corral.states import JobState, Reason
 from corral.store.records import Job
@@ -166,13 +168,16 @@ def commit(ctx: CampaignContext, job: Job) -> Job:
     head = git("rev-parse", "HEAD", cwd=root)
     if tree != head_tree(root):
         head = commit_tree(
-            root, tree, _template(ctx, job, ctx.spec.pull_request.commit_message), _identity(ctx)
+            root,
+            tree,
+            _template(ctx, job, ctx.spec.pull_request.commit_message),
+            commit_identity(ctx),
         )
     ctx.store.update_job(job.id, head_sha=head)
     return ctx.store.transition(job.id, JobState.COMMITTED, expect=job.state)
 
 
-def _identity(ctx: CampaignContext) -> dict[str, str]:
+def commit_identity(ctx: CampaignContext) -> dict[str, str]:
     name, email = ctx.spec.pull_request.author_name, ctx.spec.pull_request.author_email
     return {
         "GIT_AUTHOR_NAME": name,
@@ -207,12 +212,20 @@ def reject(ctx: CampaignContext, job: Job) -> Job:
 
 
 def push(ctx: CampaignContext, job: Job) -> Job:
-    _workspace(ctx, job, at=job.head_sha)
-    try:
-        ctx.forge.push(Path(job.checkout or ""), job.repo, job.branch or branch_name(ctx, job))
-    except ForgeError as exc:
-        return _end(ctx, job, JobState.FAILED, Reason.PUSH_FAILED, f"push failed: {exc}")
-    return ctx.store.transition(job.id, JobState.PUSHED, expect=job.state)
+    """Push the committed change, once a CI slot is free (`ci_concurrency`); without one the
+    job stays committed, and the engine tries again when another job has moved on."""
+    with ci_slot(ctx) as free:
+        if not free:
+            note_wait(ctx, job, "push")
+            return job
+        _workspace(ctx, job, at=job.head_sha)
+        try:
+            ctx.forge.push(Path(job.checkout or ""), job.repo, job.branch or branch_name(ctx, job))
+        except ForgeError as exc:
+            return _end(ctx, job, JobState.FAILED, Reason.PUSH_FAILED, f"push failed: {exc}")
+        if job.ci_verdict is not None:  # CI triage's verdict was on the previous head
+            ctx.store.update_job(job.id, ci_verdict=None)
+        return ctx.store.transition(job.id, JobState.PUSHED, expect=job.state)
 
 
 # pushed -> pr_open
@@ -234,6 +247,7 @@ def open_pr(ctx: CampaignContext, job: Job) -> Job:
     )
     pr = add_metadata(ctx, job, pr)
     ctx.store.link_pull_request(pr, ctx.campaign.id, job.id)
+    settle(ctx, job)
     return ctx.store.transition(job.id, JobState.PR_OPEN, expect=job.state, reason=pr.url)
 
 
@@ -246,7 +260,8 @@ def _with_gate_section(body: str, ctx: CampaignContext, job: Job) -> str:
 
 
 def watch(ctx: CampaignContext, job: Job) -> Job:
-    """Look at the pull request once: merged, closed, or CI's verdict on its head."""
+    """Look at the pull request once: merged, closed, its base moved (pipeline/refresh.py),
+    or CI's verdict on its head."""
     pr = ctx.store.pull_request_for_job(job.id)
     if pr is None:  # the PR record was lost with the step that opened it: open it again
         return ctx.store.transition(job.id, JobState.PUSHED, expect=job.state)
@@ -255,6 +270,10 @@ def watch(ctx: CampaignContext, job: Job) -> Job:
         return ctx.store.transition(job.id, JobState.MERGED, expect=job.state, reason=pr.url)
     if pr.state == "closed":
         return _end(ctx, job, JobState.CLOSED, None, f"closed unmerged: {pr.url}")
+    job = refresh(ctx, job, pr)  # its base moved: rebased and re-gated, or being redone
+    if job.state not in (JobState.PR_OPEN, JobState.CI_FAILED):
+        return job
+    pr = ctx.store.pull_request_for_job(job.id) or pr
     ci = ctx.forge.ci_status(pr)
     ctx.store.save_pull_request(pr.with_changes(ci=ci))
     ctx.store.add_event(job.id, "ci", {"state": ci.state, "sha": ci.sha, "summary": ci.summary})

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,32 @@ class JobLine:
     def failed(self) -> bool:
         """Whether this job counts against the campaign (no PR for a failure, or CI red)."""
         return job_failed(self.job)
+
+
+PR_NOTES = {
+    "behind": "behind its base",
+    "waiting_ci": "behind its base: the rebase waits for a CI slot",
+    "rebased": "rebased onto its moved base",
+    "conflicting": "conflicting with its base: being redone",
+    "redone": "redone on its moved base",
+    "flaky": "CI flaky: re-run, passed",
+    "infrastructure": "CI failed for the infrastructure",
+    "on_base": "CI fails on the base branch too",
+}
+"""What the job row's `freshness` and `ci_verdict` mean for its PR, as surfaces say it."""
+
+
+def pr_notes(job: Job) -> list[str]:
+    """The PR's freshness against its base and CI triage's verdict, from the job row alone."""
+    return [PR_NOTES[flag] for flag in (job.freshness, job.ci_verdict) if flag in PR_NOTES]
+
+
+def pr_flag_counts(lines: Sequence[JobLine]) -> dict[str, int]:
+    """How many PRs carry each freshness and CI triage flag (of jobs already loaded)."""
+    flags = Counter(
+        flag for line in lines for flag in (line.job.freshness, line.job.ci_verdict) if flag
+    )
+    return dict(sorted(flags.items()))
 
 
 def job_failed(job: Job) -> bool:
@@ -77,6 +103,7 @@ class CampaignSummary:
             "verdict": str(self.verdict),
             "paused": self.campaign.paused,
             "counts": {str(k): v for k, v in self.counts.items()},
+            "pull_requests": pr_flag_counts(self.lines),
             "jobs": [
                 {
                     "id": line.job.id,
@@ -87,6 +114,8 @@ class CampaignSummary:
                     "reason": line.job.reason,
                     "pull_request": line.pull_request.url if line.pull_request else None,
                     "ci": line.pull_request.ci.state if line.pull_request else None,
+                    "freshness": line.job.freshness,
+                    "ci_verdict": line.job.ci_verdict,
                 }
                 for line in self.lines
             ],

@@ -80,6 +80,11 @@ class JobRow(_Timestamped, Base):
     ci_rounds: Mapped[int] = mapped_column(Integer, default=0)
     gated_tree: Mapped[str | None] = mapped_column(String(64))
     """The git tree the gate last passed on, so committing that same tree needs no re-run."""
+    freshness: Mapped[str | None] = mapped_column(String(16))
+    """The PR against its base branch: behind, rebased, conflicting (being redone), redone."""
+    ci_verdict: Mapped[str | None] = mapped_column(String(32))
+    """CI triage's last verdict on the PR's head: flaky, infrastructure, on_base."""
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

@@ -58,6 +58,11 @@ class Job:
     gated_tree: str | None
     created_at: datetime
     updated_at: datetime
+    freshness: str | None = None
+    """The PR against its base branch: behind, rebased, conflicting (being redone), redone."""
+    ci_verdict: str | None = None
+    """CI triage's verdict on the PR's head: flaky, infrastructure, on_base."""
+    refreshed_at: datetime | None = None
 
     @property
     def outcome(self) -> Outcome:

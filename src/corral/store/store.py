@@ -291,6 +291,9 @@ class Store:
         checkout: str | None = _UNSET,
         ci_rounds: int = _UNSET,
         gated_tree: str | None = _UNSET,
+        freshness: str | None = _UNSET,
+        ci_verdict: str | None = _UNSET,
+        refreshed_at: datetime | None = _UNSET,
     ) -> r.Job:
         """Set the given facts about a job's checkout and branch; others are left alone."""
         given = {k: v for k, v in locals().items() if k not in ("self", "job_id")}
@@ -574,6 +577,41 @@ class Store:
         query = select(m.EvalRunRow).where(m.EvalRunRow.id == run_id)
         found = self._records(query, _as(r.EvalRunRecord))
         return found[0] if found else None
+
+    def pr_flag_counts(self, campaign_id: int) -> dict[str, int]:
+        """How many of the campaign's jobs carry each PR freshness and CI triage flag,
+        counted by the database (a large campaign's page does not load its jobs)."""
+        counted: dict[str, int] = {}
+        with self._tx() as s:
+            for column in (m.JobRow.freshness, m.JobRow.ci_verdict):
+                query = (
+                    select(column, func.count())
+                    .where(m.JobRow.campaign_id == campaign_id, column.is_not(None))
+                    .group_by(column)
+                )
+                counted.update({str(flag): int(n) for flag, n in s.execute(query)})
+        return dict(sorted(counted.items()))
+
+    def ci_in_flight(self, campaign_id: int) -> int:
+        """How many of the campaign's PRs have CI running: the branch is pushed and CI has
+        not given its verdict on the pushed commit yet (counted by the database)."""
+        pushed = select(func.count()).where(
+            m.JobRow.campaign_id == campaign_id, m.JobRow.state == str(JobState.PUSHED)
+        )
+        watched = (
+            select(func.count())
+            .select_from(m.PullRequestRow)
+            .join(m.JobRow, m.JobRow.id == m.PullRequestRow.job_id)
+            .where(
+                m.JobRow.campaign_id == campaign_id,
+                m.JobRow.state.in_([str(JobState.PR_OPEN), str(JobState.CI_FAILED)]),
+                m.PullRequestRow.state == "open",
+                (m.PullRequestRow.ci_sha != m.PullRequestRow.head_sha)
+                | (m.PullRequestRow.ci_state == "pending"),
+            )
+        )
+        with self._tx() as s:
+            return int(s.scalar(pushed) or 0) + int(s.scalar(watched) or 0)
 
     def pull_requests_opened_since(self, campaign_id: int, since: datetime) -> list[datetime]:
         """When each of the campaign's PRs opened after `since` was opened, oldest first."""

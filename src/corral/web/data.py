@@ -10,8 +10,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from corral.pipeline.summary import PR_NOTES, pr_notes, verdict_of
 from corral.pipeline.summary import JobLine as SummaryLine
-from corral.pipeline.summary import verdict_of
 from corral.spec import CampaignSpec
 from corral.states import TERMINAL, JobState, Outcome, outcome_of
 from corral.store import Store, StoreError
@@ -97,6 +97,8 @@ def campaign_detail(store: Store, campaign_id: int) -> v.CampaignDetail:
         spend=_spend(store, campaign),
         verdict=verdict_of(counts),
         paused=campaign.paused,
+        pull_request_flags=store.pr_flag_counts(campaign.id),
+        pull_request_notes=PR_NOTES,
     )
 
 
@@ -204,6 +206,9 @@ def _line(line: SummaryLine) -> v.JobLine:
         pull_request=pr.url if pr else None,
         ci=pr.ci.state if pr else None,
         updated_at=job.updated_at,
+        freshness=job.freshness,
+        ci_verdict=job.ci_verdict,
+        pr_notes=pr_notes(job),
     )
 
 

@@ -78,6 +78,12 @@ class JobLine(BaseModel):
     """The PR's URL."""
     ci: str | None
     updated_at: datetime
+    freshness: str | None = None
+    """The PR against its base: behind, rebased, conflicting (being redone), redone."""
+    ci_verdict: str | None = None
+    """CI triage's verdict on the PR's head: flaky, infrastructure, on_base."""
+    pr_notes: list[str] = []
+    """Both, as sentences."""
 
 
 class CampaignDetail(BaseModel):
@@ -89,6 +95,10 @@ class CampaignDetail(BaseModel):
     """The campaign as a whole: ok, failed or pending (`corral status` exits 0, 1 or 3)."""
     paused: str | None = None
     """Why the campaign admits no job now (paused by a person or its rollout; cancelled)."""
+    pull_request_flags: dict[str, int] = {}
+    """PRs behind, rebased, conflicting, redone; CI triage's flaky, infrastructure, on_base."""
+    pull_request_notes: dict[str, str] = {}
+    """What each flag means, as a sentence."""
 
 
 class BurndownPoint(BaseModel):

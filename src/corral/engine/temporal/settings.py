@@ -33,6 +33,8 @@ class Pace(BaseModel):
     """A step nobody on its machine picks up this long moves the job to another machine."""
     approval_recheck_s: float = Field(default=300.0, gt=0)
     """A held job looks at the store this often, for decisions made without a signal."""
+    ci_slot_recheck_s: float = Field(default=30.0, gt=0)
+    """A push waiting for a CI slot (`ci_concurrency`) tries again this often."""
 
 
 class TemporalSettings(BaseModel):

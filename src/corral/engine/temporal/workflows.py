@@ -65,6 +65,9 @@ STEP_TIMEOUTS = {
     "open_pr": timedelta(minutes=10),
     "watch": timedelta(hours=2),
 }
+CI_SLOT_WAIT = "ci-slot-wait"
+"""The patch that lets a job whose push waits for a CI slot (`ci_concurrency`) sleep and try
+again (reached only by such a push, which no history recorded before it has)."""
 GATE_ALLOWANCE = timedelta(hours=2)
 """Beyond the agent's own wall-time budget, what a change step's gate runs may take."""
 P = ParamSpec("P")
@@ -124,6 +127,12 @@ class JobWorkflow:
             job, queue = await self._run_step(queue, job, move.step)
             if move.paced:
                 await self._tell_campaign(CampaignWorkflow.pr_slot_done)
+            if admission.waits_for_ci_slot(move.step, before, job) and workflow.patched(
+                CI_SLOT_WAIT
+            ):
+                # CI of the other PRs ends on the forge, unseen by this workflow: look again
+                await workflow.sleep(timedelta(seconds=self.inp.pace.ci_slot_recheck_s))
+                continue
             if admission.stops_after(move.step, before, job):
                 return job.state  # nothing new on the PR: it waits for review or CI
 
