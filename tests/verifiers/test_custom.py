@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from corral.config import CustomVerifierSpec, VerifierSettings
 from corral.sandbox.base import CommandRunner
 from corral.testing.repos import MakeRepo

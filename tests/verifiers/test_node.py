@@ -38,6 +38,7 @@ from corral.verifiers.node import (
     tap_locator,
     writes_files,
 )
+from corral.verifiers.tool_versions import node_satisfies, node_version_pin
 
 DATA = Path(__file__).parent / "data" / "node"
 ONLY_NODE = only("node")
@@ -730,3 +731,47 @@ def test_fixing_flags_are_dropped_so_a_check_never_writes() -> None:
     assert check_mode("prettier --write src") == "prettier --check src"
     assert check_mode("prettier -w .") == "prettier --check ."
     assert not writes_files("eslint .") and check_mode("node fix.js --fix") == "node fix.js --fix"
+
+
+# --- the Node version the project asks for -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wanted", "meets"),
+    [
+        ("^22 || ^24 || >=26", False),
+        (">=20", True),
+        ("20.x", True),
+        ("18", False),
+        ("v20.5.1", True),
+        (">=14 <20", False),
+        ("14 - 20", True),
+        ("~20.4", False),
+        ("lts/*", None),
+    ],
+)
+def test_node_version_ranges(wanted: str, meets: bool | None) -> None:
+    assert node_satisfies((20, 5, 1), wanted) is meets
+
+
+def test_a_node_version_file_wins_over_engines_and_aliases_name_none(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text(json.dumps({"engines": {"node": ">=18"}}))
+    assert node_version_pin(tmp_path, tmp_path) == (">=18", "package.json engines.node")
+    (tmp_path / ".nvmrc").write_text("v22.3.0\n")
+    assert node_version_pin(tmp_path, tmp_path) == ("v22.3.0", ".nvmrc")
+    (tmp_path / ".nvmrc").write_text("lts/*\n")
+    assert node_version_pin(tmp_path, tmp_path) is None
+
+
+def test_a_node_the_machine_lacks_is_said_once_in_the_message(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    """Its tests may fail for that Node's reasons: the agent is told which Node checked."""
+    package = {"name": "p", "version": "1.0.0", "engines": {"node": ">=999"}}
+    package["scripts"] = {"test": "node test.js"}  # type: ignore[assignment]
+    root = make_repo({"package.json": json.dumps(package), "test.js": "process.exit(0)\n"})
+    report = verify(root, local_runner, ONLY_NODE)
+    [result] = report.results
+    [note] = result.notes
+    assert "asks for Node >=999 (package.json engines.node)" in note
+    assert report.message.count(">=999") == 1

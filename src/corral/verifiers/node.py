@@ -49,6 +49,7 @@ from corral.verifiers.base import (
 from corral.verifiers.ci_parity import Checks
 from corral.verifiers.discovery import SKIPPED_DIRS
 from corral.verifiers.patterns import ANSI as _ANSI
+from corral.verifiers.tool_versions import node_version_note
 
 """A path as a tool printed it, made relative to the repository root."""
 PmName = Literal["npm", "yarn", "pnpm"]
@@ -109,8 +110,9 @@ class NodeVerifier(Verifier):
         pm = package_manager(ctx.project_dir, root)
         _require_installed(ctx, root)
         sites = _script_sites(ctx, root)
+        notes = [note] if (note := node_version_note(ctx)) else []
         if not _checks_anything(ctx, sites):
-            return CheckOutcome(syntax_check(ctx))
+            return CheckOutcome(syntax_check(ctx), notes=notes)
         ci = Checks(ctx, "node")
         defined = {name for site in sites for name in site.scripts}
         typecheck = ci.run("typecheck", _TYPECHECK_IN_CI, convention=True)
@@ -134,7 +136,9 @@ class NodeVerifier(Verifier):
             test_findings, tests = _run_tests(tools, sites)
             findings += test_findings
             stages = dict(tools.stages)
-        return CheckOutcome(_unique(findings), tests, sources=ci.sources, stages=stages)
+        return CheckOutcome(
+            _unique(findings), tests, sources=ci.sources, stages=stages, notes=notes
+        )
 
 
 # --- package.json, workspaces and package managers ------------------------------------------
