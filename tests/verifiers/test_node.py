@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from verifier_helpers import only
 
+from corral.ci.condense import condense
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import node as sample
@@ -36,6 +37,7 @@ from corral.verifiers.node import (
     resolve_script,
     script_parts,
     tap_locator,
+    tap_results,
     writes_files,
 )
 from corral.verifiers.tool_versions import node_satisfies, node_version_pin
@@ -662,6 +664,36 @@ def test_tap_from_ava_names_each_failure_counts_and_skips(tmp_path: Path) -> Non
     ]
     assert findings[0].test_id == "add \u203a adds"
     assert findings[0].context == "Difference (- actual, + expected):\n- 0\n+ 4"
+
+
+_NESTED_TAP = """TAP version 13
+# Subtest: suite
+    not ok 1 - inner
+      ---
+      location: '/home/runner/work/p/p/test/a.test.js:3:3'
+      error: 'boom'
+      ...
+    1..1
+not ok 1 - suite
+  ---
+  failureType: 'subtestsFailed'
+  ...
+ok 2 - other # SKIP not here
+1..2
+"""
+
+
+def test_one_tap_reader_for_the_verifier_and_ci_logs() -> None:
+    """Subtests (indented) and their diagnostics, each block ending at its own `...`."""
+    inner, suite, other = tap_results(_NESTED_TAP.splitlines())
+    assert (inner.ok, inner.name, inner.indent) == (False, "inner", 4)
+    assert inner.diagnostics()["error"] == "boom"
+    assert suite.diagnostics() == {"failureType": "subtestsFailed"}
+    assert (other.ok, other.directive, other.block) == (True, "SKIP", [])
+    # The verifier counts top-level results; CI condensation names the failing subtest.
+    _, counts = parse_tap(_NESTED_TAP, rel_to("/r"))
+    assert counts == TestCounts(run=1, failed=1, skipped=1)
+    assert condense(_NESTED_TAP).locations == [("test/a.test.js", 3)]
 
 
 _LINT_JS = "console.error('lint: src/a.js:1 uses var');\nprocess.exit(1);\n"

@@ -818,10 +818,11 @@ def _run_shell(
     )
 
 
-# --- TAP (ava --tap) ---------------------------------------------------------------------
+# --- TAP (ava --tap, tap, node:test) --------------------------------------------------------
 
 _TAP_RESULT = re.compile(
-    r"^(?P<ok>not ok|ok)\b(?: \d+)?(?: - (?P<name>.*?))?(?: # (?P<directive>SKIP|TODO)\b.*)?$",
+    r"^(?P<indent>\s*)(?P<ok>not ok|ok)\b(?: \d+)?(?: - (?P<name>.*?))?"
+    r"(?: # (?P<directive>SKIP|TODO)\b.*| # .*)?$",
     re.IGNORECASE,
 )
 _TAP_TITLE_SEP = " \u203a "  # ava's separator between file and test title
@@ -830,46 +831,80 @@ _TEST_EXTENSIONS = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx"
 Locator = Callable[[str, str | None], tuple[str, int] | None]
 
 
+@dataclass(frozen=True)
+class TapResult:
+    """One `ok`/`not ok` line of a TAP stream and the YAML diagnostics block below it."""
+
+    ok: bool
+    name: str | None
+    directive: str | None
+    """SKIP or TODO: the test did not count."""
+    indent: int
+    """Subtests (node:test, node-tap) are indented below their parent."""
+    block: list[str]
+    """The diagnostics' lines between `---` and `...`, as written (indented)."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The block as YAML; {} when it is not a mapping YAML can read."""
+        try:
+            data = YAML(typ="safe").load(textwrap.dedent("\n".join(self.block)))
+        except YAMLError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+
+def tap_results(lines: Sequence[str]) -> Iterator[TapResult]:
+    """Every result line of a TAP stream, with its diagnostics block: the one reader of TAP
+    that the node verifier (`parse_tap`) and CI log condensation (`corral.ci.node`) share."""
+    for i, line in enumerate(lines):
+        match = _TAP_RESULT.match(line)
+        if match is None:
+            continue
+        indent = len(match["indent"])
+        yield TapResult(
+            ok=match["ok"].lower() == "ok",
+            name=match["name"],
+            directive=(match["directive"] or "").upper() or None,
+            indent=indent,
+            block=_tap_block(lines[i + 1 : i + 200], indent),
+        )
+
+
+def _tap_block(lines: Sequence[str], indent: int) -> list[str]:
+    """The `---` ... `...` block right below a result line (a subtest's `...` is deeper)."""
+    if not lines or lines[0].strip() != "---":
+        return []
+    block: list[str] = []
+    for line in lines[1:]:
+        if line.strip() == "..." and len(line) - len(line.lstrip()) <= indent + 2:
+            break
+        block.append(line)
+    return block
+
+
 def parse_tap(
     text: str, rel: Rel, locate: Locator | None = None
 ) -> tuple[list[Finding], TestCounts]:
     """TAP 13 (`ava --tap`, tap, node-tap): each failing test with its YAML diagnostics.
 
     ava's `at` is often a frame in ava itself; then `locate` finds the test by its title.
+    Only top-level results count: an indented one is a subtest its parent reports too.
     """
-    lines = text.splitlines()
+    results = [r for r in tap_results(text.splitlines()) if r.indent == 0]
+    if not results and "TAP version" not in text:
+        raise ValueError("not a TAP report")
     findings: list[Finding] = []
     counts = TestCounts()
-    if not any(_TAP_RESULT.match(ln) for ln in lines) and "TAP version" not in text:
-        raise ValueError("not a TAP report")
-    for i, line in enumerate(lines):
-        match = _TAP_RESULT.match(line)
-        if match is None:
-            continue
-        if match["directive"]:
+    for result in results:
+        if result.directive:
             counts.skipped += 1
             continue
         counts.run += 1
-        if match["ok"].lower() == "ok":
+        if result.ok:
             continue
         counts.failed += 1
-        findings.append(_tap_finding(match["name"] or "?", _tap_yaml(lines[i + 1 :]), rel, locate))
+        findings.append(_tap_finding(result.name or "?", result.diagnostics(), rel, locate))
     return findings, counts
-
-
-def _tap_yaml(rest: list[str]) -> dict[str, Any]:
-    if not rest or rest[0].strip() != "---":
-        return {}
-    block = []
-    for line in rest[1:]:
-        if line.strip() == "...":
-            break
-        block.append(line)
-    try:
-        data = YAML(typ="safe").load(textwrap.dedent("\n".join(block)))
-    except YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _tap_finding(name: str, diag: dict[str, Any], rel: Rel, locate: Locator | None) -> Finding:
