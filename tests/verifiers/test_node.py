@@ -738,6 +738,33 @@ def test_a_failing_first_command_does_not_keep_the_tests_from_running(
     assert not report.ok
 
 
+def test_a_part_launched_through_the_package_manager_runs_its_binary(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    """`lint && pnpm checker`: each part runs under `sh`, where pnpm (run through corepack)
+    is not on the PATH; the part is the installed binary `checker` itself."""
+    package = {
+        "name": "launched",
+        "scripts": {"test": "node ok.js && pnpm checker src"},
+        "devDependencies": {"checker": "file:./vendor/checker"},
+    }
+    checker = {"name": "checker", "version": "1.0.0", "bin": {"checker": "bin.js"}}
+    root = make_repo(
+        {
+            "package.json": json.dumps(package),
+            "ok.js": "process.exit(0);\n",
+            "src/a.js": "var a = 1;\n",
+            "vendor/checker/package.json": json.dumps(checker),
+            "vendor/checker/bin.js": "#!/usr/bin/env node\n"
+            "console.error('checker: src/a.js:1 uses var');\nprocess.exit(1);\n",
+        }
+    )
+    report = verify(root, local_runner, ONLY_NODE)
+    assert len(report.results) == 1
+    assert "not found" not in report.message
+    assert "failed (exit 1): checker: src/a.js:1 uses var" in report.message, report.message
+
+
 def test_a_runner_that_stops_before_reporting_is_a_stage_that_did_not_run(
     make_repo: MakeRepo, local_runner: LocalRunner
 ) -> None:

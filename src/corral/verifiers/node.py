@@ -762,7 +762,7 @@ def _run_part(
     kind: FindingKind,
 ) -> tuple[list[Finding], TestCounts | None]:
     what = f"`{command}` (script `{script}`)"
-    command = check_mode(command)
+    command = check_mode(_without_launcher(tools, site, command))
     runner = detect_test_runner(command)
     if runner != "other":
         report = tools.report_path(f"{runner}-report")
@@ -783,6 +783,29 @@ def _run_part(
         result = _run_shell(tools, site, command, args)
         tools.mark(_PART_STAGES.get(tool or "", stage), RAN)
     return _text_findings(tools, site, result) or _failed(tools.ctx, site, what, result, kind), None
+
+
+_LAUNCHER = re.compile(
+    r"^(?:pnpm(?: exec)?|yarn(?: exec)?|npx(?: --no)?|npm exec(?: --no)?)(?: --)? "
+)
+
+
+def _without_launcher(tools: _Tools, site: _Site, command: str) -> str:
+    """`pnpm vitest run` -> `vitest run` when `vitest` is an installed binary: the part runs
+    under `sh` where the manager may not be on the PATH (it runs through corepack), and the
+    runner's name must lead for its structured reporter to be added."""
+    match = _LAUNCHER.match(command)
+    if match is None:
+        return command
+    rest = command[match.end() :].lstrip()
+    binary = rest.split(" ", 1)[0]
+    if binary in site.scripts or not binary or binary.startswith("-"):
+        return command
+    bins = (
+        site.directory / "node_modules" / ".bin",
+        tools.ctx.project_dir / "node_modules" / ".bin",
+    )
+    return rest if any((b / binary).is_file() for b in bins) else command
 
 
 _PART_STAGES = {"tsc": "build", "prettier": "format", "eslint": "lint", "xo": "lint"}
