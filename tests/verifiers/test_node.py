@@ -34,6 +34,7 @@ from corral.verifiers.node import (
     parse_prettier_check,
     parse_tap,
     parse_tsc,
+    parse_uvu,
     resolve_script,
     script_parts,
     tap_locator,
@@ -267,6 +268,7 @@ def test_first_difference_points_at_the_first_unformatted_line() -> None:
         ("jest --coverage", "jest"),
         ("vitest run", "vitest"),
         ("mocha 'test/**/*.spec.js'", "mocha"),
+        ("uvu -r esm test", "uvu"),
         ("node scripts/check.js", "other"),
     ],
 )
@@ -664,6 +666,54 @@ def test_tap_from_ava_names_each_failure_counts_and_skips(tmp_path: Path) -> Non
     ]
     assert findings[0].test_id == "add \u203a adds"
     assert findings[0].context == "Difference (- actual, + expected):\n- 0\n+ 4"
+
+
+_UVU = """index.js
+ exports  ✘   (0 / 2)
+
+  FAIL  exports  "is a function"
+    Expected values to be strictly equal:  (is)
+
+        ++true    (Expected)
+        --false   (Actual)
+
+    at assert (/r/node_modules/uvu/assert/index.js:31:8)
+    at Object.handler (/r/test/index.js:16:9)
+    at Number.runner (/r/node_modules/uvu/dist/index.js:92:16)
+
+  FAIL  exports  "throws"
+    boom
+
+    at Object.handler (/r/test/index.js:20:29)
+
+
+  Total:     2
+  Passed:    0
+  Skipped:   0
+  Duration:  1.02ms
+
+lite.js
+ exports  •   (1 / 1)
+
+  Total:     1
+  Passed:    1
+  Skipped:   0
+"""
+
+
+def test_uvu_console_report_names_each_failure_at_its_line_in_the_test() -> None:
+    """uvu has no structured reporter: its FAIL blocks and totals are read (one per file)."""
+    findings, counts = parse_uvu(_UVU, rel_to("/r"))
+    assert [(f.file, f.line, f.message, f.test_id) for f in findings] == [
+        (
+            "test/index.js",
+            16,
+            "Expected values to be strictly equal:  (is)",
+            "exports is a function",
+        ),
+        ("test/index.js", 20, "boom", "exports throws"),
+    ]
+    assert counts == TestCounts(run=3, failed=2)
 
 
 _NESTED_TAP = """TAP version 13

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -53,7 +54,7 @@ from corral.verifiers.tool_versions import node_version_note
 
 """A path as a tool printed it, made relative to the repository root."""
 PmName = Literal["npm", "yarn", "pnpm"]
-Runner = Literal["node", "jest", "vitest", "mocha", "ava", "other"]
+Runner = Literal["node", "jest", "vitest", "mocha", "ava", "uvu", "other"]
 
 FORMAT_SCRIPTS = ("format:check", "prettier:check", "fmt:check")
 # What in a CI command means the project type-checks (a script or tsc itself).
@@ -1195,7 +1196,7 @@ def detect_test_runner(script: str) -> Runner:
     words = re.findall(r"[\w:.-]+", script)
     if re.search(r"\bnode\b[^&|;]*\s--test\b", script):
         return "node"
-    runners: tuple[Runner, ...] = ("jest", "vitest", "mocha", "ava")
+    runners: tuple[Runner, ...] = ("jest", "vitest", "mocha", "ava", "uvu")
     return next((runner for runner in runners if runner in words), "other")
 
 
@@ -1281,6 +1282,8 @@ def _parse_runner_report(
             return parse_mocha_json(text, rel)
         if runner == "ava":
             return parse_tap(_ANSI.sub("", result.stdout), rel, tap_locator(directory, rel))
+        if runner == "uvu":  # no structured reporter: its console report
+            return parse_uvu(_ANSI.sub("", result.output), rel)
     except (OSError, ValueError, ET.ParseError, KeyError, TypeError):
         return None
     return None
@@ -1305,6 +1308,35 @@ def _report_options(runner: Runner, report: Path) -> tuple[list[str], dict[str, 
     if runner == "ava":
         return ["--tap"], {}
     return [], {}
+
+
+_UVU_FAIL = re.compile(r'^\s*FAIL\s+(?P<suite>.*?)\s*"(?P<name>.*)"\s*$')
+_UVU_TOTAL = re.compile(r"^\s*(?P<key>Total|Passed|Skipped):\s+(?P<n>\d+)\s*$")
+
+
+def parse_uvu(text: str, rel: Rel) -> tuple[list[Finding], TestCounts]:
+    """uvu's console report (it has no other): `FAIL suite "test"`, the error, its stack; then
+    `Total:`, `Passed:` and `Skipped:` per run (one per test file with `uvu dir`, summed)."""
+    lines = text.splitlines()
+    totals = {"Total": 0, "Passed": 0, "Skipped": 0}
+    seen = False
+    findings: list[Finding] = []
+    for i, line in enumerate(lines):
+        if total := _UVU_TOTAL.match(line):
+            totals[total["key"]] += int(total["n"])
+            seen = True
+        if (fail := _UVU_FAIL.match(line)) is None:
+            continue
+        body = list(itertools.takewhile(lambda ln: not _UVU_FAIL.match(ln), lines[i + 1 : i + 60]))
+        message, context = error_summary("\n".join(body))
+        where = source_frame("\n".join(body), rel)
+        name = f"{fail['suite']} {fail['name']}".strip()
+        file, line_no = where if where else (None, None)
+        findings.append(Finding(FindingKind.TEST, file, line_no, message[:300], name, context))
+    if not seen:
+        raise ValueError("not a uvu report")
+    run = totals["Total"] - totals["Skipped"]
+    return findings, TestCounts(run, run - totals["Passed"], totals["Skipped"])
 
 
 # `at fn (/path/a b.js:10:5)` or `at /path/a b.js:10:5`: paths may hold spaces.
