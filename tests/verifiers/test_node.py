@@ -884,3 +884,27 @@ def test_a_node_the_machine_lacks_is_said_once_in_the_message(
     [note] = result.notes
     assert "asks for Node >=999 (package.json engines.node)" in note
     assert report.message.count(">=999") == 1
+
+
+def test_an_old_mocha_reports_its_failures_at_their_line(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    """mocha 3 knows `--reporter-options` only: `--reporter-option` stopped it before a test."""
+    package = {
+        "name": "old-mocha",
+        "scripts": {"test": "mocha"},
+        "devDependencies": {"mocha": "3.5.3"},
+    }
+    test = (
+        "const assert = require('assert');\n\n"
+        "describe('add', function () {\n"
+        "  it('adds', function () {\n"
+        "    assert.strictEqual(1 + 1, 3);\n"
+        "  });\n"
+        "});\n"
+    )
+    root = make_repo({"package.json": json.dumps(package), "test/add.js": test})
+    report = verify(root, local_runner, ONLY_NODE)
+    [result] = report.results
+    assert result.tests == TestCounts(run=1, failed=1)
+    assert [(f.file, f.line) for f in result.findings] == [("test/add.js", 5)]

@@ -1304,7 +1304,9 @@ def _report_options(runner: Runner, report: Path) -> tuple[list[str], dict[str, 
     if runner == "vitest":
         return ["--reporter=default", "--reporter=json", f"--outputFile.json={report}"], {}
     if runner == "mocha":
-        return ["--reporter", "json", "--reporter-option", f"output={report}"], {}
+        # `--reporter-options`: mocha < 6 knows only the plural (6+ take both); before 10.2
+        # the json reporter ignores `output` and prints to stdout, which is read instead.
+        return ["--reporter", "json", "--reporter-options", f"output={report}"], {}
     if runner == "ava":
         return ["--tap"], {}
     return [], {}
