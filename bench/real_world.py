@@ -683,10 +683,11 @@ def _line(c: Case) -> str:
 
 def summarise(cases: list[Case]) -> str:
     rows = [
-        "| ecosystem | projects | untouched green | CI green by hand | faults at file:line "
+        "| ecosystem | projects | untouched green | CI green by hand | untouched green where CI "
+        "green | faults at file:line | same, where CI green "
         "| false greens plain / --baseline | max message | tracked unchanged | leftovers "
         "| corral s / CI s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for eco in [*dict.fromkeys(c.ecosystem for c in cases), "all"]:
         mine = [c for c in cases if eco in ("all", c.ecosystem)]
@@ -701,13 +702,19 @@ def _row(eco: str, cases: list[Case]) -> str:
     plain = [c for c in faulted if "+baseline" not in c.label]
     gated = [c for c in faulted if "+baseline" in c.label]
     verifies = [c for c in cases if c.label != "ci-by-hand"]
-    corral_s = sum(c.seconds for c in untouched)
+    green = {c.repo for c in ci if c.ok}
+    untouched_green = [c for c in untouched if c.repo in green]
+    faulted_green = [c for c in faulted if c.repo in green]
+    timed = {c.repo for c in ci}  # both sides measured on the same projects
+    corral_s = sum(c.seconds for c in untouched if c.repo in timed)
     ci_s = sum(c.seconds for c in ci)
     return (
         f"| {eco} | {len(untouched)} "
         f"| {_ratio(sum(c.ok is True for c in untouched), len(untouched))} "
         f"| {_ratio(sum(c.ok is True for c in ci), len(ci))} "
+        f"| {_ratio(sum(c.ok is True for c in untouched_green), len(untouched_green))} "
         f"| {_ratio(sum(bool(c.hit) for c in faulted), len(faulted))} "
+        f"| {_ratio(sum(bool(c.hit) for c in faulted_green), len(faulted_green))} "
         f"| {sum(c.ok is True for c in plain)} / {sum(c.ok is True for c in gated)} "
         f"| {max((c.message_chars for c in verifies), default=0)} "
         f"| {_ratio(sum(c.tracked_unchanged for c in verifies), len(verifies))} "
