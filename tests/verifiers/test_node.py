@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from verifier_helpers import only
 
+from corral.ci.condense import condense
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import node as sample
@@ -33,11 +34,14 @@ from corral.verifiers.node import (
     parse_prettier_check,
     parse_tap,
     parse_tsc,
+    parse_uvu,
     resolve_script,
     script_parts,
     tap_locator,
+    tap_results,
     writes_files,
 )
+from corral.verifiers.tool_versions import node_satisfies, node_version_pin
 
 DATA = Path(__file__).parent / "data" / "node"
 ONLY_NODE = only("node")
@@ -264,6 +268,7 @@ def test_first_difference_points_at_the_first_unformatted_line() -> None:
         ("jest --coverage", "jest"),
         ("vitest run", "vitest"),
         ("mocha 'test/**/*.spec.js'", "mocha"),
+        ("uvu -r esm test", "uvu"),
         ("node scripts/check.js", "other"),
     ],
 )
@@ -663,6 +668,84 @@ def test_tap_from_ava_names_each_failure_counts_and_skips(tmp_path: Path) -> Non
     assert findings[0].context == "Difference (- actual, + expected):\n- 0\n+ 4"
 
 
+_UVU = """index.js
+ exports  ✘   (0 / 2)
+
+  FAIL  exports  "is a function"
+    Expected values to be strictly equal:  (is)
+
+        ++true    (Expected)
+        --false   (Actual)
+
+    at assert (/r/node_modules/uvu/assert/index.js:31:8)
+    at Object.handler (/r/test/index.js:16:9)
+    at Number.runner (/r/node_modules/uvu/dist/index.js:92:16)
+
+  FAIL  exports  "throws"
+    boom
+
+    at Object.handler (/r/test/index.js:20:29)
+
+
+  Total:     2
+  Passed:    0
+  Skipped:   0
+  Duration:  1.02ms
+
+lite.js
+ exports  •   (1 / 1)
+
+  Total:     1
+  Passed:    1
+  Skipped:   0
+"""
+
+
+def test_uvu_console_report_names_each_failure_at_its_line_in_the_test() -> None:
+    """uvu has no structured reporter: its FAIL blocks and totals are read (one per file)."""
+    findings, counts = parse_uvu(_UVU, rel_to("/r"))
+    assert [(f.file, f.line, f.message, f.test_id) for f in findings] == [
+        (
+            "test/index.js",
+            16,
+            "Expected values to be strictly equal:  (is)",
+            "exports is a function",
+        ),
+        ("test/index.js", 20, "boom", "exports throws"),
+    ]
+    assert counts == TestCounts(run=3, failed=2)
+
+
+_NESTED_TAP = """TAP version 13
+# Subtest: suite
+    not ok 1 - inner
+      ---
+      location: '/home/runner/work/p/p/test/a.test.js:3:3'
+      error: 'boom'
+      ...
+    1..1
+not ok 1 - suite
+  ---
+  failureType: 'subtestsFailed'
+  ...
+ok 2 - other # SKIP not here
+1..2
+"""
+
+
+def test_one_tap_reader_for_the_verifier_and_ci_logs() -> None:
+    """Subtests (indented) and their diagnostics, each block ending at its own `...`."""
+    inner, suite, other = tap_results(_NESTED_TAP.splitlines())
+    assert (inner.ok, inner.name, inner.indent) == (False, "inner", 4)
+    assert inner.diagnostics()["error"] == "boom"
+    assert suite.diagnostics() == {"failureType": "subtestsFailed"}
+    assert (other.ok, other.directive, other.block) == (True, "SKIP", [])
+    # The verifier counts top-level results; CI condensation names the failing subtest.
+    _, counts = parse_tap(_NESTED_TAP, rel_to("/r"))
+    assert counts == TestCounts(run=1, failed=1, skipped=1)
+    assert condense(_NESTED_TAP).locations == [("test/a.test.js", 3)]
+
+
 _LINT_JS = "console.error('lint: src/a.js:1 uses var');\nprocess.exit(1);\n"
 _NODE_TEST = (
     'import { test } from "node:test";\nimport assert from "node:assert/strict";\n'
@@ -705,6 +788,33 @@ def test_a_failing_first_command_does_not_keep_the_tests_from_running(
     assert not report.ok
 
 
+def test_a_part_launched_through_the_package_manager_runs_its_binary(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    """`lint && pnpm checker`: each part runs under `sh`, where pnpm (run through corepack)
+    is not on the PATH; the part is the installed binary `checker` itself."""
+    package = {
+        "name": "launched",
+        "scripts": {"test": "node ok.js && pnpm checker src"},
+        "devDependencies": {"checker": "file:./vendor/checker"},
+    }
+    checker = {"name": "checker", "version": "1.0.0", "bin": {"checker": "bin.js"}}
+    root = make_repo(
+        {
+            "package.json": json.dumps(package),
+            "ok.js": "process.exit(0);\n",
+            "src/a.js": "var a = 1;\n",
+            "vendor/checker/package.json": json.dumps(checker),
+            "vendor/checker/bin.js": "#!/usr/bin/env node\n"
+            "console.error('checker: src/a.js:1 uses var');\nprocess.exit(1);\n",
+        }
+    )
+    report = verify(root, local_runner, ONLY_NODE)
+    assert len(report.results) == 1
+    assert "not found" not in report.message
+    assert "failed (exit 1): checker: src/a.js:1 uses var" in report.message, report.message
+
+
 def test_a_runner_that_stops_before_reporting_is_a_stage_that_did_not_run(
     make_repo: MakeRepo, local_runner: LocalRunner
 ) -> None:
@@ -730,3 +840,71 @@ def test_fixing_flags_are_dropped_so_a_check_never_writes() -> None:
     assert check_mode("prettier --write src") == "prettier --check src"
     assert check_mode("prettier -w .") == "prettier --check ."
     assert not writes_files("eslint .") and check_mode("node fix.js --fix") == "node fix.js --fix"
+
+
+# --- the Node version the project asks for -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wanted", "meets"),
+    [
+        ("^22 || ^24 || >=26", False),
+        (">=20", True),
+        ("20.x", True),
+        ("18", False),
+        ("v20.5.1", True),
+        (">=14 <20", False),
+        ("14 - 20", True),
+        ("~20.4", False),
+        ("lts/*", None),
+    ],
+)
+def test_node_version_ranges(wanted: str, meets: bool | None) -> None:
+    assert node_satisfies((20, 5, 1), wanted) is meets
+
+
+def test_a_node_version_file_wins_over_engines_and_aliases_name_none(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text(json.dumps({"engines": {"node": ">=18"}}))
+    assert node_version_pin(tmp_path, tmp_path) == (">=18", "package.json engines.node")
+    (tmp_path / ".nvmrc").write_text("v22.3.0\n")
+    assert node_version_pin(tmp_path, tmp_path) == ("v22.3.0", ".nvmrc")
+    (tmp_path / ".nvmrc").write_text("lts/*\n")
+    assert node_version_pin(tmp_path, tmp_path) is None
+
+
+def test_a_node_the_machine_lacks_is_said_once_in_the_message(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    """Its tests may fail for that Node's reasons: the agent is told which Node checked."""
+    package = {"name": "p", "version": "1.0.0", "engines": {"node": ">=999"}}
+    package["scripts"] = {"test": "node test.js"}  # type: ignore[assignment]
+    root = make_repo({"package.json": json.dumps(package), "test.js": "process.exit(0)\n"})
+    report = verify(root, local_runner, ONLY_NODE)
+    [result] = report.results
+    [note] = result.notes
+    assert "asks for Node >=999 (package.json engines.node)" in note
+    assert report.message.count(">=999") == 1
+
+
+def test_an_old_mocha_reports_its_failures_at_their_line(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    """mocha 3 knows `--reporter-options` only: `--reporter-option` stopped it before a test."""
+    package = {
+        "name": "old-mocha",
+        "scripts": {"test": "mocha"},
+        "devDependencies": {"mocha": "3.5.3"},
+    }
+    test = (
+        "const assert = require('assert');\n\n"
+        "describe('add', function () {\n"
+        "  it('adds', function () {\n"
+        "    assert.strictEqual(1 + 1, 3);\n"
+        "  });\n"
+        "});\n"
+    )
+    root = make_repo({"package.json": json.dumps(package), "test/add.js": test})
+    report = verify(root, local_runner, ONLY_NODE)
+    [result] = report.results
+    assert result.tests == TestCounts(run=1, failed=1)
+    assert [(f.file, f.line) for f in result.findings] == [("test/add.js", 5)]

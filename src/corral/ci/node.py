@@ -20,6 +20,7 @@ from corral.verifiers.node import (
     parse_prettier_check,
     parse_tsc,
     source_frame,
+    tap_results,
 )
 
 _MAX_MESSAGE = 300
@@ -34,7 +35,6 @@ _VITEST_FRAME = re.compile(
 _VITEST_END = re.compile(r"^(?:⎯{3,}|\s*Test Files\s)")
 _MOCHA_FAILING = re.compile(r"^\s+\d+ failing$")
 _MOCHA_CASE = re.compile(r"^\s{2}(?P<number>\d+)\) (?P<name>.+)$")
-_TAP_NOT_OK = re.compile(r"^(?P<indent>\s*)not ok \d+ - (?P<name>.+?)(?: # .*)?$")
 _TAP_LOCATION = re.compile(r"^\s+location: '(?P<file>[^']+?):(?P<line>\d+):\d+'$")
 _TAP_KEY = re.compile(r"^\s+(?P<key>\w+): (?P<value>.*)$")
 _NODE_SPEC_CASE = re.compile(r"^(?P<indent>\s*)✖ (?P<name>.+?)(?: \([\d.]+m?s\))?$")
@@ -174,13 +174,10 @@ def node_test(log: LogText, rel: Rel) -> list[Finding]:
 
 def _node_tap(lines: tuple[str, ...], rel: Rel) -> list[Finding]:
     findings = []
-    for i, line in enumerate(lines):
-        match = _TAP_NOT_OK.match(line)
-        if match is None:
-            continue
-        block = _yaml_block(lines[i + 1 : i + 120], len(match["indent"]))
-        if "subtestsFailed" in "\n".join(block):
-            continue  # a suite: its failed tests are reported on their own
+    for result in tap_results(lines):
+        block = result.block
+        if result.ok or not result.name or "subtestsFailed" in "\n".join(block):
+            continue  # a suite's failed tests are reported on their own
         location = next((m for m in map(_TAP_LOCATION.match, block) if m), None)
         stack = "\n".join(f"at {b.strip()}" for b in block if "(" in b and ":" in b)
         where = source_frame(stack, rel)
@@ -196,27 +193,10 @@ def _node_tap(lines: tuple[str, ...], rel: Rel) -> list[Finding]:
         )
         findings.append(
             Finding(
-                FindingKind.TEST, where[0], where[1], message[:_MAX_MESSAGE], test_id=match["name"]
+                FindingKind.TEST, where[0], where[1], message[:_MAX_MESSAGE], test_id=result.name
             )
         )
     return findings
-
-
-def _yaml_block(lines: tuple[str, ...], indent: int) -> list[str]:
-    """The `---` ... `...` diagnostics block below a TAP `not ok` line."""
-    block: list[str] = []
-    inside = False
-    for line in lines:
-        stripped = line.strip()
-        if not inside:
-            if stripped != "---":
-                return block
-            inside = True
-        elif stripped == "..." and len(line) - len(line.lstrip()) <= indent + 2:
-            return block
-        else:
-            block.append(line)
-    return block
 
 
 def _node_spec(lines: tuple[str, ...], rel: Rel) -> list[Finding]:

@@ -284,6 +284,9 @@ def cache_env(cache_dir: Path) -> dict[str, str]:
         "npm_config_store_dir": str(c / "pnpm"),
         "COREPACK_HOME": str(c / "corepack"),
         "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0",
+        # Without a `packageManager` field: corepack's own default, not the newest release
+        # (which may not run on the installed Node, and needs the network on every check).
+        "COREPACK_DEFAULT_TO_LATEST": "0",
         "PIP_CACHE_DIR": str(c / "pip"),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "GRADLE_USER_HOME": str(c / "gradle"),

@@ -7,13 +7,19 @@ from pathlib import Path
 
 from corral.config import CustomVerifierSpec
 from corral.verifiers.base import (
+    RAN,
     CheckOutcome,
     Finding,
     FindingKind,
     ProjectContext,
+    StageReport,
+    StageStatus,
     Verifier,
     run_tool,
 )
+
+_STAGE = {"format": "format", "compile": "build", "lint": "lint", "test": "test"}
+"""The stage a custom verifier's `kind` of finding belongs to."""
 
 
 class CustomVerifier(Verifier):
@@ -49,15 +55,12 @@ class CustomVerifier(Verifier):
                         message=groups["message"].strip(),
                     )
                 )
+        stage = RAN
         if result.exit_code != 0 and not findings:
             tail = "\n".join(result.output.strip().splitlines()[-5:])
-            findings.append(
-                Finding(
-                    FindingKind.ERROR,
-                    None,
-                    None,
-                    f"{self.spec.name} exited {result.exit_code} with nothing its pattern matches",
-                    context=tail or None,
-                )
-            )
-        return CheckOutcome(findings)
+            why = f"{self.spec.name} exited {result.exit_code} with nothing its pattern matches"
+            findings.append(Finding(FindingKind.ERROR, None, None, why, context=tail or None))
+            # It failed without saying where: what it checks is unknown, so the gate's
+            # "stage did not run" rule applies (at the base too, it never excuses this).
+            stage = StageReport(StageStatus.STOPPED, why)
+        return CheckOutcome(findings, stages={_STAGE[self.spec.kind]: stage})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -49,10 +50,11 @@ from corral.verifiers.base import (
 from corral.verifiers.ci_parity import Checks
 from corral.verifiers.discovery import SKIPPED_DIRS
 from corral.verifiers.patterns import ANSI as _ANSI
+from corral.verifiers.tool_versions import node_version_note
 
 """A path as a tool printed it, made relative to the repository root."""
 PmName = Literal["npm", "yarn", "pnpm"]
-Runner = Literal["node", "jest", "vitest", "mocha", "ava", "other"]
+Runner = Literal["node", "jest", "vitest", "mocha", "ava", "uvu", "other"]
 
 FORMAT_SCRIPTS = ("format:check", "prettier:check", "fmt:check")
 # What in a CI command means the project type-checks (a script or tsc itself).
@@ -109,8 +111,9 @@ class NodeVerifier(Verifier):
         pm = package_manager(ctx.project_dir, root)
         _require_installed(ctx, root)
         sites = _script_sites(ctx, root)
+        notes = [note] if (note := node_version_note(ctx)) else []
         if not _checks_anything(ctx, sites):
-            return CheckOutcome(syntax_check(ctx))
+            return CheckOutcome(syntax_check(ctx), notes=notes)
         ci = Checks(ctx, "node")
         defined = {name for site in sites for name in site.scripts}
         typecheck = ci.run("typecheck", _TYPECHECK_IN_CI, convention=True)
@@ -134,7 +137,9 @@ class NodeVerifier(Verifier):
             test_findings, tests = _run_tests(tools, sites)
             findings += test_findings
             stages = dict(tools.stages)
-        return CheckOutcome(_unique(findings), tests, sources=ci.sources, stages=stages)
+        return CheckOutcome(
+            _unique(findings), tests, sources=ci.sources, stages=stages, notes=notes
+        )
 
 
 # --- package.json, workspaces and package managers ------------------------------------------
@@ -363,6 +368,17 @@ class _Tools:
                 if isinstance(exc.__cause__, ToolMissingError):
                     continue
                 raise
+            if (
+                launcher[0] == "corepack"
+                and not result.ok
+                and _COREPACK_UNSIGNED.search(result.output)
+            ):
+                # The registry's metadata carries no signature corepack knows (a mirror, or
+                # keys newer than this corepack): take the manager from the registry, as every
+                # dependency is, checked against the lockfile-like hash it names if any.
+                self.env = {**self.env, **_COREPACK_UNVERIFIED}
+                env = {**env, **_COREPACK_UNVERIFIED}
+                result = run_tool(self.ctx, [*launcher, *args], what, cwd=cwd, env=env)
             self._launcher = launcher
             return result
         raise VerifierError(_missing_pm_message(self.pm.name), file=self.ctx.rel("package.json"))
@@ -391,6 +407,15 @@ class _Tools:
         finally:
             shutil.rmtree(self.reports, ignore_errors=True)
             self.reports = None
+
+
+_COREPACK_UNSIGNED = re.compile(
+    r"No compatible signature found|not signed by any trusted keys|disable signature verification"
+)
+"""Corepack's error when it cannot verify the manager it downloads (`No compatible
+signature found in package metadata`, `not signed by any trusted keys`)."""
+_COREPACK_UNVERIFIED = {"COREPACK_INTEGRITY_KEYS": "0"}
+"""What switches that check off (corepack's message names another variable, which it ignores)."""
 
 
 def _missing_pm_message(name: str) -> str:
@@ -738,7 +763,7 @@ def _run_part(
     kind: FindingKind,
 ) -> tuple[list[Finding], TestCounts | None]:
     what = f"`{command}` (script `{script}`)"
-    command = check_mode(command)
+    command = check_mode(_without_launcher(tools, site, command))
     runner = detect_test_runner(command)
     if runner != "other":
         report = tools.report_path(f"{runner}-report")
@@ -759,6 +784,29 @@ def _run_part(
         result = _run_shell(tools, site, command, args)
         tools.mark(_PART_STAGES.get(tool or "", stage), RAN)
     return _text_findings(tools, site, result) or _failed(tools.ctx, site, what, result, kind), None
+
+
+_LAUNCHER = re.compile(
+    r"^(?:pnpm(?: exec)?|yarn(?: exec)?|npx(?: --no)?|npm exec(?: --no)?)(?: --)? "
+)
+
+
+def _without_launcher(tools: _Tools, site: _Site, command: str) -> str:
+    """`pnpm vitest run` -> `vitest run` when `vitest` is an installed binary: the part runs
+    under `sh` where the manager may not be on the PATH (it runs through corepack), and the
+    runner's name must lead for its structured reporter to be added."""
+    match = _LAUNCHER.match(command)
+    if match is None:
+        return command
+    rest = command[match.end() :].lstrip()
+    binary = rest.split(" ", 1)[0]
+    if binary in site.scripts or not binary or binary.startswith("-"):
+        return command
+    bins = (
+        site.directory / "node_modules" / ".bin",
+        tools.ctx.project_dir / "node_modules" / ".bin",
+    )
+    return rest if any((b / binary).is_file() for b in bins) else command
 
 
 _PART_STAGES = {"tsc": "build", "prettier": "format", "eslint": "lint", "xo": "lint"}
@@ -814,10 +862,11 @@ def _run_shell(
     )
 
 
-# --- TAP (ava --tap) ---------------------------------------------------------------------
+# --- TAP (ava --tap, tap, node:test) --------------------------------------------------------
 
 _TAP_RESULT = re.compile(
-    r"^(?P<ok>not ok|ok)\b(?: \d+)?(?: - (?P<name>.*?))?(?: # (?P<directive>SKIP|TODO)\b.*)?$",
+    r"^(?P<indent>\s*)(?P<ok>not ok|ok)\b(?: \d+)?(?: - (?P<name>.*?))?"
+    r"(?: # (?P<directive>SKIP|TODO)\b.*| # .*)?$",
     re.IGNORECASE,
 )
 _TAP_TITLE_SEP = " \u203a "  # ava's separator between file and test title
@@ -826,46 +875,80 @@ _TEST_EXTENSIONS = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx"
 Locator = Callable[[str, str | None], tuple[str, int] | None]
 
 
+@dataclass(frozen=True)
+class TapResult:
+    """One `ok`/`not ok` line of a TAP stream and the YAML diagnostics block below it."""
+
+    ok: bool
+    name: str | None
+    directive: str | None
+    """SKIP or TODO: the test did not count."""
+    indent: int
+    """Subtests (node:test, node-tap) are indented below their parent."""
+    block: list[str]
+    """The diagnostics' lines between `---` and `...`, as written (indented)."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The block as YAML; {} when it is not a mapping YAML can read."""
+        try:
+            data = YAML(typ="safe").load(textwrap.dedent("\n".join(self.block)))
+        except YAMLError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+
+def tap_results(lines: Sequence[str]) -> Iterator[TapResult]:
+    """Every result line of a TAP stream, with its diagnostics block: the one reader of TAP
+    that the node verifier (`parse_tap`) and CI log condensation (`corral.ci.node`) share."""
+    for i, line in enumerate(lines):
+        match = _TAP_RESULT.match(line)
+        if match is None:
+            continue
+        indent = len(match["indent"])
+        yield TapResult(
+            ok=match["ok"].lower() == "ok",
+            name=match["name"],
+            directive=(match["directive"] or "").upper() or None,
+            indent=indent,
+            block=_tap_block(lines[i + 1 : i + 200], indent),
+        )
+
+
+def _tap_block(lines: Sequence[str], indent: int) -> list[str]:
+    """The `---` ... `...` block right below a result line (a subtest's `...` is deeper)."""
+    if not lines or lines[0].strip() != "---":
+        return []
+    block: list[str] = []
+    for line in lines[1:]:
+        if line.strip() == "..." and len(line) - len(line.lstrip()) <= indent + 2:
+            break
+        block.append(line)
+    return block
+
+
 def parse_tap(
     text: str, rel: Rel, locate: Locator | None = None
 ) -> tuple[list[Finding], TestCounts]:
     """TAP 13 (`ava --tap`, tap, node-tap): each failing test with its YAML diagnostics.
 
     ava's `at` is often a frame in ava itself; then `locate` finds the test by its title.
+    Only top-level results count: an indented one is a subtest its parent reports too.
     """
-    lines = text.splitlines()
+    results = [r for r in tap_results(text.splitlines()) if r.indent == 0]
+    if not results and "TAP version" not in text:
+        raise ValueError("not a TAP report")
     findings: list[Finding] = []
     counts = TestCounts()
-    if not any(_TAP_RESULT.match(ln) for ln in lines) and "TAP version" not in text:
-        raise ValueError("not a TAP report")
-    for i, line in enumerate(lines):
-        match = _TAP_RESULT.match(line)
-        if match is None:
-            continue
-        if match["directive"]:
+    for result in results:
+        if result.directive:
             counts.skipped += 1
             continue
         counts.run += 1
-        if match["ok"].lower() == "ok":
+        if result.ok:
             continue
         counts.failed += 1
-        findings.append(_tap_finding(match["name"] or "?", _tap_yaml(lines[i + 1 :]), rel, locate))
+        findings.append(_tap_finding(result.name or "?", result.diagnostics(), rel, locate))
     return findings, counts
-
-
-def _tap_yaml(rest: list[str]) -> dict[str, Any]:
-    if not rest or rest[0].strip() != "---":
-        return {}
-    block = []
-    for line in rest[1:]:
-        if line.strip() == "...":
-            break
-        block.append(line)
-    try:
-        data = YAML(typ="safe").load(textwrap.dedent("\n".join(block)))
-    except YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _tap_finding(name: str, diag: dict[str, Any], rel: Rel, locate: Locator | None) -> Finding:
@@ -1113,7 +1196,7 @@ def detect_test_runner(script: str) -> Runner:
     words = re.findall(r"[\w:.-]+", script)
     if re.search(r"\bnode\b[^&|;]*\s--test\b", script):
         return "node"
-    runners: tuple[Runner, ...] = ("jest", "vitest", "mocha", "ava")
+    runners: tuple[Runner, ...] = ("jest", "vitest", "mocha", "ava", "uvu")
     return next((runner for runner in runners if runner in words), "other")
 
 
@@ -1199,6 +1282,8 @@ def _parse_runner_report(
             return parse_mocha_json(text, rel)
         if runner == "ava":
             return parse_tap(_ANSI.sub("", result.stdout), rel, tap_locator(directory, rel))
+        if runner == "uvu":  # no structured reporter: its console report
+            return parse_uvu(_ANSI.sub("", result.output), rel)
     except (OSError, ValueError, ET.ParseError, KeyError, TypeError):
         return None
     return None
@@ -1219,10 +1304,41 @@ def _report_options(runner: Runner, report: Path) -> tuple[list[str], dict[str, 
     if runner == "vitest":
         return ["--reporter=default", "--reporter=json", f"--outputFile.json={report}"], {}
     if runner == "mocha":
-        return ["--reporter", "json", "--reporter-option", f"output={report}"], {}
+        # `--reporter-options`: mocha < 6 knows only the plural (6+ take both); before 10.2
+        # the json reporter ignores `output` and prints to stdout, which is read instead.
+        return ["--reporter", "json", "--reporter-options", f"output={report}"], {}
     if runner == "ava":
         return ["--tap"], {}
     return [], {}
+
+
+_UVU_FAIL = re.compile(r'^\s*FAIL\s+(?P<suite>.*?)\s*"(?P<name>.*)"\s*$')
+_UVU_TOTAL = re.compile(r"^\s*(?P<key>Total|Passed|Skipped):\s+(?P<n>\d+)\s*$")
+
+
+def parse_uvu(text: str, rel: Rel) -> tuple[list[Finding], TestCounts]:
+    """uvu's console report (it has no other): `FAIL suite "test"`, the error, its stack; then
+    `Total:`, `Passed:` and `Skipped:` per run (one per test file with `uvu dir`, summed)."""
+    lines = text.splitlines()
+    totals = {"Total": 0, "Passed": 0, "Skipped": 0}
+    seen = False
+    findings: list[Finding] = []
+    for i, line in enumerate(lines):
+        if total := _UVU_TOTAL.match(line):
+            totals[total["key"]] += int(total["n"])
+            seen = True
+        if (fail := _UVU_FAIL.match(line)) is None:
+            continue
+        body = list(itertools.takewhile(lambda ln: not _UVU_FAIL.match(ln), lines[i + 1 : i + 60]))
+        message, context = error_summary("\n".join(body))
+        where = source_frame("\n".join(body), rel)
+        name = f"{fail['suite']} {fail['name']}".strip()
+        file, line_no = where if where else (None, None)
+        findings.append(Finding(FindingKind.TEST, file, line_no, message[:300], name, context))
+    if not seen:
+        raise ValueError("not a uvu report")
+    run = totals["Total"] - totals["Skipped"]
+    return findings, TestCounts(run, run - totals["Passed"], totals["Skipped"])
 
 
 # `at fn (/path/a b.js:10:5)` or `at /path/a b.js:10:5`: paths may hold spaces.

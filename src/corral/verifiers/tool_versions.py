@@ -11,12 +11,16 @@
   repository manager its settings name (Maven Central by default), and unpacked in the cache.
 - Rust: `rust-toolchain(.toml)`: when that toolchain is not installed, cargo runs on the default
   one and the lints and formatting of another toolchain (clippy, rustfmt) are not reported.
+- Node: `.nvmrc`, `.node-version`, `.tool-versions`, else `engines.node`. Only one Node is
+  installed and none is downloaded: when it does not meet the pin, the checks run with it and
+  the message says so.
 
 When a pinned version cannot be had, the verifier says so once (`CheckOutcome.notes`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import stat
@@ -267,3 +271,108 @@ def rust_toolchain_installed(ctx: ProjectContext, channel: str) -> bool:
         return True  # no rustup: cargo is what it is, nothing to switch
     names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
     return any(n == channel or n.startswith(f"{channel}-") for n in names)
+
+
+# --- Node ----------------------------------------------------------------------------------
+
+_NODE_PIN_FILES = (".nvmrc", ".node-version")
+_COMPARATOR = re.compile(r"(?P<op>>=|<=|>|<|=|\^|~)?v?(?P<version>[\dxX*]+(?:\.[\dxX*]+){0,2})")
+
+
+def node_version_pin(project_dir: Path, repo_root: Path) -> tuple[str, str] | None:
+    """(the Node version or range the project asks for, where it says so): `.nvmrc`,
+    `.node-version`, `.tool-versions`'s nodejs line (here or at the repository root), else
+    package.json's `engines.node`. Aliases (`lts/*`, `node`) name no version: None."""
+    for directory in dict.fromkeys((project_dir, repo_root)):
+        for name in _NODE_PIN_FILES:
+            path = directory / name
+            if path.is_file():
+                first = (path.read_text(errors="replace").strip().splitlines() or [""])[0]
+                return (first.strip(), name) if re.match(r"v?\d", first.strip()) else None
+        tool_versions = directory / ".tool-versions"
+        if tool_versions.is_file():
+            for line in tool_versions.read_text(errors="replace").splitlines():
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] in ("nodejs", "node"):
+                    return parts[1], ".tool-versions"
+    engines = _engines_node(project_dir / "package.json")
+    return (engines, "package.json engines.node") if engines else None
+
+
+def _engines_node(package_json: Path) -> str | None:
+    try:
+        data = json.loads(package_json.read_text())
+    except (OSError, ValueError):
+        return None
+    engines = data.get("engines") if isinstance(data, dict) else None
+    node = engines.get("node") if isinstance(engines, dict) else None
+    return node.strip() if isinstance(node, str) and node.strip() else None
+
+
+def node_satisfies(installed: tuple[int, int, int], wanted: str) -> bool | None:
+    """Whether the installed Node meets a pin: a version file's `18`/`v18.17.0` (that major, or
+    that exact version), or an engines range (`>=18`, `^20 || >=22`, `18.x`, `>=14 <21`,
+    `14 - 20`). None when the text is not one of these (a tag, a URL)."""
+    alternatives = []
+    for alternative in wanted.split("||"):
+        text = re.sub(r"\s+-\s+", " - ", alternative.strip())
+        if " - " in text:  # a hyphen range: low - high
+            low, high = text.split(" - ", 1)
+            text = f">={low.strip()} <={high.strip()}"
+        terms = [t for t in re.split(r"\s+", re.sub(r"(>=|<=|>|<|=|\^|~)\s+", r"\1", text)) if t]
+        results = [_satisfies_term(installed, term) for term in terms or ["*"]]
+        if any(r is None for r in results):
+            return None
+        alternatives.append(all(results))
+    return any(alternatives)
+
+
+def _satisfies_term(have: tuple[int, int, int], term: str) -> bool | None:
+    if term in ("*", "x", "X"):
+        return True
+    match = _COMPARATOR.fullmatch(term)
+    if match is None:
+        return None
+    parts = match["version"].split(".")
+    fixed: list[int] = []
+    for part in parts:
+        if not part.isdigit():
+            break
+        fixed.append(int(part))
+    n = len(fixed)
+    if n == 0 or any(p.isdigit() for p in parts[n:]):
+        return None if n else True
+    low = tuple(fixed + [0] * (3 - n))
+    op = match["op"] or "="
+    if op in ("^", "~"):  # caret: same major (Node has no 0.x); tilde: same minor
+        keep = 1 if op == "^" or n == 1 else 2
+        return have >= low and have[:keep] == low[:keep]
+    return {
+        "=": have[:n] == low[:n],  # `18` or `18.x` is any 18
+        ">=": have >= low,
+        ">": have[:n] > low[:n],
+        "<=": have[:n] <= low[:n],
+        "<": have < low,
+    }[op]
+
+
+def installed_node(ctx: ProjectContext) -> tuple[int, int, int] | None:
+    result = run_tool(ctx, ["node", "--version"], "node --version")
+    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", result.stdout.strip())
+    return (int(match[1]), int(match[2]), int(match[3])) if result.ok and match else None
+
+
+def node_version_note(ctx: ProjectContext) -> str | None:
+    """One line when the project asks for a Node this machine does not have, else None."""
+    pin = node_version_pin(ctx.project_dir, ctx.repo_root)
+    if pin is None:
+        return None
+    wanted, where = pin
+    have = installed_node(ctx)
+    if have is None or node_satisfies(have, wanted) is not False:
+        return None
+    version = ".".join(map(str, have))
+    return (
+        f"the project asks for Node {wanted} ({where}), which is not installed: checked with "
+        f"Node {version}, so a failure may be that version's, not the change's"
+    )
