@@ -8,9 +8,13 @@ Choices:
 - Only diagnostics at level `error` are findings. Clippy and rustc warnings fail nothing
   unless the project denies them (`[lints]`, `#![deny(...)]`), which turns them into errors:
   the project, not corral, decides what blocks.
-- The target folder stays where cargo puts it (`target/` in the project, which Rust projects
-  ignore in git): it goes away with the checkout, baseline worktrees included, so the shared
-  cache does not grow with every checkout, and two checkouts never queue on one build lock.
+- The target folder is in the repository's cache (`CARGO_TARGET_DIR`, one per project folder
+  of the repository), never in the checkout: nothing is left behind, a re-verify after an
+  edit is incremental, and a new checkout of the repository reuses the compiled dependencies
+  (its own crates get their own artifacts: cargo hashes a path package's location). Two
+  checkouts of one repository building at once queue on cargo's build lock.
+- The Cargo.lock cargo generates for a crate that commits none is kept per project folder of
+  the repository, so a new checkout reuses it offline when it still fits the manifest.
 - Without rustfmt (a minimal toolchain), formatting is skipped unless the project configures
   rustfmt (`rustfmt.toml`), in which case the missing tool is an error.
 """
@@ -140,14 +144,23 @@ def _project_key(ctx: ProjectContext) -> str:
     return hashlib.sha256(str(ctx.project_dir.resolve()).encode()).hexdigest()[:32]
 
 
+def _folder_key(ctx: ProjectContext) -> str:
+    """The project's folder in its repository: the same in every checkout of it."""
+    return hashlib.sha256(ctx.rel(ctx.project_dir).encode()).hexdigest()[:32]
+
+
+def target_dir(ctx: ProjectContext) -> Path:
+    return ctx.cache_dir / "cargo-target" / _folder_key(ctx)
+
+
 def _lock_marker(ctx: ProjectContext) -> Path:
     """Records (outside the checkout) the Cargo.lock that prepare had cargo generate."""
     return ctx.cache_dir / "cargo-generated-locks" / _project_key(ctx)
 
 
 def stored_lock(ctx: ProjectContext) -> Path:
-    """The generated Cargo.lock of a crate that commits none, between verifies."""
-    return ctx.cache_dir / "cargo-generated-locks" / f"{_project_key(ctx)}.lock"
+    """The generated Cargo.lock of a crate that commits none, between verifies and checkouts."""
+    return ctx.cache_dir / "cargo-generated-locks" / f"{_folder_key(ctx)}.lock"
 
 
 def _digest(path: Path) -> str:
@@ -235,7 +248,10 @@ def _cargo(
 ) -> CommandResult:
     """cargo with the offline flag; structured messages for the commands that take them."""
     argv = ["cargo", args[0], "--offline", "--message-format", "json", *args[1:]]
-    return run_tool(ctx, argv, what, env={**OFFLINE_ENV, **_toolchain_env(ctx), **(env or {})})
+    target = {"CARGO_TARGET_DIR": str(target_dir(ctx))}
+    return run_tool(
+        ctx, argv, what, env={**OFFLINE_ENV, **_toolchain_env(ctx), **target, **(env or {})}
+    )
 
 
 def _has_subcommand(ctx: ProjectContext, subcommand: str) -> bool:
