@@ -560,6 +560,26 @@ def _hook_roots(hook: Path, text: str, project_dir: Path) -> list[str] | None:
     return None
 
 
+LAST_WORK = "corral-last-work"
+"""In a shared venv: the per-checkout folder of the checkout that used it last."""
+
+
+def _seed_tool_caches(venv: Path, work: Path) -> None:
+    """A new checkout's mypy cache starts as a copy of the last checkout's: mypy checks each
+    entry against the source's hash, so only what differs is checked again (a cold mypy
+    was most of a new checkout's extra time)."""
+    try:
+        name = (venv / LAST_WORK).read_text().strip()
+    except OSError:
+        return
+    seed = work.parent / name / "mypy-cache"
+    # The venv is the sandbox's to write: only a sibling work folder, never through a link.
+    if "/" in name or not name.endswith(".work") or seed.parent.is_symlink():
+        return
+    if seed.is_dir() and not seed.is_symlink():
+        shutil.copytree(seed, work / "mypy-cache", symlinks=True, dirs_exist_ok=True)
+
+
 def _relative_root(path: Path, base: Path) -> str | None:
     try:
         return path.resolve().relative_to(base).as_posix()
@@ -763,8 +783,12 @@ class _Tools:
         self.ctx = ctx
         self.venv = venv
         self.work = env.work
+        if env.shared and not self.work.is_dir():
+            _seed_tool_caches(env.venv, self.work)
         self.work.mkdir(parents=True, exist_ok=True)
         self.work.touch()  # kept while used (prune_unused)
+        if env.shared:
+            write_inside(env.venv, env.venv / LAST_WORK, self.work.name)
         self.env = {
             # as if activated: tests that run the project's console scripts or `python` find them
             "VIRTUAL_ENV": str(venv),
