@@ -20,7 +20,7 @@ M = TypeVar("M", bound=BaseModel)
 class CustomVerifierSpec(BaseModel):
     """A verifier a repository or campaign defines: run a command, parse its output."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, defer_build=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     activate: str
@@ -42,7 +42,7 @@ class CustomVerifierSpec(BaseModel):
 
 
 class VerifierSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, defer_build=True)
 
     disable: list[str] = Field(default_factory=list)
     """Built-in verifiers switched off by name (e.g. `node`)."""
@@ -77,14 +77,14 @@ class CISettings(BaseModel):
     """What the local forge's CI runs besides the verifiers: a repository's own CI script,
     as a hosted CI would run it (the gate does not). Its output is CI's log."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, defer_build=True)
 
     command: list[str] = Field(min_length=1)
     timeout_s: float = 1800.0
 
 
 class RepoConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, defer_build=True)
 
     verifiers: VerifierSettings = Field(default_factory=VerifierSettings)
     ci: CISettings | None = None

@@ -77,3 +77,40 @@ def test_an_edit_of_the_same_size_right_after_a_commit_is_seen_as_the_agents(
     git(repo, "status", "--porcelain")  # a verifier's own git call refreshes the real index
     assert guard.restore(before, "noop") == []
     assert (repo / "a.txt").read_text() == "expected = 2.0\n"
+
+
+def test_two_verifiers_are_guarded_with_one_snapshot_between_them(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """The state after putting the first verifier's writes back is the second one's before:
+    what the second writes is still caught and named after it, and the first one's kept
+    dependency cache is not taken for the second one's."""
+    first = {"name": "first", "activate": "NOTES.md", "command": ["sh", "-c", _MESSY]}
+    second = {
+        "name": "second",
+        "activate": "NOTES.md",
+        "command": ["sh", "-c", "echo again > NOTES.md; echo x > node_modules/pkg/more.js"],
+    }
+    for spec in (first, second):
+        spec["pattern"] = r"^(?P<file>[^:]+):(?P<line>\d+):(?P<message>.*)$"
+    repo = make_repo(
+        {
+            ".corral.yaml": json.dumps({"verifiers": {"custom": [first, second]}}),
+            ".gitignore": "dist/\nnode_modules/\n",
+            "NOTES.md": "Release notes.\n",
+        }
+    )
+    report = verify(repo, LocalRunner(tmp_path / "cache"))
+    named = sorted(
+        (r.name, f.file, f.message.split(" this file")[0])
+        for r in report.results
+        for f in r.findings
+    )
+    assert named == [
+        ("first", "NOTES.md", "the first verifier changed"),
+        ("second", "NOTES.md", "the second verifier changed"),
+    ]
+    assert (repo / "NOTES.md").read_text() == "Release notes.\n"
+    assert (repo / "node_modules" / "pkg" / "more.js").is_file()
+    guard = TreeGuard(repo)
+    assert guard.settle(guard.snapshot(), "noop") == ([], guard.snapshot())

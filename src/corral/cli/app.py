@@ -72,30 +72,28 @@ def backend(name: str) -> Backend:
     return name
 
 
-def usage_errors() -> tuple[type[Exception], ...]:
-    """What stops a command before anything ran: bad input, a store or forge out of reach."""
-    from corral.agents.gate_link import JobFileError
-    from corral.config import ConfigError
-    from corral.forge import ForgeError
-    from corral.gate.diff import DiffError
-    from corral.git import GitCommandError
-    from corral.llm.errors import ModelAuthError
-    from corral.sandbox import SandboxUnavailableError
-    from corral.store import StoreError
-    from corral.verifiers.baseline import GitError
+_USAGE_ERRORS = (
+    ("corral.agents.gate_link", "JobFileError"),
+    ("corral.config", "ConfigError"),
+    ("corral.forge", "ForgeError"),
+    ("corral.gate.diff", "DiffError"),
+    ("corral.git", "GitCommandError"),
+    ("corral.llm.errors", "ModelAuthError"),
+    ("corral.sandbox", "SandboxUnavailableError"),
+    ("corral.store", "StoreError"),
+    ("corral.verifiers.baseline", "GitError"),
+)
 
-    return (
-        ConfigError,
-        DiffError,
-        ForgeError,
-        GitCommandError,
-        GitError,
-        JobFileError,
-        ModelAuthError,
-        SandboxUnavailableError,
-        StoreError,
-        ValueError,
-    )
+
+def usage_errors() -> tuple[type[Exception], ...]:
+    """What stops a command before anything ran: bad input, a store or forge out of reach.
+
+    Only the classes of modules already imported: an exception cannot be of a class never
+    loaded, and importing them all (the store, SQLAlchemy, the forges) cost every command that
+    ends in an exception, `typer.Exit` included, about a second.
+    """
+    loaded = (getattr(sys.modules.get(module), name, None) for module, name in _USAGE_ERRORS)
+    return (*(c for c in loaded if isinstance(c, type) and issubclass(c, Exception)), ValueError)
 
 
 def run_body(body: Callable[[], int]) -> NoReturn:

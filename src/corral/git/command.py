@@ -180,15 +180,17 @@ def nested_repositories(root: Path) -> list[Path]:
     """Repositories below root whose config git may read while it works in root: tracked
     submodules, and repositories in untracked folders that are not ignored and not build
     output (`git add -A` would record them as submodules). Symlinks are not followed."""
-    found = {
-        root / record.split("\t", 1)[1]
-        for record in _listing(root, ["ls-files", "-s", "-z"])
-        if record.startswith("160000 ")
-    }
-    others = _listing(root, ["ls-files", "-z", "--others", "--exclude-standard", "--directory"])
-    for entry in others:
-        if entry.endswith("/") and not is_build_output(entry + "_"):
-            found.update(_repositories_in(root / entry))
+    # One listing for both: staged entries come as `<mode> <sha> <stage>\t<path>`, untracked
+    # folders as `<path>/` (a staged entry is never a folder, so a folder named like a staged
+    # entry is still searched).
+    args = ["ls-files", "-z", "--stage", "--others", "--exclude-standard", "--directory"]
+    found: set[Path] = set()
+    for record in _listing(root, args):
+        if record.endswith("/"):
+            if not is_build_output(record + "_"):
+                found.update(_repositories_in(root / record))
+        elif record.startswith("160000 ") and "\t" in record:
+            found.add(root / record.split("\t", 1)[1])
     return sorted(found)
 
 

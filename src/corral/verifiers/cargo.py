@@ -8,9 +8,15 @@ Choices:
 - Only diagnostics at level `error` are findings. Clippy and rustc warnings fail nothing
   unless the project denies them (`[lints]`, `#![deny(...)]`), which turns them into errors:
   the project, not corral, decides what blocks.
-- The target folder stays where cargo puts it (`target/` in the project, which Rust projects
-  ignore in git): it goes away with the checkout, baseline worktrees included, so the shared
-  cache does not grow with every checkout, and two checkouts never queue on one build lock.
+- The target folder is in the repository's cache (`CARGO_TARGET_DIR`, one per checkout path),
+  never in the checkout: nothing is left behind and a re-verify after an edit is
+  incremental. Never shared between checkouts: cargo names a path package's artifacts
+  without its location and judges them fresh by mtimes, so a second checkout whose files are
+  older than the first one's build would be checked against the first one's code. The
+  target folder of a checkout that no longer exists (a removed job or baseline worktree), or
+  unused for a week, is removed when another one is made.
+- The Cargo.lock cargo generates for a crate that commits none is kept per project folder of
+  the repository, so a new checkout reuses it offline when it still fits the manifest.
 - Without rustfmt (a minimal toolchain), formatting is skipped unless the project configures
   rustfmt (`rustfmt.toml`), in which case the missing tool is an error.
 """
@@ -21,13 +27,14 @@ import hashlib
 import json
 import re
 import shutil
+import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from corral.sandbox.base import CommandResult
+from corral.sandbox.base import CommandResult, write_inside
 from corral.verifiers.base import (
     RAN,
     CheckOutcome,
@@ -140,14 +147,46 @@ def _project_key(ctx: ProjectContext) -> str:
     return hashlib.sha256(str(ctx.project_dir.resolve()).encode()).hexdigest()[:32]
 
 
+def _folder_key(ctx: ProjectContext) -> str:
+    """The project's folder in its repository: the same in every checkout of it."""
+    return hashlib.sha256(ctx.rel(ctx.project_dir).encode()).hexdigest()[:32]
+
+
+TARGET_OWNER = "corral-checkout"
+"""In a target folder: the checkout it builds."""
+
+
+def target_dir(ctx: ProjectContext) -> Path:
+    target = ctx.cache_dir / "cargo-target" / _project_key(ctx)
+    if target.is_symlink():  # the cache is the sandbox's to write: never follow its links
+        target.unlink()
+    if not (target / TARGET_OWNER).is_file():
+        _prune_targets(target.parent)
+        target.mkdir(parents=True, exist_ok=True)
+    write_inside(target, target / TARGET_OWNER, str(ctx.project_dir.resolve()))
+    return target
+
+
+def _prune_targets(root: Path) -> None:
+    cutoff = time.time() - 7 * 24 * 3600
+    for target in root.iterdir() if root.is_dir() else ():
+        owner = target / TARGET_OWNER
+        try:
+            gone = not Path(owner.read_text()).is_dir() or owner.stat().st_mtime < cutoff
+        except OSError:  # no owner yet: one being made right now, or an abandoned one
+            gone = target.lstat().st_mtime < time.time() - 3600
+        if gone and not target.is_symlink():
+            shutil.rmtree(target, ignore_errors=True)
+
+
 def _lock_marker(ctx: ProjectContext) -> Path:
     """Records (outside the checkout) the Cargo.lock that prepare had cargo generate."""
     return ctx.cache_dir / "cargo-generated-locks" / _project_key(ctx)
 
 
 def stored_lock(ctx: ProjectContext) -> Path:
-    """The generated Cargo.lock of a crate that commits none, between verifies."""
-    return ctx.cache_dir / "cargo-generated-locks" / f"{_project_key(ctx)}.lock"
+    """The generated Cargo.lock of a crate that commits none, between verifies and checkouts."""
+    return ctx.cache_dir / "cargo-generated-locks" / f"{_folder_key(ctx)}.lock"
 
 
 def _digest(path: Path) -> str:
@@ -235,7 +274,10 @@ def _cargo(
 ) -> CommandResult:
     """cargo with the offline flag; structured messages for the commands that take them."""
     argv = ["cargo", args[0], "--offline", "--message-format", "json", *args[1:]]
-    return run_tool(ctx, argv, what, env={**OFFLINE_ENV, **_toolchain_env(ctx), **(env or {})})
+    target = {"CARGO_TARGET_DIR": str(target_dir(ctx))}
+    return run_tool(
+        ctx, argv, what, env={**OFFLINE_ENV, **_toolchain_env(ctx), **target, **(env or {})}
+    )
 
 
 def _has_subcommand(ctx: ProjectContext, subcommand: str) -> bool:

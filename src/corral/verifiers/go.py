@@ -8,6 +8,7 @@ error rather than a silent download. `verifiers.args.go` goes to `go test` (`-ta
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from corral.sandbox.base import CommandResult
+from corral.sandbox.base import CommandResult, write_inside
 from corral.verifiers.base import (
     RAN,
     CheckOutcome,
@@ -31,6 +32,7 @@ from corral.verifiers.base import (
     TestStatus,
     Verifier,
     VerifierError,
+    cache_env,
     output_tail,
     run_tool,
     unique_findings,
@@ -69,6 +71,9 @@ class GoVerifier(Verifier):
 
     def prepare(self, ctx: ProjectContext) -> None:
         work = _workspace_file(ctx)
+        stamp = _download_stamp(ctx) if work is None else None
+        if stamp is not None and stamp.is_file():
+            return  # these exact go.mod and go.sum were downloaded into this cache before
         if work is not None:
             # `go mod download` fetches the modules go.mod requires, including the go.work
             # modules themselves (often at v0.0.0), which no proxy has: fetch what the
@@ -85,6 +90,9 @@ class GoVerifier(Verifier):
             result = run_tool(ctx, argv, what)
         if not result.ok:
             raise VerifierError(f"{what} failed: {output_tail(result)}", file=ctx.rel("go.mod"))
+        if stamp is not None:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            write_inside(ctx.cache_dir, stamp, "")  # the cache is the sandbox's: no links
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         packages = _list_packages(ctx)
@@ -137,6 +145,18 @@ class GoVerifier(Verifier):
             notes=notes,
             stages=stages,
         )
+
+
+def _download_stamp(ctx: ProjectContext) -> Path:
+    """Marks a go.mod/go.sum pair as downloaded. Kept inside GOMODCACHE, so a cleaned module
+    cache forgets it too; a `go mod download` on every verify cost a sandbox with the egress
+    proxy and go's own graph walk."""
+    digest = hashlib.sha256()
+    for name in ("go.mod", "go.sum"):
+        path = ctx.project_dir / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b""))
+    modcache = Path(cache_env(ctx.cache_dir)["GOMODCACHE"])
+    return modcache / "cache" / "corral-downloaded" / digest.hexdigest()[:32]
 
 
 def _test_stage(test_compile: list[Finding]) -> StageReport:

@@ -33,6 +33,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from corral.sandbox.base import CommandResult, ToolMissingError, write_inside
+from corral.verifiers import installed
 from corral.verifiers.base import (
     RAN,
     CheckOutcome,
@@ -95,6 +96,10 @@ class NodeVerifier(Verifier):
         if stamp.is_file() and stamp.read_text() == fingerprint:
             return  # installed from these exact manifests already: a reinstall takes minutes
         stamp.unlink(missing_ok=True)
+        key = fingerprint[:32]
+        restored = installed.restore(ctx.cache_dir, key, ctx.project_dir)
+        if restored and stamp.is_file() and stamp.read_text() == fingerprint:
+            return  # another checkout of the repository installed these manifests
         tools = _Tools(ctx, pm)
         result = tools.run_pm(pm.install_args(), "installing dependencies")
         if not result.ok:
@@ -105,6 +110,8 @@ class NodeVerifier(Verifier):
             )
         if stamp.parent.is_dir():  # not with Yarn's Plug'n'Play, which has no node_modules
             write_inside(ctx.project_dir, stamp, fingerprint)  # npm ran repository code
+            folders = [site.directory for site in _script_sites(ctx, root)]
+            installed.keep(ctx.cache_dir, key, ctx.project_dir, folders)
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         root = read_package_json(ctx, ctx.project_dir)
@@ -297,7 +304,9 @@ _INSTALL_INPUTS = (
 
 def install_fingerprint(ctx: ProjectContext, root: Mapping[str, Any], pm: PackageManager) -> str:
     """A digest of everything an install reads: the manifests of the root and its workspaces."""
-    digest = hashlib.sha256(f"{pm}\0{pm.install_args()}\0".encode())
+    node = shutil.which("node")
+    node_id = f"{os.path.realpath(node)} {os.stat(node).st_mtime_ns}" if node else ""
+    digest = hashlib.sha256(f"{pm}\0{pm.install_args()}\0{node_id}\0".encode())
     files = [ctx.project_dir / name for name in _INSTALL_INPUTS]
     files += [site.directory / "package.json" for site in _script_sites(ctx, root)]
     for path in files:

@@ -2,12 +2,20 @@
 
 `prepare` builds one virtualenv per project under `<cache>/venvs/<key>` with `python3 -m venv`
 and installs the project's requirements files, the project itself (editable, with its test or
-dev extras) and the tools. The key hashes the interpreter, the project's absolute path and its
-dependency declarations: a changed declaration gets a fresh environment, an unchanged one stays
-warm. The path is in the key because an editable install points into one checkout; a venv
-shared with a checkout at another path (a baseline worktree) would test the wrong code.
+dev extras) and the tools. The key hashes the interpreter, the tool pins and the project's
+dependency declarations (their contents and repository-relative names), not the checkout's
+path: every checkout and job of the repository with the same declarations shares one
+environment (the cache is per repository, so never another repository's install scripts).
+After the install, the editable hook pointing into the first checkout (a `.pth` line or
+setuptools' finder) is taken out of the environment and its source roots recorded; `check`
+puts the current checkout's roots on `PYTHONPATH` (and `MYPYPATH` where a `.pth` line put
+them on mypy's path too). A new checkout thus costs nothing to prepare when its declarations
+are unchanged. Projects whose install depends on the checkout beyond pure Python source
+(compiled extensions, a build backend corral does not know, a `setup.py` building extensions,
+local path requirements, a hook it cannot read) keep an environment keyed by the path too.
 Environments unused for a week are removed when a new one is built. The venv has no pip of its
 own: the interpreter's pip installs into it (`pip --python`), which saves ensurepip's time.
+Tool caches and reports live in a per-checkout folder beside the environments.
 
 `check` runs offline from that environment and writes nothing into the checkout: no bytecode,
 no tool caches, the JUnit report kept next to the environment.
@@ -15,6 +23,7 @@ no tool caches, the JUnit report kept next to the environment.
 
 from __future__ import annotations
 
+import ast
 import configparser
 import contextlib
 import fcntl
@@ -61,6 +70,26 @@ DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py", "requirements*.txt")
 TEST_EXTRAS = frozenset({"test", "tests", "testing", "dev"})
 READY = "corral-ready"
 UNPINNED = "corral-unpinned"
+SOURCES = "corral-sources"
+"""In a shared venv: `<kind> <root>` per line, the project's source roots relative to it."""
+PATH_BOUND = ".path-bound"
+"""Beside a shared key whose install turned out to depend on the checkout's path."""
+PURE_BACKENDS = frozenset(
+    {
+        "setuptools.build_meta",
+        "setuptools.build_meta:__legacy__",
+        "hatchling.build",
+        "flit_core.buildapi",
+        "poetry.core.masonry.api",
+        "pdm.backend",
+        "pdm.pep517.api",
+    }
+)
+"""Build backends whose editable install of pure Python source is a path hook, nothing built."""
+_COMPILED_SUFFIXES = frozenset({".pyx", ".pxd", ".c", ".cc", ".cpp", ".rs", ".f90", ".cu"})
+_LOCAL_REQUIREMENT = re.compile(r"^\s*(-e|--editable)\b|file:|^\s*\.{1,2}[/\\]|^\s*/", re.M)
+_LOCAL_DEPENDENCY = re.compile(r"file://|\{[^}\n]*\bpath\s*=|\bdevelop\s*=\s*true")
+"""A requirements line or a pyproject/setup.cfg dependency that points into the checkout."""
 UNUSED_FOR_S = 7 * 24 * 3600
 _INTERPRETER_ID = "import platform, sys; print(platform.python_version(), sys.executable)"
 
@@ -72,36 +101,48 @@ class PythonVerifier(Verifier):
     def prepare(self, ctx: ProjectContext) -> None:
         config = ProjectConfig.read(ctx)
         python = Interpreter.find(ctx)
-        venv = venv_dir(ctx, python, config.tool_pins)
-        venv.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(venv.with_name(venv.name + ".lock")):
-            if (venv / READY).is_file():
-                (venv / READY).touch()
+        env = environment(ctx, config, python)
+        env.venv.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(env.venv.with_name(env.venv.name + ".lock")):
+            if (env.venv / READY).is_file():
+                (env.venv / READY).touch()
                 return
-            prune_unused(venv.parent)
-            shutil.rmtree(venv, ignore_errors=True)
+            prune_unused(env.venv.parent)
+            shutil.rmtree(env.venv, ignore_errors=True)
             try:
-                _install(ctx, config, python, venv)
+                _install(ctx, config, python, env.venv)
+                roots = _detach_project(env.venv, ctx.project_dir) if env.shared else []
+                if roots == [] and env.shared and config.installable:
+                    roots = None  # installed, yet no hook found: another kind of install
             except BaseException:
-                shutil.rmtree(venv, ignore_errors=True)
+                shutil.rmtree(env.venv, ignore_errors=True)
                 raise
-            write_inside(venv, venv / READY, f"{ctx.project_dir}\n")  # pip ran repository code
+            if roots is None:  # the install depends on this checkout: keep it path-keyed
+                shutil.rmtree(env.venv, ignore_errors=True)
+                env.venv.with_name(env.venv.name + PATH_BOUND).touch()
+            else:
+                # pip ran repository code in the venv: never through a link it planted
+                write_inside(env.venv, env.venv / SOURCES, "".join(f"{r}\n" for r in roots))
+                write_inside(env.venv, env.venv / READY, f"{ctx.project_dir}\n")
+                return
+        self.prepare(ctx)
 
     def check(self, ctx: ProjectContext) -> CheckOutcome:
         config = ProjectConfig.read(ctx)
-        venv = venv_dir(ctx, Interpreter.find(ctx), config.tool_pins)
-        if not (venv / READY).is_file():
+        env = environment(ctx, config, Interpreter.find(ctx))
+        if not (env.venv / READY).is_file():
             raise VerifierError(
                 "no prepared Python environment for this project: run verify with prepare "
                 "(its dependency declarations changed, or it was never prepared)"
             )
-        (venv / READY).touch()
-        with _generated_files_in_place(ctx, venv):
-            return _check(ctx, config, venv)
+        (env.venv / READY).touch()
+        with _generated_files_in_place(ctx, env.venv):
+            return _check(ctx, config, env)
 
 
-def _check(ctx: ProjectContext, config: ProjectConfig, venv: Path) -> CheckOutcome:
-    tools = _Tools(ctx, venv)
+def _check(ctx: ProjectContext, config: ProjectConfig, env: Environment) -> CheckOutcome:
+    tools = _Tools(ctx, env)
+    venv = env.venv
     findings: list[Finding] = []
     # A check CI does not run, or a pinned tool that could not be installed, is not run:
     # its stage is absent (the project does not have it here), never a stage that stopped.
@@ -375,8 +416,175 @@ class Interpreter:
 
 
 def venv_dir(ctx: ProjectContext, python: Interpreter, pins: object = ()) -> Path:
-    key = env_key(ctx.project_dir, f"{python.version} {python.executable} {pins}")
-    return ctx.cache_dir / "venvs" / key
+    """The project's environment (see `environment`)."""
+    return environment(ctx, ProjectConfig.read(ctx), python).venv
+
+
+@dataclass(frozen=True)
+class Environment:
+    venv: Path
+    work: Path
+    """This checkout's tool caches and reports (never shared: two checkouts' mypy caches)."""
+    shared: bool
+    """Keyed by the dependency declarations only; the project is on PYTHONPATH, not installed."""
+
+    def source_roots(self, project_dir: Path, kind: str | None = None) -> list[str]:
+        path = self.venv / SOURCES
+        lines = path.read_text().splitlines() if self.shared and path.is_file() else []
+        return [
+            str(project_dir / root)
+            for line_kind, _, root in (line.partition(" ") for line in lines)
+            if kind is None or line_kind == kind
+        ]
+
+
+def environment(ctx: ProjectContext, config: ProjectConfig, python: Interpreter) -> Environment:
+    """Where the project's venv is: shared by declarations when the install allows it."""
+    interpreter = f"{python.version} {python.executable} {config.tool_pins}"
+    venvs = ctx.cache_dir / "venvs"
+    path_key = env_key(ctx.project_dir, interpreter)
+    work = venvs / f"{path_key}.work"
+    if shareable(ctx.project_dir, config):
+        key = "s" + shared_env_key(ctx.project_dir, ctx.rel(ctx.project_dir), interpreter)[1:]
+        if not (venvs / (key + PATH_BOUND)).exists():
+            return Environment(venvs / key, work, shared=True)
+    return Environment(venvs / path_key, work, shared=False)
+
+
+def shared_env_key(project_dir: Path, rel_dir: str, interpreter: str) -> str:
+    """Changes with the interpreter, the project's folder in the repository or a declaration."""
+    digest = hashlib.sha256(f"shared\0{interpreter}\0{rel_dir}\0".encode())
+    for path in declaration_files(project_dir):
+        name = path.relative_to(project_dir).as_posix()
+        digest.update(f"{name}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def shareable(project_dir: Path, config: ProjectConfig) -> bool:
+    """Whether an environment built in one checkout serves another: pure Python source found
+    through a path hook, no local path requirements, nothing compiled."""
+    for path in declaration_files(project_dir):
+        text = path.read_text(errors="replace")
+        local = _LOCAL_REQUIREMENT if path.suffix in (".txt", ".in") else _LOCAL_DEPENDENCY
+        if path.name != "setup.py" and local.search(text):
+            return False
+    if not config.installable:
+        return True
+    setup_py = project_dir / "setup.py"
+    builds = r"ext_modules|Extension\(|cythonize|cmdclass|rust_extensions"
+    if setup_py.is_file() and re.search(builds, setup_py.read_text(errors="replace")):
+        return False
+    try:
+        pyproject = tomllib.loads((project_dir / "pyproject.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        pyproject = {}
+    backend = pyproject.get("build-system", {}).get("build-backend", "setuptools.build_meta")
+    hooks = pyproject.get("tool", {}).get("hatch", {}).get("build", {})
+    if backend not in PURE_BACKENDS or "hooks" in json.dumps(hooks).replace('"vcs"', ""):
+        return False
+    return not _has_compiled_sources(project_dir)
+
+
+def _has_compiled_sources(project_dir: Path) -> bool:
+    for _folder, subdirs, files in os.walk(project_dir):
+        subdirs[:] = [d for d in subdirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        if any(Path(f).suffix in _COMPILED_SUFFIXES for f in files):
+            return True
+        if {"Cargo.toml", "meson.build", "CMakeLists.txt"} & set(files):
+            return True
+    return False
+
+
+_FINDER_MAPPING = re.compile(r"^MAPPING\s*(?::[^=\n]*)?=\s*(\{.*?\})\s*$", re.M | re.S)
+
+
+def _detach_project(venv: Path, project_dir: Path) -> list[str] | None:
+    """Take the editable hook pointing into `project_dir` out of the venv.
+
+    Returns the source roots it pointed at (`pth <root>` or `finder <root>`, relative to the
+    project), or None when a hook is one corral cannot read: the venv is then path-bound.
+    """
+    here = [str(project_dir), str(project_dir.resolve())]
+    roots: list[str] = []
+    hooks: list[Path] = []
+    for site in venv.glob("lib/python*/site-packages"):
+        for entry in site.iterdir():
+            if entry.is_symlink():
+                return None
+            if not entry.is_file() or entry.suffix not in (".pth", ".py", ".egg-link"):
+                continue
+            text = entry.read_text(errors="replace")
+            if not any(h in text for h in here):
+                continue
+            found = _hook_roots(entry, text, project_dir)
+            if found is None:
+                return None
+            roots += found
+            hooks.append(entry)
+    finders = {hook.stem for hook in hooks if hook.suffix == ".py"}
+    for site in venv.glob("lib/python*/site-packages"):
+        for pth in site.glob("*.pth"):  # the line importing a finder taken out goes too
+            text = pth.read_text(errors="replace")
+            if any(re.search(rf"\b{re.escape(f)}\b", text) for f in finders):
+                hooks.append(pth)
+    for hook in dict.fromkeys(hooks):
+        hook.unlink()
+    return list(dict.fromkeys(roots))
+
+
+def _hook_roots(hook: Path, text: str, project_dir: Path) -> list[str] | None:
+    base = project_dir.resolve()
+    if hook.suffix == ".pth":
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        paths = [line for line in lines if not line.startswith(("import ", "import\t", "#"))]
+        found = [_relative_root(Path(p), base) if Path(p).is_absolute() else None for p in paths]
+        return None if None in found else [f"pth {r}" for r in found if r is not None]
+    if hook.suffix == ".py" and hook.name.startswith("__editable__"):
+        match = _FINDER_MAPPING.search(text)
+        try:
+            mapping = ast.literal_eval(match[1]) if match else None
+        except (ValueError, SyntaxError):
+            return None
+        if not isinstance(mapping, dict):
+            return None
+        roots: list[str] = []
+        for name, location in mapping.items():
+            path = Path(str(location))
+            if path.name != name and path.stem != name:
+                return None  # a package mapped under another name: PYTHONPATH cannot say it
+            root = _relative_root(path.parent, base)
+            if root is None:
+                return None
+            roots.append(f"finder {root}")
+        return roots
+    return None
+
+
+LAST_WORK = "corral-last-work"
+"""In a shared venv: the per-checkout folder of the checkout that used it last."""
+
+
+def _seed_tool_caches(venv: Path, work: Path) -> None:
+    """A new checkout's mypy cache starts as a copy of the last checkout's: mypy checks each
+    entry against the source's hash, so only what differs is checked again (a cold mypy
+    was most of a new checkout's extra time)."""
+    try:
+        name = (venv / LAST_WORK).read_text().strip()
+    except OSError:
+        return
+    seed = work.parent / name / "mypy-cache"
+    # The venv is the sandbox's to write: only a sibling work folder, never through a link.
+    if "/" in name or not name.endswith(".work") or seed.parent.is_symlink():
+        return
+    if seed.is_dir() and not seed.is_symlink():
+        shutil.copytree(seed, work / "mypy-cache", symlinks=True, dirs_exist_ok=True)
+
+
+def _relative_root(path: Path, base: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except (ValueError, OSError):
+        return None
 
 
 def env_key(project_dir: Path, interpreter: str) -> str:
@@ -570,10 +778,17 @@ def _declaring_file(ctx: ProjectContext, reason: str) -> str | None:
 class _Tools:
     """The checkers, run offline from the project's environment."""
 
-    def __init__(self, ctx: ProjectContext, venv: Path) -> None:
+    def __init__(self, ctx: ProjectContext, env: Environment) -> None:
+        venv = env.venv
         self.ctx = ctx
         self.venv = venv
-        self.work = venv / "corral"
+        self.work = env.work
+        if env.shared and not self.work.is_dir():
+            _seed_tool_caches(env.venv, self.work)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.work.touch()  # kept while used (prune_unused)
+        if env.shared:
+            write_inside(env.venv, env.venv / LAST_WORK, self.work.name)
         self.env = {
             # as if activated: tests that run the project's console scripts or `python` find them
             "VIRTUAL_ENV": str(venv),
@@ -584,6 +799,11 @@ class _Tools:
             "MYPY_CACHE_DIR": str(self.work / "mypy-cache"),
             "COVERAGE_FILE": str(self.work / "coverage"),
         }
+        if roots := env.source_roots(ctx.project_dir):
+            # the shared venv holds no hook into any checkout: this one's source goes first
+            self.env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(roots))
+        if roots := env.source_roots(ctx.project_dir, "pth"):
+            self.env["MYPYPATH"] = os.pathsep.join(dict.fromkeys(roots))
 
     def run(self, argv: list[str], what: str) -> CommandResult:
         return run_tool(self.ctx, argv, what, env=self.env)

@@ -59,12 +59,13 @@ def verify(
     merged = load_repo_config(repo_root).verifiers.merged(settings)
     guard = TreeGuard(repo_root)
     results = []
+    before = None
     for project in applicable_projects(repo_root, merged):
-        before = guard.snapshot()
+        before = before or guard.snapshot()
         result = verify_project(
             repo_root, project, runner, merged, prepare=prepare, on_progress=on_progress
         )
-        touched = guard.restore(before, project.verifier.name)
+        touched, before = guard.settle(before, project.verifier.name)
         if touched:
             result.findings = [*touched, *result.findings]
             result.ok = False

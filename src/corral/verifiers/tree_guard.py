@@ -56,14 +56,23 @@ class TreeGuard:
 
     def restore(self, before: Snapshot | None, who: str) -> list[Finding]:
         """Undo what happened since `before`; an `error` finding per tracked file touched."""
+        return self.settle(before, who)[0]
+
+    def settle(self, before: Snapshot | None, who: str) -> tuple[list[Finding], Snapshot | None]:
+        """`restore`, and the snapshot of the checkout as it is now: the `before` of the next
+        verifier without another snapshot (one per verifier plus one, instead of two each)."""
         after = self.snapshot() if before is not None else None
         if before is None or after is None:
-            return []
+            return [], None
         try:
-            return self._undo(before, after, who)
+            findings = self._undo(before, after, who)
         except (GitCommandError, OSError) as exc:
             message = f"could not put the checkout back after the {who} verifier: {exc}"
-            return [Finding(FindingKind.ERROR, None, None, message)]
+            return [Finding(FindingKind.ERROR, None, None, message)], None
+        if after.tree == before.tree:
+            return findings, after
+        kept = {e for e in after.ignored - before.ignored if _kept(e)}
+        return findings, Snapshot(before.tree, before.ignored | kept)
 
     def _undo(self, before: Snapshot, after: Snapshot, who: str) -> list[Finding]:
         findings = []
@@ -89,7 +98,7 @@ class TreeGuard:
                 )
             )
         for entry in sorted(after.ignored - before.ignored):
-            if Path(entry.rstrip("/")).name not in KEPT_CACHES:
+            if not _kept(entry):
                 _remove(self.root / entry.rstrip("/"))
         return findings
 
@@ -145,6 +154,10 @@ class TreeGuard:
     def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
         # --no-optional-locks: no opportunistic refresh; the user's index is never written.
         return git_text(["--no-optional-locks", *args], repo=self.root, env=env)
+
+
+def _kept(entry: str) -> bool:
+    return Path(entry.rstrip("/")).name in KEPT_CACHES
 
 
 def _git_ok(root: Path, *args: str) -> bool:
