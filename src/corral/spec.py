@@ -508,7 +508,8 @@ def selected_targets(spec: CampaignSpec, found: Sequence[str] = ()) -> list[Targ
     known = {(t.repo, t.workspace) for t in map(_as_target, spec.targets.repos)}
     queried = [TargetSpec(repo=url) for url in dict.fromkeys(found) if (url, None) not in known]
     chosen = listed + _distinct_names([t for t in queried if spec.targets.selects(t)], listed)
-    _known_overrides(spec.targets, [*map(_as_target, spec.targets.repos), *queried])
+    every = [*map(_as_target, spec.targets.repos), *queried, *_distinct_names(queried, listed)]
+    _known_overrides(spec.targets, every)
     chosen = [spec.targets.with_override(t) for t in chosen]
     seen: set[str] = set()
     for target in chosen:
