@@ -78,6 +78,14 @@ class TargetSpec(_Strict):
 QUERY_SOURCES = ("github_org", "github_topic", "github_code_search", "gitlab_group")
 
 
+def _plain_names(value: list[str]) -> list[str]:
+    """Labels and reviewers: GitLab takes labels comma-separated, so no commas."""
+    bad = [v for v in value if not v.strip() or "," in v or len(v) > 100]
+    if bad:
+        raise ValueError(f"not a label or reviewer name: {bad[0]!r} (no commas, 1-100 chars)")
+    return value
+
+
 def _relative_folder(value: str | None) -> str | None:
     if value is not None and (value.startswith("/") or ".." in Path(value).parts):
         raise ValueError("must be a relative folder inside the repository")
@@ -123,6 +131,11 @@ class RepoOverride(_Strict):
     @classmethod
     def _relative_workspace(cls, value: str | None) -> str | None:
         return _relative_folder(value)
+
+    @field_validator("labels", "reviewers")
+    @classmethod
+    def _plain_names(cls, value: list[str]) -> list[str]:
+        return _plain_names(value)
 
 
 class RepoOverrides(RootModel[dict[str, RepoOverride]]):
@@ -261,10 +274,7 @@ class PullRequestSpec(_Strict):
     @field_validator("labels", "reviewers")
     @classmethod
     def _plain_names(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not v.strip() or "," in v or len(v) > 100]
-        if bad:
-            raise ValueError(f"not a label or reviewer name: {bad[0]!r} (no commas, 1-100 chars)")
-        return value
+        return _plain_names(value)
 
     @field_validator("branch", "commit_message", "title", "body")
     @classmethod
@@ -515,7 +525,8 @@ def selected_targets(spec: CampaignSpec, found: Sequence[str] = ()) -> list[Targ
     known = {(t.repo, t.workspace) for t in map(_as_target, spec.targets.repos)}
     queried = [TargetSpec(repo=url) for url in dict.fromkeys(found) if (url, None) not in known]
     chosen = listed + _distinct_names([t for t in queried if spec.targets.selects(t)], listed)
-    _known_overrides(spec.targets, [*map(_as_target, spec.targets.repos), *queried])
+    every = [*map(_as_target, spec.targets.repos), *queried, *_distinct_names(queried, listed)]
+    _known_overrides(spec.targets, every)
     chosen = [spec.targets.with_override(t) for t in chosen]
     seen: set[str] = set()
     for target in chosen:

@@ -135,6 +135,7 @@ def test_an_override_naming_no_target_is_refused(tmp_path: Path) -> None:
         ("svc-a:\n  reviewer: [bob]\n", "repos.yaml:2 svc-a.reviewer: Extra inputs"),
         ("svc-a:\n  workspace: ../up\n", "repos.yaml:2 svc-a.workspace: must be a relative folder"),
         ("- svc-a\n", "repos.yaml:1 (top): Input should be a valid dictionary"),
+        ("svc-a:\n  labels: ['a,b']\n", "repos.yaml:2 svc-a.labels: not a label or reviewer"),
     ],
 )
 def test_a_bad_overrides_file_names_file_line_and_field(

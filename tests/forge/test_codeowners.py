@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from corral.forge.codeowners import (
-    CodeownersError,
-    glob_match,
-    matches,
-    owners_of,
-    parse,
-    read_rules,
-)
+from corral.forge.codeowners import CodeownersError, matches, owners_of, parse, read_rules
 from corral.spec import PullRequestSpec, TargetsSpec, matches_file
 from corral.testing.repos import MakeRepo, git
 
@@ -82,10 +75,19 @@ def test_a_repository_without_codeowners_has_no_rules(make_repo: MakeRepo) -> No
 
 def test_a_hostile_file_costs_bounded_work() -> None:
     hostile = "*a" * 400 + "b"
-    assert glob_match(hostile, "a" * 2000) is False  # linear: carried positions, no backtracking
-    rules = parse("\n".join(f"{hostile}{n} @x" for n in range(200)))
+    assert matches(hostile, "a" * 4000) is False  # atomic groups: no backtracking blow-up
+    assert matches("**/" * 400 + "x", "a/" * 2000 + "y") is False
+    rules = parse("\n".join(f"{'**/' * 300}x{n} @x" for n in range(2000)))
     with pytest.raises(CodeownersError, match="too large"):
-        owners_of(rules, ["a" * 200 + f"/{n}" for n in range(100)])
+        owners_of(rules, ["a/" * 100 + f"{n}" for n in range(1000)])
+
+
+def test_a_large_real_file_is_matched_within_the_budget() -> None:
+    folders = [f"/services/svc{n}/ @team{n}" for n in range(1000)]
+    kinds = [f"*.{ext}{n} @x" for n, ext in enumerate(["py", "go", "java", "ts"] * 250)]
+    rules = parse("\n".join([*folders, *kinds]))
+    paths = [f"services/svc{n * 3}/src/main/java/com/acme/File{n}.java" for n in range(150)]
+    assert owners_of(rules, paths) == [f"@team{n * 3}" for n in range(150)]
 
 
 def test_has_file_globs() -> None:

@@ -1,9 +1,9 @@
 """A repository's CODEOWNERS: who owns the files a change touches.
 
 The file is the repository's, so it is hostile: it is read from the base commit (a change
-cannot pick its own reviewers), at most `MAX_BYTES` of it, and its patterns are matched by
-a small glob matcher that takes time linear in the pattern times the path (a regex built
-from `**/*a*a*a...` could backtrack for minutes).
+cannot pick its own reviewers), at most `MAX_BYTES` of it, and its patterns are matched
+segment by segment (each segment's glob a regex with fnmatch's atomic groups, which do not
+backtrack), within a budget of steps for the whole change.
 
 Rules as GitHub and GitLab read them: one `pattern owner...` a line, `#` comments, the
 last matching line wins (a line without owners leaves those files unowned); gitignore-like
@@ -14,8 +14,11 @@ segments). GitLab's `[Section]` headers are read as one section.
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from corral.forge.base import ForgeError
@@ -26,8 +29,8 @@ LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS", ".gitlab/COD
 MAX_BYTES = 3 * 1024 * 1024
 """GitHub ignores a larger CODEOWNERS file."""
 MAX_PATTERN = 1000
-MAX_WORK = 20_000_000
-"""Steps of the matcher (pattern length times path length, summed) one change may cost."""
+MAX_WORK = 10_000_000
+"""Steps of the matcher (a segment glob tried on a path segment) one change may cost."""
 
 
 class CodeownersError(ValueError):
@@ -38,6 +41,10 @@ class CodeownersError(ValueError):
 class Rule:
     pattern: str
     owners: tuple[str, ...]
+
+    @cached_property
+    def matcher(self) -> _Matcher:
+        return _Matcher.of(self.pattern)
 
 
 def parse(text: str) -> list[Rule]:
@@ -66,86 +73,109 @@ def _section_header(line: str) -> bool:
 def owners_of(rules: Sequence[Rule], paths: Iterable[str]) -> list[str]:
     """The owners of the paths (each path's last matching rule), in the file's order, as
     written (`@user`, `@org/team`, `someone@example.com`). Raises CodeownersError when
-    matching would take more than `MAX_WORK` steps (a hostile file)."""
+    matching takes more than `MAX_WORK` steps (a hostile file)."""
     found: dict[str, None] = {}
-    work = 0
+    budget = _Budget(MAX_WORK)
     for path in paths:
-        for rule in reversed(rules):
-            work += 2 * (len(rule.pattern) + 3) * (len(path) + 1)
-            if work > MAX_WORK:
-                raise CodeownersError("CODEOWNERS is too large to match against the change")
-            if matches(rule.pattern, path):
-                found.update(dict.fromkeys(rule.owners))
-                break
+        parts = tuple(path.strip("/").split("/"))
+        rule = next((r for r in reversed(rules) if r.matcher.covers(parts, budget)), None)
+        if rule is not None:
+            found.update(dict.fromkeys(rule.owners))
     return list(found)
 
 
 def matches(pattern: str, path: str) -> bool:
-    """Whether a CODEOWNERS pattern covers the file `path` (relative to the root): the
-    file itself, or a folder above it (all below a matched folder is covered, but for
-    `folder/*`, which covers the folder's own files only)."""
-    core = pattern.strip("/")
-    if not core:
-        return False
-    glob = core if pattern.startswith("/") or "/" in core else f"**/{core}"
-    path = path.strip("/")
-    if pattern.endswith("/"):
-        return glob_match(f"{glob}/**", path)
-    if core.endswith("/*"):
-        return glob_match(glob, path)
-    return glob_match(glob, path) or glob_match(f"{glob}/**", path)
+    """Whether a CODEOWNERS pattern covers the file `path` (relative to the root)."""
+    return _Matcher.of(pattern).covers(tuple(path.strip("/").split("/")), _Budget(MAX_WORK))
 
 
-def glob_match(pattern: str, path: str) -> bool:
-    """`*` within a segment, `?` one character but `/`, `**/` any folders (or none), `**`
-    anything. The set of reachable positions in `path` is carried token by token."""
-    n = len(path)
-    states = {0}
-    for token in _tokens(pattern):
-        if not states:
+ANY_FOLDERS = None
+"""A `**` segment: any number of path segments, none included."""
+
+
+Segment = str | re.Pattern[str] | None
+"""A literal path segment, a glob for one, or ANY_FOLDERS."""
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """A pattern as segments (literal, or a compiled glob whose `*` and `?` never cross a
+    `/`) matched segment by segment: the time is the pattern's segments times the path's,
+    each glob a regex with fnmatch's atomic groups (no backtracking blow-up)."""
+
+    segments: tuple[Segment, ...]
+    folder_only: bool
+    """`docs/`: folders only (and what is below them)."""
+    own_files_only: bool
+    """`docs/*`: the folder's own files, not those deeper down."""
+
+    @classmethod
+    def of(cls, pattern: str) -> _Matcher:
+        core = pattern.strip("/")
+        parts = core.split("/") if core else []
+        if len(parts) == 1 and not pattern.startswith("/"):
+            parts = ["**", *parts]  # no slash but a trailing one: at any depth
+        return cls(
+            tuple(_segment(part) for part in parts),
+            folder_only=pattern.endswith("/"),
+            own_files_only=core.endswith("/*"),
+        )
+
+    def covers(self, parts: tuple[str, ...], budget: _Budget) -> bool:
+        budget.spend(1)
+        if not self.segments or not _fits(self.segments[0], parts[0]):
             return False
-        low = min(states)
-        if token == "**":
-            states = set(range(low, n + 1))
-        elif token == "**/":
-            states = states | {j for j in range(low + 1, n + 1) if path[j - 1] == "/"}
-        elif token == "*":
-            states = _within_segment(states, path)
-        else:
-            states = {
-                j + 1
-                for j in states
-                if j < n and (path[j] == token or (token == "?" and path[j] != "/"))
-            }
-    return n in states
+        if len(self.segments) == 2 and self.segments[0] is ANY_FOLDERS:  # `name` at any depth
+            names = parts[:-1] if self.folder_only else parts
+            budget.spend(len(names))
+            return any(_fits(self.segments[1], name) for name in names)
+        reached = self._prefixes(parts, budget)
+        if self.own_files_only:
+            return len(parts) in reached
+        if self.folder_only:
+            return any(k < len(parts) for k in reached)
+        return any(k >= 1 for k in reached)  # the file, or a folder above it
 
-
-def _within_segment(states: set[int], path: str) -> set[int]:
-    reached: set[int] = set()
-    for j in sorted(states):
-        k = j
-        while k not in reached:
-            reached.add(k)
-            if k >= len(path) or path[k] == "/":
+    def _prefixes(self, parts: tuple[str, ...], budget: _Budget) -> set[int]:
+        """How many leading path segments the whole pattern can match."""
+        states = {0}
+        for segment in self.segments:
+            if not states:
                 break
-            k += 1
-    return reached
+            budget.spend(len(states))
+            if segment is ANY_FOLDERS:
+                states = set(range(min(states), len(parts) + 1))
+            else:
+                states = {k + 1 for k in states if k < len(parts) and _fits(segment, parts[k])}
+        return states
 
 
-def _tokens(pattern: str) -> list[str]:
-    tokens: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            tokens.append("**/")
-            i += 3
-        elif pattern.startswith("**", i):
-            tokens.append("**")
-            i += 2
-        else:
-            tokens.append(pattern[i])
-            i += 1
-    return tokens
+def _fits(segment: Segment, name: str) -> bool:
+    if segment is ANY_FOLDERS:
+        return True
+    if isinstance(segment, str):
+        return segment == name
+    return segment.fullmatch(name) is not None
+
+
+def _segment(part: str) -> Segment:
+    """`**`, a literal, or a glob for one path segment (`**` inside a segment is `*`);
+    brackets are literal, as GitHub's CODEOWNERS has no character classes."""
+    if part == "**":
+        return ANY_FOLDERS
+    if "*" not in part and "?" not in part:
+        return part
+    return re.compile(fnmatch.translate(part.replace("[", "[[]")))
+
+
+class _Budget:
+    def __init__(self, steps: int) -> None:
+        self.left = steps
+
+    def spend(self, steps: int) -> None:
+        self.left -= steps
+        if self.left < 0:
+            raise CodeownersError("CODEOWNERS is too large to match against the change")
 
 
 def read_rules(checkout: Path, commit: str) -> list[Rule]:

@@ -121,6 +121,8 @@ def changed_files_owners(job: Job) -> list[str]:
     if not (job.checkout and job.base_sha and job.head_sha):
         return []
     checkout = Path(job.checkout)
+    if not (checkout / ".git").exists():  # another worker's machine (Temporal)
+        raise ForgeError("the job's checkout is not on this machine")
     rules = read_rules(checkout, job.base_sha)
     if not rules:
         return []
