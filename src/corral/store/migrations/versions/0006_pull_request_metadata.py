@@ -1,7 +1,7 @@
 """pull request metadata: the labels and reviewers corral put on a pull request
 
 Revision ID: 0006
-Revises: 0004 (re-point at 0005 when merged after it)
+Revises: 0005
 Create Date: 2026-12-07 18:40:00
 """
 
