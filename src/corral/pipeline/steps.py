@@ -14,7 +14,7 @@ from pathlib import Path
 
 from corral.agents.base import Agent, AgentOutcome
 from corral.agents.factory import AgentChoice, build_agent
-from corral.forge.base import ForgeError, PullRequestRequest
+from corral.forge.base import ForgeError, PullRequest, PullRequestRequest
 from corral.forge.git import git
 from corral.gate.base import Gate, GateResult, Recorder
 from corral.git.worktree import commit_tree, head_tree, working_tree
@@ -28,6 +28,7 @@ from corral.pipeline.pr_body import add_metadata, gate_section
 from corral.pipeline.refresh import refresh, settle
 from corral.sandbox.base import CommandRunner
 from corral.states import JobState, Reason
+from corral.store import StaleStateError
 from corral.store.records import Job
 
 Step = Callable[[CampaignContext, Job], Job]
@@ -219,6 +220,7 @@ def push(ctx: CampaignContext, job: Job) -> Job:
             note_wait(ctx, job, "push")
             return job
         _workspace(ctx, job, at=job.head_sha)
+        still_mine(ctx, job)
         try:
             ctx.forge.push(Path(job.checkout or ""), job.repo, job.branch or branch_name(ctx, job))
         except ForgeError as exc:
@@ -233,6 +235,7 @@ def push(ctx: CampaignContext, job: Job) -> Job:
 
 def open_pr(ctx: CampaignContext, job: Job) -> Job:
     """Find the campaign's pull request for this repository, or open it; never a second."""
+    still_mine(ctx, job)
     pr = ctx.forge.find_or_open_pr(
         PullRequestRequest(
             campaign=ctx.campaign.name,
@@ -248,7 +251,27 @@ def open_pr(ctx: CampaignContext, job: Job) -> Job:
     pr = add_metadata(ctx, job, pr)
     ctx.store.link_pull_request(pr, ctx.campaign.id, job.id)
     settle(ctx, job)
-    return ctx.store.transition(job.id, JobState.PR_OPEN, expect=job.state, reason=pr.url)
+    try:
+        return ctx.store.transition(job.id, JobState.PR_OPEN, expect=job.state, reason=pr.url)
+    except StaleStateError:
+        _close_if_cancelled(ctx, job, pr)
+        raise
+
+
+def still_mine(ctx: CampaignContext, job: Job) -> None:
+    """Before a step writes to the forge: the job is still where this step found it (a
+    campaign cancelled meanwhile ended it, and nothing may be pushed or opened for it)."""
+    current = ctx.store.job(job.id)
+    if current.state != job.state:
+        raise StaleStateError(f"job {job.id} is {current.state.value} now, not {job.state.value}")
+
+
+def _close_if_cancelled(ctx: CampaignContext, job: Job, pr: PullRequest) -> None:
+    """The campaign was cancelled while this PR was being opened: cancel found no PR to close."""
+    current = ctx.store.job(job.id)
+    if current.reason_code == Reason.CANCELLED and pr.state == "open":
+        closed = ctx.forge.close_pr(pr, f"{current.reason}: corral closes this pull request.")
+        ctx.store.save_pull_request(closed)
 
 
 def _with_gate_section(body: str, ctx: CampaignContext, job: Job) -> str:
