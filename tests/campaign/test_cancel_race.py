@@ -6,6 +6,7 @@ opened, since cancel found none to close."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from corral.spec import load_spec
 from corral.states import JobState, Reason
 from corral.store import Store
 from corral.store.records import Job
+from corral.testing.fake_llm import FakeModelServer, FakeRequest, Turn, tool
 from corral.testing.repos import make_remote, notes_repo
 
 CHANGE = "printf 'Release notes, reviewed.\\n' > NOTES.md"
@@ -89,3 +91,41 @@ def test_a_pr_opened_while_the_campaign_is_cancelled_is_closed(
         assert [pr.state for pr in prs] == ["closed"]
     finally:
         store.close()
+
+
+def test_a_cancel_stops_a_running_agent_session_at_its_next_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "fake-key")
+    remote = make_remote(tmp_path / "forge", "svc-a", notes_repo())
+    runtime = Runtime(
+        str(tmp_path / "corral.db"), tmp_path / "work", tmp_path / "cache", sandbox="local"
+    )
+
+    turns = itertools.count(1)
+
+    def read_forever_and_cancel_on_turn_3(_: FakeRequest) -> Turn:
+        if next(turns) == 3:
+            _cancel_now(runtime)
+        return tool("read_file", path="NOTES.md")
+
+    with FakeModelServer(read_forever_and_cancel_on_turn_3) as server:
+        model = server.model_settings("anthropic").model_dump(mode="json", exclude_defaults=True)
+        spec = write_spec(
+            tmp_path / "spec.yaml",
+            name="race",
+            prompt="Mark the release notes as reviewed.",
+            agent={"kind": "builtin", "model": model},
+            targets={"repos": [str(remote)]},
+        )
+        run_campaign(load_spec(spec), runtime)
+        asked = len(server.model_requests)
+    store = Store.open(runtime.store_url)
+    try:
+        job, prs = _only_job_and_prs(store)
+        [session] = store.sessions(job.id)
+    finally:
+        store.close()
+    assert asked == 3  # the turn after the cancel was never asked for (the budget is 50)
+    assert job.state == JobState.SKIPPED and prs == []
+    assert session.status == "error" and "cancelled by alice" in (session.reason or "")

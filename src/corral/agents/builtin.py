@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
@@ -64,6 +65,10 @@ class ModelFailed(SessionEnded):
     status = "error"
 
 
+class Stopped(SessionEnded):
+    status = "error"
+
+
 class BuiltinAgent:
     """Implements `Agent`. ModelAuthError is raised, not recorded as an outcome: a bad key
     fails every job alike, so it belongs to whoever configured the model."""
@@ -75,8 +80,11 @@ class BuiltinAgent:
         *,
         max_output_tokens: int = 8192,
         system: str | None = None,
+        stop: Callable[[], str | None] | None = None,
     ) -> None:
         self.model = model
+        self.stop = stop
+        """Asked before each turn: why the session must end now (its job was cancelled)."""
         self.budgets = budgets or SessionBudgets()
         self.max_output_tokens = max_output_tokens
         self.system = system if system is not None else system_prompt()
@@ -146,6 +154,8 @@ class _Session:
             self._finish(reply)
 
     def _check_budgets(self) -> None:
+        if self.agent.stop is not None and (why := self.agent.stop()):
+            raise Stopped(f"stopped: {why}")
         b, used = self.budgets, self.usage
         elapsed = time.monotonic() - self.started
         if self.turns >= b.max_turns:

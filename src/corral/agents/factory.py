@@ -5,6 +5,7 @@ A new kind of agent is a module beside this one and a branch in `build_agent`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import get_args
 
@@ -26,6 +27,8 @@ class AgentChoice:
     budgets: SessionBudgets = field(default_factory=SessionBudgets)
     command: str | None = None
     """A deterministic change command (`sh -c`), run instead of any agent when given."""
+    stop: Callable[[], str | None] | None = None
+    """Asked between an agent's turns: why it must stop now (its job was cancelled), or None."""
 
 
 def build_agent(choice: AgentChoice, runner: CommandRunner) -> Agent:
@@ -48,4 +51,4 @@ def build_agent(choice: AgentChoice, runner: CommandRunner) -> Agent:
     from corral.agents.builtin import BuiltinAgent
     from corral.llm.settings import make_model
 
-    return BuiltinAgent(make_model(choice.model), choice.budgets)
+    return BuiltinAgent(make_model(choice.model), choice.budgets, stop=choice.stop)

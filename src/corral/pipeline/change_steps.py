@@ -10,6 +10,7 @@ exit, out of time) ends the job as a single command would.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -52,7 +53,7 @@ def run_steps(
             continue
         recorder = ctx.store.start_session(job.id, _agent_name(ctx, step), f"step {number}")
         gate = gate_for(recorder)
-        agent = build_agent(_choice(ctx, step), runner)
+        agent = build_agent(_choice(ctx, job, step), runner)
         prompt = step.command or _agent_prompt(step, workspace, outcome)
         outcome = agent.run(workspace, prompt, gate, recorder)
         recorder.finish(outcome.status, outcome.reason, outcome.usage, outcome.turns)
@@ -60,9 +61,10 @@ def run_steps(
     return outcome, gate
 
 
-def _choice(ctx: CampaignContext, step: StepSpec) -> AgentChoice:
-    agent = ctx.spec.agent
-    return AgentChoice(agent.kind, agent.model, budgets=ctx.spec.budgets.job, command=step.command)
+def _choice(ctx: CampaignContext, job: Job, step: StepSpec) -> AgentChoice:
+    agent, budgets = ctx.spec.agent, ctx.spec.budgets.job
+    stop = partial(ctx.ended_meanwhile, job)
+    return AgentChoice(agent.kind, agent.model, budgets=budgets, command=step.command, stop=stop)
 
 
 def _agent_name(ctx: CampaignContext, step: StepSpec) -> str:

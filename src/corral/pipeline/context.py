@@ -85,6 +85,14 @@ class CampaignContext:
         found = TargetSpec(repo=job.repo, workspace=job.workspace, name=job.name)
         return self.spec.targets.with_override(found)
 
+    def ended_meanwhile(self, job: Job) -> str | None:
+        """Why `job` must not go on: it was ended while a step ran (the campaign cancelled);
+        None while it is live. An agent session asks between its turns."""
+        from corral.states import TERMINAL
+
+        current = self.store.job(job.id)
+        return current.reason or current.state.value if current.state in TERMINAL else None
+
     def live_jobs(self) -> list[Job]:
         """The jobs still to drive: unfinished, and of a target the spec still has (a removed
         target's job, and its PR, are left as they are)."""

@@ -10,6 +10,7 @@ them directly; a Temporal engine wraps each as an activity.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from corral.agents.base import Agent, AgentOutcome
@@ -120,7 +121,7 @@ def change(ctx: CampaignContext, job: Job) -> Job:
         purpose = "ci_fix" if ci_round else "change"
         recorder = ctx.store.start_session(job.id, _agent_name(ctx), purpose)
         gate = gate_for(recorder)
-        outcome = make_agent(ctx, runner).run(
+        outcome = make_agent(ctx, job, runner).run(
             workspace, _prompt(ctx, job, ci_round), gate, recorder
         )
         recorder.finish(outcome.status, outcome.reason, outcome.usage, outcome.turns)
@@ -339,10 +340,14 @@ def branch_name(ctx: CampaignContext, job: Job) -> str:
     return git("check-ref-format", "--branch", name)
 
 
-def make_agent(ctx: CampaignContext, runner: CommandRunner) -> Agent:
+def make_agent(ctx: CampaignContext, job: Job, runner: CommandRunner) -> Agent:
     spec = ctx.spec
     choice = AgentChoice(
-        spec.agent.kind, spec.agent.model, budgets=spec.budgets.job, command=spec.command
+        spec.agent.kind,
+        spec.agent.model,
+        budgets=spec.budgets.job,
+        command=spec.command,
+        stop=partial(ctx.ended_meanwhile, job),
     )
     return build_agent(choice, runner)
 
