@@ -410,5 +410,5 @@ def test_a_config_checked_before_is_checked_again_once_it_changes(tmp_path: Path
     run_git(["status"], repo=repo)  # remembered
     with (repo / ".git" / "config").open("a") as config:
         config.write("[core]\n\tsshCommand = touch /tmp/corral-pwned\n")
-    with pytest.raises(GitConfigRefused, match="core.sshcommand"):
+    with pytest.raises(GitConfigRefused, match=r"core\.sshcommand"):
         run_git(["status"], repo=repo)
