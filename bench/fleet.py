@@ -34,9 +34,9 @@ from pathlib import Path
 from corral.engine.campaign import run_campaign
 from corral.engine.local import LocalEngine
 from corral.pipeline.context import Runtime
-from corral.states import JobState
 from corral.sandbox.base import CommandResult, CommandRunner, Limits, NetworkPolicy
 from corral.spec import CampaignSpec
+from corral.states import JobState
 from corral.store import Store
 
 NOTES_CONFIG = """\

@@ -400,3 +400,15 @@ def test_keys_that_run_programs_or_redirect_are_refused(key: str, value: str) ->
 @pytest.mark.parametrize(("key", "value"), ALLOWED_KEYS)
 def test_everyday_repository_settings_are_allowed(key: str, value: str) -> None:
     assert is_inert(key, value)
+
+
+def test_a_config_checked_before_is_checked_again_once_it_changes(tmp_path: Path) -> None:
+    """corral remembers a repository whose config it found inert (by the config file's
+    stat): a key added afterwards is still refused, in a worktree's config too."""
+    repo = init_repo(tmp_path / "repo", notes_repo())
+    run_git(["status"], repo=repo)
+    run_git(["status"], repo=repo)  # remembered
+    with (repo / ".git" / "config").open("a") as config:
+        config.write("[core]\n\tsshCommand = touch /tmp/corral-pwned\n")
+    with pytest.raises(GitConfigRefused, match=r"core\.sshcommand"):
+        run_git(["status"], repo=repo)

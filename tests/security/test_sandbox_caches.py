@@ -92,3 +92,22 @@ def test_per_repository_caches_and_masked_configuration_each_stop_it(
 
     assert build.ok, build.output
     assert (b.workspace / "POISONED").exists() is poisoned
+
+
+def test_shared_environments_are_read_only_except_to_prepare_steps(tmp_path: Path) -> None:
+    """Venvs and kept node_modules trees serve every checkout of a repository: a check (no
+    network) must not change them; a prepare step (the network, through the proxy) builds
+    them."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    runner = BwrapRunner(workspace, tmp_path / "cache", home_root=tmp_path / "homes")
+    for folder in bwrap.INSTALLED_CACHE_DIRS:
+        (runner.cache_dir / folder / "env").mkdir(parents=True)
+        plant = f"echo planted > {runner.cache_dir / folder / 'env' / 'site.pth'}"
+        check = runner.run(["sh", "-c", plant], cwd=workspace)
+        assert not check.ok
+        assert not (runner.cache_dir / folder / "env" / "site.pth").exists()
+        prepare = runner.run(["sh", "-c", plant], cwd=workspace, network="open")
+        assert prepare.ok, prepare.output
+    other = runner.run(["sh", "-c", f"echo ok > {runner.cache_dir / 'venv-work'}"], cwd=workspace)
+    assert other.ok, other.output  # the rest of the cache stays writable

@@ -278,7 +278,7 @@ def report_campaign(summary: CampaignSummary, as_json: bool, show_all: bool = Fa
 
     code = for_verdict(summary.verdict)
     if as_json:
-        print(json.dumps({**summary.to_json(), "exit_code": int(code)}, indent=2))
+        print(_json_one_job_a_line({**summary.to_json(), "exit_code": int(code)}))
         return code
     out = stdout_console()
     out.print(outcome_table(summary, limit=None if show_all else TABLE_ROWS))
@@ -291,6 +291,17 @@ def report_campaign(summary: CampaignSummary, as_json: bool, show_all: bool = Fa
     if len(waiting) > WAITING_SHOWN:
         out.print(f"... and {len(waiting) - WAITING_SHOWN} more jobs wait for approval")
     return code
+
+
+def _json_one_job_a_line(data: dict[str, Any]) -> str:
+    """Indented, each job on one line: Python's indenting encoder is pure Python, 4x slower
+    than the C one that writes a line, which was a quarter of `status --json` on 10,000 jobs."""
+    jobs = data.pop("jobs")
+    head = json.dumps({**data, "jobs": []}, indent=2)
+    if not jobs:
+        return head
+    lines = ",\n".join(f"    {json.dumps(job)}" for job in jobs)
+    return head.replace('"jobs": []', f'"jobs": [\n{lines}\n  ]', 1)
 
 
 def _start(ctx: CampaignContext, progress: CampaignProgress) -> None:

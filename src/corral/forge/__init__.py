@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from corral.config import ConfigError
 from corral.forge.base import (
     Checkout,
     CIStatus,
@@ -14,12 +13,25 @@ from corral.forge.base import (
     PullRequest,
     PullRequestRequest,
 )
-from corral.forge.local import LocalForge, PullRequestBook, RunnerFactory
-from corral.spec import CampaignSpec
 
 if TYPE_CHECKING:
     from corral.forge.github import GitHubForge
     from corral.forge.gitlab import GitLabForge
+    from corral.forge.local import LocalForge, PullRequestBook, RunnerFactory
+    from corral.spec import CampaignSpec
+
+_LAZY = {"LocalForge", "PullRequestBook", "RunnerFactory"}
+
+
+def __getattr__(name: str) -> Any:
+    """The local forge on first use: importing `corral.forge.base` (the store does, for its
+    records) must not load the campaign spec's models and the sandbox (~0.6 s per command)."""
+    if name in _LAZY:
+        from corral.forge import local
+
+        return getattr(local, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CIStatus",
@@ -40,6 +52,8 @@ def make_forge(
     """The forge the campaign names. GitHub and GitLab read their token and URLs from the
     environment (GITHUB_TOKEN, GITHUB_API_URL, GITHUB_SERVER_URL; GITLAB_TOKEN, GITLAB_URL)."""
     if spec.forge == "local":
+        from corral.forge.local import LocalForge
+
         return LocalForge(book, work_dir, ci_runner, spec.gate.verifiers)
     return _hosted_forge(spec, work_dir)
 
@@ -61,4 +75,6 @@ def _hosted_forge(spec: CampaignSpec, work_dir: Path) -> GitHubForge | GitLabFor
         from corral.forge.gitlab import GitLabForge, GitLabSettings
 
         return GitLabForge(GitLabSettings.from_env(), work_dir)
+    from corral.config import ConfigError
+
     raise ConfigError(f"forge: {spec.forge!r} is not a forge that can search repositories")

@@ -146,7 +146,9 @@ def run_git(
         check_repository_config(repo)
         if _subcommand(args) in WORKTREE_COMMANDS:
             for nested in nested_repositories(repo):
-                check_repository_config(nested)
+                # its .git is in the working tree, which sandboxed commands write: never
+                # taken as checked before
+                check_repository_config(nested, remember=False)
     network = _subcommand(args) in NETWORK_COMMANDS
     env = _environment(repo, extra, auth, network=network)
     return _spawn(_argv(args, repo), env, stdin, timeout_s, check)
@@ -165,8 +167,11 @@ def git_text(
     return done.stdout.decode("utf-8", errors="replace")
 
 
-def check_repository_config(repo: Path) -> None:
+def check_repository_config(repo: Path, *, remember: bool = True) -> None:
     """GitConfigRefused unless every key the repository's own config sets is inert."""
+    stamp = _config_stamp(repo) if remember else None
+    if stamp is not None and _INERT_CONFIGS.get(repo) == stamp:
+        return
     for scope, key, value in repository_config_entries(repo):
         if not is_inert(key, value):
             raise GitConfigRefused(
@@ -174,6 +179,46 @@ def check_repository_config(repo: Path) -> None:
                 f"or change what git sees on the host; corral runs no git in {repo} "
                 "(a setting of your own belongs in your global git config)"
             )
+    if stamp is not None and stamp == _config_stamp(repo):
+        _INERT_CONFIGS[repo] = stamp
+
+
+_INERT_CONFIGS: dict[Path, tuple[object, ...]] = {}
+"""Repositories whose config was found inert, with the stat of the files it was read from:
+a git process per check was a third of a campaign's git time. An accepted config includes no
+other file (`include.*` is not inert), so those files are all git reads for these scopes."""
+
+
+def _config_stamp(repo: Path) -> tuple[object, ...] | None:
+    """(path, inode, size, mtime, ctime) of the repository's config and config.worktree;
+    None when its git dir cannot be told without git (then nothing is remembered)."""
+    dot_git = repo / ".git"
+    try:
+        if dot_git.is_dir() and not dot_git.is_symlink():
+            git_dir = dot_git
+        elif dot_git.is_file() and not dot_git.is_symlink():
+            text = dot_git.read_text().strip()
+            if not text.startswith("gitdir: "):
+                return None
+            git_dir = (repo / text.removeprefix("gitdir: ")).resolve()
+        else:
+            return None
+        common = git_dir
+        if (git_dir / "commondir").is_file():
+            common = (git_dir / (git_dir / "commondir").read_text().strip()).resolve()
+        stamp: list[object] = [str(git_dir), str(common)]
+        for path in (common / "config", git_dir / "config.worktree"):
+            if path.is_symlink():
+                return None
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                stamp.append((str(path), None))
+                continue
+            stamp.append((str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        return tuple(stamp)
+    except OSError:
+        return None
 
 
 def nested_repositories(root: Path) -> list[Path]:

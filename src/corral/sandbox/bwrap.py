@@ -85,6 +85,9 @@ CACHE_CONFIG_FILES = (
 CACHE_CONFIG_DIRS = ("gradle/init.d",)
 CORRAL_CACHE_DIRS = ("gradle/corral", "cargo-generated-locks")
 """Written by corral on the host: read-only inside."""
+INSTALLED_CACHE_DIRS = ("venvs", "node-modules")
+"""Dependency environments shared between a repository's checkouts (built by prepare steps,
+which have the network): read-only for every other command."""
 CACHE_SCRUBBED = ("cargo/config",)
 """Removed before each command rather than masked: cargo warns when it and config.toml
 both exist, and a command that writes it affects only itself."""
@@ -278,8 +281,9 @@ class BwrapRunner:
 
     def mount_plan(self, env: Mapping[str, str], proxy: EgressProxy | None = None) -> MountPlan:
         _scrub(self.cache_dir, CACHE_SCRUBBED)
+        read_only = CORRAL_CACHE_DIRS + (INSTALLED_CACHE_DIRS if proxy is None else ())
         masks = _prepare_masks(
-            self._private, self.cache_dir, CACHE_CONFIG_FILES, CACHE_CONFIG_DIRS + CORRAL_CACHE_DIRS
+            self._private, self.cache_dir, CACHE_CONFIG_FILES, CACHE_CONFIG_DIRS + read_only
         )
         masks += _prepare_masks(self._private, self.home, HOME_CONFIG_FILES, HOME_CONFIG_DIRS)
         base = MountPlan(
@@ -503,7 +507,7 @@ def _prepare_masks(
         if not _make_mount_point(root, Path(rel), is_dir):
             log.warning("cannot protect %s: left unmasked", target)
             continue
-        if rel in CORRAL_CACHE_DIRS:
+        if rel in CORRAL_CACHE_DIRS or rel in INSTALLED_CACHE_DIRS:
             mounts.append(Mount(target, "ro-bind"))
         elif is_dir:
             mounts.append(Mount(target, "mask", empty_dir))

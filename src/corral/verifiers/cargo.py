@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import time
@@ -48,11 +49,13 @@ from corral.verifiers.base import (
     TestStatus,
     Verifier,
     VerifierError,
+    cache_env,
     output_tail,
     run_tool,
     unique_findings,
 )
 from corral.verifiers.ci_parity import Checks
+from corral.verifiers.discovery import SKIPPED_DIRS
 from corral.verifiers.tool_versions import pinned_rust_toolchain, rust_toolchain_installed
 
 OFFLINE_ENV = {"CARGO_NET_OFFLINE": "true", "CARGO_TERM_COLOR": "never"}
@@ -102,7 +105,13 @@ class CargoVerifier(Verifier):
         had_lock = lock.is_file()
         if not had_lock and _reusestored_lock(ctx):
             return
+        stamp = _fetch_stamp(ctx) if had_lock else None
+        if stamp is not None and stamp.is_file():
+            return  # this Cargo.lock and these manifests were fetched into the cache before
         result = run_tool(ctx, ["cargo", "fetch"], "cargo fetch", env=_toolchain_env(ctx))
+        if stamp is not None and result.ok and _fetch_stamp(ctx) == stamp:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            write_inside(ctx.cache_dir, stamp, "")  # the cache is the sandbox's: no links
         if not had_lock and lock.is_file():
             _lock_marker(ctx).parent.mkdir(parents=True, exist_ok=True)
             _lock_marker(ctx).write_text(_digest(lock))
@@ -141,6 +150,23 @@ def _reusestored_lock(ctx: ProjectContext) -> bool:
         return True
     lock.unlink(missing_ok=True)  # the manifest asks for more than is cached: resolve again
     return False
+
+
+def _fetch_stamp(ctx: ProjectContext) -> Path:
+    """Marks a committed Cargo.lock and the manifests beside it as fetched, inside CARGO_HOME
+    (a cleaned cache forgets it): a `cargo fetch` on every verify cost a sandbox with the
+    egress proxy and cargo's own resolution."""
+    digest = hashlib.sha256()
+    for folder, subdirs, files in os.walk(ctx.project_dir):
+        subdirs[:] = sorted(
+            d for d in subdirs if d not in SKIPPED_DIRS and d != "target" and not d.startswith(".")
+        )
+        for name in sorted({"Cargo.toml", "Cargo.lock"} & set(files)):
+            path = Path(folder, name)
+            rel = path.relative_to(ctx.project_dir).as_posix()
+            digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    home = Path(cache_env(ctx.cache_dir)["CARGO_HOME"])
+    return home / "corral-fetched" / digest.hexdigest()[:32]
 
 
 def _project_key(ctx: ProjectContext) -> str:

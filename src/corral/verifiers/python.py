@@ -15,7 +15,8 @@ are unchanged. Projects whose install depends on the checkout beyond pure Python
 local path requirements, a hook it cannot read) keep an environment keyed by the path too.
 Environments unused for a week are removed when a new one is built. The venv has no pip of its
 own: the interpreter's pip installs into it (`pip --python`), which saves ensurepip's time.
-Tool caches and reports live in a per-checkout folder beside the environments.
+Tool caches and reports live in a per-checkout folder, `<cache>/venv-work/<path key>`: the
+bwrap sandbox mounts `venvs/` read-only for every command but prepare's.
 
 `check` runs offline from that environment and writes nothing into the checkout: no bytecode,
 no tool caches, the JUnit report kept next to the environment.
@@ -108,6 +109,8 @@ class PythonVerifier(Verifier):
                 (env.venv / READY).touch()
                 return
             prune_unused(env.venv.parent)
+            if env.work.parent.is_dir():
+                prune_unused(env.work.parent)
             shutil.rmtree(env.venv, ignore_errors=True)
             try:
                 _install(ctx, config, python, env.venv)
@@ -443,7 +446,8 @@ def environment(ctx: ProjectContext, config: ProjectConfig, python: Interpreter)
     interpreter = f"{python.version} {python.executable} {config.tool_pins}"
     venvs = ctx.cache_dir / "venvs"
     path_key = env_key(ctx.project_dir, interpreter)
-    work = venvs / f"{path_key}.work"
+    # outside venvs/, which only prepare steps may write (the sandbox mounts it read-only)
+    work = ctx.cache_dir / "venv-work" / path_key
     if shareable(ctx.project_dir, config):
         key = "s" + shared_env_key(ctx.project_dir, ctx.rel(ctx.project_dir), interpreter)[1:]
         if not (venvs / (key + PATH_BOUND)).exists():
@@ -573,8 +577,8 @@ def _seed_tool_caches(venv: Path, work: Path) -> None:
     except OSError:
         return
     seed = work.parent / name / "mypy-cache"
-    # The venv is the sandbox's to write: only a sibling work folder, never through a link.
-    if "/" in name or not name.endswith(".work") or seed.parent.is_symlink():
+    # The venv is the prepare sandbox's to write: only a sibling work folder, never a link.
+    if "/" in name or name in ("", ".", "..") or seed.parent.is_symlink():
         return
     if seed.is_dir() and not seed.is_symlink():
         shutil.copytree(seed, work / "mypy-cache", symlinks=True, dirs_exist_ok=True)
