@@ -330,3 +330,22 @@ def test_unprepared_offline_check_fails_closed(make_repo: MakeRepo, tmp_path: Pa
     assert "offline mode" in finding.message
     assert tests is None
     assert not report.ok
+
+
+def test_the_wrappers_maven_fetches_through_the_sandboxs_proxy(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """mvnw's Maven 3.9 in the sandbox: its default transport ignored the proxy properties
+    (the sandbox's only way out) and every plugin 'could not be resolved'."""
+    from corral.sandbox import BwrapRunner
+
+    wrapper = {
+        ".mvn/wrapper/maven-wrapper.properties": "distributionUrl=https://repo.maven.apache.org"
+        "/maven2/org/apache/maven/apache-maven/3.9.11/apache-maven-3.9.11-bin.zip\n"
+    }
+    repo = make_repo_at(tmp_path / "wrapped", {**sample.failing_test(), **wrapper})
+    runner = BwrapRunner(repo, cache_dir, home_root=tmp_path / "homes")
+    report = verify(repo, runner, ONLY_MAVEN)
+    [result] = report.results
+    assert result.notes == [], result.notes  # the wrapper's Maven was had, and used
+    assert [f.kind.value for f in result.findings] == ["test"], report.message
