@@ -908,3 +908,22 @@ def test_an_old_mocha_reports_its_failures_at_their_line(
     [result] = report.results
     assert result.tests == TestCounts(run=1, failed=1)
     assert [(f.file, f.line) for f in result.findings] == [("test/add.js", 5)]
+
+
+def test_a_script_that_fails_without_a_location_is_explained_by_a_syntax_error(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    """A bundler or runner that crashes on a syntax error says nowhere where it is; the
+    package's own ES module is checked directly (`node --check` alone passes it on Node 20)."""
+    runner = "import('./src/index.js').catch(() => { console.log('crashed'); process.exit(1); });\n"
+    root = make_repo(
+        {
+            "package.json": json.dumps({"name": "p", "scripts": {"test": "node run.js"}}),
+            "run.js": runner,
+            "src/index.js": "export const one = 1;\nexport const two = ;\n",
+        }
+    )
+    report = verify(root, local_runner, ONLY_NODE)
+    [result] = report.results
+    located = [(f.file, f.line, f.kind) for f in result.findings if f.line]
+    assert located == [("src/index.js", 2, FindingKind.COMPILE)], report.message
