@@ -25,6 +25,7 @@ from corral.verifiers.node import (
     check_mode,
     detect_test_runner,
     first_difference,
+    first_error_lines,
     package_manager,
     parse_eslint_json,
     parse_eslint_stylish,
@@ -927,3 +928,13 @@ def test_a_script_that_fails_without_a_location_is_explained_by_a_syntax_error(
     [result] = report.results
     located = [(f.file, f.line, f.kind) for f in result.findings if f.line]
     assert located == [("src/index.js", 2, FindingKind.COMPILE)], report.message
+
+
+def test_the_first_error_line_of_a_crash_names_the_error_not_nodes_version() -> None:
+    crash = (
+        "node:internal/modules/cjs/loader:1\n  throw err;\n  ^\n\n"
+        'TypeError [ERR_INVALID_ARG_TYPE]: The "path" argument must be of type string\n'
+        "    at Module._load (node:internal/modules/cjs/loader:1091:12)\n\nNode.js v20.20.2\n"
+    )
+    cause, _ = first_error_lines(crash)
+    assert cause == 'TypeError [ERR_INVALID_ARG_TYPE]: The "path" argument must be of type string'

@@ -597,7 +597,7 @@ def _failed(
 
 
 _FAILURE_LINE = re.compile(
-    r"\b(Error|ERR!|FAIL(ED)?|Failed|failed|not ok|Expected|expected|Assertion)\b"
+    r"\b(\w*Error|ERR!|FAIL(ED)?|Failed|failed|not ok|Expected|expected|Assertion)\b"
     r"|[\u2716\u2718\u00d7]|^error\b"
 )
 
