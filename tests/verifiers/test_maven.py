@@ -349,3 +349,21 @@ def test_the_wrappers_maven_fetches_through_the_sandboxs_proxy(
     [result] = report.results
     assert result.notes == [], result.notes  # the wrapper's Maven was had, and used
     assert [f.kind.value for f in result.findings] == ["test"], report.message
+
+
+def test_a_resolution_failure_is_told_by_mavens_error_not_a_warning_before_it() -> None:
+    from corral.sandbox.base import CommandResult
+    from corral.verifiers.base import VerifierError
+    from corral.verifiers.maven import _raise_on_resolution_failure
+
+    output = (
+        "[WARNING] Could not transfer metadata a:parent:1-SNAPSHOT/maven-metadata.xml from/to "
+        "snapshots (https://snapshots.example/): status: 403 Forbidden\n"
+        "[ERROR] Non-resolvable parent POM for a:b:1: Could not find artifact a:parent:pom:1\n"
+    )
+    with pytest.raises(VerifierError) as raised:
+        _raise_on_resolution_failure(CommandResult(("mvn",), 1, output, "", 1.0))
+    assert str(raised.value) == (
+        "mvn could not fetch dependencies: Non-resolvable parent POM for a:b:1: "
+        "Could not find artifact a:parent:pom:1"
+    )

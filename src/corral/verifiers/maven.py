@@ -320,10 +320,11 @@ def error_lines(output: str) -> list[str]:
 def _raise_on_resolution_failure(result: CommandResult) -> None:
     if result.exit_code == 0 or not _RESOLUTION.search(result.output):
         return
-    reason = next(
-        (raw.removeprefix(_ERROR) for raw in result.output.splitlines() if _RESOLUTION.search(raw)),
-        "",
-    )
+    lines = [raw for raw in result.output.splitlines() if _RESOLUTION.search(raw)]
+    # Maven's [ERROR] says what stopped it; a [WARNING] before it (a snapshot repository it
+    # could not read) may be the cause or noise, so it comes second.
+    errors = [line for line in lines if line.startswith(_ERROR)]
+    reason = next((raw.removeprefix(_ERROR) for raw in [*errors, *lines]), "")
     raise VerifierError(f"mvn could not fetch dependencies: {reason.strip()[:400]}")
 
 
