@@ -836,7 +836,14 @@ def interleaved(repos: list[Repo]) -> list[Repo]:
 
 
 def _load_cases(files: list[Path]) -> list[Case]:
-    return [_case_from_json(c) for f in files for c in json.loads(f.read_text())]
+    """Every file's cases; a project measured again in a later file keeps only the later run's
+    cases of that kind (the CI-by-hand timing and the verifies are replaced separately)."""
+    cases: list[Case] = []
+    for f in files:
+        later = [_case_from_json(c) for c in json.loads(f.read_text())]
+        replaced = {(c.repo, c.label == "ci-by-hand") for c in later}
+        cases = [c for c in cases if (c.repo, c.label == "ci-by-hand") not in replaced] + later
+    return cases
 
 
 def _complete(cases: list[Case]) -> set[str]:
