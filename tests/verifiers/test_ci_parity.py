@@ -435,3 +435,40 @@ def test_maven_cleans_first_where_ci_does(tmp_path: Path) -> None:
     assert maven_goals(ctx)[0] == ["verify"]
     write(tmp_path, {".travis.yml": "script:\n  - mvn -B clean package\n"})
     assert maven_goals(ctx) == (["clean", "package"], ".travis.yml (script): mvn -B clean package")
+
+
+def test_mypy_as_ci_runs_it_through_tox_and_pre_commit(tmp_path: Path) -> None:
+    """`tox -e mypy` stands for its environment's command (`mypy . --exclude tests`), not for
+    a mypy without options; its stub packages are installed; a bare pre-commit mypy hook runs
+    where the project's dependencies are missing, so their ignores are not `unused` there."""
+    from corral.verifiers.ci_parity import python_checks
+    from corral.verifiers.python import mypy_stubs
+
+    files = {
+        "tox.ini": (
+            "[tox]\nenv_list = mypy\n\n[testenv:mypy]\ndeps =\n    mypy==1.12\n"
+            "    types-colorama\ncommands =\n    mypy . {posargs} --exclude tests\n"
+        ),
+        ".github/workflows/lint.yml": (
+            "jobs:\n  mypy:\n    steps:\n      - run: uvx --with tox-uv tox -e mypy\n"
+        ),
+    }
+    write(tmp_path / "tox", files)
+    ctx = ProjectContext(tmp_path / "tox", tmp_path / "tox", LocalRunner(tmp_path / "cache"))
+    checks = python_checks(ctx, ruff=False, ruff_format=False, mypy=True)
+    assert (checks.mypy, checks.mypy_targets) == (True, (".",))
+    assert (checks.mypy_options, checks.mypy_isolated) == (("--exclude", "tests"), False)
+    assert mypy_stubs(tmp_path / "tox") == ["types-colorama"]
+
+    hook = "    hooks:\n      - id: mypy\n"
+    pre_commit = "repos:\n  - repo: https://github.com/pre-commit/mirrors-mypy\n    rev: v1.19.1\n"
+    workflow = "jobs:\n  lint:\n    steps:\n      - run: pre-commit run --all-files\n"
+    bare = {".pre-commit-config.yaml": pre_commit + hook, ".github/workflows/ci.yml": workflow}
+    write(tmp_path / "bare", bare)
+    ctx = ProjectContext(tmp_path / "bare", tmp_path / "bare", LocalRunner(tmp_path / "cache"))
+    assert python_checks(ctx, ruff=False, ruff_format=False, mypy=True).mypy_isolated
+    with_deps = hook + "        additional_dependencies: [types-requests]\n"
+    write(tmp_path / "deps", {**bare, ".pre-commit-config.yaml": pre_commit + with_deps})
+    ctx = ProjectContext(tmp_path / "deps", tmp_path / "deps", LocalRunner(tmp_path / "cache"))
+    assert not python_checks(ctx, ruff=False, ruff_format=False, mypy=True).mypy_isolated
+    assert mypy_stubs(tmp_path / "deps") == ["types-requests"]

@@ -330,3 +330,40 @@ def test_unprepared_offline_check_fails_closed(make_repo: MakeRepo, tmp_path: Pa
     assert "offline mode" in finding.message
     assert tests is None
     assert not report.ok
+
+
+def test_the_wrappers_maven_fetches_through_the_sandboxs_proxy(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """mvnw's Maven 3.9 in the sandbox: its default transport ignored the proxy properties
+    (the sandbox's only way out) and every plugin 'could not be resolved'."""
+    from corral.sandbox import BwrapRunner
+
+    wrapper = {
+        ".mvn/wrapper/maven-wrapper.properties": "distributionUrl=https://repo.maven.apache.org"
+        "/maven2/org/apache/maven/apache-maven/3.9.11/apache-maven-3.9.11-bin.zip\n"
+    }
+    repo = make_repo_at(tmp_path / "wrapped", {**sample.failing_test(), **wrapper})
+    runner = BwrapRunner(repo, cache_dir, home_root=tmp_path / "homes")
+    report = verify(repo, runner, ONLY_MAVEN)
+    [result] = report.results
+    assert result.notes == [], result.notes  # the wrapper's Maven was had, and used
+    assert [f.kind.value for f in result.findings] == ["test"], report.message
+
+
+def test_a_resolution_failure_is_told_by_mavens_error_not_a_warning_before_it() -> None:
+    from corral.sandbox.base import CommandResult
+    from corral.verifiers.base import VerifierError
+    from corral.verifiers.maven import _raise_on_resolution_failure
+
+    output = (
+        "[WARNING] Could not transfer metadata a:parent:1-SNAPSHOT/maven-metadata.xml from/to "
+        "snapshots (https://snapshots.example/): status: 403 Forbidden\n"
+        "[ERROR] Non-resolvable parent POM for a:b:1: Could not find artifact a:parent:pom:1\n"
+    )
+    with pytest.raises(VerifierError) as raised:
+        _raise_on_resolution_failure(CommandResult(("mvn",), 1, output, "", 1.0))
+    assert str(raised.value) == (
+        "mvn could not fetch dependencies: Non-resolvable parent POM for a:b:1: "
+        "Could not find artifact a:parent:pom:1"
+    )

@@ -25,6 +25,7 @@ from corral.verifiers.node import (
     check_mode,
     detect_test_runner,
     first_difference,
+    first_error_lines,
     package_manager,
     parse_eslint_json,
     parse_eslint_stylish,
@@ -908,3 +909,32 @@ def test_an_old_mocha_reports_its_failures_at_their_line(
     [result] = report.results
     assert result.tests == TestCounts(run=1, failed=1)
     assert [(f.file, f.line) for f in result.findings] == [("test/add.js", 5)]
+
+
+def test_a_script_that_fails_without_a_location_is_explained_by_a_syntax_error(
+    make_repo: MakeRepo, local_runner: LocalRunner
+) -> None:
+    """A bundler or runner that crashes on a syntax error says nowhere where it is; the
+    package's own ES module is checked directly (`node --check` alone passes it on Node 20)."""
+    runner = "import('./src/index.js').catch(() => { console.log('crashed'); process.exit(1); });\n"
+    root = make_repo(
+        {
+            "package.json": json.dumps({"name": "p", "scripts": {"test": "node run.js"}}),
+            "run.js": runner,
+            "src/index.js": "export const one = 1;\nexport const two = ;\n",
+        }
+    )
+    report = verify(root, local_runner, ONLY_NODE)
+    [result] = report.results
+    located = [(f.file, f.line, f.kind) for f in result.findings if f.line]
+    assert located == [("src/index.js", 2, FindingKind.COMPILE)], report.message
+
+
+def test_the_first_error_line_of_a_crash_names_the_error_not_nodes_version() -> None:
+    crash = (
+        "node:internal/modules/cjs/loader:1\n  throw err;\n  ^\n\n"
+        'TypeError [ERR_INVALID_ARG_TYPE]: The "path" argument must be of type string\n'
+        "    at Module._load (node:internal/modules/cjs/loader:1091:12)\n\nNode.js v20.20.2\n"
+    )
+    cause, _ = first_error_lines(crash)
+    assert cause == 'TypeError [ERR_INVALID_ARG_TYPE]: The "path" argument must be of type string'

@@ -386,7 +386,7 @@ class _Reader:
         for hook in pre_commit_hooks(self.root):
             command = _HOOK_COMMANDS.get(hook.id)
             if command is not None:
-                yield command, ".pre-commit-config.yaml"
+                yield command, PRE_COMMIT_CONFIG
 
     def _package_script(self, name: str) -> Iterator[tuple[str, str]]:
         package = _read_json(self.root / "package.json")
@@ -428,8 +428,11 @@ class Hook:
     additional_dependencies: tuple[str, ...] = ()
 
 
+PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
+
+
 def pre_commit_hooks(repo_root: Path) -> list[Hook]:
-    path = repo_root / ".pre-commit-config.yaml"
+    path = repo_root / PRE_COMMIT_CONFIG
     if not path.is_file():
         return []
     text = path.read_text(errors="replace")
@@ -674,6 +677,11 @@ class PythonChecks:
     mypy_targets: tuple[str, ...] | None
     """The paths CI gives mypy, or None to keep the verifier's own choice."""
     sources: tuple[tuple[str, str], ...]
+    mypy_options: tuple[str, ...] = ()
+    """CI's mypy options that decide what it checks (`--exclude tests`, `--strict`)."""
+    mypy_isolated: bool = False
+    """CI runs mypy only as a pre-commit hook without additional dependencies: in an
+    environment of its own, where the project's dependencies are not installed."""
 
 
 def python_checks(
@@ -684,14 +692,58 @@ def python_checks(
     run_ruff = checks.run("ruff", r"\bruff\b(?!\s+format)(?!-format)", convention=ruff)
     run_format = checks.run("ruff-format", r"\bruff\s+format\b", convention=ruff_format)
     run_mypy = checks.run("mypy", r"(^|[\s/])mypy\b", convention=mypy)
-    command = checks.command(r"(^|[\s/])mypy\b")
+    # mypy the program, not a task runner's environment of that name (`tox -e mypy`), whose
+    # expansion follows it in the plan.
+    command = checks.command(r"(?<!-e )(?<!--env )(?:^|(?<=[\s/]))mypy\b")
     targets = None
+    options: list[str] = []
     if command is not None:
         words = _words(command.text)
         after = words[next(i for i, w in enumerate(words) if w.endswith("mypy")) + 1 :]
         paths = _mypy_paths(after)
         targets = tuple(paths) if paths else None
-    return PythonChecks(run_ruff, run_format, run_mypy, targets, tuple(checks.sources.items()))
+        options = _mypy_kept_options(after)
+    isolated = (
+        command is not None
+        and command.source == PRE_COMMIT_CONFIG
+        and not any(
+            h.additional_dependencies for h in pre_commit_hooks(ctx.repo_root) if h.id == "mypy"
+        )
+    )
+    return PythonChecks(
+        run_ruff,
+        run_format,
+        run_mypy,
+        targets,
+        tuple(checks.sources.items()),
+        mypy_options=tuple(options),
+        mypy_isolated=isolated,
+    )
+
+
+_MYPY_DROPPED = {"--pretty", "--install-types", "--non-interactive", "--no-error-summary"}
+"""Options about output or installing: the verifier decides those."""
+_MYPY_DROPPED_WITH_VALUE = {"-O", "--output", "--junit-xml", "--config-file", "--cache-dir"}
+
+
+def _mypy_kept_options(args: list[str]) -> list[str]:
+    """CI's mypy options, without paths, tox/nox placeholders and output options."""
+    kept: list[str] = []
+    takes_value = {"--exclude", "--python-version", "-p", "--package", "-m", "--module"}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name = arg.split("=", 1)[0]
+        if name in _MYPY_DROPPED_WITH_VALUE or name.endswith("-report"):
+            i += 1 if "=" in arg else 2
+            continue
+        if arg.startswith("-") and name not in _MYPY_DROPPED:
+            kept.append(arg)
+            if arg in takes_value and i + 1 < len(args):
+                kept.append(args[i + 1])
+                i += 1
+        i += 1
+    return kept
 
 
 def _mypy_paths(args: list[str]) -> list[str]:

@@ -156,7 +156,11 @@ def _fetch_wrapper_maven(ctx: ProjectContext) -> None:
 def _mvn(ctx: ProjectContext) -> list[str]:
     """The project's Maven (its wrapper's version, fetched in prepare) or the installed one."""
     mvn = maven_executable(ctx)[0]
-    return [mvn, *_BATCH, f"-Dmaven.repo.local={cache_env(ctx.cache_dir)['MAVEN_REPO_LOCAL']}"]
+    repo_local = f"-Dmaven.repo.local={cache_env(ctx.cache_dir)['MAVEN_REPO_LOCAL']}"
+    # Maven 3.9's default transport ignores the JVM's proxy properties (MAVEN_OPTS), the
+    # sandbox's only way out: Wagon, Maven 3.8's transport, honours them (3.8 ignores this).
+    wagon = ["-Dmaven.resolver.transport=wagon"] if ctx.network == "open" else []
+    return [mvn, *_BATCH, repo_local, *wagon]
 
 
 def _format_check(ctx: ProjectContext, build: MavenBuild) -> list[Finding]:
@@ -316,10 +320,11 @@ def error_lines(output: str) -> list[str]:
 def _raise_on_resolution_failure(result: CommandResult) -> None:
     if result.exit_code == 0 or not _RESOLUTION.search(result.output):
         return
-    reason = next(
-        (raw.removeprefix(_ERROR) for raw in result.output.splitlines() if _RESOLUTION.search(raw)),
-        "",
-    )
+    lines = [raw for raw in result.output.splitlines() if _RESOLUTION.search(raw)]
+    # Maven's [ERROR] says what stopped it; a [WARNING] before it (a snapshot repository it
+    # could not read) may be the cause or noise, so it comes second.
+    errors = [line for line in lines if line.startswith(_ERROR)]
+    reason = next((raw.removeprefix(_ERROR) for raw in [*errors, *lines]), "")
     raise VerifierError(f"mvn could not fetch dependencies: {reason.strip()[:400]}")
 
 

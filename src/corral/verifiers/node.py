@@ -144,6 +144,10 @@ class NodeVerifier(Verifier):
             test_findings, tests = _run_tests(tools, sites)
             findings += test_findings
             stages = dict(tools.stages)
+        if findings and not any(f.line for f in findings):
+            # Failed without saying where (a bundler or runner that crashed on a syntax error
+            # in the project's own code): a syntax error found directly leads the message.
+            findings = [*syntax_check(ctx), *findings]
         return CheckOutcome(
             _unique(findings), tests, sources=ci.sources, stages=stages, notes=notes
         )
@@ -490,11 +494,24 @@ def syntax_check(ctx: ProjectContext) -> list[Finding]:
     findings = []
     for path in _own_scripts(ctx.project_dir)[:MAX_SYNTAX_CHECKED]:
         result = run_tool(ctx, ["node", "--check", str(path)], "node --check")
+        if (
+            result.exit_code == 0
+            and path.suffix == ".js"
+            and _ESM_SYNTAX.search(path.read_text(errors="replace"))
+        ):
+            # Node 20 passes any file it detects as an ES module without checking it.
+            module = ["node", "--experimental-default-type=module", "--check", str(path)]
+            result = run_tool(ctx, module, "node --check")
+            if "bad option" in result.stderr:  # a Node without the option
+                continue
         if result.exit_code != 0:
             lines = result.stderr.splitlines()
             finding = _module_syntax_error(lines, ctx.rel)
             findings.append(finding or _unparsed_syntax_failure(ctx.rel(path), lines))
     return findings
+
+
+_ESM_SYNTAX = re.compile(r"^\s*(import\s*[\w{*'\"]|export\s)", re.MULTILINE)
 
 
 def _own_scripts(directory: Path) -> list[Path]:
@@ -589,7 +606,7 @@ def _failed(
 
 
 _FAILURE_LINE = re.compile(
-    r"\b(Error|ERR!|FAIL(ED)?|Failed|failed|not ok|Expected|expected|Assertion)\b"
+    r"\b(\w*Error|ERR!|FAIL(ED)?|Failed|failed|not ok|Expected|expected|Assertion)\b"
     r"|[\u2716\u2718\u00d7]|^error\b"
 )
 

@@ -58,7 +58,7 @@ from corral.verifiers.base import (
     output_tail,
     run_tool,
 )
-from corral.verifiers.ci_parity import python_checks
+from corral.verifiers.ci_parity import pre_commit_hooks, python_checks
 from corral.verifiers.discovery import SKIPPED_DIRS
 from corral.verifiers.patterns import PYTEST_E_LINE as _E_LINE
 from corral.verifiers.patterns import PYTEST_FRAME as _FRAME
@@ -156,7 +156,9 @@ def _check(ctx: ProjectContext, config: ProjectConfig, env: Environment) -> Chec
     if config.ruff_format and "ruff" not in unpinned:
         findings += _staged(stages, "format", tools.ruff_format())
     if config.mypy and "mypy" not in unpinned:
-        findings += _staged(stages, "build", tools.mypy(config.mypy_targets))
+        findings += _staged(
+            stages, "build", tools.mypy((*config.mypy_options, *config.mypy_targets))
+        )
     test_findings, counts, stages["test"] = tools.pytest()
     return CheckOutcome(
         without_repeated_compile_errors(findings + test_findings),
@@ -232,6 +234,10 @@ class ProjectConfig:
     mypy: bool = False
     mypy_targets: tuple[str, ...] = (".",)
     """Empty when the mypy configuration names its own files, packages or modules."""
+    mypy_options: tuple[str, ...] = ()
+    """CI's own mypy options; `--no-warn-unused-ignores` where CI runs it as a bare pre-commit
+    hook: its environment lacks the project's dependencies, so an ignore of their missing
+    imports is used there and unused here (the venv has them)."""
     sources: tuple[tuple[str, str], ...] = ()
     """check -> why it runs or not (`ci_parity`)."""
     tool_pins: tuple[tuple[str, str], ...] = ()
@@ -265,7 +271,9 @@ class ProjectConfig:
             or (d / "setup.py").is_file(),
             extras=tuple(sorted(e for e in extras if _normal_name(e) in TEST_EXTRAS)),
             requirement_files=tuple(sorted(p.name for p in d.glob("requirements*.txt"))),
-            test_requirements=tuple(dev_requirements(pyproject)),
+            test_requirements=tuple(
+                [*dev_requirements(pyproject), *(mypy_stubs(d) if parity.mypy else [])]
+            ),
             test_requirement_files=tuple(referenced_requirement_files(d)),
             ruff=parity.ruff,
             ruff_format=parity.ruff_format,
@@ -275,6 +283,10 @@ class ProjectConfig:
                 ()
                 if mypy_options and {"files", "packages", "modules"} & set(mypy_options)
                 else (".",)
+            ),
+            mypy_options=(
+                *parity.mypy_options,
+                *(["--no-warn-unused-ignores"] if parity.mypy_isolated else []),
             ),
             sources=parity.sources,
             tool_pins=tuple(sorted(python_tool_pins(d).items())),
@@ -360,6 +372,24 @@ def referenced_requirement_files(project_dir: Path) -> list[str]:
                 if target.is_file() and target.is_relative_to(root):
                     found.append(path)
     return list(dict.fromkeys(found))
+
+
+_STUB_PACKAGE = re.compile(r"^(types-[A-Za-z0-9_.-]+|[A-Za-z0-9_.-]+-stubs)\s*([=<>!~][^;#\s]*)?$")
+
+
+def mypy_stubs(project_dir: Path) -> list[str]:
+    """Type stub packages CI installs for mypy (tox environments' `deps`, pre-commit hooks'
+    `additional_dependencies`): without them mypy reports `Library stubs not installed`,
+    which CI never sees. Stub packages only (`types-*`, `*-stubs`): they contain no code."""
+    declared = [d for hook in pre_commit_hooks(project_dir) for d in hook.additional_dependencies]
+    tox = configparser.ConfigParser(interpolation=None, strict=False)
+    with contextlib.suppress(configparser.Error, UnicodeDecodeError):
+        tox.read(project_dir / "tox.ini")
+    for section in tox.sections():
+        if section.startswith("testenv"):
+            declared += tox[section].get("deps", "").splitlines()
+    stubs = [m[0].replace(" ", "") for d in declared if (m := _STUB_PACKAGE.match(d.strip()))]
+    return list(dict.fromkeys(stubs))
 
 
 def _mypy_options(
@@ -602,6 +632,10 @@ def env_key(project_dir: Path, interpreter: str) -> str:
 def declaration_files(project_dir: Path) -> list[Path]:
     declared = {p for pattern in DECLARATIONS for p in project_dir.glob(pattern) if p.is_file()}
     declared |= {project_dir / p for p in referenced_requirement_files(project_dir)}
+    # They name mypy's stub packages (`mypy_stubs`), installed with the test dependencies.
+    declared |= {
+        p for n in ("tox.ini", ".pre-commit-config.yaml") if (p := project_dir / n).is_file()
+    }
     return sorted(declared)
 
 
