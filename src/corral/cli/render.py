@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -20,12 +20,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from corral.cli.app import err
-from corral.pipeline.context import CampaignContext
 from corral.pipeline.summary import PR_NOTES, CampaignSummary, JobLine, pr_flag_counts, pr_notes
 from corral.sandbox.local import kill_running
 from corral.states import TERMINAL, JobState, Outcome
 from corral.store import Store
 from corral.store.records import Event, Job
+
+if TYPE_CHECKING:
+    from corral.pipeline.context import CampaignContext
 
 _OUTCOME_STYLE = {
     Outcome.NO_PR: "red",

@@ -242,7 +242,7 @@ class Store:
         times = [i for i, n in enumerate(names) if n in ("created_at", "updated_at")]
         with self._tx() as s:
             jobs = []
-            for row in s.execute(query).tuples():
+            for row in s.execute(query):
                 values = list(row)
                 values[state_at] = JobState(values[state_at])
                 for i in times:

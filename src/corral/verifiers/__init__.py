@@ -1,19 +1,26 @@
 """Verifiers: does a change format, build, lint and pass its tests? In a few lines.
 
 Public surface: `verify` (a working tree), `verify_path` (with an optional git baseline),
-`VerifyReport`, `VerifierResult`, `Finding`, `FindingKind`.
+`VerifyReport`, `VerifierResult`, `Finding`, `FindingKind`. Each name loads its module on
+first use: what imports one verifier's types (the store) does not load them all.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from corral.config import VerifierSettings
-from corral.sandbox.base import CommandRunner
-from corral.verifiers.base import Finding, FindingKind, TestCounts, VerifierResult
-from corral.verifiers.baseline import BaselineCheckout, apply_baseline, baselines_dir
-from corral.verifiers.report import VerifyReport, format_message
-from corral.verifiers.run import ProgressCallback, verify
+_EXPORTS = {
+    "Finding": "corral.verifiers.base",
+    "FindingKind": "corral.verifiers.base",
+    "TestCounts": "corral.verifiers.base",
+    "VerifierResult": "corral.verifiers.base",
+    "VerifyReport": "corral.verifiers.report",
+    "apply_baseline": "corral.verifiers.baseline",
+    "format_message": "corral.verifiers.report",
+    "verify": "corral.verifiers.run",
+    "verify_path": "corral.verifiers.run",
+}
 
 __all__ = [
     "Finding",
@@ -28,23 +35,15 @@ __all__ = [
 ]
 
 
-def verify_path(
-    path: Path,
-    runner: CommandRunner,
-    settings: VerifierSettings | None = None,
-    *,
-    baseline_ref: str | None = None,
-    prepare: bool = True,
-    on_progress: ProgressCallback | None = None,
-) -> VerifyReport:
-    """verify(), first running the same verifiers on `baseline_ref` when one is given."""
-    baseline = None
-    if baseline_ref is not None:
-        under = baselines_dir(runner.cache_dir)
-        with BaselineCheckout(path.resolve(), baseline_ref, under) as tree:
-            baseline = verify(
-                tree, runner.for_workspace(tree), settings, prepare=prepare, on_progress=on_progress
-            ).results
-    return verify(
-        path, runner, settings, prepare=prepare, baseline=baseline, on_progress=on_progress
-    )
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'corral.verifiers' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+if TYPE_CHECKING:
+    from corral.verifiers.base import Finding, FindingKind, TestCounts, VerifierResult
+    from corral.verifiers.baseline import apply_baseline
+    from corral.verifiers.report import VerifyReport, format_message
+    from corral.verifiers.run import verify, verify_path

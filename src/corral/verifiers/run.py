@@ -18,7 +18,7 @@ from corral.verifiers.base import (
     VerifierResult,
     stage_gap_findings,
 )
-from corral.verifiers.baseline import apply_baseline
+from corral.verifiers.baseline import BaselineCheckout, apply_baseline, baselines_dir
 from corral.verifiers.ci_parity import unused_by_ci
 from corral.verifiers.custom import CustomVerifier
 from corral.verifiers.discovery import Project, find_projects
@@ -151,3 +151,25 @@ def _guarded(
         message, file = f"crashed while {doing}: {type(exc).__name__}: {exc}", None
     where = file if file is not None else (None if rel == "." else rel)
     return CheckOutcome([Finding(FindingKind.ERROR, where, None, message)])
+
+
+def verify_path(
+    path: Path,
+    runner: CommandRunner,
+    settings: VerifierSettings | None = None,
+    *,
+    baseline_ref: str | None = None,
+    prepare: bool = True,
+    on_progress: ProgressCallback | None = None,
+) -> VerifyReport:
+    """verify(), first running the same verifiers on `baseline_ref` when one is given."""
+    baseline = None
+    if baseline_ref is not None:
+        under = baselines_dir(runner.cache_dir)
+        with BaselineCheckout(path.resolve(), baseline_ref, under) as tree:
+            baseline = verify(
+                tree, runner.for_workspace(tree), settings, prepare=prepare, on_progress=on_progress
+            ).results
+    return verify(
+        path, runner, settings, prepare=prepare, baseline=baseline, on_progress=on_progress
+    )
