@@ -938,3 +938,40 @@ def test_the_first_error_line_of_a_crash_names_the_error_not_nodes_version() -> 
     )
     cause, _ = first_error_lines(crash)
     assert cause == 'TypeError [ERR_INVALID_ARG_TYPE]: The "path" argument must be of type string'
+
+
+_FAKE_COREPACK = """#!/bin/sh
+# corepack as on a registry whose metadata carries no signature it knows
+if [ "$COREPACK_INTEGRITY_KEYS" != "0" ]; then
+  echo "Error: No compatible signature found in package metadata" >&2; exit 1
+fi
+shift  # the manager's name
+case "$1" in
+  install) mkdir -p node_modules; exit 0 ;;
+  run) shift; exec sh -c "$(node -p "require('./package.json').scripts['$1']")" ;;
+esac
+exit 2
+"""
+
+
+def test_pnpm_through_a_corepack_that_cannot_verify_signatures(
+    make_repo: MakeRepo, cache_dir: Path, tmp_path: Path
+) -> None:
+    """Corepack refused every pnpm on a registry without signatures it knows: the install
+    failed and nothing was checked. The manager is then fetched unverified, as dependencies are."""
+    if shutil.which("pnpm"):
+        pytest.skip("pnpm is installed: corepack is not used")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "corepack").write_text(_FAKE_COREPACK)
+    (bin_dir / "corepack").chmod(0o755)
+    path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    local_runner = LocalRunner(cache_dir, base_env={**os.environ, "PATH": path})
+    package = {"name": "p", "packageManager": "pnpm@9.0.0", "scripts": {"test": "node --test"}}
+    root = make_repo({"package.json": json.dumps(package), "test/a.test.js": _NODE_TEST_OK})
+    report = verify(root, local_runner, ONLY_NODE)
+    assert report.ok, report.message
+    assert report.message.endswith("1 test passed).")
+
+
+_NODE_TEST_OK = 'import { test } from "node:test";\ntest("ok", () => {});\n'
