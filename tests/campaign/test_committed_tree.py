@@ -16,9 +16,12 @@ from corral.testing.samples import sample
 
 EDIT = (
     "if [ -f src/lib.rs ]; then sed -i 's/The total of/The sum of/' src/lib.rs; "
-    "else printf '\\n\\nEND = 0\\n' >> src/calc/__init__.py; fi"
+    "else printf '\\n\\nEND = 0\\n' >> src/calc/__init__.py; fi; "
+    "mkdir -p target/debug src/__pycache__ && echo out > target/debug/app && "
+    "echo out > src/__pycache__/calc.cpython-311.pyc"
 )
-"""The change: one line of one source file in each sample."""
+"""The change: one line of one source file in each sample, and build output beside it (the
+verifiers keep theirs outside the checkout now; a change command's own may still land here)."""
 
 
 def test_build_output_is_not_part_of_the_change(tmp_path: Path) -> None:
@@ -78,5 +81,5 @@ def test_a_campaign_commits_exactly_the_files_it_changed(
         for name in ("cargo", "python")
     }
     assert changed == {"cargo": ["src/lib.rs"], "python": ["src/calc/__init__.py"]}
-    work = tmp_path / "work"
-    assert list(work.rglob("target")), "cargo left no target/ behind: the test shows nothing"
+    # the build output was there when the change was gated: the command that wrote it ends in
+    # `&&`, and a failing change command would have failed the job (not pr_open)
