@@ -46,6 +46,8 @@ def restore(cache_dir: Path, key: str, project_dir: Path) -> bool:
         t.parent.resolve().is_relative_to(base) for t in targets
     ):
         return False
+    if any(_points_into(kept / rel / "node_modules", project_dir) for rel in folders):
+        return False  # kept by an older corral, which let links out of the tree through
     for rel, target in zip(folders, targets, strict=True):
         _remove(target)
         if not _link_copy(kept / rel / "node_modules", target):
@@ -99,10 +101,18 @@ def _points_into(node_modules: Path, project_dir: Path) -> bool:
     """Whether a link in the tree is absolute, or leads out of the tree into the checkout."""
     if node_modules.is_symlink():
         return True
+    inside = os.path.join(os.path.normpath(node_modules), "")
     for folder, subdirs, files in os.walk(node_modules):
         for name in (*subdirs, *files):
             path = os.path.join(folder, name)
-            if os.path.islink(path) and os.path.isabs(os.readlink(path)):
+            if not os.path.islink(path):
+                continue
+            target = os.readlink(path)
+            # a `file:` dependency links into the checkout: a copy would lead into the next
+            # checkout's files, which npm never prepared (their bins lack the exec bit)
+            if os.path.isabs(target) or not os.path.normpath(
+                os.path.join(folder, target)
+            ).startswith(inside):
                 return True
     return False
 
