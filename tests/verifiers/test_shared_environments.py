@@ -159,3 +159,27 @@ def test_a_command_ending_in_an_exception_imports_no_store() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False", "False"]
+
+
+def test_a_node_modules_linking_into_the_checkout_is_never_kept_or_restored(
+    tmp_path: Path,
+) -> None:
+    """A `file:` dependency is a relative link out of node_modules into the checkout: a kept
+    copy would lead into the next checkout's files, which its install never prepared."""
+    from corral.verifiers import installed
+
+    cache, first, second = tmp_path / "cache", tmp_path / "a", tmp_path / "b"
+    for checkout in (first, second):
+        (checkout / "vendor" / "checker").mkdir(parents=True)
+    (first / "node_modules").mkdir()
+    (first / "node_modules" / "checker").symlink_to("../vendor/checker")
+    installed.keep(cache, "key", first, [first])
+    assert not installed.restore(cache, "key", second)
+    assert not (second / "node_modules").exists()
+
+    planted = installed.store_root(cache) / "key"  # as an older corral kept it
+    (planted / "node_modules").mkdir(parents=True)
+    (planted / "node_modules" / "checker").symlink_to("../vendor/checker")
+    (planted / installed.DIRS).write_text('["."]')
+    assert not installed.restore(cache, "key", second)
+    assert not (second / "node_modules").exists()
