@@ -176,8 +176,8 @@ class CIWatchingForge:
         return getattr(self.inner, name)
 
 
-def test_ci_concurrency_caps_the_prs_with_ci_running(tmp_path: Path, cache_dir: Path) -> None:
-    spec, _ = campaign(tmp_path, 6, ci="sleep 3", ci_concurrency=2)
+def run_watching_ci(spec: Path, tmp_path: Path, cache_dir: Path) -> tuple[Store, CIWatchingForge]:
+    """Run the campaign with its forge wrapped, counting the PRs with CI running at once."""
     watching: list[CIWatchingForge] = []
 
     def watch_forge(ctx: CampaignContext) -> None:
@@ -185,10 +185,16 @@ def test_ci_concurrency_caps_the_prs_with_ci_running(tmp_path: Path, cache_dir: 
         ctx.forge = watching[0]
 
     store = run(spec, tmp_path, cache_dir, on_start=watch_forge)
+    return store, watching[0]
+
+
+def test_ci_concurrency_caps_the_prs_with_ci_running(tmp_path: Path, cache_dir: Path) -> None:
+    spec, _ = campaign(tmp_path, 6, ci="sleep 3", ci_concurrency=2)
+    store, watching = run_watching_ci(spec, tmp_path, cache_dir)
     try:
         jobs = store.jobs(store.campaign("notes").id)  # type: ignore[union-attr]
         assert {j.state for j in jobs} == {JobState.PR_OPEN}
-        assert watching[0].pushes == 6 and watching[0].most == 2
+        assert watching.pushes == 6 and watching.most == 2
         assert any(e.kind == "ci_slot_wait" for j in jobs for e in store.events(j.id))
     finally:
         store.close()
@@ -199,17 +205,11 @@ def test_refresh_pushes_wait_for_a_ci_slot_within_the_run(tmp_path: Path, cache_
     run(spec, tmp_path, cache_dir).close()
     for remote in remotes:
         move_base(remote, {"OTHER.md": "Meanwhile.\n"})
-    watching: list[CIWatchingForge] = []
-
-    def watch_forge(ctx: CampaignContext) -> None:
-        watching.append(CIWatchingForge(ctx.forge))
-        ctx.forge = watching[0]
-
-    store = run(spec, tmp_path, cache_dir, on_start=watch_forge)
+    store, watching = run_watching_ci(spec, tmp_path, cache_dir)
     try:
         jobs = store.jobs(store.campaign("notes").id)  # type: ignore[union-attr]
         assert {j.freshness for j in jobs} == {"rebased"}  # all three in the one run
-        assert watching[0].pushes == 3 and watching[0].most == 1
+        assert watching.pushes == 3 and watching.most == 1
         assert any(e.kind == "ci_slot_wait" for j in jobs for e in store.events(j.id))
     finally:
         store.close()

@@ -27,12 +27,11 @@ def ci_slot(ctx: CampaignContext, *, holds_one: bool = False) -> Iterator[bool]:
     """Whether a push may go out now; the push happens inside the block, so the next
     caller counts it. `holds_one`: the pushing PR's own CI is still running (its new push
     replaces that run, so it needs no further slot)."""
-    limit = ctx.spec.ci_concurrency
-    if limit is None:
+    if ctx.spec.ci_concurrency is None:  # pushes need not queue behind one another
         yield True
         return
     with ctx.ci_slots:
-        yield ctx.store.ci_in_flight(ctx.campaign.id) - int(holds_one) < limit
+        yield ci_slot_free(ctx, holds_one=holds_one)
 
 
 def ci_slot_free(ctx: CampaignContext, *, holds_one: bool = False) -> bool:

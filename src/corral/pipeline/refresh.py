@@ -69,15 +69,15 @@ def refresh(ctx: CampaignContext, job: Job, pr: PullRequest) -> Job:
 def _regate_and_push(
     ctx: CampaignContext, job: Job, pr: PullRequest, tip: str, rebased: str
 ) -> Job:
-    from corral.pipeline.steps import _gate, _workspace, gate_reason
+    from corral.pipeline.steps import gate_reason, job_gate, job_workspace
 
     if not ci_slot_free(ctx, holds_one=in_flight(pr)):  # no gate spent on a push that waits
         note_wait(ctx, job, "refresh")
         return _mark(ctx, job, WAITING)
     moved = dataclasses.replace(job, base_sha=tip)  # the gate's base, not stored until pushed
-    workspace = _workspace(ctx, moved, at=rebased)
+    workspace = job_workspace(ctx, moved, at=rebased)
     recorder = ctx.store.job_recorder(job.id, final_gate=True)
-    result = _gate(ctx, moved, workspace, ctx.runner(workspace), recorder).check()
+    result = job_gate(ctx, moved, workspace, ctx.runner(workspace), recorder).check()
     if not result.ok:
         return redo(ctx, job, pr, tip, f"fails the gate once rebased ({gate_reason(result)})")
     root = Path(job.checkout or "")

@@ -82,7 +82,7 @@ def baseline(ctx: CampaignContext, job: Job) -> Job:
     """The verifiers on the untouched code, so the gate can excuse what was already broken."""
     from corral.verifiers import verify
 
-    workspace = _workspace(ctx, job, at=job.base_sha)
+    workspace = job_workspace(ctx, job, at=job.base_sha)
     report = verify(workspace, ctx.runner(workspace), ctx.spec.gate.verifiers)
     ctx.store.record_verifier_runs(job.id, "baseline", report.results)
     if not report.results:
@@ -109,11 +109,11 @@ def change(ctx: CampaignContext, job: Job) -> Job:
         if ci_round:
             ctx.store.update_job(job.id, ci_rounds=job.ci_rounds + 1)
         job = ctx.store.transition(job.id, JobState.CHANGING, expect=job.state)
-    workspace = _workspace(ctx, job, at=start)
+    workspace = job_workspace(ctx, job, at=start)
     runner = ctx.runner(workspace)
 
     def gate_for(recorder: Recorder) -> WatchedGate:
-        return WatchedGate(_gate(ctx, job, workspace, runner, recorder), workspace)
+        return WatchedGate(job_gate(ctx, job, workspace, runner, recorder), workspace)
 
     if ctx.spec.steps is not None and not ci_round:
         outcome, gate = run_steps(ctx, job, workspace, runner, gate_for)
@@ -153,11 +153,11 @@ _REASONS = {
 
 def commit(ctx: CampaignContext, job: Job) -> Job:
     """Nothing is committed that has not passed the gate: the same tree, or a fresh run."""
-    workspace = _workspace(ctx, job)
+    workspace = job_workspace(ctx, job)
     root = Path(job.checkout or "")
     tree = working_tree(workspace)  # the gate's own view: a monorepo's workspace only
     if tree != job.gated_tree:
-        result = _gate(
+        result = job_gate(
             ctx,
             job,
             workspace,
@@ -220,7 +220,7 @@ def push(ctx: CampaignContext, job: Job) -> Job:
         if not free:
             note_wait(ctx, job, "push")
             return job
-        _workspace(ctx, job, at=job.head_sha)
+        job_workspace(ctx, job, at=job.head_sha)
         still_mine(ctx, job)
         try:
             ctx.forge.push(Path(job.checkout or ""), job.repo, job.branch or branch_name(ctx, job))
@@ -372,7 +372,7 @@ class WatchedGate:
         return self._passed_tree if working_tree(self.root) == self._passed_tree else None
 
 
-def _gate(
+def job_gate(
     ctx: CampaignContext, job: Job, workspace: Path, runner: CommandRunner, recorder: Recorder
 ) -> Gate:
     from corral.gate.gate import StagedGate
@@ -388,7 +388,7 @@ def _gate(
     )
 
 
-def _workspace(ctx: CampaignContext, job: Job, at: str | None = None) -> Path:
+def job_workspace(ctx: CampaignContext, job: Job, at: str | None = None) -> Path:
     """The job's working folder, reset to commit `at` when given (untracked files removed,
     ignored ones such as installed dependencies kept)."""
     root = Path(job.checkout or "")
