@@ -7,15 +7,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from corral.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from corral.sandbox import Backend
 
 app = typer.Typer(
@@ -25,7 +26,23 @@ app = typer.Typer(
     "(build, lint, tests, a tamper guard, a judge) before its pull request opens. "
     "Try `corral demo`.",
 )
-err = Console(stderr=True)
+
+
+@cache
+def stderr_console() -> Console:
+    """The console on stderr, made on first use: Rich's console and markup are ~30 ms of
+    import that a command printing nothing there (`corral verify DIR`) does not need."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def __getattr__(name: str) -> Console:
+    """`err`, the stderr console, for the command modules that import it by name."""
+    if name == "err":
+        return stderr_console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 PathArg = Annotated[Path, typer.Argument(help="Repository or project folder.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -53,7 +70,9 @@ def _commands() -> None:
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
     """End the command with one line on stderr."""
-    err.print(f"[red]error:[/] {escape(message)}")
+    from rich.markup import escape
+
+    stderr_console().print(f"[red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -63,12 +82,16 @@ def finish(code: int) -> NoReturn:
 
 def backend(name: str) -> Backend:
     """The sandbox backend named by --sandbox (warning once when it isolates nothing)."""
+    from rich.markup import escape
+
     from corral.sandbox import BACKENDS, warn_local_once
 
     if name not in BACKENDS:
         fail(f"unknown sandbox {name!r}: use {' or '.join(BACKENDS)}")
     if name == "local":
-        warn_local_once(lambda text: err.print(f"[yellow]warning:[/] {escape(text)}"))
+        warn_local_once(
+            lambda text: stderr_console().print(f"[yellow]warning:[/] {escape(text)}")
+        )
     return name
 
 
@@ -112,12 +135,14 @@ def spinner(text: str) -> Iterator[Callable[[str], None]]:
     if not sys.stderr.isatty():
         yield lambda _text: None
         return
-    with err.status(text) as status:
+    with stderr_console().status(text) as status:
         yield lambda new: status.update(new)
 
 
 def run() -> None:
-    import corral.cli.commands  # noqa: F401 - registers every command on `app`
+    from corral.cli.commands import load
+
+    load(sys.argv[1] if len(sys.argv) > 1 else None)  # the command called, or all for help
 
     try:
         app()
