@@ -6,8 +6,8 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -89,9 +89,7 @@ def backend(name: str) -> Backend:
     if name not in BACKENDS:
         fail(f"unknown sandbox {name!r}: use {' or '.join(BACKENDS)}")
     if name == "local":
-        warn_local_once(
-            lambda text: stderr_console().print(f"[yellow]warning:[/] {escape(text)}")
-        )
+        warn_local_once(lambda text: stderr_console().print(f"[yellow]warning:[/] {escape(text)}"))
     return name
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from corral.cli.app import (
     CacheOpt,
@@ -81,6 +80,8 @@ def run(
     campaign at a time: a second one says who holds it and exits 2 (or waits)."""
 
     def body() -> int:
+        from rich.markup import escape
+
         from corral.cli.render import CampaignProgress, interruptible
         from corral.config import ConfigError
         from corral.engine.campaign import make_engine, run_campaign
@@ -120,18 +121,20 @@ def status(
     """Campaigns, or one campaign's outcomes per repository (exit code as for run)."""
 
     def body() -> int:
-        from corral.cli.render import campaigns_table, stdout_console
-        from corral.pipeline.job_log import plain
-        from corral.pipeline.jobs import find_campaign
-        from corral.pipeline.summary import summarize
-
         with open_store(store) as opened:
             if campaign is not None:
+                from corral.pipeline.jobs import find_campaign
+                from corral.pipeline.summary import summarize
+
                 summary = summarize(opened, find_campaign(opened, campaign))
                 return report_campaign(summary, as_json, show_all)
             if as_json:
+                from corral.pipeline.job_log import plain
+
                 print(json.dumps([plain(c) for c in opened.campaigns()], indent=2))
             else:
+                from corral.cli.render import campaigns_table, stdout_console
+
                 stdout_console().print(campaigns_table(opened))
             return ExitCode.OK
 
@@ -158,6 +161,8 @@ def retry(
         fail("say what to retry: --failed")
 
     def body() -> int:
+        from rich.markup import escape
+
         from corral.cli.render import CampaignProgress, interruptible
         from corral.engine.campaign import make_engine, resume_campaign
         from corral.pipeline.context import context_for
@@ -273,13 +278,16 @@ def schema() -> None:
 
 
 def report_campaign(summary: CampaignSummary, as_json: bool, show_all: bool = False) -> int:
-    from corral.cli.render import TABLE_ROWS, counts_line, outcome_table, stdout_console
-    from corral.states import JobState
-
     code = for_verdict(summary.verdict)
     if as_json:
         print(_json_one_job_a_line({**summary.to_json(), "exit_code": int(code)}))
         return code
+    # the tables' imports (Rich's tables, the sandbox's process list) are not JSON's to pay
+    from rich.markup import escape
+
+    from corral.cli.render import TABLE_ROWS, counts_line, outcome_table, stdout_console
+    from corral.states import JobState
+
     out = stdout_console()
     out.print(outcome_table(summary, limit=None if show_all else TABLE_ROWS))
     out.print(counts_line(summary))
@@ -306,6 +314,8 @@ def _json_one_job_a_line(data: dict[str, Any]) -> str:
 
 def _start(ctx: CampaignContext, progress: CampaignProgress) -> None:
     """Say what differs from the spec the campaign last ran with, then show the progress."""
+    from rich.markup import escape
+
     for line in ctx.changes:
         err.print(f"spec: {escape(line)}", highlight=False)
     progress.start(ctx)

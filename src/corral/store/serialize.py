@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from corral.verifiers.base import (
-    Finding,
-    FindingKind,
-    StageReport,
-    StageStatus,
-    TestCounts,
-    VerifierResult,
-    counts_json,
-)
+if TYPE_CHECKING:
+    from corral.verifiers.base import VerifierResult
+
+# The verifiers' types load when a result is converted, not with the store: through the
+# sandbox they were ~50 ms of every store-opening command's start (`corral status`).
 
 
 def result_to_json(result: VerifierResult) -> dict[str, Any]:
+    from corral.verifiers.base import counts_json
+
     return {
         "name": result.name,
         "project": result.project,
@@ -44,6 +42,15 @@ def result_to_json(result: VerifierResult) -> dict[str, Any]:
 
 
 def result_from_json(data: dict[str, Any]) -> VerifierResult:
+    from corral.verifiers.base import (
+        Finding,
+        FindingKind,
+        StageReport,
+        StageStatus,
+        TestCounts,
+        VerifierResult,
+    )
+
     tests = data.get("tests")
     return VerifierResult(
         name=data["name"],

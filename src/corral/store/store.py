@@ -15,22 +15,24 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, Select, create_engine, delete, event, func, select
+from sqlalchemy import Connection, Engine, Select, create_engine, delete, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute, sessionmaker
 from sqlalchemy.orm import Session as OrmSession
 
 from corral.forge.base import CIStatus, PullRequest
-from corral.llm.base import Usage
 from corral.states import JobState
 from corral.store import models as m
 from corral.store import records as r
 from corral.store.migrate import upgrade
 from corral.store.serialize import result_from_json, result_to_json
-from corral.verifiers.base import VerifierResult
+
+if TYPE_CHECKING:
+    from corral.llm.base import Usage
+    from corral.verifiers.base import VerifierResult
 
 R = TypeVar("R")
 Row = TypeVar("Row")
@@ -74,6 +76,13 @@ class Store:
     def _tx(self) -> Iterator[OrmSession]:
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A Core connection in one transaction, for reads of many rows: the ORM session's
+        result handling was a third of reading a campaign's 10,000 jobs."""
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
 
     def _insert(self, row: Row, record: Callable[[Row], R]) -> R:
         """The new row's record (ids and defaults filled in), written in one transaction."""
@@ -240,9 +249,9 @@ class Store:
         query = query.order_by(m.JobRow.id).offset(offset).limit(limit)
         state_at = names.index("state")
         times = [i for i, n in enumerate(names) if n in ("created_at", "updated_at")]
-        with self._tx() as s:
+        with self._read() as connection:
             jobs = []
-            for row in s.execute(query):
+            for row in connection.execute(query):
                 values = list(row)
                 values[state_at] = JobState(values[state_at])
                 for i in times:
@@ -348,6 +357,8 @@ class Store:
         return self._records(query.order_by(m.EventRow.id), _as(r.Event))
 
     def campaign_usage(self, campaign_id: int) -> Usage:
+        from corral.llm.base import Usage
+
         with self._tx() as s:
             row = s.execute(
                 select(
@@ -558,16 +569,15 @@ class Store:
     ) -> dict[int, PullRequest]:
         """Each job's latest pull request (of `job_ids` only, when given), in one query."""
         columns = m.PullRequestRow.__table__.columns
-        query = select(*columns).where(m.PullRequestRow.campaign_id == campaign_id)
+        query = select(columns.job_id, *(columns[n] for n in _PR_COLUMNS)).where(
+            m.PullRequestRow.campaign_id == campaign_id, m.PullRequestRow.job_id.is_not(None)
+        )
         if job_ids is not None:
             query = query.where(m.PullRequestRow.job_id.in_(job_ids))
         query = query.order_by(m.PullRequestRow.id)
-        with self._tx() as s:  # plain rows: the ORM's objects cost 2x for 10,000 of them
-            return {
-                row.job_id: _pull_request(row)  # type: ignore[arg-type]
-                for row in s.execute(query)
-                if row.job_id is not None
-            }
+        # plain tuples: the ORM's objects cost 2x for 10,000 of them, rows read by name 1.5x
+        with self._read() as connection:
+            return {row[0]: _pull_request_of(row[1:]) for row in connection.execute(query)}
 
     def save_eval_run(self, data: dict[str, Any]) -> r.EvalRunRecord:
         """Keep an eval run (`corral eval run`'s JSON); its summary fills the columns."""
@@ -824,6 +834,49 @@ def _pull_request(row: m.PullRequestRow) -> PullRequest:
         ci=CIStatus(row.ci_state, row.ci_summary, row.ci_sha, row.ci_url),  # type: ignore[arg-type]
         labels=tuple(row.labels or ()),
         reviewers=tuple(row.reviewers or ()),
+    )
+
+
+_PR_COLUMNS = (
+    "forge",
+    "repo",
+    "branch",
+    "base_branch",
+    "number",
+    "url",
+    "title",
+    "body",
+    "state",
+    "draft",
+    "head_sha",
+    "ci_state",
+    "ci_summary",
+    "ci_sha",
+    "ci_url",
+    "labels",
+    "reviewers",
+)
+
+
+def _pull_request_of(values: Sequence[Any]) -> PullRequest:
+    """`_pull_request` from a row of `_PR_COLUMNS`, in that order."""
+    (forge, repo, branch, base, number, url, title, body, state, draft, head_sha) = values[:11]
+    ci_state, ci_summary, ci_sha, ci_url, labels, reviewers = values[11:]
+    return PullRequest(
+        forge,
+        repo,
+        branch,
+        base,
+        number,
+        url,
+        title,
+        body,
+        state,
+        draft,
+        head_sha,
+        ci=CIStatus(ci_state, ci_summary, ci_sha, ci_url),
+        labels=tuple(labels or ()),
+        reviewers=tuple(reviewers or ()),
     )
 
 
