@@ -79,6 +79,14 @@ def test_status_as_json_loads_no_table_rendering() -> None:
     assert "rich.table" not in loaded
 
 
+def test_status_as_a_table_loads_no_sandbox() -> None:
+    done, loaded = loaded_after(call("status", "--store", ":memory:"))
+
+    assert "campaigns" in done.stdout and "EXIT 0" in done.stdout, done.stdout + done.stderr
+    assert "corral.cli.render" in loaded
+    assert "corral.sandbox" not in loaded  # kill_running loads with a run's Ctrl-C handler
+
+
 def _registered() -> dict[str, set[str]]:
     """Top-level command or group name -> the modules whose functions it runs."""
     from typer.main import get_command_name

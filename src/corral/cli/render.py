@@ -21,7 +21,6 @@ from rich.table import Table
 
 from corral.cli.app import err
 from corral.pipeline.summary import PR_NOTES, CampaignSummary, JobLine, pr_flag_counts, pr_notes
-from corral.sandbox.local import kill_running
 from corral.states import TERMINAL, JobState, Outcome
 from corral.store import Store
 from corral.store.records import Event, Job
@@ -280,6 +279,9 @@ def interruptible(resume_hint: str) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    # imported here, not at Ctrl-C: the tables `corral status` prints need no sandbox
+    from corral.sandbox.local import kill_running
+
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         yield

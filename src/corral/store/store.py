@@ -251,7 +251,7 @@ class Store:
         times = [i for i, n in enumerate(names) if n in ("created_at", "updated_at")]
         with self._read() as connection:
             jobs = []
-            for row in connection.execute(query):
+            for row in connection.execute(query).all():
                 values = list(row)
                 values[state_at] = JobState(values[state_at])
                 for i in times:
@@ -577,7 +577,7 @@ class Store:
         query = query.order_by(m.PullRequestRow.id)
         # plain tuples: the ORM's objects cost 2x for 10,000 of them, rows read by name 1.5x
         with self._read() as connection:
-            return {row[0]: _pull_request_of(row[1:]) for row in connection.execute(query)}
+            return {row[0]: _pull_request_of(row[1:]) for row in connection.execute(query).all()}
 
     def save_eval_run(self, data: dict[str, Any]) -> r.EvalRunRecord:
         """Keep an eval run (`corral eval run`'s JSON); its summary fills the columns."""
