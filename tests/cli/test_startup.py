@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from corral.cli import commands
 
@@ -70,8 +71,8 @@ def test_help_and_unknown_names_load_every_command() -> None:
         assert {f"corral.cli.{module}" for module in commands.MODULES} <= loaded, argv
 
 
-def test_status_as_json_loads_no_table_rendering() -> None:
-    done, loaded = loaded_after(call("status", "--store", ":memory:", "--json"))
+def test_status_as_json_loads_no_table_rendering(tmp_path: Path) -> None:
+    done, loaded = loaded_after(call("status", "--store", str(tmp_path / "c.db"), "--json"))
 
     assert "EXIT 0" in done.stdout, done.stdout + done.stderr
     assert "corral.cli.render" not in loaded
@@ -79,8 +80,8 @@ def test_status_as_json_loads_no_table_rendering() -> None:
     assert "rich.table" not in loaded
 
 
-def test_status_as_a_table_loads_no_sandbox() -> None:
-    done, loaded = loaded_after(call("status", "--store", ":memory:"))
+def test_status_as_a_table_loads_no_sandbox(tmp_path: Path) -> None:
+    done, loaded = loaded_after(call("status", "--store", str(tmp_path / "c.db")))
 
     assert "campaigns" in done.stdout and "EXIT 0" in done.stdout, done.stdout + done.stderr
     assert "corral.cli.render" in loaded
