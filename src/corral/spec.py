@@ -39,7 +39,9 @@ AgentKind = Literal["builtin", "claude-code"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    # defer_build: each model's validator is built on first use, not at import; commands
+    # that import the spec's types without reading a spec (approve, pause) skip the cost
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, defer_build=True)
 
 
 class AgentSpec(_Strict):
@@ -212,7 +214,9 @@ class SessionBudgets(_Strict):
     """Limits on one agent session (or change command): the campaign spec's job budget is
     these plus its CI rounds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, defer_build=True
+    )
 
     max_turns: int = Field(default=50, gt=0)
     max_tokens: int = Field(default=2_000_000, gt=0)
@@ -226,7 +230,9 @@ class SessionBudgets(_Strict):
 class JobBudget(SessionBudgets):
     """Limits on one repository's work: its agent sessions' and its CI rounds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, defer_build=True
+    )
 
     max_ci_rounds: int = Field(default=2, ge=0)
     """How many times a failing CI is fed back to the agent before the PR is left as failed."""
