@@ -200,10 +200,11 @@ class MountPlan:
             for m in self.mounts
             if m.kind in ("ro-bind", "bind") and _has_host_submounts(m.source or m.path)
         ]
+        paths = [str(o.path) for o in self.mounts]
         return frozenset(
             m
             for m in candidates
-            if not any(o is not m and o.path.is_relative_to(m.path) for o in self.mounts)
+            if sum(p == str(m.path) or p.startswith(f"{m.path}/") for p in paths) == 1
         )
 
 
@@ -595,26 +596,26 @@ def _scrub(root: Path, names: Sequence[str]) -> None:
 
 def _make_mount_point(root: Path, rel: Path, is_dir: bool) -> bool:
     """Create root/rel (a folder or an empty file) with no symlink on the way."""
-    current = root
+    current = str(root)  # str, not Path: this runs for ~20 paths before every command
     parts = rel.parts
     for index, part in enumerate(parts):
-        current = current / part
+        current = f"{current}/{part}"
         last = index == len(parts) - 1
         want_dir = is_dir or not last
         try:
-            st = current.lstat()
+            st: os.stat_result | None = os.lstat(current)
         except FileNotFoundError:
             st = None
         if st is not None and (stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode) != want_dir):
             if stat.S_ISDIR(st.st_mode):
                 shutil.rmtree(current, ignore_errors=True)
             else:
-                current.unlink()
+                os.unlink(current)
             st = None
         if st is None:
             try:
                 if want_dir:
-                    current.mkdir()
+                    os.mkdir(current)
                 else:
                     os.close(os.open(current, os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
             except OSError:
