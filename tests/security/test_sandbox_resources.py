@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,26 @@ def test_cgroups_left_by_a_killed_corral_are_removed_at_the_next_start(
     assert (left & command_groups() == set()) is cleaned
     if not cleaned:
         cgroup.remove_leftovers(cgroup.find_cgroups())  # type: ignore[arg-type]
+
+
+def test_a_corral_in_another_pid_namespace_keeps_its_cgroups(tmp_path: Path) -> None:
+    """Its pid means nothing here (gone here, running there): removing its group would kill
+    its running command. A group of this namespace with the same dead pid is removed."""
+    roots = cgroup.find_cgroups()
+    assert roots is not None, "this test needs cgroups"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    ours = f"{gone.pid}-{cgroup._pid_namespace()}-{uuid.uuid4().hex[:12]}"
+    theirs = f"{gone.pid}-1-{uuid.uuid4().hex[:12]}"
+    roots_ = (roots.memory, roots.pids)
+    made = [root / "corral" / name for root in roots_ for name in (ours, theirs)]
+    for path in made:
+        path.mkdir()
+    try:
+        cgroup.remove_leftovers(roots)
+        assert theirs in command_groups()
+        assert ours not in command_groups()
+    finally:
+        for path in made:
+            with contextlib.suppress(FileNotFoundError):
+                path.rmdir()
