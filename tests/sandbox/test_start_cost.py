@@ -50,6 +50,13 @@ def test_a_folder_with_a_mount_below_it_keeps_its_place() -> None:
     assert argv.index("/sys") < argv.index(str(inner)) < argv.index("--proc")
 
 
+def test_the_root_folder_bound_whole_comes_before_what_is_mounted_in_it() -> None:
+    """`/` has every host mount below it, and every other mount is inside it."""
+    plan = MountPlan((Mount(Path("/tmp"), "tmpfs"), Mount(Path("/"), "ro-bind")))
+    argv = bwrap_command("bwrap", plan, Path("/"))
+    assert argv.index("--ro-bind") < argv.index("--tmpfs") < argv.index("--proc")
+
+
 def test_sys_stays_read_only_and_shows_the_cgroups(runner: BwrapRunner) -> None:
     result = runner.run(
         ["sh", "-c", "ls /sys/fs/cgroup >/dev/null && ! touch /sys/fs/cgroup/x 2>/dev/null"],

@@ -26,7 +26,7 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -201,11 +201,7 @@ class MountPlan:
             if m.kind in ("ro-bind", "bind") and _has_host_submounts(m.source or m.path)
         ]
         paths = [str(o.path) for o in self.mounts]
-        return frozenset(
-            m
-            for m in candidates
-            if sum(p == str(m.path) or p.startswith(f"{m.path}/") for p in paths) == 1
-        )
+        return frozenset(m for m in candidates if sum(map(_below(m.path), paths)) == 1)
 
 
 class BwrapRunner:
@@ -510,6 +506,12 @@ def _system_mounts() -> tuple[Mount, ...]:
     if not any(resolv.is_relative_to(f"/{d}") for d in SYSTEM_DIRS) and resolv.is_file():
         mounts.append(Mount(resolv, "ro-bind"))
     return tuple(mounts)
+
+
+def _below(folder: Path) -> Callable[[str], bool]:
+    """Whether a path (a str) is `folder` or inside it; `/` holds every path."""
+    prefix = str(folder).rstrip("/") + "/"
+    return lambda path: path == str(folder) or path.startswith(prefix)
 
 
 @functools.cache
