@@ -3,11 +3,13 @@ cgroups left behind when corral itself is killed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -58,16 +60,30 @@ def command_groups() -> set[str]:
     return {p.name for p in (roots.memory / "corral").iterdir() if p.is_dir()}
 
 
+def running_groups(pid: int) -> set[str]:
+    """The cgroups of process `pid` with a process in them: its command's, not its start-up
+    probe (made and removed at once) nor another test's (other workers, other corrals on the
+    host make and remove theirs beside this one)."""
+    roots = cgroup.find_cgroups()
+    assert roots is not None, "this test needs cgroups"
+    found = set()
+    for name in command_groups():
+        if name.startswith(f"{pid}-"):
+            with contextlib.suppress(FileNotFoundError):
+                if (roots.memory / "corral" / name / "cgroup.procs").read_text().strip():
+                    found.add(name)
+    return found
+
+
 @pytest.mark.parametrize("cleaned", [True, False], ids=["cleaned", "cleanup-removed"])
 def test_cgroups_left_by_a_killed_corral_are_removed_at_the_next_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cleaned: bool
 ) -> None:
-    before = command_groups()
     corral = subprocess.Popen([sys.executable, "-c", KILLED_MID_COMMAND, str(tmp_path)])
     deadline = time.monotonic() + 60
-    while not (command_groups() - before) and time.monotonic() < deadline:
+    while not running_groups(corral.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = {g for g in command_groups() - before if g.startswith(f"{corral.pid}-")}
+    left = running_groups(corral.pid)
     assert left, "the command's cgroup never appeared"
     os.kill(corral.pid, signal.SIGKILL)
     corral.wait()
@@ -80,3 +96,26 @@ def test_cgroups_left_by_a_killed_corral_are_removed_at_the_next_start(
     assert (left & command_groups() == set()) is cleaned
     if not cleaned:
         cgroup.remove_leftovers(cgroup.find_cgroups())  # type: ignore[arg-type]
+
+
+def test_a_corral_in_another_pid_namespace_keeps_its_cgroups(tmp_path: Path) -> None:
+    """Its pid means nothing here (gone here, running there): removing its group would kill
+    its running command. A group of this namespace with the same dead pid is removed."""
+    roots = cgroup.find_cgroups()
+    assert roots is not None, "this test needs cgroups"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    ours = f"{gone.pid}-{cgroup._pid_namespace()}-{uuid.uuid4().hex[:12]}"
+    theirs = f"{gone.pid}-1-{uuid.uuid4().hex[:12]}"
+    roots_ = (roots.memory, roots.pids)
+    made = [root / "corral" / name for root in roots_ for name in (ours, theirs)]
+    for path in made:
+        path.mkdir()
+    try:
+        cgroup.remove_leftovers(roots)
+        assert theirs in command_groups()
+        assert ours not in command_groups()
+    finally:
+        for path in made:
+            with contextlib.suppress(FileNotFoundError):
+                path.rmdir()

@@ -26,7 +26,7 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -111,8 +111,11 @@ MASK_CONTENT = {"settings.xml": "<settings/>\n"}
 """Empty files, except where the tool refuses an empty one."""
 TOOLCHAIN_VARS = ecosystems.toolchain_dirs()
 """Folders a toolchain is found through, bound read-only when the system folders miss them."""
-JOIN_CGROUPS = 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"'
-"""Moves the shell into both cgroups, then becomes bwrap, so nothing escapes the limits."""
+JOIN_CGROUPS = 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && '
+"""Moves the shell into both cgroups before it becomes bwrap, so nothing escapes the limits."""
+CONFINE_EXEC = 'exec "$@"'
+"""The shell's last step: rlimits are set with its `ulimit` builtin before this (no `prlimit`
+process: one exec fewer per command)."""
 FIX_HINT = (
     "Install bubblewrap (`apt-get install bubblewrap`), allow unprivileged user namespaces "
     "(`sysctl -w kernel.unprivileged_userns_clone=1`, or "
@@ -175,8 +178,30 @@ class MountPlan:
         return deepest.kind in ("ro-bind", "bind") and deepest.source in (None, deepest.path)
 
     def args(self) -> list[str]:
-        ordered = sorted(self.mounts, key=lambda m: (len(m.path.parts), m.kind != "tmpfs"))
+        """The mounts' arguments, parents first, except those `late_args()` gives."""
+        return self._args(late=False)
+
+    def late_args(self) -> list[str]:
+        """Binds of host folders with mounts of their own below them (/sys and its cgroup
+        hierarchies) that nothing else is mounted in: bwrap reads the whole mount table for
+        every bind, so those extra entries cost the least when they come after every other
+        bind (after /dev's too). The order of the rest is unchanged."""
+        return self._args(late=True)
+
+    def _args(self, *, late: bool) -> list[str]:
+        chosen = [m for m in self.mounts if (m in self._late) == late]
+        ordered = sorted(chosen, key=lambda m: (len(m.path.parts), m.kind != "tmpfs"))
         return [arg for mount in ordered for arg in mount.args()]
+
+    @functools.cached_property
+    def _late(self) -> frozenset[Mount]:
+        candidates = [
+            m
+            for m in self.mounts
+            if m.kind in ("ro-bind", "bind") and _has_host_submounts(m.source or m.path)
+        ]
+        paths = [str(o.path) for o in self.mounts]
+        return frozenset(m for m in candidates if sum(map(_below(m.path), paths)) == 1)
 
 
 class BwrapRunner:
@@ -280,17 +305,18 @@ class BwrapRunner:
         return bwrap_command(self._bwrap, plan, cwd)
 
     def mount_plan(self, env: Mapping[str, str], proxy: EgressProxy | None = None) -> MountPlan:
-        _scrub(self.cache_dir, CACHE_SCRUBBED)
+        cache_dir, home = self.cache_dir, self.home  # each reads the checkout's git metadata
+        _scrub(cache_dir, CACHE_SCRUBBED)
         read_only = CORRAL_CACHE_DIRS + (INSTALLED_CACHE_DIRS if proxy is None else ())
         masks = _prepare_masks(
-            self._private, self.cache_dir, CACHE_CONFIG_FILES, CACHE_CONFIG_DIRS + read_only
+            self._private, cache_dir, CACHE_CONFIG_FILES, CACHE_CONFIG_DIRS + read_only
         )
-        masks += _prepare_masks(self._private, self.home, HOME_CONFIG_FILES, HOME_CONFIG_DIRS)
+        masks += _prepare_masks(self._private, home, HOME_CONFIG_FILES, HOME_CONFIG_DIRS)
         base = MountPlan(
             (
                 *_system_mounts(),
                 *(Mount(Path(d), "tmpfs") for d in HIDDEN_DIRS),
-                *(Mount(p, "bind") for p in (self._workspace, self.cache_dir, self.home)),
+                *(Mount(p, "bind") for p in (self._workspace, cache_dir, home)),
                 *_git_metadata_mounts(self._workspace),
                 *masks,
                 *self._identity_mounts(),
@@ -346,6 +372,7 @@ def bwrap_command(bwrap: str, plan: MountPlan, cwd: Path) -> list[str]:
         "/proc",
         "--dev",
         "/dev",
+        *plan.late_args(),
         "--remount-ro",
         "/",
         "--chdir",
@@ -359,14 +386,23 @@ def with_toolchains(
     """`base` plus the toolchain folders of `env` it misses, read-only; never `/`, the host's
     home itself, or a folder holding one of `keep_out` (workspaces, cache roots)."""
     never = (Path("/"), *(Path(h) for h in _host_home(host_env)), *keep_out)
+    return MountPlan(base.mounts + _toolchain_mounts(base, tuple(_toolchain_paths(env)), never))
+
+
+@functools.lru_cache(maxsize=256)
+def _toolchain_mounts(
+    base: MountPlan, paths: tuple[Path, ...], never: tuple[Path, ...]
+) -> tuple[Mount, ...]:
+    """What `with_toolchains` adds: a function of its arguments only (the folders that exist
+    are looked up on every call), so a job's commands compute it once."""
     bound: list[Mount] = []
-    for path in sorted({p for p in _toolchain_paths(env) if not base.visible(p)}):
+    for path in sorted({p for p in paths if not base.visible(p)}):
         if any(path.is_relative_to(m.path) for m in bound):  # parents sort first
             continue
         if any(n.is_relative_to(path) for n in never):
             continue
         bound.append(Mount(path, "ro-bind"))
-    return MountPlan(base.mounts + tuple(bound))
+    return tuple(bound)
 
 
 def identity_mounts(private: Path, home: Path) -> list[Mount]:
@@ -472,6 +508,34 @@ def _system_mounts() -> tuple[Mount, ...]:
     return tuple(mounts)
 
 
+def _below(folder: Path) -> Callable[[str], bool]:
+    """Whether a path (a str) is `folder` or inside it; `/` holds every path."""
+    prefix = str(folder).rstrip("/") + "/"
+    return lambda path: path == str(folder) or path.startswith(prefix)
+
+
+@functools.cache
+def _host_mount_points() -> frozenset[Path]:
+    """Where the host has mounts (read once per process: a later mount below a bound folder
+    only costs time, since bwrap binds recursively either way)."""
+    points = set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            fields = line.split(" ")
+            if len(fields) > 4:
+                points.add(Path(re.sub(r"\\([0-7]{3})", _octal, fields[4])))
+    return frozenset(points)
+
+
+def _octal(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 8))
+
+
+@functools.lru_cache(maxsize=4096)
+def _has_host_submounts(path: Path) -> bool:
+    return any(p != path and p.is_relative_to(path) for p in _host_mount_points())
+
+
 def _private_dir(home_root: Path) -> Path:
     """corral's own files for the sandbox (stand-ins for masked files): beside the homes,
     outside every folder a command can write."""
@@ -534,26 +598,26 @@ def _scrub(root: Path, names: Sequence[str]) -> None:
 
 def _make_mount_point(root: Path, rel: Path, is_dir: bool) -> bool:
     """Create root/rel (a folder or an empty file) with no symlink on the way."""
-    current = root
+    current = str(root)  # str, not Path: this runs for ~20 paths before every command
     parts = rel.parts
     for index, part in enumerate(parts):
-        current = current / part
+        current = f"{current}/{part}"
         last = index == len(parts) - 1
         want_dir = is_dir or not last
         try:
-            st = current.lstat()
+            st: os.stat_result | None = os.lstat(current)
         except FileNotFoundError:
             st = None
         if st is not None and (stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode) != want_dir):
             if stat.S_ISDIR(st.st_mode):
                 shutil.rmtree(current, ignore_errors=True)
             else:
-                current.unlink()
+                os.unlink(current)
             st = None
         if st is None:
             try:
                 if want_dir:
-                    current.mkdir()
+                    os.mkdir(current)
                 else:
                     os.close(os.open(current, os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
             except OSError:
@@ -562,14 +626,20 @@ def _make_mount_point(root: Path, rel: Path, is_dir: bool) -> bool:
 
 
 def _confine(group: CommandCgroup | None, limits: Limits) -> list[str]:
-    """The command prefix that applies the limits to bwrap and all it starts."""
-    prefix = ["/bin/sh", "-c", JOIN_CGROUPS, "sh", *map(str, group.procs_files)] if group else []
-    rlimits = []
+    """The command prefix that applies the limits to bwrap and all it starts: one `/bin/sh`
+    that joins the cgroups and sets the rlimits with its builtins, then execs bwrap.
+
+    POSIX `ulimit -f` counts 512-byte blocks (dash, busybox, bash as sh), `-d` KiB; without
+    -H/-S both the soft and the hard limit are set, as `prlimit` did."""
+    steps = [JOIN_CGROUPS] if group else []
+    files: list[str] = [*map(str, group.procs_files)] if group else []
     if group is None and limits.memory_mb is not None:
-        rlimits.append(f"--data={limits.memory_mb * 1024 * 1024}")
+        steps.append(f"ulimit -d {limits.memory_mb * 1024} && ")
     if limits.max_file_mb is not None:
-        rlimits.append(f"--fsize={limits.max_file_mb * 1024 * 1024}")
-    return [*prefix, *(["prlimit", *rlimits, "--"] if rlimits else [])]
+        steps.append(f"ulimit -f {limits.max_file_mb * 2048} && ")
+    if not steps:
+        return []
+    return ["/bin/sh", "-c", "".join(steps) + CONFINE_EXEC, "sh", *files]
 
 
 def _proxy_mounts(proxy: EgressProxy) -> list[Mount]:

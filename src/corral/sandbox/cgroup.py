@@ -37,7 +37,7 @@ class CgroupRoots:
     pids: Path
 
     def create(self, memory_mb: int | None, max_processes: int | None) -> CommandCgroup:
-        name = f"corral/{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        name = f"corral/{os.getpid()}-{_pid_namespace()}-{uuid.uuid4().hex[:12]}"
         memory, pids = self.memory / name, self.pids / name
         memory.mkdir(parents=True)
         pids.mkdir(parents=True)
@@ -168,10 +168,17 @@ def _leftover_names(roots: CgroupRoots) -> set[str]:
 
 
 def _owner_alive(name: str) -> bool:
-    """Whether the corral process that made cgroup `<pid>-<id>` still runs."""
-    pid, _, _ = name.partition("-")
+    """Whether the corral process that made cgroup `<pid>-<pid namespace>-<id>` still runs.
+
+    A group made in another PID namespace (a corral in another container that shares this
+    cgroup hierarchy) counts as alive: its pid means nothing here, and removing it would kill
+    that corral's running command. Its own namespace's corrals sweep it."""
+    pid, _, rest = name.partition("-")
     if not pid.isdigit():
         return False
+    namespace, _, _ = rest.partition("-")
+    if rest.count("-") == 1 and namespace != _pid_namespace():
+        return True
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -179,6 +186,15 @@ def _owner_alive(name: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@functools.cache
+def _pid_namespace() -> str:
+    """This process's PID namespace, as the inode number of /proc/self/ns/pid."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "0"
 
 
 def _own_v1_cgroup(controller: str) -> Path:

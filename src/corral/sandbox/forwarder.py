@@ -10,48 +10,59 @@ command; when the command exits, bubblewrap ends the PID namespace and the forwa
 Standard library only, run with `-S -I`: nothing from the repository or the environment loads.
 """
 
-import contextlib
+import _socket  # the C modules: `socket`, `threading` and `contextlib` double the start-up
+import _thread
 import os
-import socket
 import sys
-import threading
+
+Socket = _socket.socket
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: Socket, sink: Socket) -> None:
     try:
         while chunk := source.recv(65536):
             sink.sendall(chunk)
     except OSError:
         pass
     finally:
-        for sock, how in ((sink, socket.SHUT_WR), (source, socket.SHUT_RD)):
-            with contextlib.suppress(OSError):
+        for sock, how in ((sink, _socket.SHUT_WR), (source, _socket.SHUT_RD)):
+            try:  # noqa: SIM105 (contextlib costs start-up time)
                 sock.shutdown(how)
+            except OSError:
+                pass
 
 
-def _carry(client: socket.socket, path: str) -> None:
-    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def _pump_then_release(source: Socket, sink: Socket, done: "_thread.LockType") -> None:
+    try:
+        _pump(source, sink)
+    finally:
+        done.release()
+
+
+def _carry(client: Socket, path: str) -> None:
+    upstream = Socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         upstream.connect(path)
     except OSError:
         client.close()
         upstream.close()
         return
-    back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
-    back.start()
+    back = _thread.allocate_lock()
+    back.acquire()
+    _thread.start_new_thread(_pump_then_release, (upstream, client, back))
     _pump(client, upstream)
-    back.join()
+    back.acquire()  # the other direction is done too
     client.close()
     upstream.close()
 
 
-def _serve(server: socket.socket, path: str) -> None:
+def _serve(server: Socket, path: str) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):  # hold none of the command's pipes open
         os.dup2(devnull, fd)
     while True:
-        client, _ = server.accept()
-        threading.Thread(target=_carry, args=(client, path), daemon=True).start()
+        fd, _ = server._accept()  # type: ignore[attr-defined]  # _socket's accept
+        _thread.start_new_thread(_carry, (Socket(fileno=fd), path))
 
 
 def main() -> None:
@@ -63,8 +74,8 @@ def main() -> None:
     servers = []
     for pair in pairs:
         port, _, path = pair.partition("=")
-        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server = Socket(_socket.AF_INET, _socket.SOCK_STREAM)
+        server.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
         server.bind(("127.0.0.1", int(port)))
         server.listen(128)
         servers.append((server, path))

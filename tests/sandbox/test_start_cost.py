@@ -1,0 +1,102 @@
+"""What the sandbox's start does less of (bench/sandbox_overhead.py has the times), and that
+each shortcut still gives every command what it gave before."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from corral.sandbox import BwrapRunner
+from corral.sandbox.base import Limits
+from corral.sandbox.bwrap import Mount, MountPlan, _confine, bwrap_command
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> BwrapRunner:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    return BwrapRunner(workspace, tmp_path / "cache", home_root=tmp_path / "homes")
+
+
+def binds(argv: list[str]) -> list[str]:
+    """The destinations of the bind mounts in bwrap's arguments, in order, and "/dev"."""
+    found = []
+    for index, arg in enumerate(argv):
+        if arg in ("--bind", "--ro-bind"):
+            found.append(argv[index + 2])
+        elif arg == "--dev":
+            found.append(argv[index + 1])
+    return found
+
+
+def test_sys_is_bound_after_every_other_bind(runner: BwrapRunner) -> None:
+    """bwrap rereads the whole mount table for each bind: /sys brings its cgroup hierarchies
+    into that table, so it comes last, after /dev's binds too."""
+    plan = runner.mount_plan(dict(os.environ))
+    order = binds(bwrap_command("bwrap", plan, runner.workspace))
+    assert order[-1] == "/sys"
+    assert order.count("/sys") == 1 and "/dev" in order
+
+
+def test_a_folder_with_a_mount_below_it_keeps_its_place() -> None:
+    """Parents are mounted before children: /sys is not moved after a mount inside it."""
+    inner = Path("/sys/fs/cgroup/corral-test")
+    plan = MountPlan(
+        (Mount(Path("/usr"), "ro-bind"), Mount(Path("/sys"), "ro-bind"), Mount(inner, "tmpfs"))
+    )
+    argv = bwrap_command("bwrap", plan, Path("/"))
+    assert argv.index("/sys") < argv.index(str(inner)) < argv.index("--proc")
+
+
+def test_the_root_folder_bound_whole_comes_before_what_is_mounted_in_it() -> None:
+    """`/` has every host mount below it, and every other mount is inside it."""
+    plan = MountPlan((Mount(Path("/tmp"), "tmpfs"), Mount(Path("/"), "ro-bind")))
+    argv = bwrap_command("bwrap", plan, Path("/"))
+    assert argv.index("--ro-bind") < argv.index("--tmpfs") < argv.index("--proc")
+
+
+def test_sys_stays_read_only_and_shows_the_cgroups(runner: BwrapRunner) -> None:
+    result = runner.run(
+        ["sh", "-c", "ls /sys/fs/cgroup >/dev/null && ! touch /sys/fs/cgroup/x 2>/dev/null"],
+        cwd=runner.workspace,
+    )
+    assert result.ok, result.output
+
+
+@pytest.mark.parametrize("use_cgroups", [True, False], ids=["cgroup", "rlimit"])
+def test_the_rlimits_are_the_limits_asked_for(tmp_path: Path, use_cgroups: bool) -> None:
+    """Set by the shell that joins the cgroups (`ulimit`), no longer by a `prlimit` process:
+    RLIMIT_FSIZE in 512-byte blocks, RLIMIT_DATA in KiB only without cgroups, soft and hard."""
+    runner = BwrapRunner(
+        tmp_path, tmp_path / "cache", home_root=tmp_path / "homes", use_cgroups=use_cgroups
+    )
+    script = "ulimit -f; ulimit -H -f; ulimit -d; ulimit -H -d"
+    limits = Limits(memory_mb=512, max_file_mb=10)
+    result = runner.run(["sh", "-c", script], cwd=tmp_path, limits=limits)
+    data = "unlimited" if use_cgroups else str(512 * 1024)
+    assert result.stdout.split() == [str(10 * 2048)] * 2 + [data] * 2, result.output
+
+
+def test_a_command_without_limits_starts_bwrap_directly() -> None:
+    assert _confine(None, Limits(memory_mb=None, max_file_mb=None)) == []
+
+
+def test_a_toolchain_folder_made_after_a_command_is_bound_at_the_next(tmp_path: Path) -> None:
+    """The toolchain binds are computed once per set of existing folders: one that appears
+    later (a toolchain installed between two commands) is seen by the next command."""
+    tools = tmp_path / "tools"  # below the host's /tmp, which the sandbox hides
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    env = {**os.environ, "PATH": f"{tools}:{os.environ['PATH']}"}
+    runner = BwrapRunner(workspace, tmp_path / "cache", home_root=tmp_path / "h", base_env=env)
+    first = runner.run(["sh", "-c", "command -v tool || echo none"], cwd=workspace)
+    tools.mkdir()
+    (tools / "tool").write_text("#!/bin/sh\necho installed\n")
+    (tools / "tool").chmod(0o755)
+
+    second = runner.run(["tool"], cwd=workspace)
+
+    assert first.stdout == "none\n", first.output
+    assert second.stdout == "installed\n", second.output
