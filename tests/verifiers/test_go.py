@@ -421,7 +421,9 @@ def test_vet_and_gofmt_ci_does_not_run_are_absent_stages_not_gaps(
 
 
 _CI_BUILDS = {
-    ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: go build ./... && go test ./...\n"
+    ".github/workflows/ci.yml": (
+        "jobs:\n  t:\n    steps:\n      - run: go build ./... && go test ./...\n"
+    )
 }
 _MAIN_BROKEN = {"cmd/total/main.go": "package main\n\nfunc main() {\n\tunused := 1\n}\n"}
 
