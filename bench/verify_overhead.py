@@ -2,10 +2,12 @@
 
 For each ecosystem sample (corral.testing.samples): prepare once (warm caches), then time
 `corral verify --no-prepare` against the sample's RAW_COMMANDS run directly, the median of
---runs runs each (goal: ratio <= 1.10). On the failing variants, compare the size of the
-message an agent sees with the raw output of those commands (goal: <= 5%).
+--runs runs each, alternating (goal: ratio <= 1.10). RAW_COMMANDS are the checks corral
+runs on the sample (it has no CI configuration: corral's conventions), run by hand. On the
+failing variants, compare the size of the message an agent sees with the raw output of those
+commands (goal: <= 5%).
 
-    .venv/bin/python bench/verify_overhead.py [--runs 3] [--only go,python]
+    .venv/bin/python bench/verify_overhead.py [--runs 3] [--only go,python] [--compare CORRAL]
 """
 
 from __future__ import annotations
@@ -57,11 +59,11 @@ def _expand(arg: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), m.group(0)), arg)
 
 
-def run_corral(repo: Path, cache_dir: Path) -> float:
+def run_corral(repo: Path, cache_dir: Path, corral: str = CORRAL) -> float:
     started = time.monotonic()
     subprocess.run(
         [
-            CORRAL,
+            corral,
             "verify",
             str(repo),
             "--no-prepare",
@@ -76,19 +78,28 @@ def run_corral(repo: Path, cache_dir: Path) -> float:
     return time.monotonic() - started
 
 
-def measure(eco: str, workdir: Path, cache_dir: Path, runs: int) -> None:
+def measure(eco: str, workdir: Path, cache_dir: Path, runs: int, compare: str | None) -> None:
     module = sample(eco)
     env = raw_env(cache_dir)
     repo = write_repo(workdir / eco / "clean", module.clean())
     verify(repo, LocalRunner(cache_dir))  # prepare: warm caches and installed dependencies
     run_raw(module.RAW_COMMANDS, repo, env)  # warm the raw path's build outputs too
-    corral_times = [run_corral(repo, cache_dir) for _ in range(runs)]
-    raw_times = [run_raw(module.RAW_COMMANDS, repo, env)[0] for _ in range(runs)]
-    ratio = statistics.median(corral_times) / statistics.median(raw_times)
-    print(
+    corral_times, raw_times, other_times = [], [], []
+    for _ in range(runs):  # alternating: the machine's load changes under a long run
+        corral_times.append(run_corral(repo, cache_dir))
+        raw_times.append(run_raw(module.RAW_COMMANDS, repo, env)[0])
+        if compare is not None:
+            other_times.append(run_corral(repo, cache_dir, compare))
+    raw = statistics.median(raw_times)
+    ratio = statistics.median(corral_times) / raw
+    line = (
         f"{eco:8} time  corral {statistics.median(corral_times):6.2f}s  raw "
-        f"{statistics.median(raw_times):6.2f}s  ratio {ratio:.2f}"
+        f"{raw:6.2f}s  ratio {ratio:.2f}"
     )
+    if other_times:
+        other = statistics.median(other_times)
+        line += f"  (--compare {other:6.2f}s, ratio {other / raw:.2f})"
+    print(f"{line}  load {os.getloadavg()[0]:.1f}", flush=True)
     for variant in VARIANTS:
         bad = write_repo(workdir / eco / variant, getattr(module, variant)())
         report = verify(bad, LocalRunner(cache_dir))
@@ -107,10 +118,14 @@ def main() -> None:
     parser.add_argument(
         "--cache-dir", type=Path, default=Path.home() / ".cache" / "corral" / "bench-caches"
     )
+    parser.add_argument(
+        "--compare",
+        help="another corral executable (e.g. a wrapper running main's code) timed in turn",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as tmp:
         for eco in args.only.split(","):
-            measure(eco, Path(tmp), args.cache_dir, args.runs)
+            measure(eco, Path(tmp), args.cache_dir, args.runs, args.compare)
 
 
 if __name__ == "__main__":
