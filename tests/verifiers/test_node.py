@@ -396,6 +396,29 @@ def test_compile_error_from_tsc_fallback(
     assert result.stages["test"].status == StageStatus.RAN
 
 
+def test_tsc_keeps_its_build_info_in_the_cache_and_still_reports_unchanged_errors(
+    make_repo: MakeRepo, prepared: tuple[Path, VerifyReport], local_runner: LocalRunner
+) -> None:
+    """tsc --incremental: the second check of an unchanged error reports it again (from the
+    build info), an edit that fixes it passes, one that breaks it again fails; the build
+    info lives in the cache, keyed by the checkout folder, never in the checkout."""
+    root = variant(make_repo, prepared, sample.compile_error())
+
+    def compile_findings() -> list[tuple[str | None, int | None]]:
+        [result] = verify(root, local_runner, ONLY_NODE, prepare=False).results
+        return [(f.file, f.line) for f in result.findings if f.kind == FindingKind.COMPILE]
+
+    assert compile_findings() == [("src/math.js", 19)]
+    info = list((local_runner.cache_dir / "tsc-build-info").glob("*.tsbuildinfo"))
+    assert any(str(root.resolve()) in p.read_text() or "math.js" in p.read_text() for p in info)
+    assert compile_findings() == [("src/math.js", 19)]
+    write_files(root, {"src/math.js": sample.clean()["src/math.js"]})
+    assert compile_findings() == []
+    write_files(root, {"src/math.js": sample.compile_error()["src/math.js"]})
+    assert compile_findings() == [("src/math.js", 19)]
+    assert not list(root.rglob("*.tsbuildinfo"))
+
+
 def test_failing_test_points_at_the_assertion(
     make_repo: MakeRepo, prepared: tuple[Path, VerifyReport], local_runner: LocalRunner
 ) -> None:
