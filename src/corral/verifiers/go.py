@@ -1,4 +1,6 @@
-"""Go modules: gofmt, go build, go vet and go test, read from their structured output.
+"""Go modules: gofmt, go vet and go test (and go build where CI runs it), read from their
+structured output. `go test` compiles every package, those without tests too, so compile
+errors come from its build events; a separate `go build` only adds the link of main packages.
 
 Each `go.mod` is its own project (`nested`). `prepare` downloads the module graph into
 GOMODCACHE; `check` then runs with GOPROXY=off, so a module missing from the cache is an
