@@ -15,11 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from corral.sandbox.local import LocalRunner
@@ -84,21 +86,24 @@ def measure(eco: str, workdir: Path, cache_dir: Path, runs: int, compare: str | 
     repo = write_repo(workdir / eco / "clean", module.clean())
     verify(repo, LocalRunner(cache_dir))  # prepare: warm caches and installed dependencies
     run_raw(module.RAW_COMMANDS, repo, env)  # warm the raw path's build outputs too
-    corral_times, raw_times, other_times = [], [], []
+    sides: dict[str, list[tuple[float, float]]] = {"corral": [], "raw": [], "compare": []}
     for _ in range(runs):  # alternating: the machine's load changes under a long run
-        corral_times.append(run_corral(repo, cache_dir))
-        raw_times.append(run_raw(module.RAW_COMMANDS, repo, env)[0])
+        sides["corral"].append(_with_cpu(lambda: run_corral(repo, cache_dir)))
+        sides["raw"].append(_with_cpu(lambda: run_raw(module.RAW_COMMANDS, repo, env)[0]))
         if compare is not None:
-            other_times.append(run_corral(repo, cache_dir, compare))
-    raw = statistics.median(raw_times)
-    ratio = statistics.median(corral_times) / raw
+            sides["compare"].append(_with_cpu(lambda: run_corral(repo, cache_dir, compare)))
+    wall = {k: statistics.median(t for t, _ in v) for k, v in sides.items() if v}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in sides.items() if v}
     line = (
-        f"{eco:8} time  corral {statistics.median(corral_times):6.2f}s  raw "
-        f"{raw:6.2f}s  ratio {ratio:.2f}"
+        f"{eco:8} time  corral {wall['corral']:6.2f}s  raw {wall['raw']:6.2f}s  ratio "
+        f"{wall['corral'] / wall['raw']:.2f}  | cpu {cpu['corral']:5.2f}s / {cpu['raw']:5.2f}s "
+        f"ratio {cpu['corral'] / cpu['raw']:.2f}"
     )
-    if other_times:
-        other = statistics.median(other_times)
-        line += f"  (--compare {other:6.2f}s, ratio {other / raw:.2f})"
+    if "compare" in wall:
+        line += (
+            f"  | --compare {wall['compare']:6.2f}s ratio {wall['compare'] / wall['raw']:.2f}, "
+            f"cpu ratio {cpu['compare'] / cpu['raw']:.2f}"
+        )
     print(f"{line}  load {os.getloadavg()[0]:.1f}", flush=True)
     for variant in VARIANTS:
         bad = write_repo(workdir / eco / variant, getattr(module, variant)())
@@ -109,6 +114,15 @@ def measure(eco: str, workdir: Path, cache_dir: Path, runs: int, compare: str | 
             f"{eco:8} {variant:15} message {len(report.message.encode()):5} B  raw "
             f"{raw_size:7} B  ratio {share:.1%}  ok={report.ok}"
         )
+
+
+def _with_cpu(run: Callable[[], float]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the processes it ran): under a shared machine's load
+    the CPU time says more than the wall time about what each side costs."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def main() -> None:
