@@ -40,6 +40,7 @@ from corral.verifiers.node import (
     script_parts,
     tap_locator,
     tap_results,
+    tsc_build_info,
     writes_files,
 )
 from corral.verifiers.tool_versions import node_satisfies, node_version_pin
@@ -998,3 +999,21 @@ def test_pnpm_through_a_corepack_that_cannot_verify_signatures(
 
 
 _NODE_TEST_OK = 'import { test } from "node:test";\ntest("ok", () => {});\n'
+
+
+def test_tsc_build_info_of_a_checkout_that_is_gone_is_removed_when_another_is_made(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "cache"
+    gone, kept, new = tmp_path / "gone", tmp_path / "kept", tmp_path / "new"
+    infos = {}
+    for folder in (gone, kept):
+        folder.mkdir()
+        ctx = ProjectContext(folder, folder, LocalRunner(cache))
+        infos[folder] = tsc_build_info(ctx)
+        infos[folder].write_text("{}")
+    shutil.rmtree(gone)
+    new.mkdir()
+    tsc_build_info(ProjectContext(new, new, LocalRunner(cache)))
+    assert not infos[gone].exists() and not infos[gone].with_suffix(".owner").exists()
+    assert infos[kept].read_text() == "{}"

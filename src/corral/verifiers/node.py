@@ -673,10 +673,27 @@ def _incremental_args(ctx: ProjectContext) -> list[str]:
     major = re.match(r"(\d+)\.", version) if isinstance(version, str) else None
     if major is None or int(major[1]) < 4:
         return []
-    key = hashlib.sha256(str(ctx.project_dir.resolve()).encode()).hexdigest()[:32]
+    return ["--incremental", "--tsBuildInfoFile", str(tsc_build_info(ctx))]
+
+
+def tsc_build_info(ctx: ProjectContext) -> Path:
+    """The project's tsc build-info file in the cache, with a `.owner` file naming its
+    checkout folder; those of checkouts that are gone are removed when a new one is made."""
     folder = ctx.cache_dir / "tsc-build-info"
-    folder.mkdir(parents=True, exist_ok=True)
-    return ["--incremental", "--tsBuildInfoFile", str(folder / f"{key}.tsbuildinfo")]
+    key = hashlib.sha256(str(ctx.project_dir.resolve()).encode()).hexdigest()[:32]
+    owner = folder / f"{key}.owner"
+    if not owner.is_file():
+        for other in folder.glob("*.owner") if folder.is_dir() else ():
+            try:
+                gone = not Path(other.read_text()).is_dir()
+            except OSError:
+                continue
+            if gone:
+                other.with_suffix(".tsbuildinfo").unlink(missing_ok=True)
+                other.unlink(missing_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_inside(ctx.cache_dir, owner, str(ctx.project_dir.resolve()))
+    return folder / f"{key}.tsbuildinfo"
 
 
 def _unique(findings: Sequence[Finding]) -> list[Finding]:
