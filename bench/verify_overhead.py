@@ -2,10 +2,12 @@
 
 For each ecosystem sample (corral.testing.samples): prepare once (warm caches), then time
 `corral verify --no-prepare` against the sample's RAW_COMMANDS run directly, the median of
---runs runs each (goal: ratio <= 1.10). On the failing variants, compare the size of the
-message an agent sees with the raw output of those commands (goal: <= 5%).
+--runs runs each, alternating (goal: ratio <= 1.10). RAW_COMMANDS are the checks corral
+runs on the sample (it has no CI configuration: corral's conventions), run by hand. On the
+failing variants, compare the size of the message an agent sees with the raw output of those
+commands (goal: <= 5%).
 
-    .venv/bin/python bench/verify_overhead.py [--runs 3] [--only go,python]
+    .venv/bin/python bench/verify_overhead.py [--runs 3] [--only go,python] [--compare CORRAL]
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from corral.sandbox.local import LocalRunner
@@ -57,11 +61,11 @@ def _expand(arg: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), m.group(0)), arg)
 
 
-def run_corral(repo: Path, cache_dir: Path) -> float:
+def run_corral(repo: Path, cache_dir: Path, corral: str = CORRAL) -> float:
     started = time.monotonic()
     subprocess.run(
         [
-            CORRAL,
+            corral,
             "verify",
             str(repo),
             "--no-prepare",
@@ -76,19 +80,31 @@ def run_corral(repo: Path, cache_dir: Path) -> float:
     return time.monotonic() - started
 
 
-def measure(eco: str, workdir: Path, cache_dir: Path, runs: int) -> None:
+def measure(eco: str, workdir: Path, cache_dir: Path, runs: int, compare: str | None) -> None:
     module = sample(eco)
     env = raw_env(cache_dir)
     repo = write_repo(workdir / eco / "clean", module.clean())
     verify(repo, LocalRunner(cache_dir))  # prepare: warm caches and installed dependencies
     run_raw(module.RAW_COMMANDS, repo, env)  # warm the raw path's build outputs too
-    corral_times = [run_corral(repo, cache_dir) for _ in range(runs)]
-    raw_times = [run_raw(module.RAW_COMMANDS, repo, env)[0] for _ in range(runs)]
-    ratio = statistics.median(corral_times) / statistics.median(raw_times)
-    print(
-        f"{eco:8} time  corral {statistics.median(corral_times):6.2f}s  raw "
-        f"{statistics.median(raw_times):6.2f}s  ratio {ratio:.2f}"
+    sides: dict[str, list[tuple[float, float]]] = {"corral": [], "raw": [], "compare": []}
+    for _ in range(runs):  # alternating: the machine's load changes under a long run
+        sides["corral"].append(_with_cpu(lambda: run_corral(repo, cache_dir)))
+        sides["raw"].append(_with_cpu(lambda: run_raw(module.RAW_COMMANDS, repo, env)[0]))
+        if compare is not None:
+            sides["compare"].append(_with_cpu(lambda: run_corral(repo, cache_dir, compare)))
+    wall = {k: statistics.median(t for t, _ in v) for k, v in sides.items() if v}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in sides.items() if v}
+    line = (
+        f"{eco:8} time  corral {wall['corral']:6.2f}s  raw {wall['raw']:6.2f}s  ratio "
+        f"{wall['corral'] / wall['raw']:.2f}  | cpu {cpu['corral']:5.2f}s / {cpu['raw']:5.2f}s "
+        f"ratio {cpu['corral'] / cpu['raw']:.2f}"
     )
+    if "compare" in wall:
+        line += (
+            f"  | --compare {wall['compare']:6.2f}s ratio {wall['compare'] / wall['raw']:.2f}, "
+            f"cpu ratio {cpu['compare'] / cpu['raw']:.2f}"
+        )
+    print(f"{line}  load {os.getloadavg()[0]:.1f}", flush=True)
     for variant in VARIANTS:
         bad = write_repo(workdir / eco / variant, getattr(module, variant)())
         report = verify(bad, LocalRunner(cache_dir))
@@ -100,6 +116,15 @@ def measure(eco: str, workdir: Path, cache_dir: Path, runs: int) -> None:
         )
 
 
+def _with_cpu(run: Callable[[], float]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the processes it ran): under a shared machine's load
+    the CPU time says more than the wall time about what each side costs."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -107,10 +132,14 @@ def main() -> None:
     parser.add_argument(
         "--cache-dir", type=Path, default=Path.home() / ".cache" / "corral" / "bench-caches"
     )
+    parser.add_argument(
+        "--compare",
+        help="another corral executable (e.g. a wrapper running main's code) timed in turn",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as tmp:
         for eco in args.only.split(","):
-            measure(eco, Path(tmp), args.cache_dir, args.runs)
+            measure(eco, Path(tmp), args.cache_dir, args.runs, args.compare)
 
 
 if __name__ == "__main__":

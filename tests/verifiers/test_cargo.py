@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from verifier_helpers import only, verify_json_via_cli
+from verifier_helpers import RecordingRunner, only, verify_json_via_cli
 
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
@@ -415,3 +415,27 @@ def test_a_generated_lock_is_kept_outside_the_checkout_and_reused(
     assert (repo / "Cargo.lock").read_text() == older
     assert verify(repo, runner, ONLY_CARGO, prepare=False).ok
     assert not (repo / "Cargo.lock").exists()
+
+
+_CI_TESTS_ONLY = {".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: cargo test\n"}
+_BROKEN_EXAMPLE = {"examples/demo.rs": 'fn main() {\n    let x: u32 = "one";\n}\n'}
+
+
+def test_where_ci_runs_only_cargo_test_no_separate_build_runs_and_examples_still_compile(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    """`cargo test` builds the lib, bins, tests and examples a `cargo build --tests
+    --examples` would: that build ran the same work twice. An example's error is still found."""
+    repo = make_repo({**sample.clean(), **_CI_TESTS_ONLY, **_BROKEN_EXAMPLE})
+    runner = RecordingRunner(cache_dir)
+    [result] = verify(repo, runner, ONLY_CARGO).results
+    assert runner.ran("cargo", "build") == 0 and runner.ran("cargo", "clippy") == 0
+    assert summary(result.findings)[:1] == [("compile", "examples/demo.rs", 2)]
+    assert result.stages["build"].status == StageStatus.RAN
+    assert "lint" not in result.stages
+    # Asking for some targets only: the build of the others runs on its own.
+    narrowed = ONLY_CARGO.model_copy(update={"args": {"cargo": ["--lib"]}})
+    runner = RecordingRunner(cache_dir)
+    [result] = verify(repo, runner, narrowed, prepare=False).results
+    assert runner.ran("cargo", "build") == 1
+    assert ("compile", "examples/demo.rs", 2) in summary(result.findings)

@@ -472,3 +472,29 @@ def test_mypy_as_ci_runs_it_through_tox_and_pre_commit(tmp_path: Path) -> None:
     ctx = ProjectContext(tmp_path / "deps", tmp_path / "deps", LocalRunner(tmp_path / "cache"))
     assert not python_checks(ctx, ruff=False, ruff_format=False, mypy=True).mypy_isolated
     assert mypy_stubs(tmp_path / "deps") == ["types-requests"]
+
+
+def test_a_workflow_is_parsed_once_per_content_and_an_edit_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ci_plan is asked per project and per check: the YAML parse is shared by text, so an
+    edited workflow (or another repository's) is never answered from an older parse."""
+    from ruamel.yaml import YAML
+
+    parsed: list[str] = []
+    real_load = YAML.load
+
+    def counting(self: YAML, text: str) -> object:
+        parsed.append(text)
+        return real_load(self, text)
+
+    monkeypatch.setattr(YAML, "load", counting)
+    workflow = WORKFLOW.replace("--features serde", "--features corral-cache-test")
+    write(tmp_path / "a", {".github/workflows/ci.yml": workflow})
+    write(tmp_path / "b", {".github/workflows/ci.yml": workflow})
+    first = commands(tmp_path / "a")
+    assert commands(tmp_path / "a") == first and commands(tmp_path / "b") == first
+    assert len(parsed) == 1
+    write(tmp_path / "a", {".github/workflows/ci.yml": workflow.replace("corral-cache", "edit")})
+    assert commands(tmp_path / "a")[0][0] == "cargo test --features edit-test"
+    assert len(parsed) == 2

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from verifier_helpers import only, verify_json_via_cli
+from verifier_helpers import RecordingRunner, only, verify_json_via_cli
 
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
@@ -418,3 +418,37 @@ def test_vet_and_gofmt_ci_does_not_run_are_absent_stages_not_gaps(
     [ok] = verify(clean, LocalRunner(cache_dir), ONLY_GO).results
     assert ok.ok, ok.findings
     assert set(ok.stages) == {"build", "test"}
+
+
+_CI_BUILDS = {
+    ".github/workflows/ci.yml": (
+        "jobs:\n  t:\n    steps:\n      - run: go build ./... && go test ./...\n"
+    )
+}
+_MAIN_BROKEN = {"cmd/total/main.go": "package main\n\nfunc main() {\n\tunused := 1\n}\n"}
+
+
+def test_go_build_runs_only_where_ci_runs_it_and_go_test_finds_compile_errors_without_it(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    """`go test` compiles every package, those without tests too (cmd/total has none): a
+    separate `go build` repeated that work, so it runs only where CI runs it (it also links
+    main packages, which `go test` does not)."""
+    repo = make_repo({**sample.clean(), **_MAIN_BROKEN})
+    runner = RecordingRunner(cache_dir)
+    [result] = verify(repo, runner, ONLY_GO).results
+    assert runner.ran("go", "build") == 0
+    assert [(f.kind, *where(f)) for f in result.findings] == [
+        (FindingKind.COMPILE, "cmd/total/main.go", 4)
+    ]
+    assert "declared and not used: unused" in result.findings[0].message
+    assert result.stages["build"].status == StageStatus.RAN
+    assert result.tests is not None and result.tests.run == 2  # calc's tests still ran
+    ci = make_repo({**sample.clean(), **_MAIN_BROKEN, **_CI_BUILDS}, name="ci-builds")
+    runner = RecordingRunner(cache_dir)
+    [result] = verify(ci, runner, ONLY_GO).results
+    assert runner.ran("go", "build") == 1
+    assert result.sources["build"].startswith(".github/workflows/ci.yml")
+    assert [(f.kind, *where(f)) for f in result.findings] == [
+        (FindingKind.COMPILE, "cmd/total/main.go", 4)
+    ]

@@ -40,6 +40,7 @@ from corral.verifiers.node import (
     script_parts,
     tap_locator,
     tap_results,
+    tsc_build_info,
     writes_files,
 )
 from corral.verifiers.tool_versions import node_satisfies, node_version_pin
@@ -394,6 +395,29 @@ def test_compile_error_from_tsc_fallback(
     ]
     assert result.tests is not None and result.tests.run == 2
     assert result.stages["test"].status == StageStatus.RAN
+
+
+def test_tsc_keeps_its_build_info_in_the_cache_and_still_reports_unchanged_errors(
+    make_repo: MakeRepo, prepared: tuple[Path, VerifyReport], local_runner: LocalRunner
+) -> None:
+    """tsc --incremental: the second check of an unchanged error reports it again (from the
+    build info), an edit that fixes it passes, one that breaks it again fails; the build
+    info lives in the cache, keyed by the checkout folder, never in the checkout."""
+    root = variant(make_repo, prepared, sample.compile_error())
+
+    def compile_findings() -> list[tuple[str | None, int | None]]:
+        [result] = verify(root, local_runner, ONLY_NODE, prepare=False).results
+        return [(f.file, f.line) for f in result.findings if f.kind == FindingKind.COMPILE]
+
+    assert compile_findings() == [("src/math.js", 19)]
+    info = list((local_runner.cache_dir / "tsc-build-info").glob("*.tsbuildinfo"))
+    assert any(str(root.resolve()) in p.read_text() or "math.js" in p.read_text() for p in info)
+    assert compile_findings() == [("src/math.js", 19)]
+    write_files(root, {"src/math.js": sample.clean()["src/math.js"]})
+    assert compile_findings() == []
+    write_files(root, {"src/math.js": sample.compile_error()["src/math.js"]})
+    assert compile_findings() == [("src/math.js", 19)]
+    assert not list(root.rglob("*.tsbuildinfo"))
 
 
 def test_failing_test_points_at_the_assertion(
@@ -975,3 +999,21 @@ def test_pnpm_through_a_corepack_that_cannot_verify_signatures(
 
 
 _NODE_TEST_OK = 'import { test } from "node:test";\ntest("ok", () => {});\n'
+
+
+def test_tsc_build_info_of_a_checkout_that_is_gone_is_removed_when_another_is_made(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "cache"
+    gone, kept, new = tmp_path / "gone", tmp_path / "kept", tmp_path / "new"
+    infos = {}
+    for folder in (gone, kept):
+        folder.mkdir()
+        ctx = ProjectContext(folder, folder, LocalRunner(cache))
+        infos[folder] = tsc_build_info(ctx)
+        infos[folder].write_text("{}")
+    shutil.rmtree(gone)
+    new.mkdir()
+    tsc_build_info(ProjectContext(new, new, LocalRunner(cache)))
+    assert not infos[gone].exists() and not infos[gone].with_suffix(".owner").exists()
+    assert infos[kept].read_text() == "{}"

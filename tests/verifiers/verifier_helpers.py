@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from corral.config import VerifierSettings
+from corral.sandbox.base import CommandResult
+from corral.sandbox.local import LocalRunner
 from corral.testing.cli import CORRAL
 from corral.verifiers.registry import BUILTIN
 
@@ -29,3 +33,19 @@ def verify_json_via_cli(repo: Path, name: str, cache_dir: Path) -> subprocess.Co
         )
     finally:
         config.unlink()
+
+
+class RecordingRunner(LocalRunner):
+    """A local runner that keeps the argv of every command it runs (what a check costs)."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        super().__init__(cache_dir)
+        self.commands: list[list[str]] = []
+
+    def run(self, argv: Sequence[str], **kwargs: Any) -> CommandResult:
+        self.commands.append(list(argv))
+        return super().run(argv, **kwargs)
+
+    def ran(self, *prefix: str) -> int:
+        """How many commands started with `prefix`."""
+        return sum(c[: len(prefix)] == list(prefix) for c in self.commands)

@@ -229,13 +229,16 @@ def _check(ctx: ProjectContext) -> CheckOutcome:
         findings, unexplained = _rustfmt(ctx)
         stages["format"] = RAN
     build = _build(ctx, checks, lints=not notes)
-    diagnostics = parse_compiler_messages(build.stdout, ctx.rel)
-    findings += diagnostics
-    if not build.ok and not diagnostics:
-        raise VerifierError(f"{build.argv[1]} failed: {output_tail(build)}")
+    if build is not None:
+        diagnostics = parse_compiler_messages(build.stdout, ctx.rel)
+        findings += diagnostics
+        if not build.ok and not diagnostics:
+            raise VerifierError(f"{build.argv[1]} failed: {output_tail(build)}")
+        if build.argv[1] == "clippy":
+            stages["lint"] = RAN
+    # Without a build of its own, `cargo test` builds the same targets and reports their
+    # errors: the build stage runs there.
     stages["build"] = RAN
-    if build.argv[1] == "clippy":
-        stages["lint"] = RAN
     # Run even when the build above failed: `--all-targets` builds benches and examples the
     # tests do not need (a bench that needs nightly), and an excused failure there must not
     # keep the tests from running. Errors the two builds share are reported once.
@@ -332,8 +335,9 @@ def _rustfmt(ctx: ProjectContext) -> tuple[list[Finding], list[str]]:
     return [Finding(FindingKind.ERROR, ctx.rel(config), None, message)], []
 
 
-def _build(ctx: ProjectContext, checks: Checks, *, lints: bool = True) -> CommandResult:
-    """clippy where the project's CI runs it, else (or where it is not installed) a build.
+def _build(ctx: ProjectContext, checks: Checks, *, lints: bool = True) -> CommandResult | None:
+    """clippy where the project's CI runs it, else (or where it is not installed) a build;
+    None when that build would be `cargo test`'s own (its lib, bins, tests and examples).
 
     Benches are built only where CI builds them on the default toolchain: many need nightly.
     """
@@ -347,7 +351,34 @@ def _build(ctx: ProjectContext, checks: Checks, *, lints: bool = True) -> Comman
         ran = next(cargo_messages(clippy.stdout), None) is not None  # even a failed build
         if clippy.ok or ran or _has_subcommand(ctx, "clippy"):
             return clippy
+    if not benches and not _selects_targets(ctx.extra_args):
+        return None  # `cargo test` builds these targets (examples too) and reports their errors
     return _cargo(ctx, ["build", "--workspace", *targets], "cargo build")
+
+
+_TARGET_FLAGS = (
+    "--lib",
+    "--bin",
+    "--bins",
+    "--test",
+    "--tests",
+    "--example",
+    "--examples",
+    "--bench",
+    "--benches",
+    "--all-targets",
+    "--doc",
+    "-p",
+    "--package",
+    "--exclude",
+)
+
+
+def _selects_targets(args: tuple[str, ...]) -> bool:
+    """Whether `verifiers.args.cargo` narrows what `cargo test` builds (then the build the
+    tests would have done for the other targets still runs on its own)."""
+    before = args[: args.index("--")] if "--" in args else args
+    return any(a.split("=", 1)[0] in _TARGET_FLAGS for a in before)
 
 
 def parse_rustfmt_check(text: str, rel: Rel) -> list[Finding]:

@@ -44,7 +44,8 @@ class TreeGuard:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.active = (root / ".git").exists() and _git_ok(root, "rev-parse", "--git-dir")
+        self.git_dir = _git_dir(root) if (root / ".git").exists() else None
+        self.active = self.git_dir is not None
 
     def snapshot(self) -> Snapshot | None:
         if not self.active:
@@ -64,6 +65,8 @@ class TreeGuard:
         after = self.snapshot() if before is not None else None
         if before is None or after is None:
             return [], None
+        if after.tree == before.tree and after.ignored <= before.ignored:
+            return [], after  # nothing to put back or remove: no diff to ask git for
         try:
             findings = self._undo(before, after, who)
         except (GitCommandError, OSError) as exc:
@@ -109,7 +112,8 @@ class TreeGuard:
         return {p for p in out.split("\0") if p}
 
     def _tree(self) -> str:
-        git_dir = Path(self._git("rev-parse", "--absolute-git-dir").strip())
+        assert self.git_dir is not None
+        git_dir = self.git_dir
         with tempfile.TemporaryDirectory(prefix="corral-tree-") as tmp:
             index = Path(tmp) / "index"
             if (git_dir / "index").is_file():
@@ -160,11 +164,13 @@ def _kept(entry: str) -> bool:
     return Path(entry.rstrip("/")).name in KEPT_CACHES
 
 
-def _git_ok(root: Path, *args: str) -> bool:
+def _git_dir(root: Path) -> Path | None:
+    """The checkout's git folder (asked once per guard, not once per snapshot), or None."""
     try:
-        return run_git(list(args), repo=root, check=False).returncode == 0
+        result = run_git(["rev-parse", "--absolute-git-dir"], repo=root, check=False)
     except (GitCommandError, OSError):  # no git where corral runs, or a refused config
-        return False
+        return None
+    return Path(os.fsdecode(result.stdout.strip())) if result.returncode == 0 else None
 
 
 def _remove(path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 NAME = "go"
 RAW_COMMANDS: list[list[str]] = [
     ["gofmt", "-l", "."],
-    ["go", "build", "./..."],
     ["go", "vet", "./..."],
     ["go", "test", "./..."],
 ]
