@@ -18,6 +18,8 @@ the in-process engine with as many workers.
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -28,8 +30,9 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from corral.engine.campaign import run_campaign
 from corral.engine.local import LocalEngine
@@ -68,6 +71,31 @@ class CommandClock:
         with self._lock:
             self.seconds += seconds
             self.count += 1
+
+
+class GitCounter:
+    """git processes corral starts on the host, by subcommand (its hardened entry point)."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        from corral.git import command
+
+        spawn = command._spawn
+
+        def counted(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.counts[command._command(argv)] += 1
+            return spawn(argv, *args, **kwargs)
+
+        command._spawn = counted  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            command._spawn = spawn  # type: ignore[assignment]
 
 
 class TimedRunner:
@@ -136,8 +164,10 @@ def run_once(
         cache_dir=root / "cache",
         sandbox=sandbox,  # type: ignore[arg-type]
     )
+    git = GitCounter()
     started = time.monotonic()
-    summary = run_campaign(spec, runtime, engine=LocalEngine(workers))
+    with git.counting():
+        summary = run_campaign(spec, runtime, engine=LocalEngine(workers))
     wall = time.monotonic() - started
     states = {line.job.state for line in summary.lines}
     if states != {JobState.PR_OPEN}:
@@ -146,6 +176,8 @@ def run_once(
         "wall_s": wall,
         "commands_s": runtime.clock.seconds,
         "commands": runtime.clock.count,
+        "git": sum(git.counts.values()),
+        **{f"git {cmd}": n for cmd, n in git.counts.most_common()},
         **_step_medians(store_url, name),
     }
 
@@ -242,7 +274,11 @@ def main() -> None:
 
 
 def _print(results: dict[int, dict[str, float]], repos: int, sandbox: str, store: str) -> None:
-    print(f"\n{repos} repositories, sandbox {sandbox}, store {store}, {os.cpu_count()} cores")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"\n{repos} repositories, sandbox {sandbox}, store {store}, {os.cpu_count()} cores, "
+        f"load average {load}"
+    )
     for workers, r in results.items():
         orchestration = r["wall_s"] * workers - r["commands_s"]
         print(
@@ -253,6 +289,12 @@ def _print(results: dict[int, dict[str, float]], repos: int, sandbox: str, store
         if workers == 1:
             print(
                 f"    orchestration per repository (wall - commands): {orchestration / repos:.3f}s"
+            )
+            top = {k.removeprefix("git "): v for k, v in r.items() if k.startswith("git ")}
+            print(
+                f"    git processes per repository: {r['git'] / repos:.1f} ("
+                + ", ".join(f"{cmd} {n / repos:.1f}" for cmd, n in top.items())
+                + ")"
             )
         steps = {k.removeprefix("step "): v for k, v in r.items() if k.startswith("step ")}
         print(
