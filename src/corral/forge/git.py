@@ -52,7 +52,8 @@ def clean_checkout(remote: str, dest: Path, base_branch: str | None = None) -> C
         # no checkout yet: the one below writes the base's files once
         git("clone", "--no-tags", "--no-checkout", "--", remote, str(dest))
     base, sha = _remote_branch(dest, base_branch)
-    git("checkout", "-q", "--force", "-B", WORK_BRANCH, f"origin/{base}", cwd=dest)
+    # --no-track: no upstream written to the config, which would be read again for the change
+    git("checkout", "-q", "--force", "--no-track", "-B", WORK_BRANCH, f"origin/{base}", cwd=dest)
     if not fresh:  # a fresh clone has nothing untracked to clean
         git("clean", "-ffd", cwd=dest)
     return Checkout(dest, base, sha)

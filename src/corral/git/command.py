@@ -236,10 +236,29 @@ def git_dir_of(repo: Path) -> Path | None:
     return None
 
 
+def _bare_git_dir(repo: Path) -> Path | None:
+    """`repo` itself when git takes it for a git dir (a bare repository: no `.git` in it, a
+    `HEAD` file, `objects/` and `refs/` folders, none a symlink), as git's discovery does."""
+    parts = (repo / ".git", repo / "HEAD", repo / "objects", repo / "refs")
+    if os.path.lexists(parts[0]) or any(p.is_symlink() for p in parts[1:]):
+        return None
+    if not (parts[1].is_file() and parts[2].is_dir() and parts[3].is_dir()):
+        return None
+    try:
+        head = parts[1].read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    # a HEAD git would not accept sends it on to a parent folder, whose config is another
+    return repo if head.startswith("ref: refs/") or _SHA.fullmatch(head) else None
+
+
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
 def _config_stamp(repo: Path) -> tuple[object, ...] | None:
     """(path, inode, size, mtime, ctime) of the repository's config and config.worktree;
     None when its git dir cannot be told without git (then nothing is remembered)."""
-    git_dir = git_dir_of(repo)
+    git_dir = git_dir_of(repo) or _bare_git_dir(repo)
     if git_dir is None:
         return None
     try:
