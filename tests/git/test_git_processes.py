@@ -33,9 +33,7 @@ def spawned(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
     yield counts
 
 
-def test_the_working_tree_is_one_check_and_three_commands(
-    tmp_path: Path, spawned: Counts
-) -> None:
+def test_the_working_tree_is_one_check_and_three_commands(tmp_path: Path, spawned: Counts) -> None:
     repo = init_repo(tmp_path / "r", {"a.txt": "a\n", "target/kept.txt": "tracked\n"})
     (repo / ".gitignore").write_text("ignored.txt\n")
     (repo / "ignored.txt").write_text("not part of the change\n")
