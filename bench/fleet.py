@@ -24,6 +24,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -165,10 +166,12 @@ def run_once(
         sandbox=sandbox,  # type: ignore[arg-type]
     )
     git = GitCounter()
+    cpu = _cpu_s()
     started = time.monotonic()
     with git.counting():
         summary = run_campaign(spec, runtime, engine=LocalEngine(workers))
     wall = time.monotonic() - started
+    cpu = _cpu_s() - cpu
     states = {line.job.state for line in summary.lines}
     if states != {JobState.PR_OPEN}:
         raise SystemExit(f"the bench campaign did not open every PR: {summary.to_json()}")
@@ -176,10 +179,21 @@ def run_once(
         "wall_s": wall,
         "commands_s": runtime.clock.seconds,
         "commands": runtime.clock.count,
+        "cpu_s": cpu,
         "git": sum(git.counts.values()),
         **{f"git {cmd}": n for cmd, n in git.counts.most_common()},
         **_step_medians(store_url, name),
     }
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of the processes it waited for (git, commands):
+    less at the mercy of a loaded machine than wall time."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def fleet_spec(name: str, remotes: list[Path], workers: int) -> CampaignSpec:
@@ -289,6 +303,10 @@ def _print(results: dict[int, dict[str, float]], repos: int, sandbox: str, store
         if workers == 1:
             print(
                 f"    orchestration per repository (wall - commands): {orchestration / repos:.3f}s"
+            )
+            print(
+                f"    CPU per repository (corral, its git processes and commands): "
+                f"{r['cpu_s'] / repos:.3f}s"
             )
             top = {k.removeprefix("git "): v for k, v in r.items() if k.startswith("git ")}
             print(
