@@ -302,6 +302,7 @@ class CampaignWorkflow:
     @workflow.run
     async def run(self, inp: CampaignInput) -> Progress:
         self.inp = inp
+        self._chains = workflow.patched(STEP_CHAINS)
         view = await self._load()
         self.spec = CampaignSpec.model_validate(view.spec)
         self._pending.extend(view.live_jobs)
@@ -323,9 +324,9 @@ class CampaignWorkflow:
             return
         batch = [self._pending.popleft() for _ in range(min(free, len(self._pending)))]
         self._admitting = batch
-        admitted: Admission = await _shared(
-            CorralActivities.admit, AdmitRequest(self.inp.campaign, batch, list(self._admitted))
-        )
+        request = AdmitRequest(self.inp.campaign, batch, list(self._admitted))
+        admit = _local if self._chains else _shared
+        admitted: Admission = await admit(CorralActivities.admit, request)
         self._admitted += admitted.admitted
         self._active.update(admitted.admitted)  # before any await: a rescan must see them
         self._held += admitted.held
@@ -393,7 +394,8 @@ class CampaignWorkflow:
         self._pending.extend(job_id for job_id in view.live_jobs if job_id not in known)
 
     async def _load(self) -> CampaignView:
-        view: CampaignView = await _shared(CorralActivities.load_campaign, self.inp.campaign)
+        read = _local if self._chains else _shared
+        view: CampaignView = await read(CorralActivities.load_campaign, self.inp.campaign)
         return view
 
 
