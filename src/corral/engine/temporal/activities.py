@@ -222,7 +222,7 @@ def _chain_on(ctx: CampaignContext, step: str, before: JobState, job: Job) -> st
     PR-creation slot from the campaign."""
     if admission.stops_after(step, before, job):
         return None
-    move = admission.next_move(job, ctx.spec, ctx.store.approvals(job.id))
+    move = admission.next_move(job, ctx.spec, admission.approvals_read(ctx.store, job))
     return None if move.park or move.paced else move.step
 
 
