@@ -19,15 +19,16 @@ from corral.states import JobState
 from corral.store import StaleStateError, Store
 from corral.store import models as m
 from corral.store.records import JobFacts
-from corral.testing.repos import make_remote, notes_repo
+from corral.testing.repos import git, make_remote, notes_repo
 
 CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
 
-GIT_PROCESSES_PER_JOB = 106
+GIT_PROCESSES_PER_JOB = 102
 """A job of the fleet bench (a change command, one verifier, a local PR and its CI) from
-queued to pr_open: 104 now, 126 before one repository check served several commands, the clone was
-checked out once and the push stopped resetting a checkout already at its commit; about a
-third of what is left is the verifiers' tree guard (two snapshots per verifier run)."""
+queued to pr_open: 100 now, 126 before one repository check served several commands, the
+clone was checked out once, the push stopped resetting a checkout already at its commit and
+the change step stopped reading its passed tree twice. About 40 of them are the verifiers'
+tree guard (two snapshots per verifier run)."""
 
 
 def _spec(name: str, remote: Path) -> CampaignSpec:
@@ -96,3 +97,37 @@ def test_a_transition_and_its_facts_are_stored_together_or_not_at_all(
 
 def _failing_row(**fields: Any) -> Any:
     raise RuntimeError("the disk is full")
+
+
+@pytest.mark.parametrize(
+    ("edit", "state"),
+    [("TODO: more\n", JobState.FAILED), ("More notes.\n", JobState.COMMITTED)],
+    ids=["refused", "passes"],
+)
+def test_a_tree_changed_after_the_gate_passed_is_gated_again_before_it_is_committed(
+    tmp_path: Path, cache_dir: Path, edit: str, state: JobState
+) -> None:
+    """What the change step records as passed is not looked at again there: commit compares
+    it with the checkout and runs the gate afresh on a tree that differs."""
+    remote = make_remote(tmp_path / "forge", "docs", notes_repo())
+    runtime = Runtime(str(tmp_path / "corral.db"), tmp_path / "work", cache_dir, sandbox="local")
+    store = Store.open(runtime.store_url)
+    try:
+        ctx = open_campaign(_spec("regate", remote), runtime, store)
+        job = store.jobs(ctx.campaign.id)[0]
+        for step in ("prepare", "baseline", "change"):
+            job = advance(ctx, job, step)
+        assert job.state == JobState.GATING and job.gated_tree
+        checkout = Path(job.checkout or "")
+        with (checkout / "NOTES.md").open("a") as notes:
+            notes.write(edit)
+
+        job = advance(ctx, job, "commit")
+
+        assert job.state == state, job.reason
+        if state == JobState.COMMITTED:
+            committed = git(checkout, "show", f"{job.head_sha}:NOTES.md")
+            assert committed.endswith(edit)
+            assert git(checkout, "rev-parse", f"{job.head_sha}^{{tree}}").strip() != job.gated_tree
+    finally:
+        store.close()

@@ -384,10 +384,10 @@ class WatchedGate:
         return result
 
     def passed_tree(self) -> str | None:
-        """The tree that passed, if the checkout still holds exactly that tree."""
-        if self._passed_tree is None:
-            return None
-        return self._passed_tree if working_tree(self.root) == self._passed_tree else None
+        """The tree the last passing check saw. Not read again here: `commit` compares it
+        with the checkout's tree and gates afresh when they differ (an agent that edited
+        after its last passing check), so a second look would only cost a tree more."""
+        return self._passed_tree
 
 
 def job_gate(
