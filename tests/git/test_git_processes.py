@@ -165,3 +165,17 @@ def test_a_broken_checkout_is_cloned_again_and_a_missing_base_is_an_error(
     git(tmp_path, "init", "-q", "--bare", str(empty))
     with pytest.raises(ForgeError, match="no default branch"):
         clean_checkout(str(empty), tmp_path / "empty-checkout")
+
+
+def test_a_sound_checkout_whose_remote_does_not_answer_is_kept(tmp_path: Path) -> None:
+    remote = make_remote(tmp_path / "forge", "r", {"a.txt": "a\n"})
+    dest = tmp_path / "checkout"
+    clean_checkout(str(remote), dest)
+    (dest / "kept.txt").write_text("an install the next try reuses\n")
+    moved = remote.rename(tmp_path / "elsewhere.git")
+    with pytest.raises(ForgeError):
+        clean_checkout(str(remote), dest)
+    assert (dest / "kept.txt").is_file()
+    moved.rename(remote)
+    clean_checkout(str(remote), dest)
+    assert not (dest / "kept.txt").exists()

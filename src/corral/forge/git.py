@@ -65,8 +65,10 @@ def _fetched(dest: Path) -> bool:
         return False
     try:
         git("fetch", "--prune", "origin", cwd=dest)
-    except ForgeError:  # not a repository any more, a refused config, or no origin
-        return False
+    except ForgeError:
+        if git_ok("rev-parse", "--git-dir", cwd=dest):
+            raise  # a sound checkout the remote did not answer: kept for the next try
+        return False  # not a repository any more, or a refused config
     return True
 
 
