@@ -19,7 +19,7 @@ from corral.states import JobState
 from corral.store import StaleStateError, Store
 from corral.store import models as m
 from corral.store.records import JobFacts
-from corral.testing.repos import git, make_remote, notes_repo
+from corral.testing.repos import NOTES_CONFIG, git, make_remote, notes_repo
 
 CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
 
@@ -131,3 +131,35 @@ def test_a_tree_changed_after_the_gate_passed_is_gated_again_before_it_is_commit
             assert git(checkout, "rev-parse", f"{job.head_sha}^{{tree}}").strip() != job.gated_tree
     finally:
         store.close()
+
+
+def test_a_repository_config_is_parsed_once_per_text_and_a_changed_one_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ruamel.yaml import YAML
+
+    from corral.config import load_repo_config
+
+    parses: list[str] = []
+    load = YAML.load
+
+    def counted(self: YAML, stream: Any) -> Any:
+        parses.append(str(stream))
+        return load(self, stream)
+
+    monkeypatch.setattr(YAML, "load", counted)
+    text = NOTES_CONFIG.replace("name: notes", "name: a")
+    one, two = tmp_path / "one", tmp_path / "two"
+    for repo in (one, two):
+        repo.mkdir()
+        (repo / ".corral.yaml").write_text(text)
+
+    first = load_repo_config(one)
+    first.verifiers.custom.clear()  # a caller's change never reaches the next one
+    second = load_repo_config(two)
+    assert [v.name for v in second.verifiers.custom] == ["a"]
+    assert len(parses) <= 1  # at most once: an earlier test may have parsed this text
+
+    (two / ".corral.yaml").write_text(text.replace("name: a", "name: b"))
+    assert [v.name for v in load_repo_config(two).verifiers.custom] == ["b"]
+    assert parses[-1].count("name: b") == 1
