@@ -18,18 +18,22 @@ the in-process engine with as many workers.
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import dataclasses
 import itertools
 import logging
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from corral.engine.campaign import run_campaign
 from corral.engine.local import LocalEngine
@@ -68,6 +72,31 @@ class CommandClock:
         with self._lock:
             self.seconds += seconds
             self.count += 1
+
+
+class GitCounter:
+    """git processes corral starts on the host, by subcommand (its hardened entry point)."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        from corral.git import command
+
+        spawn = command._spawn
+
+        def counted(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.counts[command._command(argv)] += 1
+            return spawn(argv, *args, **kwargs)
+
+        command._spawn = counted  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            command._spawn = spawn  # type: ignore[assignment]
 
 
 class TimedRunner:
@@ -136,9 +165,13 @@ def run_once(
         cache_dir=root / "cache",
         sandbox=sandbox,  # type: ignore[arg-type]
     )
+    git = GitCounter()
+    cpu = _cpu_s()
     started = time.monotonic()
-    summary = run_campaign(spec, runtime, engine=LocalEngine(workers))
+    with git.counting():
+        summary = run_campaign(spec, runtime, engine=LocalEngine(workers))
     wall = time.monotonic() - started
+    cpu = _cpu_s() - cpu
     states = {line.job.state for line in summary.lines}
     if states != {JobState.PR_OPEN}:
         raise SystemExit(f"the bench campaign did not open every PR: {summary.to_json()}")
@@ -146,8 +179,21 @@ def run_once(
         "wall_s": wall,
         "commands_s": runtime.clock.seconds,
         "commands": runtime.clock.count,
+        "cpu_s": cpu,
+        "git": sum(git.counts.values()),
+        **{f"git {cmd}": n for cmd, n in git.counts.most_common()},
         **_step_medians(store_url, name),
     }
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of the processes it waited for (git, commands):
+    less at the mercy of a loaded machine than wall time."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def fleet_spec(name: str, remotes: list[Path], workers: int) -> CampaignSpec:
@@ -242,7 +288,11 @@ def main() -> None:
 
 
 def _print(results: dict[int, dict[str, float]], repos: int, sandbox: str, store: str) -> None:
-    print(f"\n{repos} repositories, sandbox {sandbox}, store {store}, {os.cpu_count()} cores")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"\n{repos} repositories, sandbox {sandbox}, store {store}, {os.cpu_count()} cores, "
+        f"load average {load}"
+    )
     for workers, r in results.items():
         orchestration = r["wall_s"] * workers - r["commands_s"]
         print(
@@ -253,6 +303,16 @@ def _print(results: dict[int, dict[str, float]], repos: int, sandbox: str, store
         if workers == 1:
             print(
                 f"    orchestration per repository (wall - commands): {orchestration / repos:.3f}s"
+            )
+            print(
+                f"    CPU per repository (corral, its git processes and commands): "
+                f"{r['cpu_s'] / repos:.3f}s"
+            )
+            top = {k.removeprefix("git "): v for k, v in r.items() if k.startswith("git ")}
+            print(
+                f"    git processes per repository: {r['git'] / repos:.1f} ("
+                + ", ".join(f"{cmd} {n / repos:.1f}" for cmd, n in top.items())
+                + ")"
             )
         steps = {k.removeprefix("step "): v for k, v in r.items() if k.startswith("step ")}
         print(

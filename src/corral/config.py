@@ -109,17 +109,23 @@ def read_utf8(path: Path) -> str:
 
 def load_yaml_model(path: Path, model: type[M]) -> M:
     """Load YAML into a pydantic model; errors name `file:line field: reason`."""
+    try:
+        text = read_utf8(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return _parse_yaml_model(path, text, model)
+
+
+def _parse_yaml_model(path: Path, text: str, model: type[M]) -> M:
     from ruamel.yaml import YAML  # imported here: it costs 0.1 s at every CLI start
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        data = YAML(typ="rt").load(read_utf8(path))
+        data = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
         raise ConfigError(_yaml_problem(path, exc)) from exc
     except YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
         return model.model_validate(data or {})
     except ValidationError as exc:
@@ -209,7 +215,27 @@ def load_repo_config(repo_root: Path) -> RepoConfig:
             raise ConfigError(str(exc)) from exc
     if not path.is_file():
         return RepoConfig()
-    return load_yaml_model(path, RepoConfig)
+    return load_repo_config_file(path)
+
+
+def load_repo_config_file(path: Path) -> RepoConfig:
+    """load_yaml_model(path, RepoConfig), remembered by the text parsed (a pure function of
+    it): a job's steps and its CI read the same `.corral.yaml` several times, and a fleet's
+    repositories often share one (a parse takes some 20 ms). A copy each time."""
+    try:
+        text = read_utf8(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    parsed = _REPO_CONFIGS.get(text)
+    if parsed is None:
+        parsed = _parse_yaml_model(path, text, RepoConfig)
+        if len(_REPO_CONFIGS) >= 256:
+            _REPO_CONFIGS.clear()
+        _REPO_CONFIGS[text] = parsed
+    return parsed.model_copy(deep=True)
+
+
+_REPO_CONFIGS: dict[str, RepoConfig] = {}
 
 
 def read_prompt(prompt_file: Path) -> str:

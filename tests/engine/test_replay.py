@@ -9,6 +9,7 @@ this folder): CORRAL_RECORD_HISTORIES=tests/engine/histories pytest tests/engine
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,33 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_histories_are_recorded() -> None:
+    """From before step chains (they replay on the old path) and after."""
     names = {path.stem for path in HISTORIES}
     assert {"held-campaign", "held-docs-a", "held-docs-b"} <= names
+    assert {"chains-held-campaign", "chains-held-docs-a", "chains-held-docs-b"} <= names
+
+
+def _activities(name: str) -> list[str]:
+    """The activities a recorded workflow scheduled through a task queue, in order."""
+    history = json.loads((Path(__file__).parent / "histories" / f"{name}.json").read_text())
+    return [
+        event["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for event in history["events"]
+        if "activityTaskScheduledEventAttributes" in event
+    ]
+
+
+def test_step_chains_cut_a_jobs_round_trips_through_the_server() -> None:
+    """The approved job: from claim, load and eight one-step activities to two chains (up
+    to its approval, then push, PR and a look at CI); its store reads are local activities,
+    recorded in its history as markers."""
+    before = _activities("held-docs-a")
+    assert before.count("corral.run_step") == 8 and "corral.claim" in before
+    after = _activities("chains-held-docs-a")
+    assert after == ["corral.run_steps", "corral.run_steps"]
+    assert _activities("chains-held-docs-b") == ["corral.run_steps", "corral.run_steps"]
+    assert "corral.admit" in _activities("held-campaign")
+    assert _activities("chains-held-campaign") == []
 
 
 def replay(path: Path, *, sandboxed: bool = True) -> WorkflowReplayResult:

@@ -29,7 +29,7 @@ from corral.pipeline.refresh import WAITING as WAITING_FOR_CI_SLOT
 from corral.pipeline.summary import job_failed
 from corral.spec import CampaignSpec, RateLimit, RolloutSpec
 from corral.states import JobState, Outcome, Reason
-from corral.store import StaleStateError
+from corral.store import StaleStateError, Store
 from corral.store.records import Approval, Campaign, Job
 
 RATE_LIMITED_STEPS = frozenset({"open_pr"})
@@ -73,6 +73,12 @@ class Move:
 
 STOP = Move(None)
 PARK = Move(None, park=True)
+
+
+def approvals_read(store: Store, job: Job) -> Sequence[Approval]:
+    """The job's approvals where the state machine looks at them (a job awaiting approval);
+    none read otherwise: a store read less per step."""
+    return store.approvals(job.id) if job.state == JobState.AWAITING_APPROVAL else ()
 
 
 def next_move(job: Job, spec: CampaignSpec, approvals: Sequence[Approval] = ()) -> Move:

@@ -145,10 +145,11 @@ class _CampaignRun:
     def _decided(self, parked: set[int]) -> list[int]:
         """Parked jobs someone decided on: they go back to the queue."""
         store, spec = self.ctx.store, self.ctx.spec
+        jobs = [store.job(job_id) for job_id in parked]
         ready = [
-            job_id
-            for job_id in parked
-            if not admission.next_move(store.job(job_id), spec, store.approvals(job_id)).park
+            job.id
+            for job in jobs
+            if not admission.next_move(job, spec, admission.approvals_read(store, job)).park
         ]
         parked.difference_update(ready)
         return ready
@@ -159,7 +160,7 @@ class _CampaignRun:
         job = store.job(job_id)
         try:
             while not self.stopping.is_set():
-                move = admission.next_move(job, self.ctx.spec, store.approvals(job.id))
+                move = admission.next_move(job, self.ctx.spec, admission.approvals_read(store, job))
                 if move.park:
                     return Driven.PARKED
                 if move.step is None:

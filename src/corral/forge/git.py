@@ -45,21 +45,52 @@ def git_ok(*args: str, cwd: Path | None = None) -> bool:
 def clean_checkout(remote: str, dest: Path, base_branch: str | None = None) -> Checkout:
     """A clean checkout of the base branch in dest: cloned from remote, or an existing
     checkout fetched and reset. The base defaults to the remote's default branch."""
-    if (dest / ".git").is_dir() and git_ok("rev-parse", "--git-dir", cwd=dest):
-        git("fetch", "--prune", "origin", cwd=dest)
-    else:
+    fresh = not _fetched(dest)
+    if fresh:
         shutil.rmtree(dest, ignore_errors=True)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        git("clone", "--no-tags", "--", remote, str(dest))
-    base = base_branch or _default_branch(dest)
-    git("checkout", "--force", "-B", WORK_BRANCH, f"origin/{base}", cwd=dest)
-    git("clean", "-ffd", cwd=dest)
-    return Checkout(dest, base, git("rev-parse", "HEAD", cwd=dest))
+        # no checkout yet: the one below writes the base's files once
+        git("clone", "--no-tags", "--no-checkout", "--", remote, str(dest))
+    base, sha = _remote_branch(dest, base_branch)
+    # --no-track: no upstream written to the config, which would be read again for the change
+    git("checkout", "-q", "--force", "--no-track", "-B", WORK_BRANCH, f"origin/{base}", cwd=dest)
+    if not fresh:  # a fresh clone has nothing untracked to clean
+        git("clean", "-ffd", cwd=dest)
+    return Checkout(dest, base, sha)
 
 
-def _default_branch(checkout: Path) -> str:
+def _fetched(dest: Path) -> bool:
+    """Whether dest is a checkout that could be fetched (else it is cloned afresh)."""
+    if not (dest / ".git").is_dir():
+        return False
     try:
-        ref = git("symbolic-ref", "--short", "refs/remotes/origin/HEAD", cwd=checkout)
-    except ForgeError as exc:
-        raise ForgeError("the remote has no default branch (is it empty?)") from exc
-    return ref.removeprefix("origin/")
+        git("fetch", "--prune", "origin", cwd=dest)
+    except ForgeError:
+        if git_ok("rev-parse", "--git-dir", cwd=dest):
+            raise  # a sound checkout the remote did not answer: kept for the next try
+        return False  # not a repository any more, or a refused config
+    return True
+
+
+def _remote_branch(checkout: Path, base_branch: str | None) -> tuple[str, str]:
+    """The base branch (the remote's default one when not given) and its sha, from one
+    listing of the remote-tracking refs."""
+    listing = git(
+        "for-each-ref",
+        "--format=%(refname)%00%(objectname)%00%(symref)",
+        "refs/remotes/origin/",
+        cwd=checkout,
+    )
+    refs = {}
+    for line in listing.splitlines():
+        name, sha, symref = line.split("\0")
+        refs[name.removeprefix("refs/remotes/origin/")] = (sha, symref)
+    base = base_branch
+    if base is None:
+        symref = refs.get("HEAD", ("", ""))[1]
+        if not symref.startswith("refs/remotes/origin/"):
+            raise ForgeError("the remote has no default branch (is it empty?)")
+        base = symref.removeprefix("refs/remotes/origin/")
+    if base not in refs or base == "HEAD":
+        raise ForgeError(f"the remote has no branch {base!r}")
+    return base, refs[base][0]

@@ -18,9 +18,8 @@ from typing import Protocol
 from corral.config import (
     REPO_CONFIG_FILE,
     ConfigError,
-    RepoConfig,
     VerifierSettings,
-    load_yaml_model,
+    load_repo_config_file,
 )
 from corral.forge.base import (
     Checkout,
@@ -210,7 +209,7 @@ def _ci_script(tree: Path, runner: CommandRunner) -> CommandResult | None:
     if not config_file.is_file():
         return None
     try:
-        settings = load_yaml_model(config_file, RepoConfig).ci
+        settings = load_repo_config_file(config_file).ci
     except ConfigError as exc:
         return CommandResult(("corral",), 2, "", f"{REPO_CONFIG_FILE}: {exc}", 0.0)
     if settings is None:

@@ -137,21 +137,51 @@ def run_git(
     a credential: allowed only for NETWORK_COMMANDS in a repository without a working tree
     (or a clone), and never written on the command line. Raises GitConfigRefused when the
     repository's config is not inert, GitCommandError when git fails (with check)."""
-    extra = dict(env or {})
-    if stray := sorted(set(extra) - CALLER_ENV):
-        raise ValueError(f"run_git passes no {', '.join(stray)}")
+    extra = _caller_env(env)
     if auth:
         _check_auth_use(args, repo)
     if repo is not None:
-        check_repository_config(repo)
-        if _subcommand(args) in WORKTREE_COMMANDS:
-            for nested in nested_repositories(repo):
-                # its .git is in the working tree, which sandboxed commands write: never
-                # taken as checked before
-                check_repository_config(nested, remember=False)
+        _check_before(repo, [args])
     network = _subcommand(args) in NETWORK_COMMANDS
     env = _environment(repo, extra, auth, network=network)
     return _spawn(_argv(args, repo), env, stdin, timeout_s, check)
+
+
+def run_git_sequence(
+    commands: Sequence[Sequence[str]],
+    *,
+    repo: Path,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = 600.0,
+) -> list[subprocess.CompletedProcess[bytes]]:
+    """Several local git commands run back to back in `repo`, each as run_git would with
+    check: the repository (and, once, the repositories nested in its working tree) is
+    checked before the first. Only for commands between which nothing but git runs in the
+    checkout (no sandboxed command, no agent): what the check saw is still what git reads."""
+    extra = _caller_env(env)
+    if any(_subcommand(args) in NETWORK_COMMANDS for args in commands):
+        raise ValueError("run_git_sequence runs local commands only")
+    _check_before(repo, commands)
+    environment = _environment(repo, extra, None)
+    return [_spawn(_argv(args, repo), environment, None, timeout_s, True) for args in commands]
+
+
+def _caller_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    extra = dict(env or {})
+    if stray := sorted(set(extra) - CALLER_ENV):
+        raise ValueError(f"run_git passes no {', '.join(stray)}")
+    return extra
+
+
+def _check_before(repo: Path, commands: Sequence[Sequence[str]]) -> None:
+    """GitConfigRefused unless the repository's config, and that of every repository nested
+    in its working tree when a command looks at the working tree, is inert."""
+    check_repository_config(repo)
+    if any(_subcommand(args) in WORKTREE_COMMANDS for args in commands):
+        for nested in nested_repositories(repo):
+            # its .git is in the working tree, which sandboxed commands write: never
+            # taken as checked before
+            check_repository_config(nested, remember=False)
 
 
 def git_text(
@@ -189,20 +219,49 @@ a git process per check was a third of a campaign's git time. An accepted config
 other file (`include.*` is not inert), so those files are all git reads for these scopes."""
 
 
-def _config_stamp(repo: Path) -> tuple[object, ...] | None:
-    """(path, inode, size, mtime, ctime) of the repository's config and config.worktree;
-    None when its git dir cannot be told without git (then nothing is remembered)."""
+def git_dir_of(repo: Path) -> Path | None:
+    """The git dir of the working tree at `repo` (its `.git` folder, or where a `.git` file
+    points), read without starting git; None when git would have to tell (no `.git` here: a
+    subfolder, a bare repository; or a symlink)."""
     dot_git = repo / ".git"
     try:
         if dot_git.is_dir() and not dot_git.is_symlink():
-            git_dir = dot_git
-        elif dot_git.is_file() and not dot_git.is_symlink():
+            return dot_git
+        if dot_git.is_file() and not dot_git.is_symlink():
             text = dot_git.read_text().strip()
-            if not text.startswith("gitdir: "):
-                return None
-            git_dir = (repo / text.removeprefix("gitdir: ")).resolve()
-        else:
-            return None
+            if text.startswith("gitdir: "):
+                return (repo / text.removeprefix("gitdir: ")).resolve()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _bare_git_dir(repo: Path) -> Path | None:
+    """`repo` itself when git takes it for a git dir (a bare repository: no `.git` in it, a
+    `HEAD` file, `objects/` and `refs/` folders, none a symlink), as git's discovery does."""
+    parts = (repo / ".git", repo / "HEAD", repo / "objects", repo / "refs")
+    if os.path.lexists(parts[0]) or any(p.is_symlink() for p in parts[1:]):
+        return None
+    if not (parts[1].is_file() and parts[2].is_dir() and parts[3].is_dir()):
+        return None
+    try:
+        head = parts[1].read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    # a HEAD git would not accept sends it on to a parent folder, whose config is another
+    return repo if head.startswith("ref: refs/") or _SHA.fullmatch(head) else None
+
+
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _config_stamp(repo: Path) -> tuple[object, ...] | None:
+    """(path, inode, size, mtime, ctime) of the repository's config and config.worktree;
+    None when its git dir cannot be told without git (then nothing is remembered)."""
+    git_dir = git_dir_of(repo) or _bare_git_dir(repo)
+    if git_dir is None:
+        return None
+    try:
         common = git_dir
         if (git_dir / "commondir").is_file():
             common = (git_dir / (git_dir / "commondir").read_text().strip()).resolve()

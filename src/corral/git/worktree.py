@@ -21,7 +21,7 @@ from corral.git.build_output import (
     BUILD_OUTPUT_GLOBS,
     is_build_output,
 )
-from corral.git.command import git_text
+from corral.git.command import git_dir_of, git_text, run_git_sequence
 
 __all__ = [
     "BUILD_OUTPUT_DIRS",
@@ -38,9 +38,7 @@ __all__ = [
 def working_tree(repo: Path) -> str:
     """The sha of the tree the working tree holds as the change (see the module's doc),
     written in a scratch index so the checkout's own index is left alone."""
-    index = Path(
-        git_text(["rev-parse", "--path-format=absolute", "--git-path", "index"], repo=repo).strip()
-    )
+    index = _index_file(repo)
     with tempfile.TemporaryDirectory(prefix="corral-tree-") as tmp:
         scratch = Path(tmp) / "index"
         if index.is_file():
@@ -50,9 +48,21 @@ def working_tree(repo: Path) -> str:
             shutil.copy2(index, scratch)
         env = {"GIT_INDEX_FILE": str(scratch)}
         excludes = [f":(exclude,glob){glob}" for glob in BUILD_OUTPUT_GLOBS]
-        git_text(["add", "-A", "--", ".", *excludes], repo=repo, env=env)
-        git_text(["add", "-u", "--", "."], repo=repo, env=env)
-        return git_text(["write-tree"], repo=repo, env=env).strip()
+        # one check of the repository for the three: nothing else runs in it meanwhile
+        done = run_git_sequence(
+            [["add", "-A", "--", ".", *excludes], ["add", "-u", "--", "."], ["write-tree"]],
+            repo=repo,
+            env=env,
+        )
+        return done[-1].stdout.decode().strip()
+
+
+def _index_file(repo: Path) -> Path:
+    git_dir = git_dir_of(repo)
+    if git_dir is not None:
+        return git_dir / "index"
+    path = git_text(["rev-parse", "--path-format=absolute", "--git-path", "index"], repo=repo)
+    return Path(path.strip())
 
 
 def head_tree(repo: Path, ref: str = "HEAD") -> str:
@@ -64,14 +74,23 @@ def has_change(repo: Path, base: str = "HEAD") -> bool:
     return working_tree(repo) != head_tree(repo, base)
 
 
-def commit_tree(repo: Path, tree: str, message: str, identity: Mapping[str, str]) -> str:
-    """Commit exactly `tree` on top of HEAD and move the branch to it; the new sha.
-    `identity` holds GIT_AUTHOR_*/GIT_COMMITTER_* variables. The index is reset to the
-    commit, the working tree is left as it is (build output stays, untracked)."""
-    parent = git_text(["rev-parse", "HEAD"], repo=repo).strip()
+def commit_tree(
+    repo: Path,
+    tree: str,
+    message: str,
+    identity: Mapping[str, str],
+    parent: str | None = None,
+) -> str:
+    """Commit exactly `tree` on top of HEAD (`parent`, when the caller has just read it) and
+    move the branch to it; the new sha. `identity` holds GIT_AUTHOR_*/GIT_COMMITTER_*
+    variables. The index is reset to the commit, the working tree is left as it is (build
+    output stays, untracked). The branch only moves from `parent`: HEAD moved meanwhile,
+    nothing is changed."""
+    parent = parent or git_text(["rev-parse", "HEAD"], repo=repo).strip()
     sha = git_text(
         ["commit-tree", tree, "-p", parent, "-m", message], repo=repo, env=identity
     ).strip()
-    git_text(["update-ref", "-m", "corral: commit", "HEAD", sha, parent], repo=repo)
-    git_text(["reset", "-q"], repo=repo)
+    run_git_sequence(
+        [["update-ref", "-m", "corral: commit", "HEAD", sha, parent], ["reset", "-q"]], repo=repo
+    )
     return sha

@@ -18,7 +18,7 @@ from corral.agents.factory import AgentChoice, build_agent
 from corral.forge.base import ForgeError, PullRequest, PullRequestRequest
 from corral.forge.git import git
 from corral.gate.base import Gate, GateResult, Recorder
-from corral.git.worktree import commit_tree, head_tree, working_tree
+from corral.git.worktree import commit_tree, working_tree
 from corral.paths import PathEscapeError, resolve_inside
 from corral.pipeline.change_steps import run_steps
 from corral.pipeline.ci_load import ci_slot, note_wait
@@ -30,7 +30,7 @@ from corral.pipeline.refresh import refresh, settle
 from corral.sandbox.base import CommandRunner
 from corral.states import JobState, Reason
 from corral.store import StaleStateError
-from corral.store.records import Job
+from corral.store.records import Job, JobFacts
 
 Step = Callable[[CampaignContext, Job], Job]
 
@@ -59,12 +59,10 @@ def prepare(ctx: CampaignContext, job: Job) -> Job:
         if not folder.is_dir():
             reason = f"clone failed: {what} is not in the repository"
             return _end(ctx, job, JobState.FAILED, Reason.CLONE_FAILED, reason)
-    files = git("ls-files", "-z", cwd=dest / (target.workspace or "")).split("\0")
-    problem = ctx.spec.targets.file_filter_problem(files)
+    problem = _file_filter_problem(ctx, dest / (target.workspace or ""))
     if problem is not None:
         return _end(ctx, job, JobState.SKIPPED, Reason.NOT_TARGETED, f"not a target: {problem}")
-    ctx.store.update_job(
-        job.id,
+    facts = JobFacts(
         base_branch=checkout.base_branch,
         base_sha=checkout.base_sha,
         head_sha=None,
@@ -72,7 +70,14 @@ def prepare(ctx: CampaignContext, job: Job) -> Job:
         checkout=str(dest),
         branch=branch_name(ctx, job),
     )
-    return ctx.store.transition(job.id, JobState.PREPARED, expect=job.state)
+    return ctx.store.transition(job.id, JobState.PREPARED, expect=job.state, facts=facts)
+
+
+def _file_filter_problem(ctx: CampaignContext, folder: Path) -> str | None:
+    targets = ctx.spec.targets
+    if not (targets.has_file or targets.exclude_has_file):
+        return None  # no filter: no listing
+    return targets.file_filter_problem(git("ls-files", "-z", cwd=folder).split("\0"))
 
 
 # prepared -> baselined
@@ -106,9 +111,8 @@ def change(ctx: CampaignContext, job: Job) -> Job:
     )
     start = job.head_sha if ci_round else job.base_sha
     if job.state != JobState.CHANGING:
-        if ci_round:
-            ctx.store.update_job(job.id, ci_rounds=job.ci_rounds + 1)
-        job = ctx.store.transition(job.id, JobState.CHANGING, expect=job.state)
+        facts = JobFacts(ci_rounds=job.ci_rounds + 1) if ci_round else None
+        job = ctx.store.transition(job.id, JobState.CHANGING, expect=job.state, facts=facts)
     workspace = job_workspace(ctx, job, at=start)
     runner = ctx.runner(workspace)
 
@@ -126,8 +130,8 @@ def change(ctx: CampaignContext, job: Job) -> Job:
         )
         recorder.finish(outcome.status, outcome.reason, outcome.usage, outcome.turns)
     if outcome.status == "passed":
-        ctx.store.update_job(job.id, gated_tree=gate.passed_tree())
-        return ctx.store.transition(job.id, JobState.GATING, expect=JobState.CHANGING)
+        facts = JobFacts(gated_tree=gate.passed_tree())
+        return ctx.store.transition(job.id, JobState.GATING, expect=JobState.CHANGING, facts=facts)
     if ci_round:
         return ctx.store.transition(
             job.id,
@@ -167,16 +171,17 @@ def commit(ctx: CampaignContext, job: Job) -> Job:
         if not result.ok:
             return _vetoed(ctx, job, result)
         tree = working_tree(workspace)  # as the gate's diff saw it, after the verifiers ran
-    head = git("rev-parse", "HEAD", cwd=root)
-    if tree != head_tree(root):
+    head, head_at = git("rev-parse", "HEAD", "HEAD^{tree}", cwd=root).split()
+    if tree != head_at:
         head = commit_tree(
             root,
             tree,
             _template(ctx, job, ctx.spec.pull_request.commit_message),
             commit_identity(ctx),
+            parent=head,
         )
-    ctx.store.update_job(job.id, head_sha=head)
-    return ctx.store.transition(job.id, JobState.COMMITTED, expect=job.state)
+    facts = JobFacts(head_sha=head)
+    return ctx.store.transition(job.id, JobState.COMMITTED, expect=job.state, facts=facts)
 
 
 def commit_identity(ctx: CampaignContext) -> dict[str, str]:
@@ -220,15 +225,28 @@ def push(ctx: CampaignContext, job: Job) -> Job:
         if not free:
             note_wait(ctx, job, "push")
             return job
-        job_workspace(ctx, job, at=job.head_sha)
+        _at_head(ctx, job)
         still_mine(ctx, job)
         try:
             ctx.forge.push(Path(job.checkout or ""), job.repo, job.branch or branch_name(ctx, job))
         except ForgeError as exc:
             return _end(ctx, job, JobState.FAILED, Reason.PUSH_FAILED, f"push failed: {exc}")
-        if job.ci_verdict is not None:  # CI triage's verdict was on the previous head
-            ctx.store.update_job(job.id, ci_verdict=None)
-        return ctx.store.transition(job.id, JobState.PUSHED, expect=job.state)
+        # CI triage's verdict was on the previous head
+        facts = JobFacts(ci_verdict=None) if job.ci_verdict is not None else None
+        return ctx.store.transition(job.id, JobState.PUSHED, expect=job.state, facts=facts)
+
+
+def _at_head(ctx: CampaignContext, job: Job) -> None:
+    """The checkout's HEAD at the job's commit, which is what a push sends: one look when
+    it already is (commit just left it there), a reset to it otherwise."""
+    root = Path(job.checkout or "")
+    if job.head_sha and (root / ".git").exists():
+        try:
+            if git("rev-parse", "HEAD", cwd=root) == job.head_sha:
+                return
+        except ForgeError:
+            pass
+    job_workspace(ctx, job, at=job.head_sha)
 
 
 # pushed -> pr_open
@@ -366,10 +384,10 @@ class WatchedGate:
         return result
 
     def passed_tree(self) -> str | None:
-        """The tree that passed, if the checkout still holds exactly that tree."""
-        if self._passed_tree is None:
-            return None
-        return self._passed_tree if working_tree(self.root) == self._passed_tree else None
+        """The tree the last passing check saw. Not read again here: `commit` compares it
+        with the checkout's tree and gates afresh when they differ (an agent that edited
+        after its last passing check), so a second look would only cost a tree more."""
+        return self._passed_tree
 
 
 def job_gate(

@@ -3,7 +3,7 @@ database session and can pass records between threads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,34 @@ class Lease:
     pid: int
     acquired_at: datetime
     heartbeat_at: datetime
+
+
+UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET"})()
+"""A JobFacts field not given: the stored value stays."""
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    """Facts about a job's checkout and branch that a step stores with the job's next state,
+    in the same transaction (Store.transition): either both are stored or neither."""
+
+    base_branch: str | None = UNSET
+    base_sha: str | None = UNSET
+    head_sha: str | None = UNSET
+    branch: str | None = UNSET
+    checkout: str | None = UNSET
+    ci_rounds: int = UNSET
+    gated_tree: str | None = UNSET
+    freshness: str | None = UNSET
+    ci_verdict: str | None = UNSET
+    refreshed_at: datetime | None = UNSET
+
+    def given(self) -> dict[str, Any]:
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) is not UNSET
+        }
 
 
 @dataclass(frozen=True)

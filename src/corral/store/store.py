@@ -278,14 +278,18 @@ class Store:
         expect: JobState | None = None,
         reason: str | None = None,
         reason_code: str | None = None,
+        facts: r.JobFacts | None = None,
     ) -> r.Job:
-        """Move a job to `to`, recording the transition, in one transaction."""
+        """Move a job to `to`, recording the transition, in one transaction, with `facts`
+        about its checkout and branch set in the same one (none set if the move is refused)."""
         with self._tx() as s:
             row = s.get(m.JobRow, job_id, with_for_update=True)
             if row is None:
                 raise StoreError(f"no job {job_id}")
             if expect is not None and row.state != expect:
                 raise StaleStateError(f"job {job_id} is {row.state}, expected {expect}")
+            for key, value in (facts.given() if facts is not None else {}).items():
+                setattr(row, key, value)
             s.add(
                 m.TransitionRow(
                     job_id=job_id,

@@ -31,6 +31,7 @@ from corral.engine.temporal.messages import (
     JobFailure,
     JobView,
     StepRequest,
+    StepsDone,
 )
 from corral.pipeline.context import CampaignContext, Runtime, context_for
 from corral.pipeline.machine import advance
@@ -73,7 +74,7 @@ class CorralActivities:
     @property
     def on_machine(self) -> list[Callable[..., Any]]:
         """What must run where the job's checkout is."""
-        return [self.run_step]
+        return [self.run_step, self.run_steps]
 
     # shared queue
 
@@ -102,16 +103,23 @@ class CorralActivities:
 
     @activity.defn(name="corral.run_step")
     async def run_step(self, request: StepRequest) -> Job:
-        """One pipeline step, heartbeating while it runs."""
-        work = asyncio.get_running_loop().run_in_executor(
-            self.pool, self._guarded, self._run_step, request
-        )
+        """One pipeline step, heartbeating while it runs (workflows from before step chains)."""
+        return await self._heartbeating(request.step, self._run_step, request)
+
+    @activity.defn(name="corral.run_steps")
+    async def run_steps(self, request: StepRequest) -> StepsDone:
+        """The step asked for, then the job's next ones while the workflow has nothing to do
+        between them (see `_chain_on`): one activity round trip instead of one a step."""
+        return await self._heartbeating(request.step, self._run_steps, request)
+
+    async def _heartbeating(self, what: str, fn: Callable[..., T], *args: Any) -> T:
+        work = asyncio.get_running_loop().run_in_executor(self.pool, self._guarded, fn, *args)
         interval = _heartbeat_interval(activity.info().heartbeat_timeout)
         while True:
             done, _ = await asyncio.wait({work}, timeout=interval)
             if done:
                 return work.result()
-            activity.heartbeat(request.step)
+            activity.heartbeat(what)
 
     # the bodies, run in threads
 
@@ -156,6 +164,22 @@ class CorralActivities:
         except StaleStateError:
             return ctx.store.job(job.id)  # a lost attempt still running moved it on
 
+    def _run_steps(self, request: StepRequest) -> StepsDone:
+        ctx = self._context(request.campaign)
+        job = ctx.store.job(request.job_id)
+        if job.state != request.from_state:
+            return StepsDone(job, None, job.state)  # an earlier attempt got this far
+        step, before = request.step, job.state
+        while True:
+            try:
+                job = advance(ctx, job, step)
+            except StaleStateError:
+                return StepsDone(ctx.store.job(job.id), step, before)
+            following = _chain_on(ctx, step, before, job)
+            if following is None:
+                return StepsDone(job, step, before)
+            step, before = following, job.state
+
     def _context(self, ref: CampaignRef) -> CampaignContext:
         with self._lock:
             if self._store is None:
@@ -190,6 +214,16 @@ class CorralActivities:
             if isinstance(exc, StaleStateError):
                 raise
             raise ApplicationError(str(exc), type=NOT_RETRYABLE, non_retryable=True) from exc
+
+
+def _chain_on(ctx: CampaignContext, step: str, before: JobState, job: Job) -> str | None:
+    """The step to run next in the same activity, or None when the workflow has its part to
+    play first: the job parks, stops, is done, waits for a CI slot, or its next step needs a
+    PR-creation slot from the campaign."""
+    if admission.stops_after(step, before, job):
+        return None
+    move = admission.next_move(job, ctx.spec, admission.approvals_read(ctx.store, job))
+    return None if move.park or move.paced else move.step
 
 
 def _heartbeat_interval(timeout: timedelta | None) -> float:

@@ -90,24 +90,30 @@ class TemporalEngine:
         handle = await start_or_attach(client, self.settings, ref)
         seen: dict[int, JobState] = {}
         while True:
-            self._report(ctx, seen, on_change)
+            held = self._report(ctx, seen, on_change)
             description = await handle.describe()
             if description.status != WorkflowExecutionStatus.RUNNING:
                 self._report(ctx, seen, on_change)
                 if description.status != WorkflowExecutionStatus.COMPLETED:
                     raise TemporalEngineError(await _why_it_ended(handle))
                 return
-            if not self.wait_for_approval and (await progress(handle)).settled:
+            # The query is answered by a worker: asked only when the campaign can have
+            # settled with its workflow still running, which takes a job held for a person.
+            if held and not self.wait_for_approval and (await progress(handle)).settled:
                 self._report(ctx, seen, on_change)
                 return
             await asyncio.sleep(self.poll_s)
 
     @staticmethod
-    def _report(ctx: CampaignContext, seen: dict[int, JobState], on_change: OnChange) -> None:
+    def _report(ctx: CampaignContext, seen: dict[int, JobState], on_change: OnChange) -> bool:
+        """Tell on_change of every job whose state changed; whether one waits for approval."""
+        held = False
         for job in ctx.store.jobs(ctx.campaign.id):
+            held = held or job.state == JobState.AWAITING_APPROVAL
             if seen.get(job.id) != job.state:
                 seen[job.id] = job.state
                 on_change(job)
+        return held
 
 
 RESCAN_TIMEOUT_S = 20.0

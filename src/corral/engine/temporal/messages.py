@@ -70,6 +70,16 @@ class StepRequest:
 
 
 @dataclass(frozen=True)
+class StepsDone:
+    """Where a chain of steps (`corral.run_steps`) left the job: the last step it ran, from
+    which state (None when an earlier attempt had moved the job on and none ran)."""
+
+    job: Job
+    step: str | None
+    before: JobState
+
+
+@dataclass(frozen=True)
 class JobView:
     job: Job
     approvals: list[Approval] = field(default_factory=list)

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         JobView,
         Progress,
         StepRequest,
+        StepsDone,
     )
     from corral.spec import CampaignSpec
     from corral.states import JobState
@@ -68,6 +69,9 @@ STEP_TIMEOUTS = {
 CI_SLOT_WAIT = "ci-slot-wait"
 """The patch that lets a job whose push waits for a CI slot (`ci_concurrency`) sleep and try
 again (reached only by such a push, which no history recorded before it has)."""
+STEP_CHAINS = "step-chains"
+"""The patch that runs a job's consecutive steps in one activity (`corral.run_steps`) and
+reads the store through local activities: fewer round trips through the server per job."""
 GATE_ALLOWANCE = timedelta(hours=2)
 """Beyond the agent's own wall-time budget, what a change step's gate runs may take."""
 P = ParamSpec("P")
@@ -78,6 +82,11 @@ def step_timeout(step: str, spec: CampaignSpec) -> timedelta:
     if step == "change":
         return timedelta(seconds=spec.budgets.job.max_wall_s) + GATE_ALLOWANCE
     return STEP_TIMEOUTS[step]
+
+
+def chain_timeout(spec: CampaignSpec) -> timedelta:
+    """A chain of steps may run each step once (a lost worker is noticed by its heartbeat)."""
+    return sum((step_timeout(step, spec) for step in (*STEP_TIMEOUTS, "change")), timedelta())
 
 
 @workflow.defn(name="corral.job")
@@ -110,6 +119,7 @@ class JobWorkflow:
             return failed.state
 
     async def _drive(self) -> JobState:
+        self._chains = workflow.patched(STEP_CHAINS)
         queue = self.inp.machine_queue or await self._claim()
         view = await self._load()
         job, approvals = view.job, view.approvals
@@ -123,31 +133,57 @@ class JobWorkflow:
                 return job.state
             if move.paced:
                 await self._wait_for_pr_slot()
+            step: str | None = move.step
             before = job.state
-            job, queue = await self._run_step(queue, job, move.step)
+            if self._chains and not move.paced:  # a paced step alone: its slot is short
+                done, queue = await self._run_steps(queue, job, move.step)
+                job, step, before = done.job, done.step, done.before
+            else:
+                job, queue = await self._run_step(queue, job, move.step)
             if move.paced:
                 await self._tell_campaign(CampaignWorkflow.pr_slot_done)
-            if admission.waits_for_ci_slot(move.step, before, job) and workflow.patched(
-                CI_SLOT_WAIT
-            ):
+            if step is None:
+                continue  # an earlier attempt had moved the job on: decide again
+            if admission.waits_for_ci_slot(step, before, job) and workflow.patched(CI_SLOT_WAIT):
                 # CI of the other PRs ends on the forge, unseen by this workflow: look again
                 await workflow.sleep(timedelta(seconds=self.inp.pace.ci_slot_recheck_s))
                 continue
-            if admission.stops_after(move.step, before, job):
+            if admission.stops_after(step, before, job):
                 return job.state  # nothing new on the PR: it waits for review or CI
 
     async def _run_step(self, queue: str, job: Job, step: str) -> tuple[Job, str]:
         """Run the step where the checkout is; if that machine is gone, on another one (which
         finds no checkout and starts the job over from a clean one)."""
+        timeout = step_timeout(step, self.spec)
+        moved: Job
+        moved, queue = await self._on_machine(CorralActivities.run_step, queue, job, step, timeout)
+        return moved, queue
+
+    async def _run_steps(self, queue: str, job: Job, step: str) -> tuple[StepsDone, str]:
+        """The step and the job's next ones while the workflow has no part to play between
+        them (activities._chain_on), in one activity, where the checkout is."""
+        timeout = chain_timeout(self.spec)
+        done: StepsDone
+        done, queue = await self._on_machine(CorralActivities.run_steps, queue, job, step, timeout)
+        return done, queue
+
+    async def _on_machine(
+        self,
+        activity: Callable[[CorralActivities, StepRequest], Awaitable[T]],
+        queue: str,
+        job: Job,
+        step: str,
+        timeout: timedelta,
+    ) -> tuple[T, str]:
         request = StepRequest(self.inp.campaign, job.id, step, job.state)
         pace = self.inp.pace
         while True:
             try:
-                result: Job = await workflow.execute_activity_method(
-                    CorralActivities.run_step,
+                result = await workflow.execute_activity_method(
+                    activity,
                     request,
                     task_queue=queue,
-                    start_to_close_timeout=step_timeout(step, self.spec),
+                    start_to_close_timeout=timeout,
                     schedule_to_start_timeout=timedelta(seconds=pace.worker_lost_after_s),
                     heartbeat_timeout=timedelta(seconds=pace.heartbeat_timeout_s),
                     retry_policy=TRANSIENT_RETRIES,
@@ -194,11 +230,13 @@ class JobWorkflow:
         await handle.signal(signal, self.inp.job_id)
 
     async def _claim(self) -> str:
-        queue: str = await _shared(CorralActivities.claim)
+        read = _local if self._chains else _shared
+        queue: str = await read(CorralActivities.claim)
         return queue
 
     async def _load(self) -> JobView:
-        view: JobView = await _shared(CorralActivities.load_job, self.inp.campaign, self.inp.job_id)
+        read = _local if self._chains else _shared
+        view: JobView = await read(CorralActivities.load_job, self.inp.campaign, self.inp.job_id)
         return view
 
 
@@ -264,6 +302,7 @@ class CampaignWorkflow:
     @workflow.run
     async def run(self, inp: CampaignInput) -> Progress:
         self.inp = inp
+        self._chains = workflow.patched(STEP_CHAINS)
         view = await self._load()
         self.spec = CampaignSpec.model_validate(view.spec)
         self._pending.extend(view.live_jobs)
@@ -285,9 +324,9 @@ class CampaignWorkflow:
             return
         batch = [self._pending.popleft() for _ in range(min(free, len(self._pending)))]
         self._admitting = batch
-        admitted: Admission = await _shared(
-            CorralActivities.admit, AdmitRequest(self.inp.campaign, batch, list(self._admitted))
-        )
+        request = AdmitRequest(self.inp.campaign, batch, list(self._admitted))
+        admit = _local if self._chains else _shared
+        admitted: Admission = await admit(CorralActivities.admit, request)
         self._admitted += admitted.admitted
         self._active.update(admitted.admitted)  # before any await: a rescan must see them
         self._held += admitted.held
@@ -355,7 +394,8 @@ class CampaignWorkflow:
         self._pending.extend(job_id for job_id in view.live_jobs if job_id not in known)
 
     async def _load(self) -> CampaignView:
-        view: CampaignView = await _shared(CorralActivities.load_campaign, self.inp.campaign)
+        read = _local if self._chains else _shared
+        view: CampaignView = await read(CorralActivities.load_campaign, self.inp.campaign)
         return view
 
 
@@ -364,6 +404,14 @@ async def _shared(
 ) -> T:
     """An activity any worker of the fleet may run (store reads and writes)."""
     return await workflow.execute_activity_method(
+        method, args=list(args), start_to_close_timeout=SHORT, retry_policy=TRANSIENT_RETRIES
+    )
+
+
+async def _local(method: Callable[Concatenate[CorralActivities, P], Awaitable[T]], *args: Any) -> T:
+    """A store read as a local activity: run by the worker running the workflow task, no
+    round trip through a task queue (a claim so takes that worker's machine)."""
+    return await workflow.execute_local_activity_method(
         method, args=list(args), start_to_close_timeout=SHORT, retry_policy=TRANSIENT_RETRIES
     )
 
