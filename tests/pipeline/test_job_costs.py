@@ -23,12 +23,12 @@ from corral.testing.repos import NOTES_CONFIG, git, make_remote, notes_repo
 
 CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
 
-GIT_PROCESSES_PER_JOB = 102
+GIT_PROCESSES_PER_JOB = 84
 """A job of the fleet bench (a change command, one verifier, a local PR and its CI) from
-queued to pr_open: 100 now, 126 before one repository check served several commands, the
-clone was checked out once, the push stopped resetting a checkout already at its commit and
-the change step stopped reading its passed tree twice. About 40 of them are the verifiers'
-tree guard (two snapshots per verifier run)."""
+queued to pr_open: 82 now, 126 before one repository check served several commands, the
+clone was checked out once, the push stopped resetting a checkout already at its commit, the
+change step stopped reading its passed tree twice (100), and the verifiers' tree guard
+found its git folder without git and took each snapshot as one checked sequence (82)."""
 
 
 def _spec(name: str, remote: Path) -> CampaignSpec:

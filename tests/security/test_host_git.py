@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from corral.git import GitConfigRefused, run_git
+from corral.git import GitConfigRefused, command, run_git
 from corral.git.command import git_text, is_inert
 from corral.git.worktree import working_tree
 from corral.testing.cli import run_corral
@@ -412,3 +412,27 @@ def test_a_config_checked_before_is_checked_again_once_it_changes(tmp_path: Path
         config.write("[core]\n\tsshCommand = touch /tmp/corral-pwned\n")
     with pytest.raises(GitConfigRefused, match=r"core\.sshcommand"):
         run_git(["status"], repo=repo)
+
+
+NO_EXT = ["--no-ext-diff", "--no-textconv"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["diff", "HEAD"], ["diff", *NO_EXT, "HEAD"]),
+        (["--no-optional-locks", "diff", "HEAD"], ["--no-optional-locks", "diff", *NO_EXT, "HEAD"]),
+        (
+            ["-c", "core.quotepath=off", "log", "-p"],
+            ["-c", "core.quotepath=off", "log", *NO_EXT, "-p"],
+        ),
+        (["-C", "diff", "show", "HEAD"], ["-C", "diff", "show", *NO_EXT, "HEAD"]),
+        (["-C", "diff", "status"], ["-C", "diff", "status"]),
+    ],
+)
+def test_patch_commands_never_run_an_external_diff_whatever_options_lead(
+    args: list[str], expected: list[str]
+) -> None:
+    """The guard and the gate call git with options before the command (a folder named like
+    a command is not one)."""
+    assert command._argv(args, None)[-len(expected) :] == expected

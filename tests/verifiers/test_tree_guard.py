@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from corral.git import command
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git
-from corral.verifiers import FindingKind, tree_guard, verify
+from corral.verifiers import FindingKind, verify
 from corral.verifiers.tree_guard import TreeGuard
 
 # A checker that "fixes" what it checks, builds into dist/, and leaves a generated file.
@@ -119,24 +120,25 @@ def test_two_verifiers_are_guarded_with_one_snapshot_between_them(
     assert guard.settle(guard.snapshot(), "noop") == ([], guard.snapshot())
 
 
-def test_a_verifier_that_changed_nothing_costs_two_git_calls_per_snapshot_and_no_diff(
+def test_a_verifier_that_changed_nothing_costs_one_sequence_per_snapshot_and_no_diff(
     make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The git folder is asked once per guard, and nothing changed means no diff-tree: the
-    guard runs around every verifier of every verify."""
+    """The git folder is found without git, a snapshot is one checked sequence (one listing
+    of nested repositories, then add, write-tree and status), and nothing changed means no
+    diff-tree: the guard runs around every verifier of every verify."""
     repo = make_repo({"a.txt": "a\n"})
-    guard = TreeGuard(repo)
     calls: list[str] = []
-    real = tree_guard.git_text
+    spawn = command._spawn
 
-    def recording(args: list[str], **kwargs: Any) -> str:
-        calls.append(args[1])
-        return real(args, **kwargs)
+    def recording(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+        calls.append(command._command(argv))
+        return spawn(argv, *args, **kwargs)
 
-    monkeypatch.setattr(tree_guard, "git_text", recording)
+    monkeypatch.setattr(command, "_spawn", recording)
+    guard = TreeGuard(repo)
     before = guard.snapshot()
     assert guard.settle(before, "noop") == ([], before)
-    assert calls == ["add", "write-tree", "status"] * 2
+    assert calls == ["ls-files", "add", "write-tree", "status"] * 2
     (repo / "a.txt").write_text("changed\n")
     findings, _ = guard.settle(before, "writer")
     assert [f.file for f in findings] == ["a.txt"] and "diff-tree" in calls

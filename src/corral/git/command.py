@@ -383,8 +383,9 @@ def _argv(args: Sequence[str], repo: Path | None) -> list[str]:
     pinned = [part for key, value in PINNED_CONFIG for part in ("-c", f"{key}={value}")]
     where = ["-C", str(repo)] if repo is not None else []
     args = list(args)
-    if args and args[0] in PATCH_COMMANDS:
-        args[1:1] = ["--no-ext-diff", "--no-textconv"]
+    if _subcommand(args) in PATCH_COMMANDS:
+        at = _subcommand_at(args) + 1  # after leading options such as --no-optional-locks
+        args[at:at] = ["--no-ext-diff", "--no-textconv"]
     return ["git", *pinned, *where, *args]
 
 
@@ -433,15 +434,17 @@ def _spawn(
 
 def _subcommand(args: Sequence[str]) -> str:
     """The subcommand in git's arguments, after any `-c KEY=VALUE` pairs and options."""
-    rest = list(args)
-    while rest and rest[0].startswith("-"):
-        rest = rest[2:] if rest[0] in ("-c", "-C") else rest[1:]
-    return rest[0] if rest else ""
+    at = _subcommand_at(args)
+    return args[at] if at < len(args) else ""
+
+
+def _subcommand_at(args: Sequence[str]) -> int:
+    at = 0
+    while at < len(args) and args[at].startswith("-"):
+        at += 2 if args[at] in ("-c", "-C") else 1
+    return at
 
 
 def _command(argv: Sequence[str]) -> str:
-    """The git subcommand in a full argv (after the pinned `-c` pairs and `-C DIR`)."""
-    rest = list(argv[1:])
-    while rest and rest[0] in ("-c", "-C"):
-        rest = rest[2:]
-    return rest[0] if rest else "git"
+    """The git subcommand in a full argv (after the pinned `-c` pairs, `-C DIR` and options)."""
+    return _subcommand(argv[1:]) or "git"

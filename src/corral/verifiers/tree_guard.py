@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from corral.git.command import GitCommandError, git_text, run_git
+from corral.git.command import GitCommandError, git_dir_of, git_text, run_git, run_git_sequence
 from corral.verifiers.base import Finding, FindingKind
 
 KEPT_CACHES = frozenset(
@@ -51,7 +51,7 @@ class TreeGuard:
         if not self.active:
             return None
         try:
-            return Snapshot(self._tree(), self._ignored())
+            return self._snapshot()
         except (GitCommandError, OSError):  # git missing, refused, or the tree unreadable
             return None
 
@@ -111,7 +111,9 @@ class TreeGuard:
         out = self._git("ls-files", "-z", "--", *(f":(literal){p}" for p in paths))
         return {p for p in out.split("\0") if p}
 
-    def _tree(self) -> str:
+    def _snapshot(self) -> Snapshot:
+        """The tree and the ignored entries, from three git commands run as one sequence (one
+        check of the checkout's repositories instead of one per command)."""
         assert self.git_dir is not None
         git_dir = self.git_dir
         with tempfile.TemporaryDirectory(prefix="corral-tree-") as tmp:
@@ -121,16 +123,28 @@ class TreeGuard:
                 # which git needs to rehash files written in the same instant ("racy git"):
                 # with a newer mtime, a same-size edit made just after would read as unchanged.
                 shutil.copy2(git_dir / "index", index)
-            env = {"GIT_INDEX_FILE": str(index)}
             excluded = [f":(exclude,glob)**/{name}/**" for name in sorted(KEPT_CACHES)]
-            self._git("add", "--all", "--", ".", *excluded, env=env)
-            return self._git("write-tree", env=env).strip()
-
-    def _ignored(self) -> frozenset[str]:
-        out = self._git(
-            "status", "--porcelain=v1", "-z", "--ignored=matching", "--untracked-files=normal"
-        )
-        return frozenset(e[3:] for e in out.split("\0") if e.startswith("!! "))
+            # status reads the throwaway index too: `add --all` staged no ignored entry, so
+            # the ignored entries it lists are those of the checkout's own index.
+            _, tree, status = run_git_sequence(
+                [
+                    ["--no-optional-locks", "add", "--all", "--", ".", *excluded],
+                    ["--no-optional-locks", "write-tree"],
+                    [
+                        "--no-optional-locks",
+                        "status",
+                        "--porcelain=v1",
+                        "-z",
+                        "--ignored=matching",
+                        "--untracked-files=normal",
+                    ],
+                ],
+                repo=self.root,
+                env={"GIT_INDEX_FILE": str(index)},
+            )
+        entries = os.fsdecode(status.stdout).split("\0")
+        ignored = frozenset(e[3:] for e in entries if e.startswith("!! "))
+        return Snapshot(tree.stdout.decode().strip(), ignored)
 
     def _changes(self, before: str, after: str) -> list[tuple[str, str]]:
         out = self._git("diff-tree", "-r", "-z", "--no-renames", "--name-status", before, after)
@@ -165,7 +179,9 @@ def _kept(entry: str) -> bool:
 
 
 def _git_dir(root: Path) -> Path | None:
-    """The checkout's git folder (asked once per guard, not once per snapshot), or None."""
+    """The checkout's git folder (found once per guard, not once per snapshot), or None."""
+    if found := git_dir_of(root):
+        return found
     try:
         result = run_git(["rev-parse", "--absolute-git-dir"], repo=root, check=False)
     except (GitCommandError, OSError):  # no git where corral runs, or a refused config
