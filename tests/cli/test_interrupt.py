@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -78,3 +79,37 @@ def test_an_interrupted_run_stops_at_once_and_resumes(
     again = corral(*args)
     assert again.returncode == 0, again.stdout + again.stderr
     assert set(job_states(store_url).values()) == {JobState.PR_OPEN}
+
+
+BLOCKED_UNWIND = """
+import pathlib, sys, time
+from corral.cli.render import interruptible
+with interruptible("`corral run spec.yaml` resumes it"):
+    try:
+        pathlib.Path(sys.argv[1]).touch()
+        time.sleep(600)
+    finally:
+        time.sleep(600)  # as a lease release waiting for a store lock a running step holds
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_whose_unwinding_blocks_still_stops(
+    signum: signal.Signals, tmp_path: Path
+) -> None:
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BLOCKED_UNWIND, str(ready)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=120)  # not the 600 s the unwinding would take
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signum
+    assert f"stopped ({signum.name})" in stderr and "resumes it" in stderr

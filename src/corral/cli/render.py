@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 from rich.live import Live
@@ -269,6 +269,11 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread so that it stops a run the way Ctrl-C does."""
 
 
+UNWIND_S = 5.0
+"""How long an interrupted run may spend releasing its lease and closing the store: a store
+lock held by a step still running (it may wait 60 s for it) must not keep the process."""
+
+
 @contextmanager
 def interruptible(resume_hint: str) -> Iterator[None]:
     """Ctrl-C or SIGTERM ends the process at once, saying how to go on.
@@ -279,26 +284,32 @@ def interruptible(resume_hint: str) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    # imported here, not at Ctrl-C: the tables `corral status` prints need no sandbox
+    # imported now, not once interrupted (the main thread may be stopped inside an import);
+    # not at the module's import either: the tables `corral status` prints need no sandbox
     from corral.sandbox.local import kill_running
 
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
-        yield
-    except KeyboardInterrupt as exc:
-        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+    def stop_now(signum: signal.Signals) -> NoReturn:
         kill_running()
         err.print(
-            f"\n[yellow]stopped ({signum.name}):[/] the campaign is recorded as far as it went; "
-            f"{escape(resume_hint)}",
+            f"\n[yellow]stopped ({signum.name}):[/] the campaign is recorded as far as it "
+            f"went; {escape(resume_hint)}",
             soft_wrap=True,  # a command to copy, not to break
         )
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(128 + signum)  # worker threads would finish their steps first: do not wait
+
+    def interrupted(signum: int, frame: object) -> None:
+        watchdog = threading.Timer(UNWIND_S, stop_now, (signal.Signals(signum),))
+        watchdog.daemon = True
+        watchdog.start()
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        stop_now(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
