@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import collections
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from corral.git import command
 from corral.sandbox.base import CommandRunner
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, init_repo
@@ -30,6 +34,20 @@ def cache_dir() -> Path:
     )
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def spawned(monkeypatch: pytest.MonkeyPatch) -> Iterator[collections.Counter[str]]:
+    """git processes started through corral's one entry point, by subcommand."""
+    counts: collections.Counter[str] = collections.Counter()
+    spawn = command._spawn
+
+    def counted(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+        counts[command._command(argv)] += 1
+        return spawn(argv, *args, **kwargs)
+
+    monkeypatch.setattr(command, "_spawn", counted)
+    yield counts
 
 
 @pytest.fixture

@@ -4,33 +4,17 @@
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from corral.forge.base import ForgeError
 from corral.forge.git import WORK_BRANCH, clean_checkout
-from corral.git import GitConfigRefused, command, run_git
+from corral.git import GitConfigRefused, run_git
 from corral.git.worktree import commit_tree, working_tree
 from corral.testing.repos import GIT_ENV, git, init_repo, make_remote
 
 Counts = collections.Counter[str]
-
-
-@pytest.fixture
-def spawned(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
-    """git processes started through corral's one entry point, by subcommand."""
-    counts: Counts = collections.Counter()
-    spawn = command._spawn
-
-    def counted(argv: list[str], *args: Any, **kwargs: Any) -> Any:
-        counts[command._command(argv)] += 1
-        return spawn(argv, *args, **kwargs)
-
-    monkeypatch.setattr(command, "_spawn", counted)
-    yield counts
 
 
 def test_the_working_tree_is_one_check_and_three_commands(tmp_path: Path, spawned: Counts) -> None:
