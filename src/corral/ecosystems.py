@@ -24,6 +24,9 @@ class Ecosystem:
     """Gitignore-style globs of its build configuration (guarded as `build`)."""
     lock_files: tuple[str, ...]
     """Globs of its lock files (guarded as `lock`; left out of diff size counts)."""
+    markers: tuple[str, ...]
+    """Globs of the files that make a folder its project (its verifier's module is imported
+    only where one is)."""
     toolchain_dirs: tuple[str, ...] = ()
     """Variables that name its toolchain's folders (bound read-only into the sandbox)."""
     toolchain_env: tuple[str, ...] = ()
@@ -36,6 +39,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
     Ecosystem(
         "maven",
         "corral.verifiers.maven:MavenVerifier",
+        markers=("pom.xml",),
         build_files=("pom.xml", "mvnw", "mvnw.cmd", ".mvn/"),
         lock_files=(),
         toolchain_dirs=("JAVA_HOME", "MAVEN_HOME", "M2_HOME", "SDKMAN_DIR"),
@@ -45,6 +49,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
     Ecosystem(
         "gradle",
         "corral.verifiers.gradle:GradleVerifier",
+        markers=("build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts"),
         build_files=(
             "*.gradle",
             "*.gradle.kts",
@@ -58,6 +63,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
     Ecosystem(
         "node",
         "corral.verifiers.node:NodeVerifier",
+        markers=("package.json",),
         build_files=(
             "package.json",
             ".npmrc",
@@ -92,6 +98,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
     Ecosystem(
         "python",
         "corral.verifiers.python:PythonVerifier",
+        markers=("pyproject.toml", "setup.cfg", "setup.py", "requirements*.txt"),
         build_files=(
             "pyproject.toml",
             "setup.py",
@@ -123,6 +130,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
     Ecosystem(
         "go",
         "corral.verifiers.go:GoVerifier",
+        markers=("go.mod",),
         build_files=("go.mod", "go.work", ".golangci.*"),
         lock_files=("go.sum",),
         toolchain_dirs=("GOROOT",),
@@ -132,6 +140,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
     Ecosystem(
         "cargo",
         "corral.verifiers.cargo:CargoVerifier",
+        markers=("Cargo.toml",),
         build_files=(
             "Cargo.toml",
             "rust-toolchain*",

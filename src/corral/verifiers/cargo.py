@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from corral.ecosystems import BY_NAME
 from corral.sandbox.base import CommandResult, write_inside
 from corral.verifiers.base import (
     RAN,
@@ -91,7 +92,7 @@ _NO_PANIC = re.compile(
 
 class CargoVerifier(Verifier):
     name = "cargo"
-    markers = ("Cargo.toml",)
+    markers = BY_NAME["cargo"].markers
     # Every Cargo.toml is offered to detect(), which leaves out workspace members (their
     # workspace root builds them) and crates cargo would not build alone (builds_on_its_own).
     # A crate below a plain (non-workspace) crate is its own.

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from corral.ecosystems import BY_NAME
 from corral.sandbox.base import CommandResult, write_inside
 from corral.verifiers.base import (
     RAN,
@@ -68,7 +69,7 @@ class GoPackage:
 
 class GoVerifier(Verifier):
     name = "go"
-    markers = ("go.mod",)
+    markers = BY_NAME["go"].markers
     nested = True
 
     def prepare(self, ctx: ProjectContext) -> None:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from corral.ecosystems import BY_NAME
 from corral.sandbox.base import CommandResult
 from corral.verifiers.base import (
     CheckOutcome,
@@ -67,7 +68,7 @@ _PRUNED = frozenset({"build", "src", "node_modules", "gradle", "buildSrc"})
 
 class GradleVerifier(Verifier):
     name = "gradle"
-    markers = ("build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts")
+    markers = BY_NAME["gradle"].markers
     nested = False  # the root build includes its subprojects
 
     def prepare(self, ctx: ProjectContext) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from corral.ecosystems import BY_NAME
 from corral.sandbox.base import CommandResult
 from corral.verifiers.base import (
     CheckOutcome,
@@ -93,7 +94,7 @@ class MavenBuild:
 
 class MavenVerifier(Verifier):
     name = "maven"
-    markers = ("pom.xml",)
+    markers = BY_NAME["maven"].markers
     nested = False  # the root pom builds its modules
 
     def prepare(self, ctx: ProjectContext) -> None:

@@ -32,6 +32,7 @@ from urllib.parse import unquote
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from corral.ecosystems import BY_NAME
 from corral.sandbox.base import CommandResult, ToolMissingError, write_inside
 from corral.verifiers import installed
 from corral.verifiers.base import (
@@ -76,7 +77,7 @@ _MAX_FORMAT_LOOKUPS = 5
 
 class NodeVerifier(Verifier):
     name = "node"
-    markers = ("package.json",)
+    markers = BY_NAME["node"].markers
     # A package below a root that declares no workspaces is its own project; detect() skips
     # the packages a workspace root covers.
     nested = True

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corral.ecosystems import BY_NAME
 from corral.sandbox.base import CommandResult, write_inside
 from corral.verifiers.base import (
     RAN,
@@ -67,7 +68,7 @@ from corral.verifiers.tool_versions import python_tool_pins
 
 """A path as a tool printed it (absolute, or relative to the project) -> repository-relative."""
 
-DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py", "requirements*.txt")
+DECLARATIONS = BY_NAME["python"].markers
 TEST_EXTRAS = frozenset({"test", "tests", "testing", "dev"})
 READY = "corral-ready"
 UNPINNED = "corral-unpinned"

@@ -11,16 +11,7 @@ from corral.verifiers.base import CheckOutcome, ProjectContext, Verifier
 # name -> "module:Class", imported lazily so one broken toolchain module cannot break the rest.
 BUILTIN: dict[str, str] = {ecosystem.name: ecosystem.verifier for ecosystem in ECOSYSTEMS}
 
-MARKERS: dict[str, tuple[str, ...]] = {
-    "maven": ("pom.xml",),
-    "gradle": ("build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts"),
-    "node": ("package.json",),
-    "python": ("pyproject.toml", "setup.cfg", "setup.py", "requirements*.txt"),
-    "go": ("go.mod",),
-    "cargo": ("Cargo.toml",),
-}
-"""Each verifier class's `markers` (a test keeps them equal): a folder without one is not its
-project, so its module need not be imported to say so."""
+MARKERS: dict[str, tuple[str, ...]] = {e.name: e.markers for e in ECOSYSTEMS}
 
 
 class LazyVerifier(Verifier):
