@@ -1,10 +1,10 @@
-"""Every failure mode classified: task commands, then scripted agents on the fake model
-server, each through the real campaign pipeline (bubblewrap, Go toolchain, local forge)."""
+"""Every failure mode classified for task commands through the real campaign pipeline
+(bubblewrap, Go toolchain, local forge), and `corral eval run` against the fake model server.
+The scripted agents' modes are in test_eval_scripted_agents.py."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,23 +16,13 @@ from corral.evals.suite import load_suite
 from corral.llm.settings import ModelSettings
 from corral.testing.cli import run_corral as corral
 from corral.testing.fake_llm import FakeModelServer
-from corral.testing.scripted_agents import UNRELATED, scripted_server
+from corral.testing.scripted_agents import UNRELATED
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def server(fake_model_keys: str) -> Iterator[FakeModelServer]:
-    with scripted_server() as running:
-        yield running
-
-
-def _judge(server: FakeModelServer, name: str = "scope-judge") -> ModelSettings:
-    return ModelSettings(provider="openai", model=name, base_url=server.openai_base_url)
-
-
 def test_task_commands_play_each_failure_mode(
-    tmp_path: Path, cache_dir: Path, server: FakeModelServer
+    tmp_path: Path, cache_dir: Path, scope_judge: ModelSettings
 ) -> None:
     unrelated = f"sed -i '1i // {UNRELATED}' calc.go && {FIX}"
     tasks = [
@@ -47,7 +37,7 @@ def test_task_commands_play_each_failure_mode(
     ]
     suite = load_suite(write_suite(tmp_path / "suite", tasks))
     options = EvalOptions(
-        agent="command", judge=_judge(server), cache_dir=cache_dir, work_dir=tmp_path / "work"
+        agent="command", judge=scope_judge, cache_dir=cache_dir, work_dir=tmp_path / "work"
     )
     run = run_suite(suite, options)
 
@@ -80,49 +70,6 @@ def test_task_commands_play_each_failure_mode(
         1,
         5,
     )
-
-
-SCRIPTED = {
-    "right": (EvalOutcome.RIGHT, None),
-    "disable-test": (EvalOutcome.NO_PR, NoPrReason.GUARD),
-    "delete-test": (EvalOutcome.NO_PR, NoPrReason.GUARD),
-    "weaken-assertion": (EvalOutcome.NO_PR, NoPrReason.GUARD),
-    "out-of-scope": (EvalOutcome.NO_PR, NoPrReason.GUARD),
-    "break-build": (EvalOutcome.NO_PR, NoPrReason.VERIFIERS),
-    "give-up": (EvalOutcome.NO_PR, NoPrReason.NO_CHANGE),
-    "crash": (EvalOutcome.NO_PR, NoPrReason.AGENT),
-    "loop": (EvalOutcome.NO_PR, NoPrReason.BUDGET),
-    "veto-recover": (EvalOutcome.RIGHT, None),
-}
-
-
-def test_scripted_agents_through_the_builtin_agent(
-    tmp_path: Path, cache_dir: Path, server: FakeModelServer
-) -> None:
-    budgets = {"job": {"max_turns": 8, "max_gate_retries": 1}}
-    suite = load_suite(write_suite(tmp_path / "suite", [{"id": "clamp"}], budgets=budgets))
-    got = {}
-    runs = {}
-    for model in SCRIPTED:
-        options = EvalOptions(
-            agent="builtin",
-            model=ModelSettings(
-                provider="openai", model=model, base_url=server.openai_base_url, max_retries=0
-            ),
-            judge=_judge(server),
-            cache_dir=cache_dir,
-            work_dir=tmp_path / "work" / model,
-        )
-        run = run_suite(suite, options)
-        (task,) = run.tasks
-        got[model] = (task.outcome, task.reason)
-        runs[model] = task
-    assert got == SCRIPTED
-    recovered = runs["veto-recover"]
-    assert (recovered.vetoes, recovered.recovered) == (1, True)
-    assert recovered.gate_runs >= 2 and recovered.turns >= 3 and recovered.tokens > 0
-    assert runs["right"].vetoes == 0 and not runs["right"].recovered
-    assert runs["loop"].turns == 8
 
 
 def test_cli_runs_a_suite_against_the_fake_endpoint(
