@@ -13,6 +13,7 @@ ratio this/other of the medians is printed: both sides measured in one run.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import statistics
 import subprocess
@@ -35,6 +36,12 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, _, usage = os.wait4(process.pid, 0)
     return usage.ru_utime + usage.ru_stime, time.perf_counter() - started
+
+
+def compile_sources(src: Path) -> None:
+    """Bytecode for a side's modules, as an installed corral has: an editable install has none
+    and PYTHONDONTWRITEBYTECODE (set on these machines) would recompile them on every call."""
+    compileall.compile_dir(src, quiet=1)
 
 
 def main() -> None:
@@ -64,7 +71,9 @@ def main() -> None:
         ],
     }
     sides = {"this": dict(os.environ)}
+    compile_sources(Path(__file__).parent.parent / "src")
     if args.against:
+        compile_sources(args.against)
         sides["other"] = {**os.environ, "PYTHONPATH": str(args.against.resolve())}
     print(f"load average {os.getloadavg()[0]:.2f}; CPU and wall seconds, median of {args.runs}")
     for name, argv in calls.items():

@@ -23,4 +23,7 @@ PY=${PYTHON:-python3}
 extras="."
 [[ "${CORRAL_SETUP_TEST:-0}" == 1 ]] && extras=".[dev]"
 .venv/bin/pip install -q --disable-pip-version-check -e "$extras"
+# An editable install leaves corral's own modules uncompiled, and with PYTHONDONTWRITEBYTECODE
+# set every `corral` call would compile them again (~0.03 s each); compile them as pip does.
+.venv/bin/python -m compileall -q src >/dev/null
 echo "setup: ready (.venv)"
