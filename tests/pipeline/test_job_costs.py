@@ -22,7 +22,7 @@ from corral.testing.repos import NOTES_CONFIG, git, make_remote, notes_repo
 
 CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
 
-GIT_PROCESSES_PER_JOB = 84
+GIT_PROCESSES_PER_JOB = 78
 """A job of the fleet bench (a change command, one verifier, a local PR and its CI) from
 queued to pr_open: 82 now, 126 before one repository check served several commands, the
 clone was checked out once, the push stopped resetting a checkout already at its commit, the
