@@ -328,6 +328,7 @@ def _working_tree_listing(root: Path) -> tuple[list[Path], list[str]]:
 
 _STAGED = re.compile(r"[0-7]{6} [0-9a-f]+ [0-3]\t")
 
+
 def _listing(root: Path, args: list[str]) -> list[str]:
     """The NUL-separated records a listing command prints; none where it cannot run (a bare
     repository has no working tree to list)."""
