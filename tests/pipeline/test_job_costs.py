@@ -24,13 +24,13 @@ CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
 
 GIT_PROCESSES_PER_JOB = 78
 """A job of the fleet bench (a change command, one verifier, a local PR and its CI) from
-queued to pr_open and one look at it: 74 now, 126 before one repository check served several commands, the
-clone was checked out once, the push stopped resetting a checkout already at its commit, the
-change step stopped reading its passed tree twice (100), and the verifiers' tree guard
-found its git folder without git and took each snapshot as one checked sequence (82), and
+queued to pr_open and one look at it: 75 now (74 per repository in the bench, where the
+branch name is checked once for all), 126 before one repository check served several
+commands, the clone was checked out once, the push stopped resetting a checkout already at
+its commit, the change step stopped reading its passed tree twice (100), the verifiers' tree
+guard found its git folder without git and took each snapshot as one checked sequence (82),
 the working tree's tree skipped its second add where nothing tracked is below a build
-folder, the look at the PR its checkout of the base, and a branch name its second check
-(74 with the first two)."""
+folder, and the look at the PR its checkout and clean of the base."""
 
 
 def _spec(name: str, remote: Path) -> CampaignSpec:
