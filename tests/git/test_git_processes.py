@@ -39,6 +39,43 @@ def test_the_working_tree_is_one_check_and_three_commands(tmp_path: Path, spawne
     assert kept == "a tracked file below build output changed\n"
 
 
+def test_without_tracked_build_output_the_working_tree_is_one_check_and_two_commands(
+    tmp_path: Path, spawned: Counts
+) -> None:
+    """`add -u` only re-adds tracked files below build folders, which the first add leaves
+    out: a repository tracking none is listed, added and written, and its edits, deletions
+    and new files are all in the tree, its untracked build output not."""
+    repo = init_repo(tmp_path / "r", {"a.txt": "a\n", "gone.txt": "g\n", "src/m.py": "x\n"})
+    (repo / "a.txt").write_text("edited\n")
+    (repo / "gone.txt").unlink()
+    (repo / "new.txt").write_text("new\n")
+    (repo / "target").mkdir()
+    (repo / "target" / "out.bin").write_text("build output\n")
+    (repo / "src" / "m.pyc").write_text("build output\n")
+    git(repo, "status")
+    spawned.clear()
+
+    tree = working_tree(repo)
+
+    assert sum(spawned.values()) == 3 and spawned["add"] == 1, spawned
+    listed = git(repo, "ls-tree", "-r", "--name-only", tree).splitlines()
+    assert sorted(listed) == ["a.txt", "new.txt", "src/m.py"]
+    assert git(repo, "cat-file", "blob", f"{tree}:a.txt") == "edited\n"
+
+
+def test_a_tracked_file_below_a_build_folder_in_any_case_is_still_updated(
+    tmp_path: Path, spawned: Counts
+) -> None:
+    repo = init_repo(tmp_path / "r", {"a.txt": "a\n", "Dist/kept.txt": "tracked\n"})
+    (repo / "Dist" / "kept.txt").write_text("changed\n")
+    spawned.clear()
+
+    tree = working_tree(repo)
+
+    assert spawned["add"] == 2, spawned  # the second add runs: a build folder's name, any case
+    assert git(repo, "cat-file", "blob", f"{tree}:Dist/kept.txt") == "changed\n"
+
+
 def test_one_check_still_refuses_a_nested_repository_made_before_it(tmp_path: Path) -> None:
     repo = init_repo(tmp_path / "r", {"a.txt": "a\n"})
     sub = init_repo(repo / "sub", {"f.txt": "x\n"})

@@ -22,12 +22,15 @@ from corral.testing.repos import NOTES_CONFIG, git, make_remote, notes_repo
 
 CONTRIBUTING = "printf '# Contributing\\n' > CONTRIBUTING.md"
 
-GIT_PROCESSES_PER_JOB = 84
+GIT_PROCESSES_PER_JOB = 78
 """A job of the fleet bench (a change command, one verifier, a local PR and its CI) from
-queued to pr_open: 82 now, 126 before one repository check served several commands, the
-clone was checked out once, the push stopped resetting a checkout already at its commit, the
-change step stopped reading its passed tree twice (100), and the verifiers' tree guard
-found its git folder without git and took each snapshot as one checked sequence (82)."""
+queued to pr_open and one look at it: 75 now (74 per repository in the bench, where the
+branch name is checked once for all), 126 before one repository check served several
+commands, the clone was checked out once, the push stopped resetting a checkout already at
+its commit, the change step stopped reading its passed tree twice (100), the verifiers' tree
+guard found its git folder without git and took each snapshot as one checked sequence (82),
+the working tree's tree skipped its second add where nothing tracked is below a build
+folder, and the look at the PR its checkout and clean of the base."""
 
 
 def _spec(name: str, remote: Path) -> CampaignSpec:
@@ -155,3 +158,44 @@ def test_a_repository_config_is_parsed_once_per_text_and_a_changed_one_again(
     (two / ".corral.yaml").write_text(text.replace("name: a", "name: b"))
     assert [v.name for v in load_repo_config(two).verifiers.custom] == ["b"]
     assert parses[-1].count("name: b") == 1
+
+
+def test_a_look_at_an_open_pr_fetches_its_base_without_checking_it_out_and_sees_it_move(
+    tmp_path: Path, cache_dir: Path, spawned: collections.Counter[str]
+) -> None:
+    """`watch` reads the base's tip with a fetch: no checkout and no clean of the job's
+    files on every look (what works on them resets them first), and a base that moved
+    is still seen and the PR rebased onto it."""
+    remote = make_remote(tmp_path / "forge", "docs", notes_repo())
+    runtime = Runtime(str(tmp_path / "corral.db"), tmp_path / "work", cache_dir, sandbox="local")
+    spec = _spec("looks", remote)
+    (first,) = run_campaign(spec, runtime, engine=LocalEngine(1)).lines
+    checkout = Path(first.job.checkout or "")
+    (checkout / "stray.txt").write_text("left by an earlier step\n")
+    spawned.clear()
+
+    (again,) = run_campaign(spec, runtime, engine=LocalEngine(1)).lines
+
+    assert again.job.state == JobState.PR_OPEN and again.job.base_sha == first.job.base_sha
+    assert spawned["fetch"] >= 1 and spawned["checkout"] == 0 and spawned["clean"] == 0, spawned
+    assert (checkout / "stray.txt").is_file()  # the files were not touched
+
+    tip = _commit_on_main(tmp_path / "person", remote, "OTHER.md")
+    (moved,) = run_campaign(spec, runtime, engine=LocalEngine(1)).lines
+
+    assert moved.job.state == JobState.PR_OPEN, moved.job.reason
+    assert (moved.job.base_sha, moved.job.freshness) == (tip, "rebased")
+    assert git(remote, "rev-parse", "corral/looks^").strip() == tip
+    assert git(remote, "show", "corral/looks:OTHER.md") == "Meanwhile.\n"
+    assert git(remote, "show", "corral/looks:CONTRIBUTING.md") == "# Contributing\n"
+    assert "stray.txt" not in git(remote, "ls-tree", "--name-only", "corral/looks")
+
+
+def _commit_on_main(scratch: Path, remote: Path, name: str) -> str:
+    """A commit on the remote's main, as a person merging something else would make it."""
+    git(scratch.parent, "clone", "-q", str(remote), str(scratch))
+    (scratch / name).write_text("Meanwhile.\n")
+    git(scratch, "add", "-A")
+    git(scratch, "commit", "-q", "-m", "meanwhile on main")
+    git(scratch, "push", "-q", "origin", "main")
+    return git(scratch, "rev-parse", "HEAD").strip()

@@ -4,6 +4,11 @@ give exactly the records the one-row reads give (read through the ORM)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from corral.forge.base import CIStatus, PullRequest
 from corral.states import JobState
@@ -60,3 +65,35 @@ def test_campaign_reads_equal_the_one_row_reads(tmp_path: Path) -> None:
         assert jobs[0].state == JobState.PR_OPEN and jobs[0].updated_at.tzinfo is not None
     finally:
         store.close()
+
+
+def test_a_read_takes_no_write_lock_and_waits_for_no_writer(tmp_path: Path) -> None:
+    """Workers (threads, or `corral worker` processes) read jobs while another writes: on
+    SQLite a read is a deferred transaction, which neither waits for the writer's lock nor
+    holds one, and sees the last commit; a write still takes the lock first."""
+    store = Store.open(str(tmp_path / "corral.db"))
+    try:
+        campaign = store.save_campaign("c", {"name": "c"})
+        job = store.ensure_job(campaign.id, "a", "repo-a", None)
+        store.engine.dispose()  # new connections give up at once on a held lock
+        event.listen(store.engine, "connect", _no_busy_wait)
+        other = Store.open(str(tmp_path / "corral.db"))
+        writer = other.engine.connect()
+        writer.begin()  # another worker's write transaction, holding the lock
+        try:
+            assert store.job(job.id).state == JobState.QUEUED
+            assert store.campaign("c") == campaign
+            assert [j.id for j in store.jobs(campaign.id)] == [job.id]
+            with pytest.raises(OperationalError, match="locked"):
+                store.transition(job.id, JobState.PREPARED)
+        finally:
+            writer.rollback()
+            writer.close()
+            other.close()
+        assert store.transition(job.id, JobState.PREPARED).state == JobState.PREPARED
+    finally:
+        store.close()
+
+
+def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA busy_timeout=0")

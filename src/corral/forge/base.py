@@ -88,8 +88,12 @@ class PullRequest:
 class Forge(Protocol):
     name: str
 
-    def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
-        """A clean checkout of the base branch in dest (cloned, or an existing one reset)."""
+    def checkout(
+        self, repo: str, dest: Path, base_branch: str | None = None, *, files: bool = True
+    ) -> Checkout:
+        """A clean checkout of the base branch in dest (cloned, or an existing one reset).
+        `files=False`: an existing checkout is only fetched (its base's tip read), its HEAD
+        and files left as they are."""
         ...
 
     def push(self, checkout: Path, repo: str, branch: str, expect: str | None = None) -> str:

@@ -42,9 +42,15 @@ def git_ok(*args: str, cwd: Path | None = None) -> bool:
     return True
 
 
-def clean_checkout(remote: str, dest: Path, base_branch: str | None = None) -> Checkout:
+def clean_checkout(
+    remote: str, dest: Path, base_branch: str | None = None, *, files: bool = True
+) -> Checkout:
     """A clean checkout of the base branch in dest: cloned from remote, or an existing
-    checkout fetched and reset. The base defaults to the remote's default branch."""
+    checkout fetched and reset. The base defaults to the remote's default branch.
+
+    `files=False` (a look at the base's tip): an existing checkout is fetched and its
+    HEAD, index and files are left as they are; every step that works on the files resets
+    them first (`job_workspace`), so a checkout and clean here would only be undone."""
     fresh = not _fetched(dest)
     if fresh:
         shutil.rmtree(dest, ignore_errors=True)
@@ -52,6 +58,8 @@ def clean_checkout(remote: str, dest: Path, base_branch: str | None = None) -> C
         # no checkout yet: the one below writes the base's files once
         git("clone", "--no-tags", "--no-checkout", "--", remote, str(dest))
     base, sha = _remote_branch(dest, base_branch)
+    if not (files or fresh):
+        return Checkout(dest, base, sha)
     # --no-track: no upstream written to the config, which would be read again for the change
     git("checkout", "-q", "--force", "--no-track", "-B", WORK_BRANCH, f"origin/{base}", cwd=dest)
     if not fresh:  # a fresh clone has nothing untracked to clean

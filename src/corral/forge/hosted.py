@@ -78,11 +78,13 @@ class TokenGit:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
 
-    def checkout(self, remote: RemoteRepo, dest: Path, base_branch: str | None) -> Checkout:
+    def checkout(
+        self, remote: RemoteRepo, dest: Path, base_branch: str | None, *, files: bool = True
+    ) -> Checkout:
         """A clean checkout of the base branch in dest, cloned from the refreshed mirror, so
         its remote is a local path and holds no credential."""
         with self._mirror(remote, refresh=True) as mirror:
-            return clean_checkout(str(mirror), dest, base_branch)
+            return clean_checkout(str(mirror), dest, base_branch, files=files)
 
     def push(
         self, checkout: Path, remote: RemoteRepo, branch: str, expect: str | None = None
@@ -180,8 +182,10 @@ class HostedForge:
         self._git = TokenGit(web_url, git_username, token, work_dir / "mirrors")
         self._writes = WritePace(seconds_between_writes)
 
-    def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
-        return self._git.checkout(self._remote(repo), dest, base_branch)
+    def checkout(
+        self, repo: str, dest: Path, base_branch: str | None = None, *, files: bool = True
+    ) -> Checkout:
+        return self._git.checkout(self._remote(repo), dest, base_branch, files=files)
 
     def push(self, checkout: Path, repo: str, branch: str, expect: str | None = None) -> str:
         return self._git.push(checkout, self._remote(repo), branch, expect)

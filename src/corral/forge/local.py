@@ -63,8 +63,10 @@ class LocalForge:
         self.ci_runner = ci_runner
         self.ci_settings = ci_settings
 
-    def checkout(self, repo: str, dest: Path, base_branch: str | None = None) -> Checkout:
-        return clean_checkout(repo, dest, base_branch)
+    def checkout(
+        self, repo: str, dest: Path, base_branch: str | None = None, *, files: bool = True
+    ) -> Checkout:
+        return clean_checkout(repo, dest, base_branch, files=files)
 
     def push(self, checkout: Path, repo: str, branch: str, expect: str | None = None) -> str:
         git(

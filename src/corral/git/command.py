@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from corral.git.build_output import BUILD_OUTPUT_DIRS, is_build_output
@@ -147,8 +147,12 @@ def run_git(
     return _spawn(_argv(args, repo), env, stdin, timeout_s, check)
 
 
+Plan = Callable[[Sequence[str]], Sequence[Sequence[str]]]
+"""Commands chosen from the paths the checkout's index tracks, as the check listed them."""
+
+
 def run_git_sequence(
-    commands: Sequence[Sequence[str]],
+    commands: Sequence[Sequence[str]] | Plan,
     *,
     repo: Path,
     env: Mapping[str, str] | None = None,
@@ -157,11 +161,17 @@ def run_git_sequence(
     """Several local git commands run back to back in `repo`, each as run_git would with
     check: the repository (and, once, the repositories nested in its working tree) is
     checked before the first. Only for commands between which nothing but git runs in the
-    checkout (no sandboxed command, no agent): what the check saw is still what git reads."""
+    checkout (no sandboxed command, no agent): what the check saw is still what git reads.
+    `commands` may be a plan: then the working tree is checked, and the plan is given the
+    tracked paths that check listed (a command needed only for some paths is left out
+    without a listing of its own)."""
     extra = _caller_env(env)
+    if callable(commands):
+        commands = commands(_check_working_tree(repo))
+    else:
+        _check_before(repo, commands)
     if any(_subcommand(args) in NETWORK_COMMANDS for args in commands):
         raise ValueError("run_git_sequence runs local commands only")
-    _check_before(repo, commands)
     environment = _environment(repo, extra, None)
     return [_spawn(_argv(args, repo), environment, None, timeout_s, True) for args in commands]
 
@@ -176,12 +186,21 @@ def _caller_env(env: Mapping[str, str] | None) -> dict[str, str]:
 def _check_before(repo: Path, commands: Sequence[Sequence[str]]) -> None:
     """GitConfigRefused unless the repository's config, and that of every repository nested
     in its working tree when a command looks at the working tree, is inert."""
-    check_repository_config(repo)
     if any(_subcommand(args) in WORKTREE_COMMANDS for args in commands):
-        for nested in nested_repositories(repo):
-            # its .git is in the working tree, which sandboxed commands write: never
-            # taken as checked before
-            check_repository_config(nested, remember=False)
+        _check_working_tree(repo)
+    else:
+        check_repository_config(repo)
+
+
+def _check_working_tree(repo: Path) -> list[str]:
+    """The repository's and its nested repositories' config checked; the tracked paths."""
+    check_repository_config(repo)
+    nested, tracked = _working_tree_listing(repo)
+    for path in nested:
+        # its .git is in the working tree, which sandboxed commands write: never
+        # taken as checked before
+        check_repository_config(path, remember=False)
+    return tracked
 
 
 def git_text(
@@ -284,18 +303,30 @@ def nested_repositories(root: Path) -> list[Path]:
     """Repositories below root whose config git may read while it works in root: tracked
     submodules, and repositories in untracked folders that are not ignored and not build
     output (`git add -A` would record them as submodules). Symlinks are not followed."""
+    return _working_tree_listing(root)[0]
+
+
+def _working_tree_listing(root: Path) -> tuple[list[Path], list[str]]:
+    """The nested repositories (see nested_repositories) and the paths the index tracks."""
     # One listing for both: staged entries come as `<mode> <sha> <stage>\t<path>`, untracked
     # folders as `<path>/` (a staged entry is never a folder, so a folder named like a staged
     # entry is still searched).
     args = ["ls-files", "-z", "--stage", "--others", "--exclude-standard", "--directory"]
     found: set[Path] = set()
+    tracked: list[str] = []
     for record in _listing(root, args):
         if record.endswith("/"):
             if not is_build_output(record + "_"):
                 found.update(_repositories_in(root / record))
-        elif record.startswith("160000 ") and "\t" in record:
-            found.add(root / record.split("\t", 1)[1])
-    return sorted(found)
+        elif "\t" in record and _STAGED.match(record):
+            path = record.split("\t", 1)[1]
+            tracked.append(path)
+            if record.startswith("160000 "):
+                found.add(root / path)
+    return sorted(found), tracked
+
+
+_STAGED = re.compile(r"[0-7]{6} [0-9a-f]+ [0-3]\t")
 
 
 def _listing(root: Path, args: list[str]) -> list[str]:

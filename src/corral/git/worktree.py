@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from corral.git.build_output import (
@@ -47,14 +47,21 @@ def working_tree(repo: Path) -> str:
             # fresh mtime would let a same-size edit made in the same second go unseen.
             shutil.copy2(index, scratch)
         env = {"GIT_INDEX_FILE": str(scratch)}
-        excludes = [f":(exclude,glob){glob}" for glob in BUILD_OUTPUT_GLOBS]
-        # one check of the repository for the three: nothing else runs in it meanwhile
-        done = run_git_sequence(
-            [["add", "-A", "--", ".", *excludes], ["add", "-u", "--", "."], ["write-tree"]],
-            repo=repo,
-            env=env,
-        )
+        # one check of the repository for the commands: nothing else runs in it meanwhile
+        done = run_git_sequence(_tree_commands, repo=repo, env=env)
         return done[-1].stdout.decode().strip()
+
+
+def _tree_commands(tracked: Sequence[str]) -> list[list[str]]:
+    """Untracked files that are not build output, tracked ones wherever they are, then the
+    tree. `add -u` is for tracked files the first add's excludes pass over: without one
+    (most repositories track nothing below a build folder) it would change nothing."""
+    excludes = [f":(exclude,glob){glob}" for glob in BUILD_OUTPUT_GLOBS]
+    commands = [["add", "-A", "--", ".", *excludes]]
+    # lower-cased: wider than the excludes' match whichever way git compares case
+    if any(is_build_output(path.lower()) for path in tracked):
+        commands.append(["add", "-u", "--", "."])
+    return [*commands, ["write-tree"]]
 
 
 def _index_file(repo: Path) -> Path:

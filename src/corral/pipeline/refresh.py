@@ -1,7 +1,8 @@
 """Stale pull requests: when an open PR's base branch moves, bring the PR onto it.
 
 `watch` calls `refresh` on every look at an open PR, before it reads CI. The base branch is
-fetched (the forge's own checkout, so a hosted forge's mirror is refreshed too); when it
+fetched (the forge's own checkout, so a hosted forge's mirror is refreshed too; the files are
+not checked out: what reads them resets them first); when it
 moved and the campaign's `refresh` setting allows it now:
 
 - the PR's change is replayed on the new base tip by git's own merge machinery, as one
@@ -49,7 +50,8 @@ def refresh(ctx: CampaignContext, job: Job, pr: PullRequest) -> Job:
     as it is afterwards (back at `prepared` when its change is being redone)."""
     root = Path(job.checkout) if job.checkout else ctx.checkout_dir(job)
     try:
-        tip = ctx.forge.checkout(job.repo, root, job.base_branch).base_sha
+        # fetched only: the rebase reads objects, and a gate or a redo resets the files first
+        tip = ctx.forge.checkout(job.repo, root, job.base_branch, files=False).base_sha
     except ForgeError:
         return job  # the base cannot be read now: the next look tries again
     if job.checkout != str(root):

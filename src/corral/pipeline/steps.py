@@ -10,7 +10,7 @@ them directly; a Temporal engine wraps each as an activity.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from corral.agents.base import Agent, AgentOutcome
@@ -355,6 +355,13 @@ def branch_name(ctx: CampaignContext, job: Job) -> str:
     name = _template(ctx, job, ctx.spec.pull_request.branch)
     if job.workspace:
         name = f"{name}-{job.workspace.strip('/').replace('/', '-')}"
+    return _checked_branch(name)
+
+
+@lru_cache(maxsize=1024)
+def _checked_branch(name: str) -> str:
+    """git's own check of a branch name, once per name: outside a repository its answer
+    depends on the name alone (a campaign's jobs mostly share one)."""
     return git("check-ref-format", "--branch", name)
 
 

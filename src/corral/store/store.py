@@ -53,6 +53,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._reader = engine.execution_options(**{READ_ONLY: True})
+        self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -73,15 +75,19 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
-    def _tx(self) -> Iterator[OrmSession]:
-        with self._sessions() as session, session.begin():
+    def _tx(self, *, read: bool = False) -> Iterator[OrmSession]:
+        """One transaction. `read`: it only reads, and on SQLite takes no write lock (a
+        reader of the WAL sees the last commit without waiting for a writer, nor making
+        one wait, in this process or another worker's)."""
+        sessions = self._read_sessions if read else self._sessions
+        with sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        """A Core connection in one transaction, for reads of many rows: the ORM session's
-        result handling was a third of reading a campaign's 10,000 jobs."""
-        with self.engine.connect() as connection, connection.begin():
+        """A Core connection in one read-only transaction, for reads of many rows: the ORM
+        session's result handling was a third of reading a campaign's 10,000 jobs."""
+        with self._reader.connect() as connection, connection.begin():
             yield connection
 
     def _insert(self, row: Row, record: Callable[[Row], R]) -> R:
@@ -93,7 +99,7 @@ class Store:
 
     def _records(self, query: Select[Row], record: Callable[[Row], R]) -> list[R]:
         """The query's rows as records, read in one transaction."""
-        with self._tx() as s:
+        with self._tx(read=True) as s:
             return [record(row) for row in s.scalars(query)]
 
     # leases: one run works a campaign at a time (see lease.py)
@@ -152,7 +158,7 @@ class Store:
             return _record(r.Campaign, row)
 
     def campaign(self, name_or_id: str | int) -> r.Campaign | None:
-        with self._tx() as s:
+        with self._tx(read=True) as s:
             query = select(m.CampaignRow)
             if isinstance(name_or_id, int) or name_or_id.isdigit():
                 query = query.where(m.CampaignRow.id == int(name_or_id))
@@ -224,7 +230,7 @@ class Store:
             return _job(row)
 
     def job(self, job_id: int) -> r.Job:
-        with self._tx() as s:
+        with self._tx(read=True) as s:
             row = s.get(m.JobRow, job_id)
             if row is None:
                 raise StoreError(f"no job {job_id}")
@@ -525,12 +531,12 @@ class Store:
     # pull requests: the local forge's book, and every forge's mirror
 
     def pull_request(self, forge: str, repo: str, branch: str) -> PullRequest | None:
-        with self._tx() as s:
+        with self._tx(read=True) as s:
             row = _pr_row(s, forge, repo, branch)
             return None if row is None else _pull_request(row)
 
     def pull_request_for_job(self, job_id: int) -> PullRequest | None:
-        with self._tx() as s:
+        with self._tx(read=True) as s:
             row = s.scalars(
                 select(m.PullRequestRow)
                 .where(m.PullRequestRow.job_id == job_id)
@@ -713,7 +719,7 @@ def make_engine(url: str) -> Engine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args={"timeout": 60, "check_same_thread": False})
     event.listen(engine, "connect", _sqlite_pragmas)
-    event.listen(engine, "begin", _sqlite_begin_immediate)
+    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -756,8 +762,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+READ_ONLY = "corral_read_only"
+"""The execution option of the store's read-only transactions."""
+
+
+def _sqlite_begin(connection: Any) -> None:
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 def _json(data: dict[str, Any]) -> dict[str, Any]:
