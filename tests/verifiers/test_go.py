@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,13 @@ from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import go as sample
 from corral.verifiers import Finding, FindingKind, VerifyReport, verify, verify_path
 from corral.verifiers import base as verifiers_base
-from corral.verifiers.base import ProjectContext, StageStatus, counts_json
+from corral.verifiers.base import (
+    ProjectContext,
+    StageStatus,
+    VerifierResult,
+    answers_dir,
+    counts_json,
+)
 from corral.verifiers.discovery import find_projects
 from corral.verifiers.go import (
     GoVerifier,
@@ -552,3 +559,82 @@ def test_a_check_that_cannot_start_beside_the_others_is_still_an_error(
         (FindingKind.ERROR, "gofmt: `gofmt` is not installed")
     ]
     assert runner.ran("go", "test") == 1  # it ran beside gofmt, and was waited for
+
+
+# --- go list's answer kept between checks ---------------------------------------------------
+
+_EXTRA_TEST = """\
+package extra
+
+import "testing"
+
+func TestExtra(t *testing.T) {
+	t.Errorf("extra failed")
+}
+"""
+
+
+def _check_listing(
+    repo: Path, cache_dir: Path, env: dict[str, str] | None = None
+) -> tuple[int, VerifierResult]:
+    """(how many `go list` ran, the result) of a check of repo."""
+    runner = RecordingRunner(cache_dir)
+    runner._base_env.update(env or {})
+    [result] = verify(repo, runner, ONLY_GO, prepare=False).results
+    return runner.ran("go", "list"), result
+
+
+def test_go_list_is_reused_only_for_the_same_files_and_go_environment(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    unique = {"calc/unique.go": f"package calc\n\n// {uuid.uuid4()}\n"}
+    repo = make_repo({**sample.clean(), **unique})
+    first = RecordingRunner(cache_dir)
+    verify(repo, first, ONLY_GO)  # prepared, and listed
+    assert first.ran("go", "list") == 1
+    listed, result = _check_listing(repo, cache_dir)
+    assert listed == 0 and result.ok and result.tests is not None and result.tests.run == 2
+    # A new package: listed again, and its failing test found.
+    extra = {"extra/extra.go": "package extra\n", "extra/extra_test.go": _EXTRA_TEST}
+    write_files(repo, extra)
+    listed, result = _check_listing(repo, cache_dir)
+    assert listed == 1
+    assert [(f.test_id, f.file) for f in result.findings] == [
+        ("example.com/sample/extra.TestExtra", "extra/extra_test.go")
+    ]
+    # A build constraint changes which files count: listed again, the test no longer runs.
+    extra["extra/extra_test.go"] = "//go:build never\n\n" + _EXTRA_TEST
+    write_files(repo, extra)
+    listed, result = _check_listing(repo, cache_dir)
+    assert listed == 1 and result.ok
+    # The environment's build tags reach go list's answer: listed again, once.
+    assert _check_listing(repo, cache_dir, {"GOFLAGS": "-tags=never"})[0] == 1
+    listed, result = _check_listing(repo, cache_dir, {"GOFLAGS": "-tags=never"})
+    assert listed == 0 and [f.test_id for f in result.findings] == [
+        "example.com/sample/extra.TestExtra"
+    ]
+    # Another checkout of the same files reuses it, with its own folders.
+    other = make_repo({**sample.clean(), **unique, **extra}, name="other")
+    listed, result = _check_listing(other, cache_dir, {"GOFLAGS": "-tags=never"})
+    assert listed == 0
+    [failure] = result.findings
+    assert failure.file == "extra/extra_test.go"  # relative to the other checkout
+
+
+def test_go_list_is_not_reused_through_links_nor_from_a_damaged_answer(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    unique = {"calc/unique.go": f"package calc\n\n// {uuid.uuid4()}\n"}
+    repo = make_repo({**sample.clean(), **unique})
+    verify(repo, LocalRunner(cache_dir), ONLY_GO)
+    kept = list((answers_dir(cache_dir) / "go-list").glob("*.json"))
+    assert kept, "the answer is kept next to the cache"
+    assert not answers_dir(cache_dir).is_relative_to(cache_dir)  # where commands cannot write
+    for answer in kept:
+        answer.write_text('{"not": "a listing"}')
+    assert _check_listing(repo, cache_dir)[0] == 1  # damaged: go list again, and kept anew
+    assert _check_listing(repo, cache_dir)[0] == 0
+    # go reads through a link to a file (and a link could point anywhere): never kept.
+    (repo / "calc" / "linked.txt").symlink_to(repo / "go.mod")
+    assert _check_listing(repo, cache_dir)[0] == 1
+    assert _check_listing(repo, cache_dir)[0] == 1

@@ -417,3 +417,10 @@ class SideBySide:
             return  # interrupted: the process is going, its commands are killed with it
         for pending in self._started:
             pending.wait()
+
+
+def answers_dir(cache_dir: Path) -> Path:
+    """What corral keeps between verifies of a repository that a command must not be able to
+    forge (`go list`'s answer): next to the cache, not in it, as baselines are (a sandboxed
+    command sees and writes only its repository's cache folder)."""
+    return cache_dir.parent / f"{cache_dir.name}-answers"

@@ -22,6 +22,7 @@ from typing import Any
 
 from corral.ecosystems import BY_NAME
 from corral.sandbox.base import CommandResult, write_inside
+from corral.verifiers import go_listing
 from corral.verifiers.base import (
     RAN,
     CheckOutcome,
@@ -231,11 +232,28 @@ def _go(ctx: ProjectContext, args: list[str], what: str) -> CommandResult:
 
 
 def _list_packages(ctx: ProjectContext) -> list[GoPackage]:
+    """`go list`, or its answer kept for exactly these files and this toolchain (go_listing)."""
     fields = ",".join(("ImportPath", "Dir", *_FILE_FIELDS))
+    env = _go_env(ctx)
+    key = go_listing.listing_key(ctx, fields, env)
+    if key is not None and (kept := go_listing.load(ctx, key, _FILE_FIELDS)) is not None:
+        return [_package(obj) for obj in kept]
     result = _go(ctx, ["list", "-e", f"-json={fields}", "./..."], "go list")
     if not result.ok:
         raise VerifierError(f"go list failed: {output_tail(result)}", file=ctx.rel("go.mod"))
-    return parse_packages(result.stdout)
+    objects = list(json_objects(result.stdout))
+    if key is not None and go_listing.listing_key(ctx, fields, env) == key:  # unchanged meanwhile
+        go_listing.store(ctx, key, objects)
+    return [_package(obj) for obj in objects]
+
+
+def _go_env(ctx: ProjectContext) -> dict[str, Any] | None:
+    result = _go(ctx, ["env", "-json"], "go env")
+    try:
+        values = json.loads(result.stdout) if result.ok else None
+    except ValueError:
+        return None
+    return values if isinstance(values, dict) else None
 
 
 def _runs_gofmt(ctx: ProjectContext, checks: Checks) -> bool:
@@ -268,12 +286,13 @@ def _gofmt(ctx: ProjectContext, packages: list[GoPackage], notes: list[str]) -> 
 
 def parse_packages(text: str) -> list[GoPackage]:
     """`go list -json=...` output: concatenated JSON objects, one per package."""
-    packages = []
-    for obj in json_objects(text):
-        directory = Path(obj["Dir"])
-        files = tuple(str(directory / name) for key in _FILE_FIELDS for name in obj.get(key, []))
-        packages.append(GoPackage(obj["ImportPath"], directory, files))
-    return packages
+    return [_package(obj) for obj in json_objects(text)]
+
+
+def _package(obj: dict[str, Any]) -> GoPackage:
+    directory = Path(obj["Dir"])
+    files = tuple(str(directory / name) for key in _FILE_FIELDS for name in obj.get(key, []))
+    return GoPackage(obj["ImportPath"], directory, files)
 
 
 def parse_gofmt_diff(text: str, rel: Rel) -> list[Finding]:
