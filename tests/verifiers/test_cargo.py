@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from verifier_helpers import RecordingRunner, only, verify_json_via_cli
 
+from corral.sandbox.base import CommandResult
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import cargo as sample
 from corral.verifiers import Finding, FindingKind, VerifyReport, verify, verify_path
+from corral.verifiers import base as verifiers_base
 from corral.verifiers.base import ProjectContext, StageStatus, counts_json
 from corral.verifiers.cargo import (
     CargoVerifier,
@@ -439,3 +444,51 @@ def test_where_ci_runs_only_cargo_test_no_separate_build_runs_and_examples_still
     [result] = verify(repo, runner, narrowed, prepare=False).results
     assert runner.ran("cargo", "build") == 1
     assert ("compile", "examples/demo.rs", 2) in summary(result.findings)
+
+
+# --- rustfmt beside the builds --------------------------------------------------------------
+
+
+class _BuildFirstRunner(RecordingRunner):
+    """`cargo fmt` waits until clippy or `cargo test` has started: it sees one start only when
+    it runs beside them (one after another, it would wait out WAIT_S first)."""
+
+    WAIT_S = 120.0
+
+    def __init__(self, cache_dir: Path) -> None:
+        super().__init__(cache_dir)
+        self.build_started = threading.Event()
+        self.fmt_saw_a_build: bool | None = None
+
+    def run(self, argv: Sequence[str], **kwargs: Any) -> CommandResult:
+        if list(argv[:2]) in (["cargo", "clippy"], ["cargo", "test"]):
+            self.build_started.set()
+        elif list(argv[:2]) == ["cargo", "fmt"] and "--check" in argv:
+            self.fmt_saw_a_build = self.build_started.wait(self.WAIT_S)
+        return super().run(argv, **kwargs)
+
+
+def test_rustfmt_runs_beside_clippy_and_the_tests_and_reports_as_one_after_another(
+    make_repo: MakeRepo, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = sample.failing_test()[sample.LIB_PATH].replace("2 * x", "2*x")
+    repo = make_repo({**sample.clean(), sample.LIB_PATH: lib})
+    monkeypatch.setattr(verifiers_base, "SIDE_BY_SIDE", False)
+    serial_runner = RecordingRunner(cache_dir)
+    serial = verify(repo, serial_runner, ONLY_CARGO)
+    checked = [c[:2] for c in serial_runner.commands if c[1] in ("fmt", "clippy", "test")]
+    assert checked == [["cargo", "fmt"], ["cargo", "clippy"], ["cargo", "test"]]
+    monkeypatch.setattr(verifiers_base, "SIDE_BY_SIDE", True)
+    runner = _BuildFirstRunner(cache_dir)
+    side = verify(repo, runner, ONLY_CARGO)
+    assert runner.fmt_saw_a_build is True
+    [result], [expected] = side.results, serial.results
+    assert {f.kind for f in result.findings} == {FindingKind.FORMAT, FindingKind.TEST}
+    assert not side.ok
+    assert result.findings == expected.findings  # the same, in the same order
+    assert (result.stages, result.sources, result.notes) == (
+        expected.stages,
+        expected.sources,
+        expected.notes,
+    )
+    assert side.message == serial.message

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import threading
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from verifier_helpers import RecordingRunner, only, verify_json_via_cli
 
+from corral.sandbox.base import CommandResult
 from corral.sandbox.local import LocalRunner
 from corral.testing.repos import MakeRepo, git, write_files
 from corral.testing.samples import go as sample
 from corral.verifiers import Finding, FindingKind, VerifyReport, verify, verify_path
-from corral.verifiers.base import ProjectContext, StageStatus, counts_json
+from corral.verifiers import base as verifiers_base
+from corral.verifiers.base import (
+    ProjectContext,
+    StageStatus,
+    VerifierResult,
+    answers_dir,
+    counts_json,
+)
 from corral.verifiers.discovery import find_projects
 from corral.verifiers.go import (
     GoVerifier,
@@ -452,3 +465,176 @@ def test_go_build_runs_only_where_ci_runs_it_and_go_test_finds_compile_errors_wi
     assert [(f.kind, *where(f)) for f in result.findings] == [
         (FindingKind.COMPILE, "cmd/total/main.go", 4)
     ]
+
+
+# --- checks side by side ------------------------------------------------------------------
+
+_CI_ALL = {
+    ".github/workflows/ci.yml": (
+        'jobs:\n  t:\n    steps:\n      - run: test -z "$(gofmt -l .)"\n'
+        "      - run: go vet ./... && go build ./... && go test ./...\n"
+    )
+}
+
+
+def _every_fault() -> dict[str, str]:
+    """A format difference and a failing test in calc, a vet finding in main."""
+    calc = sample.failing_test()[sample.CALC_PATH].replace("total := 0", "total:=0")
+    return {**sample.lint_violation(), sample.CALC_PATH: calc, **_CI_ALL}
+
+
+class _TestFirstRunner(RecordingRunner):
+    """gofmt, go build and go vet wait until `go test` has started: they see it start only
+    when they run beside it (one after another, they would wait out WAIT_S first)."""
+
+    WAIT_S = 60.0
+
+    def __init__(self, cache_dir: Path) -> None:
+        super().__init__(cache_dir)
+        self.test_started = threading.Event()
+        self.saw_test_running: dict[str, bool] = {}
+
+    def run(self, argv: Sequence[str], **kwargs: Any) -> CommandResult:
+        name = " ".join(argv[:2]) if argv[0] == "go" else argv[0]
+        if name == "go test":
+            self.test_started.set()
+        elif name in ("gofmt", "go build", "go vet"):
+            self.saw_test_running[name] = self.test_started.wait(self.WAIT_S)
+        return super().run(argv, **kwargs)
+
+
+def test_gofmt_build_and_vet_run_beside_go_test_and_report_as_one_after_another(
+    make_repo: MakeRepo, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(_every_fault())
+    monkeypatch.setattr(verifiers_base, "SIDE_BY_SIDE", False)
+    serial_runner = RecordingRunner(cache_dir)
+    serial = verify(repo, serial_runner, ONLY_GO)
+    # On one core: the order they always ran in (after prepare's commands).
+    listed = next(i for i, c in enumerate(serial_runner.commands) if c[:2] == ["go", "list"])
+    checked = serial_runner.commands[listed:]
+    assert [c[:2] for c in checked] == [
+        ["go", "list"],
+        ["gofmt", "-d"],
+        ["go", "env"],  # the installed Go, for the diff's comment rules: part of gofmt's step
+        ["go", "build"],
+        ["go", "vet"],
+        ["go", "test"],
+    ]
+    monkeypatch.setattr(verifiers_base, "SIDE_BY_SIDE", True)
+    runner = _TestFirstRunner(cache_dir)
+    side = verify(repo, runner, ONLY_GO)
+    assert runner.saw_test_running == {"gofmt": True, "go build": True, "go vet": True}
+    [result], [expected] = side.results, serial.results
+    assert {f.kind for f in result.findings} == {
+        FindingKind.FORMAT,
+        FindingKind.LINT,
+        FindingKind.TEST,
+    }
+    assert not side.ok
+    assert result.findings == expected.findings  # the same, in the same order
+    assert (result.stages, result.sources, result.notes) == (
+        expected.stages,
+        expected.sources,
+        expected.notes,
+    )
+    assert side.message == serial.message
+
+
+def test_a_check_that_cannot_start_beside_the_others_is_still_an_error(
+    make_repo: MakeRepo, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """gofmt missing while go test runs beside it: the verifier reports it, as it did."""
+    go_only = tmp_path / "bin"
+    go_only.mkdir()
+    (go_only / "go").symlink_to(shutil.which("go") or "go")
+    repo = make_repo({**sample.clean(), **_CI_ALL})
+    monkeypatch.setattr(verifiers_base, "SIDE_BY_SIDE", True)
+    runner = RecordingRunner(cache_dir)
+    monkeypatch.setitem(runner._base_env, "PATH", f"{go_only}:/usr/bin:/bin")
+    report = verify(repo, runner, ONLY_GO, prepare=False)
+    [result] = report.results
+    assert not report.ok
+    assert [(f.kind, f.message) for f in result.findings] == [
+        (FindingKind.ERROR, "gofmt: `gofmt` is not installed")
+    ]
+    assert runner.ran("go", "test") == 1  # it ran beside gofmt, and was waited for
+
+
+# --- go list's answer kept between checks ---------------------------------------------------
+
+_EXTRA_TEST = """\
+package extra
+
+import "testing"
+
+func TestExtra(t *testing.T) {
+	t.Errorf("extra failed")
+}
+"""
+
+
+def _check_listing(
+    repo: Path, cache_dir: Path, env: dict[str, str] | None = None
+) -> tuple[int, VerifierResult]:
+    """(how many `go list` ran, the result) of a check of repo."""
+    runner = RecordingRunner(cache_dir)
+    runner._base_env.update(env or {})
+    [result] = verify(repo, runner, ONLY_GO, prepare=False).results
+    return runner.ran("go", "list"), result
+
+
+def test_go_list_is_reused_only_for_the_same_files_and_go_environment(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    unique = {"calc/unique.go": f"package calc\n\n// {uuid.uuid4()}\n"}
+    repo = make_repo({**sample.clean(), **unique})
+    first = RecordingRunner(cache_dir)
+    verify(repo, first, ONLY_GO)  # prepared, and listed
+    assert first.ran("go", "list") == 1
+    listed, result = _check_listing(repo, cache_dir)
+    assert listed == 0 and result.ok and result.tests is not None and result.tests.run == 2
+    # A new package: listed again, and its failing test found.
+    extra = {"extra/extra.go": "package extra\n", "extra/extra_test.go": _EXTRA_TEST}
+    write_files(repo, extra)
+    listed, result = _check_listing(repo, cache_dir)
+    assert listed == 1
+    assert [(f.test_id, f.file) for f in result.findings] == [
+        ("example.com/sample/extra.TestExtra", "extra/extra_test.go")
+    ]
+    # A build constraint changes which files count: listed again, the test no longer runs.
+    extra["extra/extra_test.go"] = "//go:build never\n\n" + _EXTRA_TEST
+    write_files(repo, extra)
+    listed, result = _check_listing(repo, cache_dir)
+    assert listed == 1 and result.ok
+    # The environment's build tags reach go list's answer: listed again, once.
+    assert _check_listing(repo, cache_dir, {"GOFLAGS": "-tags=never"})[0] == 1
+    listed, result = _check_listing(repo, cache_dir, {"GOFLAGS": "-tags=never"})
+    assert listed == 0 and [f.test_id for f in result.findings] == [
+        "example.com/sample/extra.TestExtra"
+    ]
+    # Another checkout of the same files reuses it, with its own folders.
+    other = make_repo({**sample.clean(), **unique, **extra}, name="other")
+    listed, result = _check_listing(other, cache_dir, {"GOFLAGS": "-tags=never"})
+    assert listed == 0
+    [failure] = result.findings
+    assert failure.file == "extra/extra_test.go"  # relative to the other checkout
+
+
+def test_go_list_is_not_reused_through_links_nor_from_a_damaged_answer(
+    make_repo: MakeRepo, cache_dir: Path
+) -> None:
+    unique = {"calc/unique.go": f"package calc\n\n// {uuid.uuid4()}\n"}
+    repo = make_repo({**sample.clean(), **unique})
+    verify(repo, LocalRunner(cache_dir), ONLY_GO)
+    kept = list((answers_dir(cache_dir) / "go-list").glob("*.json"))
+    assert kept, "the answer is kept next to the cache"
+    assert not answers_dir(cache_dir).is_relative_to(cache_dir)  # where commands cannot write
+    for answer in kept:
+        answer.write_text('{"not": "a listing"}')
+    assert _check_listing(repo, cache_dir)[0] == 1  # damaged: go list again, and kept anew
+    assert _check_listing(repo, cache_dir)[0] == 0
+    # go reads through a link to a file (and a link could point anywhere): never kept.
+    (repo / "calc" / "linked.txt").symlink_to(repo / "go.mod")
+    assert _check_listing(repo, cache_dir)[0] == 1
+    assert _check_listing(repo, cache_dir)[0] == 1

@@ -10,12 +10,14 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar, Literal
+from types import TracebackType
+from typing import ClassVar, Generic, Literal, TypeVar
 
 from corral.sandbox.base import (
     CommandResult,
@@ -337,3 +339,88 @@ def unique_findings(findings: Sequence[Finding]) -> list[Finding]:
             seen.add(key)
             unique.append(f)
     return unique
+
+
+T = TypeVar("T")
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+SIDE_BY_SIDE = _usable_cores() > 1
+"""Whether a verifier's independent checks run at the same time (`SideBySide`): only where
+a second core can run them; on one core they run one after another, as they always did."""
+
+
+class Pending(Generic[T]):
+    """A step started by `SideBySide.start`: `result()` waits for it and returns what it
+    returned, or raises what it raised, at the point the caller asks."""
+
+    def __init__(self, step: Callable[[], T], background: bool) -> None:
+        self._step = step
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._run, name="corral-check", daemon=True)
+            self._thread.start()
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._step()
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self) -> T:
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+class SideBySide:
+    """Steps of a check that do not depend on each other, run at the same time when the
+    machine has a core for it (`SIDE_BY_SIDE`), else one after another as they are started
+    (the order they always ran in). The caller reads their results in that same order, so
+    findings, notes and the error a failed step raises are the same either way. Leaving the
+    block waits for every step: nothing keeps running into the tree guard's snapshot."""
+
+    def __init__(self, parallel: bool | None = None) -> None:
+        self.parallel = SIDE_BY_SIDE if parallel is None else parallel
+        self._started: list[Pending[object]] = []
+
+    def start(self, step: Callable[[], T]) -> Pending[T]:
+        pending = Pending(step, background=self.parallel)
+        self._started.append(pending)  # type: ignore[arg-type]
+        return pending
+
+    def __enter__(self) -> SideBySide:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None and not issubclass(exc_type, Exception):
+            return  # interrupted: the process is going, its commands are killed with it
+        for pending in self._started:
+            pending.wait()
+
+
+def answers_dir(cache_dir: Path) -> Path:
+    """What corral keeps between verifies of a repository that a command must not be able to
+    forge (`go list`'s answer): next to the cache, not in it, as baselines are (a sandboxed
+    command sees and writes only its repository's cache folder)."""
+    return cache_dir.parent / f"{cache_dir.name}-answers"

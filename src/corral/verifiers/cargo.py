@@ -44,6 +44,7 @@ from corral.verifiers.base import (
     FindingKind,
     ProjectContext,
     Rel,
+    SideBySide,
     StageReport,
     StageStatus,
     TestCounts,
@@ -226,31 +227,22 @@ def _check(ctx: ProjectContext) -> CheckOutcome:
     unexplained: list[str] = []
     stages: dict[str, StageReport] = {}
     notes = _missing_toolchain_notes(ctx)
-    if not notes and checks.run("fmt", r"\bcargo fmt\b|\brustfmt\b", convention=True):
-        findings, unexplained = _rustfmt(ctx)
-        stages["format"] = RAN
-    build = _build(ctx, checks, lints=not notes)
-    if build is not None:
-        diagnostics = parse_compiler_messages(build.stdout, ctx.rel)
-        findings += diagnostics
-        if not build.ok and not diagnostics:
-            raise VerifierError(f"{build.argv[1]} failed: {output_tail(build)}")
-        if build.argv[1] == "clippy":
-            stages["lint"] = RAN
+    fmt_runs = not notes and checks.run("fmt", r"\bcargo fmt\b|\brustfmt\b", convention=True)
+    # rustfmt reads the sources only: beside the builds, which wait for each other anyway
+    # (one lock on the target folder). Results read in the order the checks always ran.
+    with SideBySide() as side:
+        formatted = side.start(lambda: _rustfmt(ctx)) if fmt_runs else None
+        built = side.start(lambda: _build_and_test(ctx, checks, lints=not notes))
+        if formatted is not None:
+            findings, unexplained = formatted.result()
+            stages["format"] = RAN
+        build_findings, linted, test = built.result()
+    findings += build_findings
+    if linted:
+        stages["lint"] = RAN
     # Without a build of its own, `cargo test` builds the same targets and reports their
     # errors: the build stage runs there.
     stages["build"] = RAN
-    # Run even when the build above failed: `--all-targets` builds benches and examples the
-    # tests do not need (a bench that needs nightly), and an excused failure there must not
-    # keep the tests from running. Errors the two builds share are reported once.
-    test = _cargo(
-        ctx,
-        ["test", "--workspace", "--no-fail-fast", *ctx.extra_args],
-        "cargo test",
-        # Full backtraces print absolute paths; short ones print them relative to the
-        # test binary's package, which in a workspace is not the project folder.
-        env={"RUST_BACKTRACE": "full"},
-    )
     test_build = parse_compiler_messages(test.stdout, ctx.rel)
     report = parse_libtest(_text_lines(test.stdout), ctx.rel)
     if not test.ok and not test_build and not report.findings:
@@ -266,6 +258,31 @@ def _check(ctx: ProjectContext) -> CheckOutcome:
         notes=notes,
         stages=stages,
     )
+
+
+def _build_and_test(
+    ctx: ProjectContext, checks: Checks, *, lints: bool
+) -> tuple[list[Finding], bool, CommandResult]:
+    """clippy or a build where one runs (its findings, whether clippy ran), then cargo test."""
+    build = _build(ctx, checks, lints=lints)
+    diagnostics: list[Finding] = []
+    if build is not None:
+        diagnostics = parse_compiler_messages(build.stdout, ctx.rel)
+        if not build.ok and not diagnostics:
+            raise VerifierError(f"{build.argv[1]} failed: {output_tail(build)}")
+    # Run even when the build above failed: `--all-targets` builds benches and examples the
+    # tests do not need (a bench that needs nightly), and an excused failure there must not
+    # keep the tests from running. Errors the two builds share are reported once.
+    test = _cargo(
+        ctx,
+        ["test", "--workspace", "--no-fail-fast", *ctx.extra_args],
+        "cargo test",
+        # Full backtraces print absolute paths; short ones print them relative to the
+        # test binary's package, which in a workspace is not the project folder.
+        env={"RUST_BACKTRACE": "full"},
+    )
+    linted = build is not None and build.argv[1] == "clippy"
+    return diagnostics, linted, test
 
 
 def _missing_toolchain_notes(ctx: ProjectContext) -> list[str]:

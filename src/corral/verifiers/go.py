@@ -22,6 +22,7 @@ from typing import Any
 
 from corral.ecosystems import BY_NAME
 from corral.sandbox.base import CommandResult, write_inside
+from corral.verifiers import go_listing
 from corral.verifiers.base import (
     RAN,
     CheckOutcome,
@@ -29,6 +30,7 @@ from corral.verifiers.base import (
     FindingKind,
     ProjectContext,
     Rel,
+    SideBySide,
     StageReport,
     StageStatus,
     TestCounts,
@@ -107,34 +109,47 @@ class GoVerifier(Verifier):
         notes: list[str] = []
         stages: dict[str, StageReport] = {}
         findings: list[Finding] = []
-        if _runs_gofmt(ctx, checks):
-            findings = _gofmt(ctx, packages, notes)
-            stages["format"] = RAN
-        unexplained: list[str] = []
-        compile_errors = _build(ctx, checks)
-        # `go test` compiles every package `./...` matches, those without tests too, and
-        # reports their compile errors: the build stage runs there even without `go build`.
-        stages["build"] = RAN
-        # vet and test run even when a package does not build: the others' tests still run,
-        # so a failure there excused at the base cannot hide them. Shared errors count once.
-        lint: list[Finding] = []
+        gofmt = _runs_gofmt(ctx, checks)
+        build_runs = _build_runs(checks)
         # Without a full `go vet` in CI, `go test` runs its own subset of vet, as in CI; the
         # lint stage is then absent (CI does not have it), not a stage that did not run.
-        vet_flags: list[str] = []
-        if checks.run("vet", r"\bgo vet\b|golangci-lint", convention=True):
-            vet = _go(ctx, ["vet", "-json", "./..."], "go vet")
-            lint = parse_vet_json(vet.stdout, ctx.rel)
-            if not vet.ok and not lint and not compile_errors:
-                unexplained.append(f"go vet failed: {output_tail(vet)}")
-            stages["lint"] = RAN
-            # vet ran in full: -vet=off keeps its findings from coming back as build errors.
-            vet_flags = ["-vet=off"]
-        test = _go(ctx, ["test", "-json", *vet_flags, *ctx.extra_args, "./..."], "go test")
+        vet_runs = checks.run("vet", r"\bgo vet\b|golangci-lint", convention=True)
+        # vet ran in full: -vet=off keeps its findings from coming back as build errors.
+        vet_flags = ["-vet=off"] if vet_runs else []
+        test_args = ["test", "-json", *vet_flags, *ctx.extra_args, "./..."]
+        # gofmt, build, vet and test do not depend on each other (vet and test run even when
+        # a package does not build: the others' tests still run, so a failure there excused
+        # at the base cannot hide them): side by side, their results read in this order.
+        with SideBySide() as side:
+            formatted = side.start(lambda: _gofmt(ctx, packages, notes)) if gofmt else None
+            build = side.start(lambda: _build(ctx)) if build_runs else None
+            vet = (
+                side.start(lambda: _go(ctx, ["vet", "-json", "./..."], "go vet"))
+                if vet_runs
+                else None
+            )
+            test = side.start(lambda: _go(ctx, test_args, "go test"))
+            if formatted is not None:
+                findings = formatted.result()
+                stages["format"] = RAN
+            compile_errors = build.result() if build is not None else []
+            # `go test` compiles every package `./...` matches, those without tests too, and
+            # reports their compile errors: the build stage runs there even without `go build`.
+            stages["build"] = RAN
+            unexplained: list[str] = []
+            lint: list[Finding] = []  # shared errors count once
+            if vet is not None:
+                vet_result = vet.result()
+                lint = parse_vet_json(vet_result.stdout, ctx.rel)
+                if not vet_result.ok and not lint and not compile_errors:
+                    unexplained.append(f"go vet failed: {output_tail(vet_result)}")
+                stages["lint"] = RAN
+            test_result = test.result()
         dirs = {p.import_path: p.dir for p in packages}
-        report = parse_test_events(test.stdout, dirs, ctx.rel)
-        test_compile = parse_build_events(test.stdout, ctx.rel)
-        if not test.ok and not report.findings and not test_compile:
-            unexplained.append(f"go test failed: {output_tail(test)}")
+        report = parse_test_events(test_result.stdout, dirs, ctx.rel)
+        test_compile = parse_build_events(test_result.stdout, ctx.rel)
+        if not test_result.ok and not report.findings and not test_compile:
+            unexplained.append(f"go test failed: {output_tail(test_result)}")
         if not test_compile:
             findings += [Finding(FindingKind.ERROR, None, None, m) for m in unexplained]
         findings += [*compile_errors, *test_compile, *lint, *report.findings]
@@ -148,13 +163,17 @@ class GoVerifier(Verifier):
         )
 
 
-def _build(ctx: ProjectContext, checks: Checks) -> list[Finding]:
+def _build_runs(checks: Checks) -> bool:
     """`go build` where CI runs it: it links main packages, which `go test` does not (a link
     error). Elsewhere it repeats what `go test` does (compile every package) and is left out.
     """
-    if not checks.run("build", r"\bgo build\b", convention=False):
-        checks.sources["build"] = f"{checks.sources['build']}; go test compiles every package"
-        return []
+    if checks.run("build", r"\bgo build\b", convention=False):
+        return True
+    checks.sources["build"] = f"{checks.sources['build']}; go test compiles every package"
+    return False
+
+
+def _build(ctx: ProjectContext) -> list[Finding]:
     # -o /dev/null: a module whose ./... is one main package would get its binary written.
     build = _go(ctx, ["build", "-json", "-o", os.devnull, "./..."], "go build")
     compile_errors = parse_build_events(build.stdout, ctx.rel)
@@ -213,11 +232,28 @@ def _go(ctx: ProjectContext, args: list[str], what: str) -> CommandResult:
 
 
 def _list_packages(ctx: ProjectContext) -> list[GoPackage]:
+    """`go list`, or its answer kept for exactly these files and this toolchain (go_listing)."""
     fields = ",".join(("ImportPath", "Dir", *_FILE_FIELDS))
+    env = _go_env(ctx)
+    key = go_listing.listing_key(ctx, fields, env)
+    if key is not None and (kept := go_listing.load(ctx, key, _FILE_FIELDS)) is not None:
+        return [_package(obj) for obj in kept]
     result = _go(ctx, ["list", "-e", f"-json={fields}", "./..."], "go list")
     if not result.ok:
         raise VerifierError(f"go list failed: {output_tail(result)}", file=ctx.rel("go.mod"))
-    return parse_packages(result.stdout)
+    objects = list(json_objects(result.stdout))
+    if key is not None and go_listing.listing_key(ctx, fields, env) == key:  # unchanged meanwhile
+        go_listing.store(ctx, key, objects)
+    return [_package(obj) for obj in objects]
+
+
+def _go_env(ctx: ProjectContext) -> dict[str, Any] | None:
+    result = _go(ctx, ["env", "-json"], "go env")
+    try:
+        values = json.loads(result.stdout) if result.ok else None
+    except ValueError:
+        return None
+    return values if isinstance(values, dict) else None
 
 
 def _runs_gofmt(ctx: ProjectContext, checks: Checks) -> bool:
@@ -250,12 +286,13 @@ def _gofmt(ctx: ProjectContext, packages: list[GoPackage], notes: list[str]) -> 
 
 def parse_packages(text: str) -> list[GoPackage]:
     """`go list -json=...` output: concatenated JSON objects, one per package."""
-    packages = []
-    for obj in json_objects(text):
-        directory = Path(obj["Dir"])
-        files = tuple(str(directory / name) for key in _FILE_FIELDS for name in obj.get(key, []))
-        packages.append(GoPackage(obj["ImportPath"], directory, files))
-    return packages
+    return [_package(obj) for obj in json_objects(text)]
+
+
+def _package(obj: dict[str, Any]) -> GoPackage:
+    directory = Path(obj["Dir"])
+    files = tuple(str(directory / name) for key in _FILE_FIELDS for name in obj.get(key, []))
+    return GoPackage(obj["ImportPath"], directory, files)
 
 
 def parse_gofmt_diff(text: str, rel: Rel) -> list[Finding]:
