@@ -40,10 +40,10 @@ from corral.verifiers.node import (
     script_parts,
     tap_locator,
     tap_results,
-    tsc_build_info,
     writes_files,
 )
 from corral.verifiers.tool_versions import node_satisfies, node_version_pin
+from corral.verifiers.tsc_build_info import build_info_path
 
 DATA = Path(__file__).parent / "data" / "node"
 ONLY_NODE = only("node")
@@ -1010,10 +1010,10 @@ def test_tsc_build_info_of_a_checkout_that_is_gone_is_removed_when_another_is_ma
     for folder in (gone, kept):
         folder.mkdir()
         ctx = ProjectContext(folder, folder, LocalRunner(cache))
-        infos[folder] = tsc_build_info(ctx)
+        infos[folder] = build_info_path(ctx, [])
         infos[folder].write_text("{}")
     shutil.rmtree(gone)
     new.mkdir()
-    tsc_build_info(ProjectContext(new, new, LocalRunner(cache)))
+    build_info_path(ProjectContext(new, new, LocalRunner(cache)), [])
     assert not infos[gone].exists() and not infos[gone].with_suffix(".owner").exists()
     assert infos[kept].read_text() == "{}"
