@@ -654,7 +654,7 @@ def _typecheck(tools: _Tools, sites: Sequence[_Site]) -> list[Finding]:
     if re.search(r"\btsc\b", build):  # the build step type-checks already
         return []
     args = ["--noEmit", "--pretty", "false"]
-    inputs = _tsc_inputs(ctx)
+    inputs = tsc_inputs(ctx)
     # tsc keeps what it checked (file hashes, options, diagnostics) in a build-info file in
     # the cache: a re-verify, or a new checkout of the repository, checks only what changed
     # and still reports every error (tsc_build_info.py)
@@ -670,7 +670,7 @@ def _typecheck(tools: _Tools, sites: Sequence[_Site]) -> list[Finding]:
     )
 
 
-def _tsc_inputs(ctx: ProjectContext) -> list[str] | None:
+def tsc_inputs(ctx: ProjectContext) -> list[str] | None:
     """What a seed of tsc's build info is kept for besides the repository: the TypeScript
     version, tsconfig.json and the installed dependencies (the install's stamp). None before
     TypeScript 4.0, which refuses --incremental with --noEmit: it checks everything."""
