@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -54,10 +55,22 @@ def origin(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+CPU: dict[str, float] = {}
+"""The CPU seconds of the last verify of each checkout (its processes and theirs): steadier
+than wall time on a loaded machine. Only with `--sandbox local`: bwrap's processes are not
+counted as corral's children."""
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def verify(repo: Path, cache: Path, sandbox: str, src: str | None = None) -> tuple[float, bool]:
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src
+    cpu = children_cpu()
     started = time.monotonic()
     proc = subprocess.run(
         [CORRAL, "verify", str(repo), "--json", "--sandbox", sandbox, "--cache-dir", str(cache)],
@@ -66,6 +79,7 @@ def verify(repo: Path, cache: Path, sandbox: str, src: str | None = None) -> tup
         check=False,
         env=env,
     )
+    CPU[str(repo)] = children_cpu() - cpu
     return time.monotonic() - started, proc.returncode == 0
 
 
@@ -90,33 +104,63 @@ def measure(eco: str, work: Path, sandbox: str, src: str | None = None) -> dict[
 
     git(work, "clone", "-q", str(source), str(a))
     cold, ok_cold = run(a)
+    cpu = {"cold": CPU[str(a)]}
     warm, ok_warm = run(a)
+    warms = [warm]
+    cpu_warms = [CPU[str(a)]]
     git(work, "clone", "-q", str(source), str(b))
     new, ok_new = run(b)
+    cpu["new"] = CPU[str(b)]
     # the machine is shared: warm is the median of A's and B's re-verifies around B's first
-    warm = statistics.median([warm, run(b)[0], run(a)[0]])
+    for repo in (b, a):
+        warms.append(run(repo)[0])
+        cpu_warms.append(CPU[str(repo)])
+    warm, cpu["warm"] = statistics.median(warms), statistics.median(cpu_warms)
     target = edited_file(eco, b)
-    edit = float("nan")
+    edit = cpu["edit"] = float("nan")
     if target is not None:
         with target.open("a") as handle:
             handle.write(EDITS.get(eco, ("", "\n"))[1] if eco in EDITS else "\n")
         edit, _ = run(b)
+        cpu["edit"] = CPU[str(b)]
     label = f"{eco:7}" + (f" [{'base' if src else 'this'}]" if src is not None else "")
     print(
         f"{label} cold {cold:6.2f}s  warm {warm:6.2f}s  new checkout {new:6.2f}s "
         f"(x{new / warm:.2f} warm)  edit {edit:6.2f}s ({edit / cold:.2f} of cold)  "
-        f"ok {ok_cold}/{ok_warm}/{ok_new}",
+        f"ok {ok_cold}/{ok_warm}/{ok_new}"
+        + (
+            f"\n{'':{len(label)}} CPU: cold {cpu['cold']:.2f}s warm {cpu['warm']:.2f}s "
+            f"new {cpu['new']:.2f}s (x{cpu['new'] / cpu['warm']:.2f}) "
+            f"edit {cpu['edit']:.2f}s ({cpu['edit'] / cpu['cold']:.2f} of cold)"
+            if sandbox == "local"
+            else ""
+        ),
         flush=True,
     )
-    return {"cold": cold, "warm": warm, "new": new, "edit": edit}
+    return {
+        "cold": cold,
+        "warm": warm,
+        "new": new,
+        "edit": edit,
+        **{f"cpu {k}": v for k, v in cpu.items()},
+    }
 
 
-def summary(eco: str, label: str, rows: list[dict[str, float]]) -> None:
-    med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+def summary(eco: str, label: str, rows: list[dict[str, float]], local: bool) -> None:
+    """Medians of each round's own ratios (rounds differ in load more than the sides do)."""
+
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    def ratio(top: str, bottom: str) -> float:
+        return statistics.median(r[top] / r[bottom] for r in rows)
+
+    cpu = f" (CPU x{ratio('cpu new', 'cpu warm'):.2f})" if local else ""
+    cpu_edit = f" (CPU {ratio('cpu edit', 'cpu cold'):.2f})" if local else ""
     print(
-        f"{eco:7} {label} median of {len(rows)}: cold {med['cold']:.2f}s warm {med['warm']:.2f}s "
-        f"new {med['new']:.2f}s (x{med['new'] / med['warm']:.2f} warm) edit {med['edit']:.2f}s "
-        f"({med['edit'] / med['cold']:.2f} of cold)",
+        f"{eco:7} {label} medians of {len(rows)}: new checkout x{ratio('new', 'warm'):.2f} warm"
+        f"{cpu}, edit {ratio('edit', 'cold'):.2f} of cold{cpu_edit}; wall cold "
+        f"{med('cold'):.2f}s warm {med('warm'):.2f}s new {med('new'):.2f}s edit {med('edit'):.2f}s",
         flush=True,
     )
 
@@ -140,8 +184,8 @@ def main() -> None:
                 with tempfile.TemporaryDirectory(prefix=f"corral-new-{eco}-") as tmp:
                     rows[side].append(measure(eco, Path(tmp), args.sandbox, side))
         if args.compare:
-            summary(eco, "base", rows[args.compare])
-            summary(eco, "this", rows[""])
+            summary(eco, "base", rows[args.compare], args.sandbox == "local")
+            summary(eco, "this", rows[""], args.sandbox == "local")
     print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
