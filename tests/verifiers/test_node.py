@@ -44,7 +44,7 @@ from corral.verifiers.node import (
     writes_files,
 )
 from corral.verifiers.tool_versions import node_satisfies, node_version_pin
-from corral.verifiers.tsc_build_info import SEEDS, build_info_path, keep_seed
+from corral.verifiers.tsc_build_info import SEEDS, Rebase, build_info_path, keep_seed, rebase
 
 DATA = Path(__file__).parent / "data" / "node"
 ONLY_NODE = only("node")
@@ -1122,3 +1122,22 @@ def test_a_seed_planted_as_a_link_is_not_read(make_repo: MakeRepo, tmp_path: Pat
     seed.unlink()
     outside.rename(seed)
     assert "/second/src/a.ts" in build_info_path(contexts[1], ["5.9.3"]).read_text()
+
+
+def test_rebase_rewrites_only_paths_into_the_old_checkout() -> None:
+    old = Rebase("/w/a", "../../../w/a", "a.tsbuildinfo")
+    new = Rebase("/w/b", "../../../w/b", "b.tsbuildinfo")
+    info = {
+        "fileNames": ["../../../w/a/src/x.ts", "../../../w/ab/y.ts", "../../../usr/lib/z.d.ts"],
+        "options": {"tsBuildInfoFile": "./a.tsbuildinfo"},
+        "semanticDiagnosticsPerFile": [[1, [{"messageText": "Type 'import(\"/w/a/src/x\")'"}]]],
+    }
+    assert rebase(info, old, new) == {
+        "fileNames": ["../../../w/b/src/x.ts", "../../../w/ab/y.ts", "../../../usr/lib/z.d.ts"],
+        "options": {"tsBuildInfoFile": "./b.tsbuildinfo"},
+        "semanticDiagnosticsPerFile": [[1, [{"messageText": "Type 'import(\"/w/b/src/x\")'"}]]],
+    }
+    # nothing of the old checkout named: nothing to reuse
+    assert rebase({"fileNames": ["../../../usr/lib/z.d.ts"]}, old, new) is None
+    # a checkout that holds the build info's folder: paths out of it share its prefix
+    assert rebase({"fileNames": ["../../src/x.ts"]}, Rebase("/w", "../..", "a"), new) is None

@@ -128,7 +128,7 @@ def rebase(info: Any, old: Rebase, new: Rebase) -> Any | None:
     """`info` with its paths into the old checkout leading into the new one; None when it is
     not a build info that names a file of the old checkout (nothing to reuse, or a layout
     this does not know)."""
-    if not isinstance(info, dict) or old.prefix in ("", ".") or not old.prefix.startswith(".."):
+    if not isinstance(info, dict) or not (_outside(old.prefix) and _outside(new.prefix)):
         return None
     found = False
 
@@ -156,6 +156,14 @@ def rebase(info: Any, old: Rebase, new: Rebase) -> Any | None:
     except RecursionError:
         return None
     return rebased if found else None
+
+
+def _outside(prefix: str) -> bool:
+    """Whether a checkout's root, as a path relative to the build info's folder, is neither
+    that folder nor one of its parents (then paths out of the checkout would share the
+    prefix of paths into it)."""
+    parts = prefix.split("/")
+    return parts[0] == ".." and parts[-1] not in ("..", ".", "")
 
 
 def _seed_key(ctx: ProjectContext, inputs: Sequence[str]) -> str:
