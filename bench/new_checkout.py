@@ -37,7 +37,7 @@ EDITS = {
     "node": ("src/math.js", "\n// edited\n"),
     "cargo": ("src/lib.rs", "\n// edited\n"),
     "go": ("calc/calc.go", "\n// edited\n"),
-    "maven": ("src/main/java/calc/Calc.java", "\n// edited\n"),
+    "maven": ("src/main/java/com/example/calc/Calculator.java", "\n// edited\n"),
 }
 
 
@@ -91,7 +91,7 @@ def edited_file(eco: str, repo: Path) -> Path | None:
     sources = sorted(
         p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts and "test" not in p.name
     )
-    return next((p for p in sources if p.suffix in (".py", ".js", ".ts", ".rs", ".go")), None)
+    return next((p for p in sources if p.suffix in (".py", ".js", ".ts", ".rs", ".go", ".java")), None)
 
 
 def measure(eco: str, work: Path, sandbox: str, src: str | None = None) -> dict[str, float]:
