@@ -91,7 +91,9 @@ def edited_file(eco: str, repo: Path) -> Path | None:
     sources = sorted(
         p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts and "test" not in p.name
     )
-    return next((p for p in sources if p.suffix in (".py", ".js", ".ts", ".rs", ".go", ".java")), None)
+    return next(
+        (p for p in sources if p.suffix in (".py", ".js", ".ts", ".rs", ".go", ".java")), None
+    )
 
 
 def measure(eco: str, work: Path, sandbox: str, src: str | None = None) -> dict[str, float]:
