@@ -40,10 +40,11 @@ from corral.verifiers.node import (
     script_parts,
     tap_locator,
     tap_results,
-    tsc_build_info,
+    tsc_inputs,
     writes_files,
 )
 from corral.verifiers.tool_versions import node_satisfies, node_version_pin
+from corral.verifiers.tsc_build_info import SEEDS, Rebase, build_info_path, keep_seed, rebase
 
 DATA = Path(__file__).parent / "data" / "node"
 ONLY_NODE = only("node")
@@ -1010,10 +1011,133 @@ def test_tsc_build_info_of_a_checkout_that_is_gone_is_removed_when_another_is_ma
     for folder in (gone, kept):
         folder.mkdir()
         ctx = ProjectContext(folder, folder, LocalRunner(cache))
-        infos[folder] = tsc_build_info(ctx)
+        infos[folder] = build_info_path(ctx, [])
         infos[folder].write_text("{}")
     shutil.rmtree(gone)
     new.mkdir()
-    tsc_build_info(ProjectContext(new, new, LocalRunner(cache)))
+    build_info_path(ProjectContext(new, new, LocalRunner(cache)), [])
     assert not infos[gone].exists() and not infos[gone].with_suffix(".owner").exists()
     assert infos[kept].read_text() == "{}"
+
+
+_HALF = (
+    "/**\n * @param {number} n\n * @returns {number}\n */\n"
+    "export function half(n) {\n  return n / 2;\n}\n"
+)
+_USE = 'import { half } from "./half.js";\n\n/** @type {number} */\nexport const ONE = half(2);\n'
+
+
+def _checkouts(
+    make_repo: MakeRepo, prepared: tuple[Path, VerifyReport], files: dict[str, str], *names: str
+) -> list[Path]:
+    """Checkouts of one new repository (clones of its origin), each with installed node_modules."""
+    origin = make_repo(files, name=f"origin-{names[0]}")
+    clones = []
+    for name in names:
+        clone = origin.parent / name
+        git(origin.parent, "clone", "-q", str(origin), str(clone))
+        shutil.copytree(prepared[0] / "node_modules", clone / "node_modules", copy_function=os.link)
+        clones.append(clone)
+    return clones
+
+
+def _compile_findings(root: Path, runner: LocalRunner) -> list[tuple[str | None, int | None]]:
+    [result] = verify(root, runner, ONLY_NODE, prepare=False).results
+    return sorted((f.file, f.line) for f in result.findings if f.kind == FindingKind.COMPILE)
+
+
+def _seeded(root: Path, runner: LocalRunner) -> Path | None:
+    """The checkout's build info as a new checkout starts with it (None when not seeded)."""
+    ctx = ProjectContext(root, root, runner)
+    inputs = tsc_inputs(ctx)
+    assert inputs is not None
+    path = build_info_path(ctx, inputs)
+    return path if path.is_file() else None
+
+
+def test_a_new_checkout_starts_from_the_build_info_of_its_own_repository_only(
+    make_repo: MakeRepo, prepared: tuple[Path, VerifyReport], tmp_path: Path
+) -> None:
+    """tsc trusts a build info for unchanged files: the seed a checkout kept reaches the next
+    checkout of the same repository (paths rebased onto it, its error still reported), never a
+    checkout of another repository with the same content, and never the checkout itself."""
+    runner = LocalRunner(tmp_path / "shared-cache")  # shared by both repositories
+    first, second = _checkouts(make_repo, prepared, sample.compile_error(), "first", "second")
+    [other] = _checkouts(make_repo, prepared, sample.compile_error(), "other")
+    assert _compile_findings(first, runner) == [("src/math.js", 19)]
+
+    seeded = _seeded(second, runner)
+    assert seeded is not None
+    text = seeded.read_text()
+    assert "/second/src/math.js" in text and "/first/" not in text
+    assert _seeded(other, runner) is None
+    assert _compile_findings(second, runner) == [("src/math.js", 19)]
+    assert _compile_findings(other, runner) == [("src/math.js", 19)]
+    for root in (first, second, other):
+        assert git(root, "status", "--porcelain", "--ignored") == "!! node_modules/\n"
+
+
+def test_a_seeded_checkout_rechecks_a_changed_file_and_its_dependents(
+    make_repo: MakeRepo, prepared: tuple[Path, VerifyReport], tmp_path: Path
+) -> None:
+    """From the seed of a checkout where half() returns a number: a new checkout where it
+    returns a string reports the unchanged use.js that now misuses it, and still reports the
+    unchanged error in math.js."""
+    runner = LocalRunner(tmp_path / "cache")
+    files = {**sample.compile_error(), "src/half.js": _HALF, "src/use.js": _USE}
+    first, second = _checkouts(make_repo, prepared, files, "first", "second")
+    assert _compile_findings(first, runner) == [("src/math.js", 19)]
+    write_files(
+        second,
+        {
+            "src/half.js": _HALF.replace("{number}\n */", "{string}\n */").replace(
+                "n / 2", "String(n / 2)"
+            )
+        },
+    )
+    assert _seeded(second, runner) is not None
+    assert _compile_findings(second, runner) == [("src/math.js", 19), ("src/use.js", 4)]
+    write_files(second, {"src/half.js": _HALF})
+    assert _compile_findings(second, runner) == [("src/math.js", 19)]
+
+
+def test_a_seed_planted_as_a_link_is_not_read(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """A sandboxed command can write the cache: a seed that is a link to a host file is not
+    followed (its text would land in a build info the sandbox reads)."""
+    origin = make_repo({"src/a.ts": "export {};\n"}, name="origin")
+    runner = LocalRunner(tmp_path / "cache")
+    contexts = []
+    for name in ("first", "second"):
+        git(tmp_path, "clone", "-q", str(origin), str(tmp_path / name))
+        contexts.append(ProjectContext(tmp_path / name, tmp_path / name, runner))
+    first = build_info_path(contexts[0], ["5.9.3"])
+    prefix = os.path.relpath(contexts[0].repo_root.resolve(), first.parent)
+    first.write_text(json.dumps({"fileNames": [f"{prefix}/src/a.ts"], "version": "5.9.3"}))
+    keep_seed(contexts[0], first, ["5.9.3"])
+    [seed] = (runner.cache_dir / SEEDS).iterdir()
+    outside = tmp_path / "host-file"
+    seed.rename(outside)
+    seed.symlink_to(outside)
+    assert not build_info_path(contexts[1], ["5.9.3"]).exists()
+    seed.unlink()
+    outside.rename(seed)
+    assert "/second/src/a.ts" in build_info_path(contexts[1], ["5.9.3"]).read_text()
+
+
+def test_rebase_rewrites_only_paths_into_the_old_checkout() -> None:
+    old = Rebase("/w/a", "../../../w/a", "a.tsbuildinfo")
+    new = Rebase("/w/b", "../../../w/b", "b.tsbuildinfo")
+    info = {
+        "fileNames": ["../../../w/a/src/x.ts", "../../../w/ab/y.ts", "../../../usr/lib/z.d.ts"],
+        "options": {"tsBuildInfoFile": "./a.tsbuildinfo"},
+        "semanticDiagnosticsPerFile": [[1, [{"messageText": "Type 'import(\"/w/a/src/x\")'"}]]],
+    }
+    assert rebase(info, old, new) == {
+        "fileNames": ["../../../w/b/src/x.ts", "../../../w/ab/y.ts", "../../../usr/lib/z.d.ts"],
+        "options": {"tsBuildInfoFile": "./b.tsbuildinfo"},
+        "semanticDiagnosticsPerFile": [[1, [{"messageText": "Type 'import(\"/w/b/src/x\")'"}]]],
+    }
+    # nothing of the old checkout named: nothing to reuse
+    assert rebase({"fileNames": ["../../../usr/lib/z.d.ts"]}, old, new) is None
+    # a checkout that holds the build info's folder: paths out of it share its prefix
+    assert rebase({"fileNames": ["../../src/x.ts"]}, Rebase("/w", "../..", "a"), new) is None

@@ -34,7 +34,7 @@ from ruamel.yaml.error import YAMLError
 
 from corral.ecosystems import BY_NAME
 from corral.sandbox.base import CommandResult, ToolMissingError, write_inside
-from corral.verifiers import installed
+from corral.verifiers import installed, tsc_build_info
 from corral.verifiers.base import (
     RAN,
     CheckOutcome,
@@ -653,48 +653,42 @@ def _typecheck(tools: _Tools, sites: Sequence[_Site]) -> list[Finding]:
         return []
     if re.search(r"\btsc\b", build):  # the build step type-checks already
         return []
-    args = ["--noEmit", "--pretty", "false", *_incremental_args(ctx)]
+    args = ["--noEmit", "--pretty", "false"]
+    inputs = tsc_inputs(ctx)
+    # tsc keeps what it checked (file hashes, options, diagnostics) in a build-info file in
+    # the cache: a re-verify, or a new checkout of the repository, checks only what changed
+    # and still reports every error (tsc_build_info.py)
+    info = tsc_build_info.build_info_path(ctx, inputs) if inputs is not None else None
+    if info is not None:
+        args += ["--incremental", "--tsBuildInfoFile", str(info)]
     result = tools.exec("tsc", args, "`tsc --noEmit`")
+    if info is not None and inputs is not None:
+        tsc_build_info.keep_seed(ctx, info, inputs)
     tools.mark("build", RAN)
     return parse_tsc(_ANSI.sub("", result.output), ctx.rel) or _failed(
         ctx, sites[0], "tsc --noEmit", result, FindingKind.ERROR
     )
 
 
-def _incremental_args(ctx: ProjectContext) -> list[str]:
-    """tsc keeps what it checked (file hashes, options, diagnostics) in a build-info file in
-    the cache, one per checkout folder: a re-verify checks only what changed and still
-    reports every error (a warm check of the sample: 1.3 s instead of 3.5-6.5 s under load).
-    TypeScript before 4.0 refuses --incremental with --noEmit: it checks everything."""
+def tsc_inputs(ctx: ProjectContext) -> list[str] | None:
+    """What a seed of tsc's build info is kept for besides the repository: the TypeScript
+    version, tsconfig.json and the installed dependencies (the install's stamp). None before
+    TypeScript 4.0, which refuses --incremental with --noEmit: it checks everything."""
     manifest = ctx.project_dir / "node_modules" / "typescript" / "package.json"
     try:
         version = json.loads(manifest.read_text()).get("version", "")
     except (OSError, ValueError, AttributeError):
-        return []
+        return None
     major = re.match(r"(\d+)\.", version) if isinstance(version, str) else None
     if major is None or int(major[1]) < 4:
-        return []
-    return ["--incremental", "--tsBuildInfoFile", str(tsc_build_info(ctx))]
-
-
-def tsc_build_info(ctx: ProjectContext) -> Path:
-    """The project's tsc build-info file in the cache, with a `.owner` file naming its
-    checkout folder; those of checkouts that are gone are removed when a new one is made."""
-    folder = ctx.cache_dir / "tsc-build-info"
-    key = hashlib.sha256(str(ctx.project_dir.resolve()).encode()).hexdigest()[:32]
-    owner = folder / f"{key}.owner"
-    if not owner.is_file():
-        for other in folder.glob("*.owner") if folder.is_dir() else ():
-            try:
-                gone = not Path(other.read_text()).is_dir()
-            except OSError:
-                continue
-            if gone:
-                other.with_suffix(".tsbuildinfo").unlink(missing_ok=True)
-                other.unlink(missing_ok=True)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_inside(ctx.cache_dir, owner, str(ctx.project_dir.resolve()))
-    return folder / f"{key}.tsbuildinfo"
+        return None
+    texts = []
+    for path in (ctx.project_dir / "tsconfig.json", ctx.project_dir / "node_modules" / _STAMP_NAME):
+        try:
+            texts.append(path.read_text(errors="replace"))
+        except OSError:
+            texts.append("")
+    return [version, *texts]
 
 
 def _unique(findings: Sequence[Finding]) -> list[Finding]:
