@@ -100,3 +100,12 @@ def test_a_toolchain_folder_made_after_a_command_is_bound_at_the_next(tmp_path: 
 
     assert first.stdout == "none\n", first.output
     assert second.stdout == "installed\n", second.output
+
+
+def test_nothing_is_mounted_inside_the_home(runner: BwrapRunner) -> None:
+    """Every bind costs a reread of the mount table: the HOME's tool configuration is removed
+    before each command instead of masked (tests/security/test_sandbox_caches.py shows a
+    command's configuration does not reach the next), so the HOME is one bind."""
+    plan = runner.mount_plan(dict(os.environ))
+    inside = [m for m in plan.mounts if m.path.is_relative_to(runner.home)]
+    assert [(m.path, m.kind) for m in inside] == [(runner.home, "bind")]

@@ -106,7 +106,10 @@ HOME_CONFIG_FILES = (
     ".config/git/config",
 )
 HOME_CONFIG_DIRS = (".gradle/init.d",)
-"""The same for the private HOME: one command cannot configure the tools of the next."""
+"""The same for the private HOME: one command cannot configure the tools of the next. The
+HOME is one workspace's alone and its commands run one after the other, so these are removed
+before each command (`_remove_config`) rather than masked: a bind each would cost more than
+the rest of the HOME's setup, and what a command writes there lasts only until it ends."""
 MASK_CONTENT = {"settings.xml": "<settings/>\n"}
 """Empty files, except where the tool refuses an empty one."""
 TOOLCHAIN_VARS = ecosystems.toolchain_dirs()
@@ -311,7 +314,7 @@ class BwrapRunner:
         masks = _prepare_masks(
             self._private, cache_dir, CACHE_CONFIG_FILES, CACHE_CONFIG_DIRS + read_only
         )
-        masks += _prepare_masks(self._private, home, HOME_CONFIG_FILES, HOME_CONFIG_DIRS)
+        _remove_config(home, HOME_CONFIG_FILES + HOME_CONFIG_DIRS)
         base = MountPlan(
             (
                 *_system_mounts(),
@@ -594,6 +597,39 @@ def _scrub(root: Path, names: Sequence[str]) -> None:
                 shutil.rmtree(path)
             else:
                 path.unlink()
+
+
+def _remove_config(root: Path, names: Sequence[str]) -> None:
+    """Remove each root/name (a file, a folder, a link, anything). Whatever stands on the way
+    where a folder should be (a link, a file) is removed instead, so nothing outside root is
+    reached: every step is opened relative to the folder before it, never through a link."""
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for name in names:
+            _remove_below(root_fd, Path(name).parts)
+    finally:
+        os.close(root_fd)
+
+
+def _remove_below(dir_fd: int, parts: tuple[str, ...]) -> None:
+    first, rest = parts[0], parts[1:]
+    try:
+        st = os.stat(first, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if rest and stat.S_ISDIR(st.st_mode):
+        try:
+            fd = os.open(first, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+        except FileNotFoundError:
+            return
+        try:
+            _remove_below(fd, rest)
+        finally:
+            os.close(fd)
+    elif stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(first, dir_fd=dir_fd)
+    else:
+        os.unlink(first, dir_fd=dir_fd)
 
 
 def _make_mount_point(root: Path, rel: Path, is_dir: bool) -> bool:
