@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from corral.sandbox import BwrapRunner
-from corral.sandbox.base import Limits
+from corral.sandbox import BwrapRunner, bwrap, local
+from corral.sandbox.base import Limits, ToolMissingError
 from corral.sandbox.bwrap import Mount, MountPlan, _confine, bwrap_command
+from corral.sandbox.cgroup import CgroupRoots, find_cgroups
 
 
 @pytest.fixture
@@ -109,3 +110,60 @@ def test_nothing_is_mounted_inside_the_home(runner: BwrapRunner) -> None:
     plan = runner.mount_plan(dict(os.environ))
     inside = [m for m in plan.mounts if m.path.is_relative_to(runner.home)]
     assert [(m.path, m.kind) for m in inside] == [(runner.home, "bind")]
+
+
+def test_bwrap_is_started_before_its_mounts_are_known(
+    runner: BwrapRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cgroup-joining shell and bwrap start first; bwrap reads its options (the mounts)
+    from a pipe once corral has made them, while the command stays on its command line."""
+    started: list[list[str]] = []
+    real = local.start_process
+
+    def spy(argv: list[str], **kwargs: object) -> object:
+        started.append(list(argv))
+        return real(argv, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bwrap, "start_process", spy)
+    result = runner.run(["echo", "--bind", "/", "/"], cwd=runner.workspace)
+
+    assert result.stdout == "--bind / /\n", result.output
+    (argv,) = started
+    at = argv.index("--args")
+    assert argv[at + 2 :] == ["--", "echo", "--bind", "/", "/"]
+    assert "--ro-bind" not in argv and "--unshare-all" not in argv
+
+
+def test_input_larger_than_a_pipe_is_written_after_bwraps_options(runner: BwrapRunner) -> None:
+    """bwrap reads nothing of the command's input before its options: writing the input first
+    would block on a full pipe and the command would never start."""
+    data = "x" * (1 << 20)
+    result = runner.run(["wc", "-c"], cwd=runner.workspace, stdin=data, limits=Limits(timeout_s=30))
+    assert result.limit_hit is None and result.stdout.strip() == str(len(data)), result.output
+
+
+def test_a_program_found_missing_after_bwrap_started_leaves_nothing_behind(
+    runner: BwrapRunner,
+) -> None:
+    """bwrap is already waiting for its options when the program turns out to be missing: it
+    is killed and reaped, and the command's cgroups are removed."""
+    roots = find_cgroups()
+    before = _own_cgroups(roots)
+    with pytest.raises(ToolMissingError):
+        runner.run(["no-such-program-here"], cwd=runner.workspace, limits=Limits())
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child left, not even a zombie
+    assert _own_cgroups(roots) == before
+
+
+def _own_cgroups(roots: CgroupRoots | None) -> set[Path]:
+    if roots is None:
+        return set()
+    prefix = f"{os.getpid()}-"
+    return {
+        p
+        for parent in (roots.memory / "corral", roots.pids / "corral")
+        if parent.is_dir()
+        for p in parent.iterdir()
+        if p.name.startswith(prefix)
+    }

@@ -52,7 +52,7 @@ from corral.sandbox.egress import (
     shared_proxy,
 )
 from corral.sandbox.env import sandbox_env
-from corral.sandbox.local import kill_group, run_process
+from corral.sandbox.local import finish_process, kill_group, start_process
 
 log = logging.getLogger(__name__)
 
@@ -284,25 +284,49 @@ class BwrapRunner:
         proxy = self._proxy() if network == "open" else None
         if proxy is not None:
             full_env.update(proxy_env(EGRESS_PORT, full_env))
-        plan = self.mount_plan(full_env, proxy)
-        if not argv or find_program(argv[0], full_env.get("PATH", ""), cwd, plan) is None:
-            raise ToolMissingError(argv[0] if argv else "(empty command)")
-        command = [*self._forwarder(plan, full_env), *argv] if proxy is not None else list(argv)
+        if not argv:
+            raise ToolMissingError("(empty command)")
+        # a prepare step's forwarder is looked up in the plan: made first, as it always was
+        early = self._checked_plan(argv[0], cwd, full_env, proxy) if proxy is not None else None
+        command = [*self._forwarder(early, full_env), *argv] if early is not None else list(argv)
         disk = DiskWatch(self._workspace, limits.disk_mb)
-        with self._cgroup(limits) as group, _PidNamespace() as namespace:
-            sandboxed = [*self.bwrap_args(plan, cwd), *namespace.args(), "--", *command]
-            result = run_process(
-                [*_confine(group, limits), *sandboxed],
+        with (
+            self._cgroup(limits) as group,
+            _PidNamespace() as namespace,
+            _ArgsPipe() as pending,
+        ):
+            # bwrap starts first and waits for its options: joining the cgroups (an RCU grace
+            # period of wall time) and two execs overlap with making the mount plan here.
+            proc = start_process(
+                [*_confine(group, limits), self._bwrap, "--args", str(pending.fd), "--", *command],
                 cwd=cwd,
                 env=full_env,
+                stdin=stdin is not None,
+                pass_fds=(*namespace.pass_fds, pending.fd),
+            )
+            with _stopped_on_error(proc):
+                pending.started()
+                plan = early or self._checked_plan(argv[0], cwd, full_env, None)
+                pending.send([*self.bwrap_args(plan, cwd)[1:], *namespace.args()])
+            result = finish_process(
+                proc,
+                argv,
                 limits=limits,
                 stdin=stdin,
                 kill=lambda proc: _kill_everything(proc, namespace, group),
-                pass_fds=namespace.pass_fds,
                 watch=disk.watch,
             )
-            result = replace(result, argv=tuple(argv), limit_hit=_limit_hit(result, group))
+            result = replace(result, limit_hit=_limit_hit(result, group))
         return disk.report(result)
+
+    def _checked_plan(
+        self, program: str, cwd: Path, env: Mapping[str, str], proxy: EgressProxy | None
+    ) -> MountPlan:
+        """`mount_plan` (which prepares the host side), once `program` is known to be seen."""
+        plan = self.mount_plan(env, proxy)
+        if find_program(program, env.get("PATH", ""), cwd, plan) is None:
+            raise ToolMissingError(program)
+        return plan
 
     def bwrap_args(self, plan: MountPlan, cwd: Path) -> list[str]:
         return bwrap_command(self._bwrap, plan, cwd)
@@ -713,6 +737,58 @@ def _kill_everything(
     kill_group(proc)
     if group is not None:
         group.kill_all()
+
+
+class _ArgsPipe:
+    """bwrap's options, sent once they are known to a bwrap already started with
+    `--args fd -- command` (it reads to the end of the pipe before it does anything). The
+    command stays on bwrap's own command line: options read from a file end where the command
+    starts, and bwrap takes at most 9000 arguments from one."""
+
+    def __init__(self) -> None:
+        self.fd, self._write = os.pipe()
+        self._open = [self.fd, self._write]
+
+    def __enter__(self) -> _ArgsPipe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._open:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._open.clear()
+
+    def started(self) -> None:
+        """The process that reads has its copy: a write now fails rather than blocks if it
+        exits."""
+        self._close(self.fd)
+
+    def send(self, args: Sequence[str]) -> None:
+        """Write the NUL-separated options and close: bwrap then starts the sandbox. If it
+        is gone (the shell before it failed), its exit status and output say why."""
+        data = memoryview(b"".join(os.fsencode(arg) + b"\0" for arg in args))
+        with contextlib.suppress(BrokenPipeError):
+            while data:
+                data = data[os.write(self._write, data) :]
+        self._close(self._write)
+
+    def _close(self, fd: int) -> None:
+        if fd in self._open:
+            self._open.remove(fd)
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _stopped_on_error(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """If the arguments cannot be made (a missing program, say), bwrap never gets them: it
+    is killed with its process group before it could start a sandbox, and reaped."""
+    try:
+        yield
+    except BaseException:
+        kill_group(proc)
+        with proc:
+            proc.wait()
+        raise
 
 
 class _PidNamespace:
