@@ -10,8 +10,8 @@ import pytest
 
 from corral.sandbox import BwrapRunner, bwrap, local
 from corral.sandbox.base import Limits, ToolMissingError
-from corral.sandbox.bwrap import Mount, MountPlan, _confine, bwrap_command
-from corral.sandbox.cgroup import CgroupRoots, find_cgroups
+from corral.sandbox.bwrap import Mount, MountPlan, SandboxUnavailableError, bwrap_command
+from corral.sandbox.cgroup import CgroupRoots, CommandCgroup, find_cgroups
 
 
 @pytest.fixture
@@ -68,8 +68,8 @@ def test_sys_stays_read_only_and_shows_the_cgroups(runner: BwrapRunner) -> None:
 
 @pytest.mark.parametrize("use_cgroups", [True, False], ids=["cgroup", "rlimit"])
 def test_the_rlimits_are_the_limits_asked_for(tmp_path: Path, use_cgroups: bool) -> None:
-    """Set by the shell that joins the cgroups (`ulimit`), no longer by a `prlimit` process:
-    RLIMIT_FSIZE in 512-byte blocks, RLIMIT_DATA in KiB only without cgroups, soft and hard."""
+    """Set by corral on the waiting bwrap (no shell, no `prlimit` process): RLIMIT_FSIZE
+    (`ulimit` shows 512-byte blocks), RLIMIT_DATA (KiB) only without cgroups, soft and hard."""
     runner = BwrapRunner(
         tmp_path, tmp_path / "cache", home_root=tmp_path / "homes", use_cgroups=use_cgroups
     )
@@ -80,8 +80,24 @@ def test_the_rlimits_are_the_limits_asked_for(tmp_path: Path, use_cgroups: bool)
     assert result.stdout.split() == [str(10 * 2048)] * 2 + [data] * 2, result.output
 
 
-def test_a_command_without_limits_starts_bwrap_directly() -> None:
-    assert _confine(None, Limits(memory_mb=None, max_file_mb=None)) == []
+def test_a_command_whose_cgroups_cannot_be_joined_does_not_run(
+    runner: BwrapRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """corral moves the waiting bwrap into the cgroups itself: if that fails, the command
+    never starts (no options reach bwrap), rather than running without its limits."""
+    if find_cgroups() is None:
+        pytest.skip("no usable cgroups here")
+
+    def refuse(self: CommandCgroup, pid: int) -> None:
+        raise PermissionError("refused")
+
+    monkeypatch.setattr(CommandCgroup, "join", refuse)
+    marker = runner.workspace / "ran"
+    with pytest.raises(SandboxUnavailableError, match="cgroups"):
+        runner.run(["touch", str(marker)], cwd=runner.workspace)
+    assert not marker.exists()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
 
 
 def test_a_toolchain_folder_made_after_a_command_is_bound_at_the_next(tmp_path: Path) -> None:
@@ -115,8 +131,8 @@ def test_nothing_is_mounted_inside_the_home(runner: BwrapRunner) -> None:
 def test_bwrap_is_started_before_its_mounts_are_known(
     runner: BwrapRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The cgroup-joining shell and bwrap start first; bwrap reads its options (the mounts)
-    from a pipe once corral has made them, while the command stays on its command line."""
+    """bwrap starts first, with no shell before it; it reads its options (the mounts) from a
+    pipe once corral has made them, while the command stays on its command line."""
     started: list[list[str]] = []
     real = local.start_process
 
@@ -129,6 +145,7 @@ def test_bwrap_is_started_before_its_mounts_are_known(
 
     assert result.stdout == "--bind / /\n", result.output
     (argv,) = started
+    assert argv[:2] == [bwrap.require_bwrap(), "--args"]
     at = argv.index("--args")
     assert argv[at + 2 :] == ["--", "echo", "--bind", "/", "/"]
     assert "--ro-bind" not in argv and "--unshare-all" not in argv

@@ -4,7 +4,8 @@ What a command sees: only the system folders (/usr, /etc minus its secrets, /opt
 read-only, empty /tmp, /var/tmp and /run; the toolchains it finds through PATH and
 RUSTUP_HOME, PYENV_ROOT... bound read-only; its workspace (with the git metadata read-only),
 its repository's dependency caches and a private HOME read-write, with the tool
-configuration files in those caches replaced by corral's read-only ones; new /proc and /dev;
+configuration files in those caches replaced by corral's read-only ones and those in the
+HOME removed before each command; new /proc and /dev;
 its own PID, IPC, UTS, cgroup, user and network namespaces, as an unprivileged uid with no
 capabilities; with network="open" only an allowlisting egress proxy (egress.py) outside;
 an environment allowlist (env.py). Memory and process limits come from a per-command cgroup
@@ -21,11 +22,13 @@ import json
 import logging
 import os
 import re
+import resource
 import shutil
 import signal
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -114,11 +117,6 @@ MASK_CONTENT = {"settings.xml": "<settings/>\n"}
 """Empty files, except where the tool refuses an empty one."""
 TOOLCHAIN_VARS = ecosystems.toolchain_dirs()
 """Folders a toolchain is found through, bound read-only when the system folders miss them."""
-JOIN_CGROUPS = 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && '
-"""Moves the shell into both cgroups before it becomes bwrap, so nothing escapes the limits."""
-CONFINE_EXEC = 'exec "$@"'
-"""The shell's last step: rlimits are set with its `ulimit` builtin before this (no `prlimit`
-process: one exec fewer per command)."""
 FIX_HINT = (
     "Install bubblewrap (`apt-get install bubblewrap`), allow unprivileged user namespaces "
     "(`sysctl -w kernel.unprivileged_userns_clone=1`, or "
@@ -295,10 +293,10 @@ class BwrapRunner:
             _PidNamespace() as namespace,
             _ArgsPipe() as pending,
         ):
-            # bwrap starts first and waits for its options: joining the cgroups (an RCU grace
-            # period of wall time) and two execs overlap with making the mount plan here.
+            # bwrap starts first and waits for its options: it is moved into the cgroups (an
+            # RCU grace period of wall time) while the mount plan is made here.
             proc = start_process(
-                [*_confine(group, limits), self._bwrap, "--args", str(pending.fd), "--", *command],
+                [self._bwrap, "--args", str(pending.fd), "--", *command],
                 cwd=cwd,
                 env=full_env,
                 stdin=stdin is not None,
@@ -306,7 +304,10 @@ class BwrapRunner:
             )
             with _stopped_on_error(proc):
                 pending.started()
+                joined = _join_in_background(group, proc.pid)
                 plan = early or self._checked_plan(argv[0], cwd, full_env, None)
+                joined()
+                _set_rlimits(proc.pid, group, limits)
                 pending.send([*self.bwrap_args(plan, cwd)[1:], *namespace.args()])
             result = finish_process(
                 proc,
@@ -685,21 +686,40 @@ def _make_mount_point(root: Path, rel: Path, is_dir: bool) -> bool:
     return True
 
 
-def _confine(group: CommandCgroup | None, limits: Limits) -> list[str]:
-    """The command prefix that applies the limits to bwrap and all it starts: one `/bin/sh`
-    that joins the cgroups and sets the rlimits with its builtins, then execs bwrap.
+def _join_in_background(group: CommandCgroup | None, pid: int) -> Callable[[], None]:
+    """Start moving the waiting bwrap `pid` into the command's cgroups; the function returned
+    waits for that (raising SandboxUnavailableError if it failed). bwrap forks nothing
+    before it has its options, so everything the command starts is inside the limits."""
+    if group is None:
+        return lambda: None
+    failed: list[OSError] = []
 
-    POSIX `ulimit -f` counts 512-byte blocks (dash, busybox, bash as sh), `-d` KiB; without
-    -H/-S both the soft and the hard limit are set, as `prlimit` did."""
-    steps = [JOIN_CGROUPS] if group else []
-    files: list[str] = [*map(str, group.procs_files)] if group else []
+    def join() -> None:
+        try:
+            group.join(pid)
+        except OSError as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=join, name="corral-cgroup-join", daemon=True)
+    thread.start()
+
+    def joined() -> None:
+        thread.join()
+        if failed:
+            raise SandboxUnavailableError(f"cannot put the command in its cgroups: {failed[0]}")
+
+    return joined
+
+
+def _set_rlimits(pid: int, group: CommandCgroup | None, limits: Limits) -> None:
+    """The rlimits of the waiting bwrap, which everything it starts inherits (soft and hard):
+    the file size, and the data size where no cgroup bounds memory."""
     if group is None and limits.memory_mb is not None:
-        steps.append(f"ulimit -d {limits.memory_mb * 1024} && ")
+        data = limits.memory_mb * 1024 * 1024
+        resource.prlimit(pid, resource.RLIMIT_DATA, (data, data))
     if limits.max_file_mb is not None:
-        steps.append(f"ulimit -f {limits.max_file_mb * 2048} && ")
-    if not steps:
-        return []
-    return ["/bin/sh", "-c", "".join(steps) + CONFINE_EXEC, "sh", *files]
+        size = limits.max_file_mb * 1024 * 1024
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (size, size))
 
 
 def _proxy_mounts(proxy: EgressProxy) -> list[Mount]:
@@ -765,7 +785,7 @@ class _ArgsPipe:
 
     def send(self, args: Sequence[str]) -> None:
         """Write the NUL-separated options and close: bwrap then starts the sandbox. If it
-        is gone (the shell before it failed), its exit status and output say why."""
+        is gone, its exit status and output say why."""
         data = memoryview(b"".join(os.fsencode(arg) + b"\0" for arg in args))
         with contextlib.suppress(BrokenPipeError):
             while data:
