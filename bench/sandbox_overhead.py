@@ -2,10 +2,12 @@
 
 1. `true` through LocalRunner against BwrapRunner (default limits, so the per-command cgroups
    are included), median of --runs runs each, and the mean CPU time per command (corral's
-   and the sandbox's processes); goal (issue 17): at most 15 ms added. Printed for the
-   sandbox as it is (system folders only, unprivileged uid, git metadata and tool
-   configuration read-only), for the same without those pieces (the whole host read-only, no
-   masks), and for a prepare step (network "open": the egress proxy and the forwarder).
+   and the sandbox's processes, from a cpuacct cgroup where the bench can make one); goal
+   (issue 17): at most 15 ms added. Printed for the sandbox as it is (system folders only,
+   unprivileged uid, git metadata and the caches' tool configuration read-only, the HOME's
+   removed), for the same without those pieces (the whole host read-only, no masks), and for
+   a prepare step (network "open": the egress proxy and the forwarder). To compare with
+   another checkout, run this file with PYTHONPATH=<that checkout>/src, alternating.
 2. `corral verify --no-prepare` on the Go sample, `--sandbox local` against `--sandbox bwrap`,
    after one prepared run of each (warm caches), median of --verify-runs runs; printed as a
    ratio.

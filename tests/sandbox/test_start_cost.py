@@ -80,20 +80,25 @@ def test_the_rlimits_are_the_limits_asked_for(tmp_path: Path, use_cgroups: bool)
     assert result.stdout.split() == [str(10 * 2048)] * 2 + [data] * 2, result.output
 
 
-def test_a_command_whose_cgroups_cannot_be_joined_does_not_run(
-    runner: BwrapRunner, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("refused", ["cgroups", "rlimits"])
+def test_a_command_whose_limits_cannot_be_set_does_not_run(
+    runner: BwrapRunner, monkeypatch: pytest.MonkeyPatch, refused: str
 ) -> None:
-    """corral moves the waiting bwrap into the cgroups itself: if that fails, the command
-    never starts (no options reach bwrap), rather than running without its limits."""
-    if find_cgroups() is None:
+    """corral moves the waiting bwrap into the cgroups and sets its rlimits itself: if either
+    fails (a setuid bwrap refuses prlimit), the command never starts (no options reach
+    bwrap), rather than running without its limits."""
+    if refused == "cgroups" and find_cgroups() is None:
         pytest.skip("no usable cgroups here")
 
-    def refuse(self: CommandCgroup, pid: int) -> None:
+    def refuse(*args: object) -> None:
         raise PermissionError("refused")
 
-    monkeypatch.setattr(CommandCgroup, "join", refuse)
+    if refused == "cgroups":
+        monkeypatch.setattr(CommandCgroup, "join", refuse)
+    else:
+        monkeypatch.setattr(bwrap.resource, "prlimit", refuse)
     marker = runner.workspace / "ran"
-    with pytest.raises(SandboxUnavailableError, match="cgroups"):
+    with pytest.raises(SandboxUnavailableError, match=refused):
         runner.run(["touch", str(marker)], cwd=runner.workspace)
     assert not marker.exists()
     with pytest.raises(ChildProcessError):

@@ -713,13 +713,21 @@ def _join_in_background(group: CommandCgroup | None, pid: int) -> Callable[[], N
 
 def _set_rlimits(pid: int, group: CommandCgroup | None, limits: Limits) -> None:
     """The rlimits of the waiting bwrap, which everything it starts inherits (soft and hard):
-    the file size, and the data size where no cgroup bounds memory."""
+    the file size, and the data size where no cgroup bounds memory. A setuid-root bwrap
+    refuses them (EPERM): the command then never starts."""
+    wanted = []
     if group is None and limits.memory_mb is not None:
-        data = limits.memory_mb * 1024 * 1024
-        resource.prlimit(pid, resource.RLIMIT_DATA, (data, data))
+        wanted.append((resource.RLIMIT_DATA, limits.memory_mb * 1024 * 1024))
     if limits.max_file_mb is not None:
-        size = limits.max_file_mb * 1024 * 1024
-        resource.prlimit(pid, resource.RLIMIT_FSIZE, (size, size))
+        wanted.append((resource.RLIMIT_FSIZE, limits.max_file_mb * 1024 * 1024))
+    try:
+        for which, value in wanted:
+            resource.prlimit(pid, which, (value, value))
+    except PermissionError as exc:
+        raise SandboxUnavailableError(
+            f"cannot set the command's rlimits on bwrap ({exc}); a setuid bwrap is not "
+            "supported: use one without the setuid bit, with user namespaces allowed"
+        ) from exc
 
 
 def _proxy_mounts(proxy: EgressProxy) -> list[Mount]:
