@@ -4,6 +4,7 @@ each shortcut still gives every command what it gave before."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -168,11 +169,13 @@ def test_a_program_found_missing_after_bwrap_started_leaves_nothing_behind(
     runner: BwrapRunner,
 ) -> None:
     """bwrap is already waiting for its options when the program turns out to be missing: it
-    is killed and reaped, and the command's cgroups are removed."""
+    is killed and reaped (only once the thread moving it into the cgroups is done: its pid
+    must not name another process meanwhile), and the command's cgroups are removed."""
     roots = find_cgroups()
     before = _own_cgroups(roots)
     with pytest.raises(ToolMissingError):
         runner.run(["no-such-program-here"], cwd=runner.workspace, limits=Limits())
+    assert "corral-cgroup-join" not in [t.name for t in threading.enumerate()]
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no child left, not even a zombie
     assert _own_cgroups(roots) == before

@@ -304,9 +304,8 @@ class BwrapRunner:
             )
             with _stopped_on_error(proc):
                 pending.started()
-                joined = _join_in_background(group, proc.pid)
-                plan = early or self._checked_plan(argv[0], cwd, full_env, None)
-                joined()
+                with _joining(group, proc.pid):
+                    plan = early or self._checked_plan(argv[0], cwd, full_env, None)
                 _set_rlimits(proc.pid, group, limits)
                 pending.send([*self.bwrap_args(plan, cwd)[1:], *namespace.args()])
             result = finish_process(
@@ -686,29 +685,34 @@ def _make_mount_point(root: Path, rel: Path, is_dir: bool) -> bool:
     return True
 
 
-def _join_in_background(group: CommandCgroup | None, pid: int) -> Callable[[], None]:
-    """Start moving the waiting bwrap `pid` into the command's cgroups; the function returned
-    waits for that (raising SandboxUnavailableError if it failed). bwrap forks nothing
-    before it has its options, so everything the command starts is inside the limits."""
+@contextlib.contextmanager
+def _joining(group: CommandCgroup | None, pid: int) -> Iterator[None]:
+    """Move the waiting bwrap `pid` into the command's cgroups from a thread while the body
+    runs; wait for that at the end, even on an error (until bwrap is reaped after that, its
+    pid names no other process). bwrap forks nothing before it has its options, so
+    everything the command starts is inside the limits. SandboxUnavailableError if the move
+    failed."""
     if group is None:
-        return lambda: None
+        yield
+        return
     failed: list[OSError] = []
-
-    def join() -> None:
-        try:
-            group.join(pid)
-        except OSError as exc:
-            failed.append(exc)
-
-    thread = threading.Thread(target=join, name="corral-cgroup-join", daemon=True)
+    thread = threading.Thread(
+        target=_join, args=(group, pid, failed), name="corral-cgroup-join", daemon=True
+    )
     thread.start()
-
-    def joined() -> None:
+    try:
+        yield
+    finally:
         thread.join()
-        if failed:
-            raise SandboxUnavailableError(f"cannot put the command in its cgroups: {failed[0]}")
+    if failed:
+        raise SandboxUnavailableError(f"cannot put the command in its cgroups: {failed[0]}")
 
-    return joined
+
+def _join(group: CommandCgroup, pid: int, failed: list[OSError]) -> None:
+    try:
+        group.join(pid)
+    except OSError as exc:
+        failed.append(exc)
 
 
 def _set_rlimits(pid: int, group: CommandCgroup | None, limits: Limits) -> None:
