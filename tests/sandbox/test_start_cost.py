@@ -4,13 +4,15 @@ each shortcut still gives every command what it gave before."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
-from corral.sandbox import BwrapRunner
-from corral.sandbox.base import Limits
-from corral.sandbox.bwrap import Mount, MountPlan, _confine, bwrap_command
+from corral.sandbox import BwrapRunner, bwrap, local
+from corral.sandbox.base import Limits, ToolMissingError
+from corral.sandbox.bwrap import Mount, MountPlan, SandboxUnavailableError, bwrap_command
+from corral.sandbox.cgroup import CgroupRoots, CommandCgroup, find_cgroups
 
 
 @pytest.fixture
@@ -67,8 +69,8 @@ def test_sys_stays_read_only_and_shows_the_cgroups(runner: BwrapRunner) -> None:
 
 @pytest.mark.parametrize("use_cgroups", [True, False], ids=["cgroup", "rlimit"])
 def test_the_rlimits_are_the_limits_asked_for(tmp_path: Path, use_cgroups: bool) -> None:
-    """Set by the shell that joins the cgroups (`ulimit`), no longer by a `prlimit` process:
-    RLIMIT_FSIZE in 512-byte blocks, RLIMIT_DATA in KiB only without cgroups, soft and hard."""
+    """Set by corral on the waiting bwrap (no shell, no `prlimit` process): RLIMIT_FSIZE
+    (`ulimit` shows 512-byte blocks), RLIMIT_DATA (KiB) only without cgroups, soft and hard."""
     runner = BwrapRunner(
         tmp_path, tmp_path / "cache", home_root=tmp_path / "homes", use_cgroups=use_cgroups
     )
@@ -79,8 +81,29 @@ def test_the_rlimits_are_the_limits_asked_for(tmp_path: Path, use_cgroups: bool)
     assert result.stdout.split() == [str(10 * 2048)] * 2 + [data] * 2, result.output
 
 
-def test_a_command_without_limits_starts_bwrap_directly() -> None:
-    assert _confine(None, Limits(memory_mb=None, max_file_mb=None)) == []
+@pytest.mark.parametrize("refused", ["cgroups", "rlimits"])
+def test_a_command_whose_limits_cannot_be_set_does_not_run(
+    runner: BwrapRunner, monkeypatch: pytest.MonkeyPatch, refused: str
+) -> None:
+    """corral moves the waiting bwrap into the cgroups and sets its rlimits itself: if either
+    fails (a setuid bwrap refuses prlimit), the command never starts (no options reach
+    bwrap), rather than running without its limits."""
+    if refused == "cgroups" and find_cgroups() is None:
+        pytest.skip("no usable cgroups here")
+
+    def refuse(*args: object) -> None:
+        raise PermissionError("refused")
+
+    if refused == "cgroups":
+        monkeypatch.setattr(CommandCgroup, "join", refuse)
+    else:
+        monkeypatch.setattr(bwrap.resource, "prlimit", refuse)
+    marker = runner.workspace / "ran"
+    with pytest.raises(SandboxUnavailableError, match=refused):
+        runner.run(["touch", str(marker)], cwd=runner.workspace)
+    assert not marker.exists()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
 
 
 def test_a_toolchain_folder_made_after_a_command_is_bound_at_the_next(tmp_path: Path) -> None:
@@ -100,3 +123,72 @@ def test_a_toolchain_folder_made_after_a_command_is_bound_at_the_next(tmp_path: 
 
     assert first.stdout == "none\n", first.output
     assert second.stdout == "installed\n", second.output
+
+
+def test_nothing_is_mounted_inside_the_home(runner: BwrapRunner) -> None:
+    """Every bind costs a reread of the mount table: the HOME's tool configuration is removed
+    before each command instead of masked (tests/security/test_sandbox_caches.py shows a
+    command's configuration does not reach the next), so the HOME is one bind."""
+    plan = runner.mount_plan(dict(os.environ))
+    inside = [m for m in plan.mounts if m.path.is_relative_to(runner.home)]
+    assert [(m.path, m.kind) for m in inside] == [(runner.home, "bind")]
+
+
+def test_bwrap_is_started_before_its_mounts_are_known(
+    runner: BwrapRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bwrap starts first, with no shell before it; it reads its options (the mounts) from a
+    pipe once corral has made them, while the command stays on its command line."""
+    started: list[list[str]] = []
+    real = local.start_process
+
+    def spy(argv: list[str], **kwargs: object) -> object:
+        started.append(list(argv))
+        return real(argv, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bwrap, "start_process", spy)
+    result = runner.run(["echo", "--bind", "/", "/"], cwd=runner.workspace)
+
+    assert result.stdout == "--bind / /\n", result.output
+    (argv,) = started
+    assert argv[:2] == [bwrap.require_bwrap(), "--args"]
+    at = argv.index("--args")
+    assert argv[at + 2 :] == ["--", "echo", "--bind", "/", "/"]
+    assert "--ro-bind" not in argv and "--unshare-all" not in argv
+
+
+def test_input_larger_than_a_pipe_is_written_after_bwraps_options(runner: BwrapRunner) -> None:
+    """bwrap reads nothing of the command's input before its options: writing the input first
+    would block on a full pipe and the command would never start."""
+    data = "x" * (1 << 20)
+    result = runner.run(["wc", "-c"], cwd=runner.workspace, stdin=data, limits=Limits(timeout_s=30))
+    assert result.limit_hit is None and result.stdout.strip() == str(len(data)), result.output
+
+
+def test_a_program_found_missing_after_bwrap_started_leaves_nothing_behind(
+    runner: BwrapRunner,
+) -> None:
+    """bwrap is already waiting for its options when the program turns out to be missing: it
+    is killed and reaped (only once the thread moving it into the cgroups is done: its pid
+    must not name another process meanwhile), and the command's cgroups are removed."""
+    roots = find_cgroups()
+    before = _own_cgroups(roots)
+    with pytest.raises(ToolMissingError):
+        runner.run(["no-such-program-here"], cwd=runner.workspace, limits=Limits())
+    assert "corral-cgroup-join" not in [t.name for t in threading.enumerate()]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child left, not even a zombie
+    assert _own_cgroups(roots) == before
+
+
+def _own_cgroups(roots: CgroupRoots | None) -> set[Path]:
+    if roots is None:
+        return set()
+    prefix = f"{os.getpid()}-"
+    return {
+        p
+        for parent in (roots.memory / "corral", roots.pids / "corral")
+        if parent.is_dir()
+        for p in parent.iterdir()
+        if p.name.startswith(prefix)
+    }

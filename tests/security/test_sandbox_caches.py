@@ -111,3 +111,56 @@ def test_shared_environments_are_read_only_except_to_prepare_steps(tmp_path: Pat
         assert prepare.ok, prepare.output
     other = runner.run(["sh", "-c", f"echo ok > {runner.cache_dir / 'venv-work'}"], cwd=workspace)
     assert other.ok, other.output  # the rest of the cache stays writable
+
+
+HOME_PLANT = """\
+set -e
+for rel in "$@"; do mkdir -p "$HOME/$(dirname "$rel")" && echo planted > "$HOME/$rel"; done
+"""
+
+
+def test_tool_configuration_a_command_leaves_in_its_home_is_gone_for_the_next(
+    tmp_path: Path,
+) -> None:
+    """The private HOME's tool configuration is removed before each command (no longer masked:
+    a bind each): whatever one command writes there, the next reads none of it."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    runner = BwrapRunner(workspace, tmp_path / "cache", home_root=tmp_path / "homes")
+    names = [*bwrap.HOME_CONFIG_FILES, *bwrap.HOME_CONFIG_DIRS]
+    files = [*bwrap.HOME_CONFIG_FILES, *(f"{d}/evil.gradle" for d in bwrap.HOME_CONFIG_DIRS)]
+    plant = runner.run(["sh", "-c", HOME_PLANT, "sh", *files], cwd=workspace)
+    assert plant.ok, plant.output
+    assert (runner.home / ".npmrc").read_text() == "planted\n"  # it could write them
+
+    script = 'cd "$HOME" && ls -d "$@" 2>/dev/null; true'
+    left = runner.run(["sh", "-c", script, "sh", *names], cwd=workspace)
+
+    assert left.stdout == "", left.output
+
+
+def test_links_planted_on_the_way_to_home_configuration_are_removed_not_followed(
+    tmp_path: Path,
+) -> None:
+    """A command turns ~/.config and ~/.gradle into links to folders it controls (here outside
+    every sandbox folder, as an attacker would aim at a host folder): the host side removes
+    the links and never touches, nor lets the next command read, what they point to."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    runner = BwrapRunner(workspace, tmp_path / "cache", home_root=tmp_path / "homes")
+    target = tmp_path / "target"
+    (target / "git").mkdir(parents=True)
+    (target / "git" / "config").write_text("[core]\n\tpager = evil\n")
+    (target / "init.d").mkdir()
+    (target / "init.d" / "keep.gradle").write_text("keep\n")
+    runner.run(["true"], cwd=workspace)
+    for name in (".config", ".gradle"):
+        (runner.home / name).mkdir(exist_ok=True)
+        (runner.home / name).rename(runner.home / f"{name}-old")
+        (runner.home / name).symlink_to(target)
+
+    after = runner.run(["sh", "-c", "ls -a ~/.config ~/.gradle 2>&1; true"], cwd=workspace)
+
+    assert "No such file" in after.stdout and "init.d" not in after.stdout, after.output
+    assert not (runner.home / ".config").is_symlink() and not (runner.home / ".gradle").exists()
+    assert (target / "git" / "config").is_file() and (target / "init.d" / "keep.gradle").is_file()

@@ -4,7 +4,8 @@ What a command sees: only the system folders (/usr, /etc minus its secrets, /opt
 read-only, empty /tmp, /var/tmp and /run; the toolchains it finds through PATH and
 RUSTUP_HOME, PYENV_ROOT... bound read-only; its workspace (with the git metadata read-only),
 its repository's dependency caches and a private HOME read-write, with the tool
-configuration files in those caches replaced by corral's read-only ones; new /proc and /dev;
+configuration files in those caches replaced by corral's read-only ones and those in the
+HOME removed before each command; new /proc and /dev;
 its own PID, IPC, UTS, cgroup, user and network namespaces, as an unprivileged uid with no
 capabilities; with network="open" only an allowlisting egress proxy (egress.py) outside;
 an environment allowlist (env.py). Memory and process limits come from a per-command cgroup
@@ -21,11 +22,13 @@ import json
 import logging
 import os
 import re
+import resource
 import shutil
 import signal
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,7 +55,7 @@ from corral.sandbox.egress import (
     shared_proxy,
 )
 from corral.sandbox.env import sandbox_env
-from corral.sandbox.local import kill_group, run_process
+from corral.sandbox.local import finish_process, kill_group, start_process
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +109,14 @@ HOME_CONFIG_FILES = (
     ".config/git/config",
 )
 HOME_CONFIG_DIRS = (".gradle/init.d",)
-"""The same for the private HOME: one command cannot configure the tools of the next."""
+"""The same for the private HOME: one command cannot configure the tools of the next. The
+HOME is one workspace's alone and its commands run one after the other, so these are removed
+before each command (`_remove_config`) rather than masked: a bind each would cost more than
+the rest of the HOME's setup, and what a command writes there lasts only until it ends."""
 MASK_CONTENT = {"settings.xml": "<settings/>\n"}
 """Empty files, except where the tool refuses an empty one."""
 TOOLCHAIN_VARS = ecosystems.toolchain_dirs()
 """Folders a toolchain is found through, bound read-only when the system folders miss them."""
-JOIN_CGROUPS = 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && '
-"""Moves the shell into both cgroups before it becomes bwrap, so nothing escapes the limits."""
-CONFINE_EXEC = 'exec "$@"'
-"""The shell's last step: rlimits are set with its `ulimit` builtin before this (no `prlimit`
-process: one exec fewer per command)."""
 FIX_HINT = (
     "Install bubblewrap (`apt-get install bubblewrap`), allow unprivileged user namespaces "
     "(`sysctl -w kernel.unprivileged_userns_clone=1`, or "
@@ -281,25 +282,51 @@ class BwrapRunner:
         proxy = self._proxy() if network == "open" else None
         if proxy is not None:
             full_env.update(proxy_env(EGRESS_PORT, full_env))
-        plan = self.mount_plan(full_env, proxy)
-        if not argv or find_program(argv[0], full_env.get("PATH", ""), cwd, plan) is None:
-            raise ToolMissingError(argv[0] if argv else "(empty command)")
-        command = [*self._forwarder(plan, full_env), *argv] if proxy is not None else list(argv)
+        if not argv:
+            raise ToolMissingError("(empty command)")
+        # a prepare step's forwarder is looked up in the plan: made first, as it always was
+        early = self._checked_plan(argv[0], cwd, full_env, proxy) if proxy is not None else None
+        command = [*self._forwarder(early, full_env), *argv] if early is not None else list(argv)
         disk = DiskWatch(self._workspace, limits.disk_mb)
-        with self._cgroup(limits) as group, _PidNamespace() as namespace:
-            sandboxed = [*self.bwrap_args(plan, cwd), *namespace.args(), "--", *command]
-            result = run_process(
-                [*_confine(group, limits), *sandboxed],
+        with (
+            self._cgroup(limits) as group,
+            _PidNamespace() as namespace,
+            _ArgsPipe() as pending,
+        ):
+            # bwrap starts first and waits for its options: it is moved into the cgroups (an
+            # RCU grace period of wall time) while the mount plan is made here.
+            proc = start_process(
+                [self._bwrap, "--args", str(pending.fd), "--", *command],
                 cwd=cwd,
                 env=full_env,
+                stdin=stdin is not None,
+                pass_fds=(*namespace.pass_fds, pending.fd),
+            )
+            with _stopped_on_error(proc):
+                pending.started()
+                with _joining(group, proc.pid):
+                    plan = early or self._checked_plan(argv[0], cwd, full_env, None)
+                _set_rlimits(proc.pid, group, limits)
+                pending.send([*self.bwrap_args(plan, cwd)[1:], *namespace.args()])
+            result = finish_process(
+                proc,
+                argv,
                 limits=limits,
                 stdin=stdin,
                 kill=lambda proc: _kill_everything(proc, namespace, group),
-                pass_fds=namespace.pass_fds,
                 watch=disk.watch,
             )
-            result = replace(result, argv=tuple(argv), limit_hit=_limit_hit(result, group))
+            result = replace(result, limit_hit=_limit_hit(result, group))
         return disk.report(result)
+
+    def _checked_plan(
+        self, program: str, cwd: Path, env: Mapping[str, str], proxy: EgressProxy | None
+    ) -> MountPlan:
+        """`mount_plan` (which prepares the host side), once `program` is known to be seen."""
+        plan = self.mount_plan(env, proxy)
+        if find_program(program, env.get("PATH", ""), cwd, plan) is None:
+            raise ToolMissingError(program)
+        return plan
 
     def bwrap_args(self, plan: MountPlan, cwd: Path) -> list[str]:
         return bwrap_command(self._bwrap, plan, cwd)
@@ -311,7 +338,7 @@ class BwrapRunner:
         masks = _prepare_masks(
             self._private, cache_dir, CACHE_CONFIG_FILES, CACHE_CONFIG_DIRS + read_only
         )
-        masks += _prepare_masks(self._private, home, HOME_CONFIG_FILES, HOME_CONFIG_DIRS)
+        _remove_config(home, HOME_CONFIG_FILES + HOME_CONFIG_DIRS)
         base = MountPlan(
             (
                 *_system_mounts(),
@@ -596,6 +623,39 @@ def _scrub(root: Path, names: Sequence[str]) -> None:
                 path.unlink()
 
 
+def _remove_config(root: Path, names: Sequence[str]) -> None:
+    """Remove each root/name (a file, a folder, a link, anything). Whatever stands on the way
+    where a folder should be (a link, a file) is removed instead, so nothing outside root is
+    reached: every step is opened relative to the folder before it, never through a link."""
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for name in names:
+            _remove_below(root_fd, Path(name).parts)
+    finally:
+        os.close(root_fd)
+
+
+def _remove_below(dir_fd: int, parts: tuple[str, ...]) -> None:
+    first, rest = parts[0], parts[1:]
+    try:
+        st = os.stat(first, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if rest and stat.S_ISDIR(st.st_mode):
+        try:
+            fd = os.open(first, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+        except FileNotFoundError:
+            return
+        try:
+            _remove_below(fd, rest)
+        finally:
+            os.close(fd)
+    elif stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(first, dir_fd=dir_fd)
+    else:
+        os.unlink(first, dir_fd=dir_fd)
+
+
 def _make_mount_point(root: Path, rel: Path, is_dir: bool) -> bool:
     """Create root/rel (a folder or an empty file) with no symlink on the way."""
     current = str(root)  # str, not Path: this runs for ~20 paths before every command
@@ -625,21 +685,53 @@ def _make_mount_point(root: Path, rel: Path, is_dir: bool) -> bool:
     return True
 
 
-def _confine(group: CommandCgroup | None, limits: Limits) -> list[str]:
-    """The command prefix that applies the limits to bwrap and all it starts: one `/bin/sh`
-    that joins the cgroups and sets the rlimits with its builtins, then execs bwrap.
+@contextlib.contextmanager
+def _joining(group: CommandCgroup | None, pid: int) -> Iterator[None]:
+    """Move the waiting bwrap `pid` into the command's cgroups from a thread while the body
+    runs; wait for that at the end, even on an error (until bwrap is reaped after that, its
+    pid names no other process). bwrap forks nothing before it has its options, so
+    everything the command starts is inside the limits. SandboxUnavailableError if the move
+    failed."""
+    if group is None:
+        yield
+        return
+    failed: list[OSError] = []
+    thread = threading.Thread(
+        target=_join, args=(group, pid, failed), name="corral-cgroup-join", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if failed:
+        raise SandboxUnavailableError(f"cannot put the command in its cgroups: {failed[0]}")
 
-    POSIX `ulimit -f` counts 512-byte blocks (dash, busybox, bash as sh), `-d` KiB; without
-    -H/-S both the soft and the hard limit are set, as `prlimit` did."""
-    steps = [JOIN_CGROUPS] if group else []
-    files: list[str] = [*map(str, group.procs_files)] if group else []
+
+def _join(group: CommandCgroup, pid: int, failed: list[OSError]) -> None:
+    try:
+        group.join(pid)
+    except OSError as exc:
+        failed.append(exc)
+
+
+def _set_rlimits(pid: int, group: CommandCgroup | None, limits: Limits) -> None:
+    """The rlimits of the waiting bwrap, which everything it starts inherits (soft and hard):
+    the file size, and the data size where no cgroup bounds memory. A setuid-root bwrap
+    refuses them (EPERM): the command then never starts."""
+    wanted = []
     if group is None and limits.memory_mb is not None:
-        steps.append(f"ulimit -d {limits.memory_mb * 1024} && ")
+        wanted.append((resource.RLIMIT_DATA, limits.memory_mb * 1024 * 1024))
     if limits.max_file_mb is not None:
-        steps.append(f"ulimit -f {limits.max_file_mb * 2048} && ")
-    if not steps:
-        return []
-    return ["/bin/sh", "-c", "".join(steps) + CONFINE_EXEC, "sh", *files]
+        wanted.append((resource.RLIMIT_FSIZE, limits.max_file_mb * 1024 * 1024))
+    try:
+        for which, value in wanted:
+            resource.prlimit(pid, which, (value, value))
+    except PermissionError as exc:
+        raise SandboxUnavailableError(
+            f"cannot set the command's rlimits on bwrap ({exc}); a setuid bwrap is not "
+            "supported: use one without the setuid bit, with user namespaces allowed"
+        ) from exc
 
 
 def _proxy_mounts(proxy: EgressProxy) -> list[Mount]:
@@ -677,6 +769,58 @@ def _kill_everything(
     kill_group(proc)
     if group is not None:
         group.kill_all()
+
+
+class _ArgsPipe:
+    """bwrap's options, sent once they are known to a bwrap already started with
+    `--args fd -- command` (it reads to the end of the pipe before it does anything). The
+    command stays on bwrap's own command line: options read from a file end where the command
+    starts, and bwrap takes at most 9000 arguments from one."""
+
+    def __init__(self) -> None:
+        self.fd, self._write = os.pipe()
+        self._open = [self.fd, self._write]
+
+    def __enter__(self) -> _ArgsPipe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._open:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._open.clear()
+
+    def started(self) -> None:
+        """The process that reads has its copy: a write now fails rather than blocks if it
+        exits."""
+        self._close(self.fd)
+
+    def send(self, args: Sequence[str]) -> None:
+        """Write the NUL-separated options and close: bwrap then starts the sandbox. If it
+        is gone, its exit status and output say why."""
+        data = memoryview(b"".join(os.fsencode(arg) + b"\0" for arg in args))
+        with contextlib.suppress(BrokenPipeError):
+            while data:
+                data = data[os.write(self._write, data) :]
+        self._close(self._write)
+
+    def _close(self, fd: int) -> None:
+        if fd in self._open:
+            self._open.remove(fd)
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _stopped_on_error(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """If the arguments cannot be made (a missing program, say), bwrap never gets them: it
+    is killed with its process group before it could start a sandbox, and reaped."""
+    try:
+        yield
+    except BaseException:
+        kill_group(proc)
+        with proc:
+            proc.wait()
+        raise
 
 
 class _PidNamespace:

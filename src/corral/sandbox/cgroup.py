@@ -59,8 +59,13 @@ class CommandCgroup:
 
     @property
     def procs_files(self) -> tuple[Path, Path]:
-        """The files a process writes its pid to in order to join (see `bwrap.JOIN_SCRIPT`)."""
+        """The files listing the processes in the groups."""
         return self.memory / "cgroup.procs", self.pids / "cgroup.procs"
+
+    def join(self, pid: int) -> None:
+        """Move process `pid` into both groups (its later children are born inside)."""
+        for procs in self.procs_files:
+            procs.write_text(str(pid))
 
     def set_limits(self, memory_mb: int | None, max_processes: int | None) -> None:
         if memory_mb is not None:

@@ -71,17 +71,43 @@ def run_process(
     `kill` replaces the default kill of the process group when the time is up; `watch`,
     called about once a second while it runs, stops it (with `kill`) when it names a limit.
     """
-    started = time.monotonic()
-    proc = subprocess.Popen(
+    proc = start_process(argv, cwd=cwd, env=env, stdin=stdin is not None, pass_fds=pass_fds)
+    return finish_process(proc, argv, limits=limits, stdin=stdin, kill=kill, watch=watch)
+
+
+def start_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    stdin: bool,
+    pass_fds: Sequence[int] = (),
+) -> subprocess.Popen[bytes]:
+    """The first half of `run_process`: the process, in a session of its own, with its output
+    (and its input if `stdin`) piped; `finish_process` feeds and pumps it."""
+    return subprocess.Popen(
         argv,
         cwd=cwd,
         env=dict(env),
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
         pass_fds=pass_fds,
     )
+
+
+def finish_process(
+    proc: subprocess.Popen[bytes],
+    argv: Sequence[str],
+    *,
+    limits: Limits,
+    stdin: str | None = None,
+    kill: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    watch: Callable[[], LimitHit | None] | None = None,
+) -> CommandResult:
+    """The second half of `run_process`; the time limit counts from here."""
+    started = time.monotonic()
     with _running(proc):
         if stdin is not None and proc.stdin is not None:
             try:
