@@ -13,6 +13,7 @@ from corral.sandbox import BwrapRunner, bwrap, local
 from corral.sandbox.base import Limits, ToolMissingError
 from corral.sandbox.bwrap import Mount, MountPlan, SandboxUnavailableError, bwrap_command
 from corral.sandbox.cgroup import CgroupRoots, CommandCgroup, find_cgroups
+from corral.verifiers.base import cache_env
 
 
 @pytest.fixture
@@ -192,3 +193,72 @@ def _own_cgroups(roots: CgroupRoots | None) -> set[Path]:
         for p in parent.iterdir()
         if p.name.startswith(prefix)
     }
+
+
+def test_a_mount_point_another_command_just_made_is_taken_not_left_unmasked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Side-by-side steps of a check start commands at the same moment: when the other one
+    creates a mask's mount point between this one's look and its create, the mask still
+    applies (it was once "left unmasked")."""
+    made = tmp_path / "cargo" / "config.toml"
+    made.parent.mkdir()
+    made.touch()
+    real_lstat = os.lstat
+    looks: list[str] = []
+
+    def not_there_at_first_look(path: str) -> os.stat_result:
+        if path == str(made) and not looks:
+            looks.append(path)
+            raise FileNotFoundError(path)
+        return real_lstat(path)
+
+    monkeypatch.setattr(bwrap.os, "lstat", not_there_at_first_look)
+
+    assert bwrap._make_mount_point(tmp_path, Path("cargo/config.toml"), is_dir=False)
+    assert looks
+
+
+def test_a_link_made_at_the_mount_point_meanwhile_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "host-file"
+    target.write_text("secret")
+    (tmp_path / "cargo").mkdir()
+    (tmp_path / "cargo" / "config.toml").symlink_to(target)
+    real_lstat = os.lstat
+    looks: list[str] = []
+
+    def not_there_at_first_look(path: str) -> os.stat_result:
+        if path.endswith("config.toml") and not looks:
+            looks.append(path)
+            raise FileNotFoundError(path)
+        return real_lstat(path)
+
+    monkeypatch.setattr(bwrap.os, "lstat", not_there_at_first_look)
+
+    assert not bwrap._make_mount_point(tmp_path, Path("cargo/config.toml"), is_dir=False)
+
+
+def test_commands_started_together_on_a_new_workspace_all_get_the_masks(tmp_path: Path) -> None:
+    runner = BwrapRunner(workspace=tmp_path / "ws", cache_dir=tmp_path / "cache")
+    (tmp_path / "ws").mkdir()
+    results: list[str] = []
+    # the cache folder is writable, its cargo config a read-only mask
+    script = (
+        'touch "$CARGO_HOME/ok" && { { echo x >> "$CARGO_HOME/config.toml"; } 2>/dev/null '
+        "&& echo wrote || echo refused; }"
+    )
+
+    def run() -> None:
+        env = cache_env(runner.cache_dir)
+        done = runner.run(["sh", "-c", script], cwd=tmp_path / "ws", env=env)
+        results.append(done.stdout.strip() or done.stderr)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert results == ["refused"] * 4

@@ -110,9 +110,11 @@ HOME_CONFIG_FILES = (
 )
 HOME_CONFIG_DIRS = (".gradle/init.d",)
 """The same for the private HOME: one command cannot configure the tools of the next. The
-HOME is one workspace's alone and its commands run one after the other, so these are removed
-before each command (`_remove_config`) rather than masked: a bind each would cost more than
-the rest of the HOME's setup, and what a command writes there lasts only until it ends."""
+HOME is one workspace's alone, so these are removed before each command (`_remove_config`)
+rather than masked: a bind each would cost more than the rest of the HOME's setup, and what
+a command writes there lasts only until the next starts. Commands of a workspace that
+overlap are the side-by-side steps of one check of one tree (verifiers.base.SideBySide):
+the same repository's code, whose result they are anyway."""
 MASK_CONTENT = {"settings.xml": "<settings/>\n"}
 """Empty files, except where the tool refuses an empty one."""
 TOOLCHAIN_VARS = ecosystems.toolchain_dirs()
@@ -576,7 +578,8 @@ def _private_file(private: Path, name: str, content: str) -> Path:
     """A read-only file of corral's, written once per process (no command can change it)."""
     path = private / name
     if not path.is_file() or path.read_text() != content:
-        tmp = path.with_name(f".{name}.{os.getpid()}")
+        # per thread too: side-by-side steps of a check start commands at the same moment
+        tmp = path.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}")
         tmp.write_text(content)
         tmp.chmod(0o444)
         tmp.replace(path)
@@ -674,15 +677,29 @@ def _make_mount_point(root: Path, rel: Path, is_dir: bool) -> bool:
             else:
                 os.unlink(current)
             st = None
-        if st is None:
-            try:
-                if want_dir:
-                    os.mkdir(current)
-                else:
-                    os.close(os.open(current, os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
-            except OSError:
-                return False
+        if st is None and not _created(current, want_dir):
+            return False
     return True
+
+
+def _created(path: str, is_dir: bool) -> bool:
+    """Make `path` (an empty file or a folder); also true when another command of the same
+    workspace starting at the same moment (a check's side-by-side steps) made it just now,
+    as long as it is what is wanted and not a link."""
+    try:
+        if is_dir:
+            os.mkdir(path)
+        else:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
+        return True
+    except FileExistsError:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        return not stat.S_ISLNK(st.st_mode) and stat.S_ISDIR(st.st_mode) == is_dir
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
