@@ -2,7 +2,9 @@
 
 For each ecosystem sample (corral.testing.samples): prepare once (warm caches), then time
 `corral verify --no-prepare` against the sample's RAW_COMMANDS run directly, the median of
---runs runs each, alternating (goal: ratio <= 1.10). RAW_COMMANDS are the checks corral
+--runs runs each, alternating (goal: ratio <= 1.10); beside it the same verify as a
+library call in this process (`verify(..., prepare=False)`, what a campaign's worker pays
+per gate run: no interpreter start or imports). RAW_COMMANDS are the checks corral
 runs on the sample (it has no CI configuration: corral's conventions), run by hand. On the
 failing variants, compare the size of the message an agent sees with the raw output of those
 commands (goal: <= 5%).
@@ -80,15 +82,27 @@ def run_corral(repo: Path, cache_dir: Path, corral: str = CORRAL) -> float:
     return time.monotonic() - started
 
 
+def run_library(repo: Path, cache_dir: Path) -> float:
+    started = time.monotonic()
+    verify(repo, LocalRunner(cache_dir), prepare=False)
+    return time.monotonic() - started
+
+
 def measure(eco: str, workdir: Path, cache_dir: Path, runs: int, compare: str | None) -> None:
     module = sample(eco)
     env = raw_env(cache_dir)
     repo = write_repo(workdir / eco / "clean", module.clean())
     verify(repo, LocalRunner(cache_dir))  # prepare: warm caches and installed dependencies
     run_raw(module.RAW_COMMANDS, repo, env)  # warm the raw path's build outputs too
-    sides: dict[str, list[tuple[float, float]]] = {"corral": [], "raw": [], "compare": []}
+    sides: dict[str, list[tuple[float, float]]] = {
+        "corral": [],
+        "raw": [],
+        "library": [],
+        "compare": [],
+    }
     for _ in range(runs):  # alternating: the machine's load changes under a long run
         sides["corral"].append(_with_cpu(lambda: run_corral(repo, cache_dir)))
+        sides["library"].append(_with_cpu(lambda: run_library(repo, cache_dir)))
         sides["raw"].append(_with_cpu(lambda: run_raw(module.RAW_COMMANDS, repo, env)[0]))
         if compare is not None:
             sides["compare"].append(_with_cpu(lambda: run_corral(repo, cache_dir, compare)))
@@ -99,6 +113,7 @@ def measure(eco: str, workdir: Path, cache_dir: Path, runs: int, compare: str | 
         f"{wall['corral'] / wall['raw']:.2f}  | cpu {cpu['corral']:5.2f}s / {cpu['raw']:5.2f}s "
         f"ratio {cpu['corral'] / cpu['raw']:.2f}"
     )
+    line += f"  | library {wall['library']:5.2f}s ratio {wall['library'] / wall['raw']:.2f}"
     if "compare" in wall:
         line += (
             f"  | --compare {wall['compare']:6.2f}s ratio {wall['compare'] / wall['raw']:.2f}, "
@@ -117,12 +132,17 @@ def measure(eco: str, workdir: Path, cache_dir: Path, runs: int, compare: str | 
 
 
 def _with_cpu(run: Callable[[], float]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the processes it ran): under a shared machine's load
-    the CPU time says more than the wall time about what each side costs."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """(wall seconds, CPU seconds of this process and the processes it ran): under a shared
+    machine's load the CPU time says more than the wall time about what each side costs."""
+    before = _cpu()
     wall = run()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, _cpu() - before
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
