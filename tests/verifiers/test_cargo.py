@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from verifier_helpers import RecordingRunner, only, verify_json_via_cli
+from verifier_helpers import RecordingRunner, assert_same_report, only, verify_json_via_cli
 
 from corral.sandbox.base import CommandResult
 from corral.sandbox.local import LocalRunner
@@ -482,13 +482,7 @@ def test_rustfmt_runs_beside_clippy_and_the_tests_and_reports_as_one_after_anoth
     runner = _BuildFirstRunner(cache_dir)
     side = verify(repo, runner, ONLY_CARGO)
     assert runner.fmt_saw_a_build is True
-    [result], [expected] = side.results, serial.results
+    [result] = side.results
     assert {f.kind for f in result.findings} == {FindingKind.FORMAT, FindingKind.TEST}
     assert not side.ok
-    assert result.findings == expected.findings  # the same, in the same order
-    assert (result.stages, result.sources, result.notes) == (
-        expected.stages,
-        expected.sources,
-        expected.notes,
-    )
-    assert side.message == serial.message
+    assert_same_report(side, serial)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from verifier_helpers import RecordingRunner, only, verify_json_via_cli
+from verifier_helpers import RecordingRunner, assert_same_report, only, verify_json_via_cli
 
 from corral.sandbox.base import CommandResult
 from corral.sandbox.local import LocalRunner
@@ -525,20 +525,14 @@ def test_gofmt_build_and_vet_run_beside_go_test_and_report_as_one_after_another(
     runner = _TestFirstRunner(cache_dir)
     side = verify(repo, runner, ONLY_GO)
     assert runner.saw_test_running == {"gofmt": True, "go build": True, "go vet": True}
-    [result], [expected] = side.results, serial.results
+    [result] = side.results
     assert {f.kind for f in result.findings} == {
         FindingKind.FORMAT,
         FindingKind.LINT,
         FindingKind.TEST,
     }
     assert not side.ok
-    assert result.findings == expected.findings  # the same, in the same order
-    assert (result.stages, result.sources, result.notes) == (
-        expected.stages,
-        expected.sources,
-        expected.notes,
-    )
-    assert side.message == serial.message
+    assert_same_report(side, serial)
 
 
 def test_a_check_that_cannot_start_beside_the_others_is_still_an_error(

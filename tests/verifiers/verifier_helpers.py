@@ -13,6 +13,7 @@ from corral.sandbox.base import CommandResult
 from corral.sandbox.local import LocalRunner
 from corral.testing.cli import CORRAL
 from corral.verifiers.registry import BUILTIN
+from corral.verifiers.report import VerifyReport
 
 
 def only(name: str) -> VerifierSettings:
@@ -49,3 +50,17 @@ class RecordingRunner(LocalRunner):
     def ran(self, *prefix: str) -> int:
         """How many commands started with `prefix`."""
         return sum(c[: len(prefix)] == list(prefix) for c in self.commands)
+
+
+def assert_same_report(side: VerifyReport, serial: VerifyReport) -> None:
+    """A verify with checks side by side reports what the one-after-another verify did: the
+    same findings in the same order, stages, sources, notes and message."""
+    [result], [expected] = side.results, serial.results
+    assert side.ok == serial.ok
+    assert result.findings == expected.findings
+    assert (result.stages, result.sources, result.notes) == (
+        expected.stages,
+        expected.sources,
+        expected.notes,
+    )
+    assert side.message == serial.message
