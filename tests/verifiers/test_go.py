@@ -632,3 +632,17 @@ def test_go_list_is_not_reused_through_links_nor_from_a_damaged_answer(
     (repo / "calc" / "linked.txt").symlink_to(repo / "go.mod")
     assert _check_listing(repo, cache_dir)[0] == 1
     assert _check_listing(repo, cache_dir)[0] == 1
+
+
+def test_an_answer_that_cannot_be_kept_leaves_the_check_as_it_was(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    cache_dir = tmp_path / "cache"
+    answers_dir(cache_dir).parent.mkdir(parents=True, exist_ok=True)
+    answers_dir(cache_dir).write_text("a file where the answers' folder would be")
+    repo = make_repo(sample.clean())
+
+    prepared = RecordingRunner(cache_dir)
+    [result] = verify(repo, prepared, ONLY_GO).results
+    assert prepared.ran("go", "list") == 1 and result.ok, result.findings
+    assert _check_listing(repo, cache_dir)[0] == 1  # not kept: listed again

@@ -22,10 +22,12 @@ which can write the cache, cannot plant an answer for a later verify to read.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +147,12 @@ def store(ctx: ProjectContext, key: str, objects: list[dict[str, Any]]) -> None:
             return
         relative.append({**obj, "Dir": directory.relative_to(root).as_posix()})
     path = _stored(ctx, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(relative))
-    tmp.replace(path)
+    # per thread: a worker's jobs may list the same content at the same moment
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(relative))
+        tmp.replace(path)
+    except OSError:  # not kept: the next check runs go list again
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
