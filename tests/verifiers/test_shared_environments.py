@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,33 @@ def test_a_node_modules_linking_into_the_checkout_is_never_kept_or_restored(
     (planted / installed.DIRS).write_text('["."]')
     assert not installed.restore(cache, "key", second)
     assert not (second / "node_modules").exists()
+
+
+def test_two_checkouts_keeping_the_same_tree_at_once_keep_it_whole(tmp_path: Path) -> None:
+    """A worker's two jobs on one repository prepare at the same moment: each builds its copy
+    under a name of its own, so neither removes the other's half-made copy from under it."""
+    from corral.verifiers import installed
+
+    cache = tmp_path / "cache"
+    checkouts = [tmp_path / "a", tmp_path / "b"]
+    for checkout in checkouts:
+        for package in range(40):
+            folder = checkout / "node_modules" / f"p{package}"
+            folder.mkdir(parents=True)
+            for index in range(25):
+                (folder / f"f{index}.js").write_text("x")
+    start = threading.Barrier(2)
+
+    def keep(checkout: Path) -> None:
+        start.wait()
+        installed.keep(cache, "samekey", checkout, [checkout])
+
+    threads = [threading.Thread(target=keep, args=(c,)) for c in checkouts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    kept = installed.store_root(cache) / "samekey" / "node_modules"
+    assert len([p for p in kept.rglob("*.js")]) == 40 * 25
+    assert not [p.name for p in installed.store_root(cache).iterdir() if p.name.startswith(".")]

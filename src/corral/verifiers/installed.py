@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,7 +70,8 @@ def keep(cache_dir: Path, key: str, project_dir: Path, folders: Sequence[Path]) 
         return
     root.mkdir(parents=True, exist_ok=True)
     _prune(root)
-    building = root / f".{key}.{os.getpid()}"
+    # per thread too: a worker's jobs on one repository may keep the same tree at once
+    building = root / f".{key}.{os.getpid()}.{threading.get_ident()}"
     _remove(building)
     rels = [f.relative_to(project_dir).as_posix() for f in present]
     for rel, folder in zip(rels, present, strict=True):
