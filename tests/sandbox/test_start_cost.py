@@ -262,3 +262,32 @@ def test_commands_started_together_on_a_new_workspace_all_get_the_masks(tmp_path
         thread.join()
 
     assert results == ["refused"] * 4
+
+
+def test_two_commands_removing_the_same_tool_configuration_at_once_both_start(
+    tmp_path: Path,
+) -> None:
+    """Side-by-side steps each remove the HOME's tool configuration before they start: a
+    folder the other is removing at the same moment is gone either way, not an error."""
+    failures: list[BaseException] = []
+    for _ in range(5):
+        init_d = tmp_path / ".gradle" / "init.d"
+        for index in range(300):
+            (init_d / f"d{index}").mkdir(parents=True)
+            (init_d / f"d{index}" / "init.gradle").write_text("x")
+        start = threading.Barrier(2)
+
+        def remove(start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                bwrap._remove_config(tmp_path, [".gradle/init.d"])
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=remove) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not init_d.exists()
+    assert failures == []

@@ -654,9 +654,15 @@ def _remove_below(dir_fd: int, parts: tuple[str, ...]) -> None:
         finally:
             os.close(fd)
     elif stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(first, dir_fd=dir_fd)
+        # a side-by-side step of the same check may be removing it too: what counts is that
+        # it is gone afterwards
+        shutil.rmtree(first, dir_fd=dir_fd, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.stat(first, dir_fd=dir_fd, follow_symlinks=False)
+            raise SandboxUnavailableError(f"cannot remove the tool configuration {first!r}")
     else:
-        os.unlink(first, dir_fd=dir_fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(first, dir_fd=dir_fd)
 
 
 def _make_mount_point(root: Path, rel: Path, is_dir: bool) -> bool:
