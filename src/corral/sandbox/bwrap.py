@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Literal
 
 from corral import ecosystems
+from corral.sandbox import cache_eviction
 from corral.sandbox.base import (
     CommandResult,
     LimitHit,
@@ -234,7 +235,8 @@ class BwrapRunner:
         self._base_env = dict(os.environ if base_env is None else base_env)
         self._use_cgroups = use_cgroups
         self._egress = egress
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        cache_eviction.mark_used(self.cache_dir)
+        cache_eviction.evict_unused(self._cache_root / "repos")
         self.home.mkdir(parents=True, exist_ok=True)
         self._private = _private_dir(self._home_root.resolve())
 
@@ -335,6 +337,7 @@ class BwrapRunner:
 
     def mount_plan(self, env: Mapping[str, str], proxy: EgressProxy | None = None) -> MountPlan:
         cache_dir, home = self.cache_dir, self.home  # each reads the checkout's git metadata
+        cache_eviction.mark_used(cache_dir)
         _scrub(cache_dir, CACHE_SCRUBBED)
         read_only = CORRAL_CACHE_DIRS + (INSTALLED_CACHE_DIRS if proxy is None else ())
         masks = _prepare_masks(
