@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,13 @@ class OutputCap:
     def text(self) -> str:
         middle = f"\n[... {self.dropped} bytes cut ...]\n".encode() if self.dropped else b""
         return bytes(self.head + middle + self.tail).decode("utf-8", errors="replace")
+
+
+def temporary_sibling(path: Path) -> Path:
+    """Where to build `path` before a rename puts it in place: a hidden name beside it of this
+    process and thread alone (a worker's jobs, and a check's side-by-side steps, may build the
+    same path at the same moment)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
 
 
 def write_inside(root: Path, path: Path, text: str) -> None:

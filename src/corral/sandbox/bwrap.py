@@ -42,6 +42,7 @@ from corral.sandbox.base import (
     Limits,
     NetworkPolicy,
     ToolMissingError,
+    temporary_sibling,
 )
 from corral.sandbox.cgroup import CommandCgroup, find_cgroups
 from corral.sandbox.disk import DiskWatch
@@ -581,8 +582,7 @@ def _private_file(private: Path, name: str, content: str) -> Path:
     """A read-only file of corral's, written once per process (no command can change it)."""
     path = private / name
     if not path.is_file() or path.read_text() != content:
-        # per thread too: side-by-side steps of a check start commands at the same moment
-        tmp = path.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}")
+        tmp = temporary_sibling(path)
         tmp.write_text(content)
         tmp.chmod(0o444)
         tmp.replace(path)

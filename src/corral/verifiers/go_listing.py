@@ -27,10 +27,10 @@ import hashlib
 import json
 import os
 import stat
-import threading
 from pathlib import Path
 from typing import Any
 
+from corral.sandbox.base import temporary_sibling
 from corral.verifiers.base import ProjectContext, answers_dir
 
 KEY_VERSION = b"go-list-1"
@@ -147,8 +147,7 @@ def store(ctx: ProjectContext, key: str, objects: list[dict[str, Any]]) -> None:
             return
         relative.append({**obj, "Dir": directory.relative_to(root).as_posix()})
     path = _stored(ctx, key)
-    # per thread: a worker's jobs may list the same content at the same moment
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    tmp = temporary_sibling(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(relative))

@@ -19,10 +19,11 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from corral.sandbox.base import temporary_sibling
 
 DIRS = "corral-dirs.json"
 """In a kept tree: the project-relative folders whose node_modules it holds."""
@@ -70,8 +71,7 @@ def keep(cache_dir: Path, key: str, project_dir: Path, folders: Sequence[Path]) 
         return
     root.mkdir(parents=True, exist_ok=True)
     _prune(root)
-    # per thread too: a worker's jobs on one repository may keep the same tree at once
-    building = root / f".{key}.{os.getpid()}.{threading.get_ident()}"
+    building = temporary_sibling(root / key)
     _remove(building)
     rels = [f.relative_to(project_dir).as_posix() for f in present]
     for rel, folder in zip(rels, present, strict=True):

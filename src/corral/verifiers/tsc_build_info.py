@@ -23,14 +23,13 @@ import hashlib
 import json
 import os
 import stat
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corral.sandbox.base import write_inside
+from corral.sandbox.base import temporary_sibling, write_inside
 from corral.verifiers.base import ProjectContext
 
 FOLDER = "tsc-build-info"
@@ -77,7 +76,7 @@ def keep_seed(ctx: ProjectContext, path: Path, inputs: Sequence[str]) -> None:
             return
         if not seed.exists():
             _prune(seeds)
-        building = seeds / f".{seed.name}.{os.getpid()}.{threading.get_ident()}"
+        building = temporary_sibling(seed)
         building.unlink(missing_ok=True)
         fd = os.open(building, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         with os.fdopen(fd, "wb") as file:
